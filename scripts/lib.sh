@@ -1,0 +1,31 @@
+# Shared by the scripts: where things are, and how to install Debian packages idempotently.
+# shellcheck shell=bash
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian's python3 has numpy and torch from Debian; a python3 earlier on PATH may not.
+export ORACLE_PYTHON=${ORACLE_PYTHON:-/usr/bin/python3}
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs the packages not yet installed; does nothing (and needs no network) when all are.
+apt_ensure() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+}
+
+BUILD_PACKAGES=(build-essential autoconf automake pkg-config libpng-dev libjpeg-dev)
+TEST_PACKAGES=(bats python3 python3-numpy python3-torch valgrind)

@@ -1,0 +1,220 @@
+#include "options.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "spec.h"
+
+enum {
+    OPT_CEIL = 256, OPT_CIP, OPT_NORM, OPT_OUTPUT_SIZE, OPT_LAYOUT, OPT_SHAPE, OPT_DTYPE,
+};
+
+static const struct option long_options[] = {
+    {"mode", required_argument, NULL, 'm'},
+    {"kernel", required_argument, NULL, 'k'},
+    {"stride", required_argument, NULL, 's'},
+    {"padding", required_argument, NULL, 'p'},
+    {"dilation", required_argument, NULL, 'd'},
+    {"ceil", no_argument, NULL, OPT_CEIL},
+    {"count-include-pad", no_argument, NULL, OPT_CIP},
+    {"norm", required_argument, NULL, OPT_NORM},
+    {"output-size", required_argument, NULL, OPT_OUTPUT_SIZE},
+    {"repeat", required_argument, NULL, 'r'},
+    {"pass", required_argument, NULL, 'P'},
+    {"layout", required_argument, NULL, OPT_LAYOUT},
+    {"shape", required_argument, NULL, OPT_SHAPE},
+    {"dtype", required_argument, NULL, OPT_DTYPE},
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'f'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+void options_print_help(FILE *out)
+{
+    fputs(
+        "Usage: pool [OPTIONS] [FILE]\n"
+        "Downsample a tensor by pooling, exactly as PyTorch defines it.\n"
+        "Reads FILE (.npy, or raw with --shape), or stdin when FILE is - or absent.\n"
+        "\n"
+        "One pass from flags:\n"
+        "  -m, --mode MODE        max (default), avg, min, lp, gmax, gavg, gmin\n"
+        "  -k, --kernel SIZE      window size: K, or one per spatial axis (HxW, DxHxW)\n"
+        "  -s, --stride SIZE      step between windows (default: the kernel)\n"
+        "  -p, --padding SIZE     implicit padding on both sides (at most kernel/2)\n"
+        "  -d, --dilation SIZE    spacing between window taps (max, min)\n"
+        "      --ceil             ceil mode: keep a last, partial window\n"
+        "      --count-include-pad  avg divides by the window including padding\n"
+        "      --norm P           lp's power (default 2)\n"
+        "      --output-size SIZE adaptive pooling to this size (max, avg, min)\n"
+        "Several passes:\n"
+        "  -P, --pass SPEC        add a pass: MODE[:KERNEL][,key=value...], keys k s p d\n"
+        "                         ceil cip norm out; e.g. -P max:3,s=2,p=1 -P gavg\n"
+        "  -r, --repeat N         run the passes N times\n"
+        "Input:\n"
+        "      --layout AXES      l cl ncl hw chw nchw hwc nhwc dhw cdhw ncdhw\n"
+        "                         (default by rank: l hw chw nchw ncdhw)\n"
+        "      --shape DIMS       read raw data of this shape, e.g. 1x64x56x56\n"
+        "      --dtype TYPE       raw element type: u8 i8 u16 i16 u32 i32 u64 i64\n"
+        "                         f16 f32 (default) f64\n"
+        "Output:\n"
+        "  -o, --output FILE      write here (default: stdout)\n"
+        "  -f, --format FMT       npy or raw (default: from -o's extension, else the input's)\n"
+        "  -q, --quiet            no warnings\n"
+        "  -h, --help             this help\n"
+        "  -V, --version          the version\n"
+        "\n"
+        "Example: pool -m avg -k 2 feat.npy -o half.npy\n"
+        "See pool(1) for the exact rules.\n",
+        out);
+}
+
+/* The pass built from -m/-k/... flags, and how the user wrote it. */
+struct flag_pass {
+    bool used;
+    struct pool_pass pass;
+    char label[128];
+};
+
+static void note_flag(struct flag_pass *f, const char *flag, const char *value)
+{
+    size_t used = strlen(f->label);
+    snprintf(f->label + used, sizeof f->label - used, "%s%s%s%s", used ? " " : "", flag,
+             value ? " " : "", value ? value : "");
+    f->used = true;
+}
+
+static int flag_size(struct flag_pass *f, struct size_arg *dst, const char *flag,
+                     const char *value, struct pool_error *err)
+{
+    struct pool_error why;
+    note_flag(f, flag, value);
+    if (size_arg_parse(value, dst, &why))
+        return pool_fail(err, "%s %s: %s", flag, value, why.msg);
+    return 0;
+}
+
+static int add_spec_pass(struct cli_options *o, const char *spec, struct pool_error *err)
+{
+    struct pool_error why;
+    if (o->npasses == MAX_PASSES)
+        return pool_fail(err, "-P %s: at most %d passes", spec, MAX_PASSES);
+    if (pass_spec_parse(spec, &o->passes[o->npasses], &why))
+        return pool_fail(err, "-P %s: %s", spec, why.msg);
+    snprintf(o->pass_labels[o->npasses], sizeof o->pass_labels[0], "-P %s", spec);
+    o->npasses++;
+    return 0;
+}
+
+static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_pass *f,
+                     struct pool_error *err)
+{
+    struct pool_error why;
+    struct pool_pass *p = &f->pass;
+    switch (c) {
+    case 'm':
+        note_flag(f, "-m", arg);
+        if (!mode_parse(arg, p))
+            return pool_fail(err, "-m %s: unknown mode (modes: max avg min lp gmax gavg gmin)",
+                             arg);
+        return 0;
+    case 'k': return flag_size(f, &p->kernel, "-k", arg, err);
+    case 's': return flag_size(f, &p->stride, "-s", arg, err);
+    case 'p': return flag_size(f, &p->padding, "-p", arg, err);
+    case 'd': return flag_size(f, &p->dilation, "-d", arg, err);
+    case OPT_OUTPUT_SIZE: return flag_size(f, &p->output_size, "--output-size", arg, err);
+    case OPT_CEIL: note_flag(f, "--ceil", NULL); p->ceil_mode = true; return 0;
+    case OPT_CIP: note_flag(f, "--count-include-pad", NULL); p->count_include_pad = true; return 0;
+    case OPT_NORM:
+        note_flag(f, "--norm", arg);
+        p->has_norm = true;
+        if (number_parse(arg, &p->norm, &why))
+            return pool_fail(err, "--norm %s: %s", arg, why.msg);
+        return 0;
+    case 'P': return add_spec_pass(o, arg, err);
+    case 'r':
+        if (count_parse(arg, 1, 1000, &o->repeat, &why))
+            return pool_fail(err, "-r %s: %s", arg, why.msg);
+        return 0;
+    case OPT_LAYOUT:
+        o->layout = arg;
+        if (layout_check(arg, (int)strlen(arg), &why))
+            return pool_fail(err, "--layout %s: %s", arg, why.msg);
+        return 0;
+    case OPT_SHAPE:
+        o->raw.given = true;
+        if (shape_parse(arg, &o->raw.shape, &why))
+            return pool_fail(err, "--shape %s: %s", arg, why.msg);
+        return 0;
+    case OPT_DTYPE:
+        if (!dtype_parse(arg, &o->raw.shape.dtype))
+            return pool_fail(err, "--dtype %s: unknown type (u8 i8 u16 i16 u32 i32 u64 i64 "
+                                  "f16 f32 f64)", arg);
+        return 0;
+    case 'o': o->output = arg; return 0;
+    case 'f':
+        o->format = format_from_name(arg);
+        if (o->format == FORMAT_UNKNOWN)
+            return pool_fail(err, "-f %s: unknown format (npy, raw)", arg);
+        return 0;
+    case 'q': o->quiet = true; return 0;
+    case 'h': o->help = true; return 0;
+    case 'V': o->version = true; return 0;
+    default: return pool_fail(err, "bad option (see pool --help)");
+    }
+}
+
+static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_given,
+                         struct pool_error *err)
+{
+    if (f->used && o->npasses)
+        return pool_fail(err, "%s: give a pass either with -P or with -m/-k/... flags, not both",
+                         f->label);
+    if (f->used) {
+        o->passes[0] = f->pass;
+        snprintf(o->pass_labels[0], sizeof o->pass_labels[0], "%s", f->label);
+        o->npasses = 1;
+    }
+    if (!o->npasses && !o->help && !o->version)
+        return pool_fail(err, "no pass given: use -k SIZE (and -m MODE), or -P SPEC "
+                              "(see pool --help)");
+    for (int i = 0; i < o->npasses; i++) {
+        struct pool_error why;
+        if (pass_check(&o->passes[i], &why))
+            return pool_fail(err, "%s: %s", o->pass_labels[i], why.msg);
+    }
+    if (dtype_given && !o->raw.given)
+        return pool_fail(err, "--dtype describes raw input: give --shape too");
+    return 0;
+}
+
+int options_parse(int argc, char **argv, struct cli_options *o, struct pool_error *err)
+{
+    struct flag_pass flags;
+    bool dtype_given = false;
+    memset(o, 0, sizeof *o);
+    memset(&flags, 0, sizeof flags);
+    o->repeat = 1;
+    o->input = o->output = "-";
+    o->raw.shape.dtype = DT_F32;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":m:k:s:p:d:r:P:o:f:qhV", long_options, NULL)) != -1) {
+        if (c == '?')
+            return pool_fail(err, "%s: unknown option (see pool --help)", argv[optind - 1]);
+        if (c == ':')
+            return pool_fail(err, "%s: needs a value", argv[optind - 1]);
+        dtype_given |= c == OPT_DTYPE;
+        if (parse_one(c, optarg, o, &flags, err))
+            return -1;
+    }
+    if (argc - optind > 1)
+        return pool_fail(err, "%s: one input file at a time", argv[optind + 1]);
+    if (argc - optind == 1)
+        o->input = argv[optind];
+    return finish_passes(o, &flags, dtype_given, err);
+}

@@ -1,0 +1,30 @@
+/* The command line, parsed into one struct before anything is read. */
+#ifndef POOL_OPTIONS_H
+#define POOL_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "../codec/codec.h"
+#include "../core/pass.h"
+
+#define MAX_PASSES 64
+
+struct cli_options {
+    struct pool_pass passes[MAX_PASSES];
+    char pass_labels[MAX_PASSES][128];  /* how the user wrote each pass, for messages */
+    int npasses;
+    long repeat;
+    const char *layout;                 /* NULL: the default for the tensor's rank */
+    struct raw_options raw;
+    const char *input;                  /* "-" for stdin */
+    const char *output;                 /* "-" for stdout */
+    enum file_format format;            /* FORMAT_UNKNOWN: from -o's extension or the input */
+    bool quiet;
+    bool help, version;
+};
+
+/* Returns 0, or -1 with err naming the option and what is wrong (a usage error). */
+int options_parse(int argc, char **argv, struct cli_options *o, struct pool_error *err);
+void options_print_help(FILE *out);
+
+#endif

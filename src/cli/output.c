@@ -1,0 +1,127 @@
+#include "output.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The temp file a signal handler must remove; only the CLI layer keeps such state. */
+static volatile sig_atomic_t have_pending_temp;
+static char pending_temp[4096];
+
+static void remove_temp_and_die(int sig)
+{
+    if (have_pending_temp)
+        unlink(pending_temp);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void output_install_signal_cleanup(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = remove_temp_and_die;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+static void set_pending_temp(const char *path)
+{
+    have_pending_temp = 0;
+    if (path && strlen(path) < sizeof pending_temp) {
+        strcpy(pending_temp, path);
+        have_pending_temp = 1;
+    }
+}
+
+/* "dir/name.npy" -> "dir/.name.npy.pool-XXXXXX", in the destination's folder so that
+ * rename() stays on one file system and is atomic. */
+static char *temp_name_for(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+    const char *base = path + dir_len;
+    size_t len = dir_len + 1 + strlen(base) + sizeof ".pool-XXXXXX";
+    char *t = malloc(len);
+    if (t)
+        snprintf(t, len, "%.*s.%s.pool-XXXXXX", (int)dir_len, path, base);
+    return t;
+}
+
+int output_open(struct output_file *o, const char *path, struct pool_error *err)
+{
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    if (!strcmp(path, "-")) {
+        o->fp = stdout;
+        return 0;
+    }
+    o->temp_path = temp_name_for(path);
+    if (!o->temp_path)
+        return pool_fail(err, "out of memory");
+    int fd = mkstemp(o->temp_path);
+    if (fd < 0) {
+        int e = errno;
+        free(o->temp_path);
+        o->temp_path = NULL;
+        return pool_fail(err, "cannot create a file in its folder: %s", strerror(e));
+    }
+    set_pending_temp(o->temp_path);
+    /* mkstemp makes the file 0600; give it the permissions a plain fopen would. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    o->fp = fdopen(fd, "wb");
+    if (!o->fp) {
+        int e = errno;
+        close(fd);
+        output_abort(o);
+        return pool_fail(err, "cannot open: %s", strerror(e));
+    }
+    return 0;
+}
+
+int output_commit(struct output_file *o, struct pool_error *err)
+{
+    if (!o->temp_path) {
+        if (fflush(o->fp) || ferror(o->fp))
+            return pool_fail(err, "write failed: %s", strerror(errno));
+        return 0;
+    }
+    FILE *fp = o->fp;
+    o->fp = NULL;
+    bool failed = ferror(fp) != 0;
+    if (fclose(fp) || failed) {
+        int e = errno;
+        output_abort(o);
+        return pool_fail(err, "write failed: %s", strerror(e));
+    }
+    if (rename(o->temp_path, o->path)) {
+        int e = errno;
+        output_abort(o);
+        return pool_fail(err, "cannot rename the finished file into place: %s", strerror(e));
+    }
+    set_pending_temp(NULL);
+    free(o->temp_path);
+    o->temp_path = NULL;
+    return 0;
+}
+
+void output_abort(struct output_file *o)
+{
+    if (o->fp && o->fp != stdout)
+        fclose(o->fp);
+    o->fp = NULL;
+    if (o->temp_path) {
+        unlink(o->temp_path);
+        set_pending_temp(NULL);
+        free(o->temp_path);
+        o->temp_path = NULL;
+    }
+}

@@ -1,0 +1,26 @@
+/* Where results go: stdout, or a temporary file beside the destination that is renamed
+ * into place only when everything succeeded, so a failure never leaves partial output. */
+#ifndef POOL_OUTPUT_H
+#define POOL_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../core/error.h"
+
+struct output_file {
+    const char *path;      /* destination, or "-" for stdout */
+    char *temp_path;       /* NULL for stdout */
+    FILE *fp;
+};
+
+/* Removes a half-written temp file if the process is interrupted (SIGINT, SIGTERM, SIGHUP). */
+void output_install_signal_cleanup(void);
+
+int output_open(struct output_file *o, const char *path, struct pool_error *err);
+/* Flushes, checks for write errors, and renames the temp file into place. */
+int output_commit(struct output_file *o, struct pool_error *err);
+/* Closes and removes the temp file; safe to call after a commit or a failed open. */
+void output_abort(struct output_file *o);
+
+#endif

@@ -1,0 +1,129 @@
+#include "spec.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int size_arg_parse(const char *text, struct size_arg *out, struct pool_error *err)
+{
+    const char *p = text;
+    out->n = 0;
+    for (;;) {
+        if (*p < '0' || *p > '9')
+            return pool_fail(err, "bad size '%s': expected a number or numbers joined by x, "
+                                  "like 3 or 3x2", text);
+        if (out->n == 3)
+            return pool_fail(err, "bad size '%s': at most 3 values (D x H x W)", text);
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (errno == ERANGE || v > SIZE_ARG_MAX)
+            return pool_fail(err, "bad size '%s': too large", text);
+        out->v[out->n++] = (size_t)v;
+        p = end;
+        if (*p == '\0')
+            return 0;
+        if (*p != 'x' && *p != 'X')
+            return pool_fail(err, "bad size '%s': unexpected '%c'", text, *p);
+        p++;
+    }
+}
+
+int count_parse(const char *text, long min, long max, long *out, struct pool_error *err)
+{
+    errno = 0;
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end || errno == ERANGE || v < min || v > max)
+        return pool_fail(err, "bad number '%s': expected a whole number from %ld to %ld", text,
+                         min, max);
+    *out = v;
+    return 0;
+}
+
+int number_parse(const char *text, double *out, struct pool_error *err)
+{
+    errno = 0;
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || *end || errno == ERANGE || !isfinite(v))
+        return pool_fail(err, "bad number '%s'", text);
+    *out = v;
+    return 0;
+}
+
+static int flag_value(const char *key, const char *value, bool *out, struct pool_error *err)
+{
+    if (!value || !strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes"))
+        *out = true;
+    else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no"))
+        *out = false;
+    else
+        return pool_fail(err, "bad value '%s' for %s: expected 1 or 0", value, key);
+    return 0;
+}
+
+static int spec_key(struct pool_pass *p, const char *key, const char *value,
+                    struct pool_error *err)
+{
+    static const struct {
+        const char *key;
+        size_t offset;
+    } sizes[] = {
+        {"k", offsetof(struct pool_pass, kernel)},     {"s", offsetof(struct pool_pass, stride)},
+        {"p", offsetof(struct pool_pass, padding)},    {"d", offsetof(struct pool_pass, dilation)},
+        {"out", offsetof(struct pool_pass, output_size)},
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (!strcmp(key, sizes[i].key)) {
+            if (!value)
+                return pool_fail(err, "%s needs a value, like %s=2", key, key);
+            return size_arg_parse(value, (struct size_arg *)((char *)p + sizes[i].offset), err);
+        }
+    if (!strcmp(key, "ceil"))
+        return flag_value(key, value, &p->ceil_mode, err);
+    if (!strcmp(key, "cip"))
+        return flag_value(key, value, &p->count_include_pad, err);
+    if (!strcmp(key, "norm")) {
+        if (!value)
+            return pool_fail(err, "norm needs a value, like norm=2");
+        p->has_norm = true;
+        return number_parse(value, &p->norm, err);
+    }
+    return pool_fail(err, "unknown key '%s' (keys: k s p d ceil cip norm out)", key);
+}
+
+int pass_spec_parse(const char *text, struct pool_pass *out, struct pool_error *err)
+{
+    char buf[256];
+    if (strlen(text) >= sizeof buf)
+        return pool_fail(err, "pass spec too long");
+    strcpy(buf, text);
+    memset(out, 0, sizeof *out);
+
+    char *rest = buf + strcspn(buf, ",");
+    if (*rest)
+        *rest++ = '\0';
+    char *kernel = strchr(buf, ':');
+    if (kernel)
+        *kernel++ = '\0';
+    if (!mode_parse(buf, out))
+        return pool_fail(err, "unknown mode '%s' (modes: max avg min lp gmax gavg gmin)", buf);
+    if (kernel && size_arg_parse(kernel, &out->kernel, err))
+        return -1;
+    while (*rest) {
+        char *item = rest;
+        rest += strcspn(rest, ",");
+        if (*rest)
+            *rest++ = '\0';
+        char *value = strchr(item, '=');
+        if (value)
+            *value++ = '\0';
+        if (!*item)
+            return pool_fail(err, "empty key in pass spec");
+        if (spec_key(out, item, value, err))
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* Parsers for the command line's values: sizes ("3", "3x2"), counts, and pass specs
+ * ("max:3,s=2,p=1"). Pure functions, so unit tests can reach them. */
+#ifndef POOL_SPEC_H
+#define POOL_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../core/error.h"
+#include "../core/pass.h"
+
+/* Largest size accepted anywhere: keeps all window arithmetic far from overflow. */
+#define SIZE_ARG_MAX ((size_t)1 << 40)
+
+/* "3" or "3x2" or "2x3x3" (at most 3 values); zero allowed (padding), junk refused. */
+int size_arg_parse(const char *text, struct size_arg *out, struct pool_error *err);
+/* A whole number in [min, max] with no junk. */
+int count_parse(const char *text, long min, long max, long *out, struct pool_error *err);
+/* A finite number with no junk. */
+int number_parse(const char *text, double *out, struct pool_error *err);
+/* MODE[:KERNEL][,key=value...] with keys k s p d ceil cip norm out. */
+int pass_spec_parse(const char *text, struct pool_pass *out, struct pool_error *err);
+
+#endif

@@ -1,0 +1,145 @@
+/* Picks a format's module by name, file extension or magic bytes. */
+#include "codec.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_EXTENSIONS 3
+
+struct format_entry {
+    enum file_format format;
+    const char *name;
+    const char *extensions[MAX_EXTENSIONS];     /* without the dot; NULL after the last */
+    /* NULL for formats without magic bytes (raw): never sniffed. */
+    bool (*sniff)(const unsigned char *bytes, size_t n);
+    int (*read_header)(struct tensor_reader *r, struct pool_error *err);
+    const struct reader_ops *reader;
+    const struct writer_ops *writer;
+};
+
+/* One line per format. */
+static const struct format_entry formats[] = {
+    {FORMAT_NPY, "npy", {"npy"}, npy_sniff, npy_read_header, &npy_reader_ops, &npy_writer_ops},
+    {FORMAT_RAW, "raw", {"raw", "bin"}, NULL, NULL, &raw_reader_ops, &raw_writer_ops},
+};
+
+#define FORMAT_COUNT (sizeof formats / sizeof formats[0])
+
+static const struct format_entry *entry_for(enum file_format f)
+{
+    for (size_t i = 0; i < FORMAT_COUNT; i++)
+        if (formats[i].format == f)
+            return &formats[i];
+    return NULL;
+}
+
+/* ".npy" (or ".npy, .png" as formats are added): what the magic bytes can recognise. */
+static void sniffable_names(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < FORMAT_COUNT && used < len; i++)
+        if (formats[i].sniff)
+            used += (size_t)snprintf(buf + used, len - used, "%s.%s", used ? ", " : "",
+                                     formats[i].name);
+}
+
+static int sniff_and_read_header(struct tensor_reader *r, struct pool_error *err)
+{
+    const unsigned char *bytes;
+    errno = 0;
+    size_t n = source_peek(r->src, &bytes, SOURCE_PEEK_MAX);
+    if (n == 0 && source_failed(r->src))
+        return pool_fail(err, "read failed: %s", errno ? strerror(errno) : "i/o error");
+    if (n == 0)
+        return pool_fail(err, "empty input");
+    for (size_t i = 0; i < FORMAT_COUNT; i++)
+        if (formats[i].sniff && formats[i].sniff(bytes, n)) {
+            r->ops = formats[i].reader;
+            return formats[i].read_header(r, err);
+        }
+    char names[64];
+    sniffable_names(names, sizeof names);
+    return pool_fail(err, "unknown format: not a %s file (for raw data give --shape and --dtype)",
+                     names);
+}
+
+int reader_open(struct tensor_reader *r, struct byte_source *src, const struct raw_options *raw,
+                struct pool_error *err)
+{
+    memset(r, 0, sizeof *r);
+    r->src = src;
+    int rc;
+    if (raw && raw->given) {
+        r->ops = &raw_reader_ops;
+        rc = raw_read_header(r, raw, err);
+    } else {
+        rc = sniff_and_read_header(r, err);
+    }
+    /* A failed open leaves nothing to free, though closing it again is harmless. */
+    if (rc)
+        reader_close(r);
+    return rc;
+}
+
+void reader_close(struct tensor_reader *r)
+{
+    if (r->ops && r->ops->destroy)
+        r->ops->destroy(r);
+    r->ops = NULL;
+    r->state = NULL;
+}
+
+int writer_open(struct tensor_writer *w, enum file_format format, FILE *out,
+                const struct tensor_shape *shape, struct pool_error *err)
+{
+    memset(w, 0, sizeof *w);
+    const struct format_entry *e = entry_for(format);
+    if (!e || !e->writer)
+        return pool_fail(err, "cannot write the %s format", format_name(format));
+    w->ops = e->writer;
+    w->out = out;
+    w->shape = *shape;
+    if (w->ops->begin(w, err)) {
+        writer_close(w);
+        return -1;
+    }
+    return 0;
+}
+
+void writer_close(struct tensor_writer *w)
+{
+    if (w->ops && w->ops->destroy)
+        w->ops->destroy(w);
+    w->ops = NULL;
+    w->state = NULL;
+}
+
+enum file_format format_from_name(const char *name)
+{
+    for (size_t i = 0; i < FORMAT_COUNT; i++)
+        if (!strcasecmp(name, formats[i].name))
+            return formats[i].format;
+    return FORMAT_UNKNOWN;
+}
+
+enum file_format format_from_path(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base)    /* no extension, or a hidden file's name */
+        return FORMAT_UNKNOWN;
+    for (size_t i = 0; i < FORMAT_COUNT; i++)
+        for (size_t k = 0; k < MAX_EXTENSIONS && formats[i].extensions[k]; k++)
+            if (!strcasecmp(dot + 1, formats[i].extensions[k]))
+                return formats[i].format;
+    return FORMAT_UNKNOWN;
+}
+
+const char *format_name(enum file_format f)
+{
+    const struct format_entry *e = entry_for(f);
+    return e ? e->name : "unknown";
+}

@@ -1,0 +1,47 @@
+/* Typed inner loops of the pooling core: one set per element type, one per accumulator. */
+#ifndef POOL_KERNELS_H
+#define POOL_KERNELS_H
+
+#include <stddef.h>
+
+#include "dtype.h"
+#include "pass.h"
+#include "window.h"
+
+/* What a window's running value is kept in: double for floats and for every Lp,
+ * int64 for 8- and 16-bit integers, int128 for 32- and 64-bit ones (sums never wrap). */
+enum acc_kind { ACC_F64, ACC_I64, ACC_I128 };
+
+struct reduce_args {
+    enum pool_mode mode;
+    size_t inner;          /* channels interleaved in a row */
+    double norm;           /* Lp's P */
+};
+
+struct finish_args {
+    enum pool_mode mode;
+    size_t inner;
+    size_t divisor_rest;   /* product of the depth and height divisors of this row */
+    double lp_scale;       /* Lp: the kernel's element count */
+    double inv_norm;       /* Lp: 1/P */
+};
+
+struct type_kernels {
+    enum acc_kind acc;
+    /* One input row of T into out_len(w) * inner accumulators. */
+    void (*reduce_row)(const void *in, void *acc, const struct axis_table *w,
+                       const struct reduce_args *r);
+    /* Accumulators back into a row of T: max/min as they are, avg divided and rounded, Lp's root. */
+    void (*finish_row)(const void *acc, void *out, const struct axis_table *w,
+                       const struct finish_args *f);
+};
+
+const struct type_kernels *kernels_for(enum pool_dtype t);
+enum acc_kind acc_for(enum pool_dtype t, enum pool_mode mode);
+size_t acc_size(enum acc_kind a);
+/* dst[i] = dst[i] (op) src[i]: max, min (NaN wins, as PyTorch) or sum. */
+void acc_combine(enum acc_kind a, enum pool_mode mode, void *dst, const void *src, size_t n);
+/* Sets n accumulators to the identity of the mode (-inf for max, +inf for min, 0 for sums). */
+void acc_reset(enum acc_kind a, enum pool_mode mode, void *dst, size_t n);
+
+#endif

@@ -1,0 +1,205 @@
+#include "pass.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    enum pool_mode mode;
+    bool global;
+} modes[] = {
+    {"max", MODE_MAX, false},  {"avg", MODE_AVG, false},  {"min", MODE_MIN, false},
+    {"lp", MODE_LP, false},    {"gmax", MODE_MAX, true},  {"gavg", MODE_AVG, true},
+    {"gmin", MODE_MIN, true},
+};
+
+const char *mode_name(const struct pool_pass *p)
+{
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (modes[i].mode == p->mode && modes[i].global == p->global)
+            return modes[i].name;
+    return "?";
+}
+
+bool mode_parse(const char *s, struct pool_pass *p)
+{
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (!strcmp(s, modes[i].name)) {
+            p->mode = modes[i].mode;
+            p->global = modes[i].global;
+            return true;
+        }
+    return false;
+}
+
+static int check_positive(const struct size_arg *a, const char *what, struct pool_error *err)
+{
+    for (int i = 0; i < a->n; i++)
+        if (a->v[i] == 0)
+            return pool_fail(err, "%s must be at least 1", what);
+    return 0;
+}
+
+static size_t arg_at(const struct size_arg *a, int i) { return a->v[a->n == 1 ? 0 : i]; }
+
+static int check_padding(const struct pool_pass *p, struct pool_error *err)
+{
+    if (!p->padding.n)
+        return 0;
+    if (p->kernel.n && p->padding.n != 1 && p->kernel.n != 1 && p->padding.n != p->kernel.n)
+        return pool_fail(err, "padding has %d sizes but kernel has %d", p->padding.n, p->kernel.n);
+    int n = p->padding.n > p->kernel.n ? p->padding.n : p->kernel.n;
+    for (int i = 0; i < n; i++) {
+        size_t pad = arg_at(&p->padding, i), k = arg_at(&p->kernel, i);
+        if (pad > k / 2)
+            return pool_fail(err, "padding %zu is more than half the kernel %zu "
+                                  "(PyTorch requires padding <= kernel/2)", pad, k);
+    }
+    return 0;
+}
+
+static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *err)
+{
+    const char *m = mode_name(p);
+    bool windowed = p->kernel.n > 0;
+    if (p->global && (windowed || p->stride.n || p->padding.n || p->dilation.n ||
+                      p->output_size.n || p->ceil_mode))
+        return pool_fail(err, "%s pools each channel to one value: it takes no kernel, stride, "
+                              "padding, dilation, ceil or output size", m);
+    if (p->output_size.n && (windowed || p->stride.n || p->padding.n || p->dilation.n ||
+                             p->ceil_mode || p->count_include_pad))
+        return pool_fail(err, "an output size (adaptive pooling) takes no kernel, stride, "
+                              "padding, dilation, ceil or count-include-pad");
+    if (p->output_size.n && p->mode == MODE_LP)
+        return pool_fail(err, "adaptive pooling (output size) works with max, avg and min, not lp");
+    if (!p->global && !p->output_size.n && !windowed)
+        return pool_fail(err, "%s needs a kernel size (-k) or an output size (--output-size)", m);
+    if (p->dilation.n && (p->mode == MODE_AVG || p->mode == MODE_LP))
+        return pool_fail(err, "dilation works with max and min only (PyTorch's %s pooling has none)",
+                         m);
+    if (p->padding.n && p->mode == MODE_LP)
+        return pool_fail(err, "lp takes no padding (as PyTorch's lp_pool)");
+    if (p->count_include_pad && p->mode != MODE_AVG)
+        return pool_fail(err, "count-include-pad works with avg only");
+    if (p->has_norm && p->mode != MODE_LP)
+        return pool_fail(err, "norm works with lp only");
+    return 0;
+}
+
+int pass_check(const struct pool_pass *p, struct pool_error *err)
+{
+    if (check_option_fits_mode(p, err) || check_positive(&p->kernel, "kernel", err) ||
+        check_positive(&p->stride, "stride", err) || check_positive(&p->dilation, "dilation", err) ||
+        check_positive(&p->output_size, "output size", err) || check_padding(p, err))
+        return -1;
+    if (p->mode == MODE_LP && p->has_norm && !(p->norm > 0 && isfinite(p->norm)))
+        return pool_fail(err, "norm must be a positive finite number");
+    return 0;
+}
+
+/* Fills out[3] (depth, height, width): `unset` where the option was not given, `absent`
+ * on the axes the tensor does not have. */
+static int resolve_arg(const struct size_arg *a, const char *what, int nspatial, size_t unset,
+                       size_t absent, size_t out[3], struct pool_error *err)
+{
+    if (a->n > 1 && a->n != nspatial)
+        return pool_fail(err, "%s has %d sizes but the input has %d spatial ax%s", what, a->n,
+                         nspatial, nspatial == 1 ? "is" : "es");
+    for (int i = 0; i < 3; i++) {
+        int axis = i - (3 - nspatial); /* index among the spatial axes, <0 when absent */
+        out[i] = axis < 0 ? absent : a->n == 0 ? unset : arg_at(a, axis);
+    }
+    return 0;
+}
+
+int pass_resolve(const struct pool_pass *p, int nspatial, struct axis_params ax[3],
+                 struct pool_error *err)
+{
+    size_t k[3], s[3], pad[3], d[3], o[3];
+    if (resolve_arg(&p->kernel, "kernel", nspatial, 1, 1, k, err) ||
+        resolve_arg(&p->padding, "padding", nspatial, 0, 0, pad, err) ||
+        resolve_arg(&p->dilation, "dilation", nspatial, 1, 1, d, err) ||
+        resolve_arg(&p->output_size, "output size", nspatial, 1, 1, o, err))
+        return -1;
+    /* stride defaults to the kernel, axis by axis */
+    if (p->stride.n) {
+        if (resolve_arg(&p->stride, "stride", nspatial, 1, 1, s, err))
+            return -1;
+    } else {
+        memcpy(s, k, sizeof s);
+    }
+    bool adaptive = p->global || p->output_size.n;
+    for (int i = 0; i < 3; i++) {
+        bool present = i >= 3 - nspatial;
+        ax[i] = (struct axis_params){
+            .kernel = k[i], .stride = s[i], .padding = pad[i], .dilation = d[i],
+            .adaptive_out = adaptive && present ? (p->global ? 1 : o[i]) : 0,
+            .ceil_mode = p->ceil_mode, .count_include_pad = p->count_include_pad,
+        };
+    }
+    return 0;
+}
+
+/* Division rounding toward negative infinity, as PyTorch's div_rtn. */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int axis_out_len(const struct axis_params *a, size_t len, size_t *out, struct pool_error *err)
+{
+    if (a->adaptive_out) {
+        *out = a->adaptive_out;
+        return 0;
+    }
+    /* Sizes come from parsers that cap them well below 2^62, so this arithmetic cannot wrap. */
+    int64_t L = (int64_t)len, k = (int64_t)a->kernel, s = (int64_t)a->stride;
+    int64_t p = (int64_t)a->padding, d = (int64_t)a->dilation;
+    int64_t span = d * (k - 1) + 1;
+    /* In ceil mode a window may hang past the end: even a kernel larger than the input
+     * gives one output when L + 2p - span + s - 1 >= 0. */
+    int64_t o = floor_div(L + 2 * p - span + (a->ceil_mode ? s - 1 : 0), s) + 1;
+    if (a->ceil_mode && (o - 1) * s >= L + p)
+        o--;
+    if (o < 1)
+        return pool_fail(err, "the %s %" PRId64 " is larger than the %s %" PRId64
+                              " (the output would be empty)",
+                         d > 1 ? "dilated kernel" : "kernel", span,
+                         p ? "padded input" : "input", L + 2 * p);
+    *out = (size_t)o;
+    return 0;
+}
+
+/* PyTorch's avg_pool3d (and so Lp in 3-D) also wants every axis at least as long as the
+ * kernel, padding aside (pool3d_shape_check with check_input_size). */
+static int check_3d_average_input(const struct pool_pass *p, const struct axis_params ax[3],
+                                  const struct row_geom *in, struct pool_error *err)
+{
+    if (in->nspatial != 3 || (p->mode != MODE_AVG && p->mode != MODE_LP) || p->global ||
+        p->output_size.n)
+        return 0;
+    for (int i = 0; i < 3; i++)
+        if (in->size[i] < ax[i].kernel)
+            return pool_fail(err, "axis %c: the kernel %zu is larger than the input %zu "
+                                  "(3-D %s pooling needs input >= kernel on every axis, as "
+                                  "PyTorch's avg_pool3d)", in->axis_name[i], ax[i].kernel,
+                             in->size[i], mode_name(p));
+    return 0;
+}
+
+int pass_out_geom(const struct pool_pass *p, const struct row_geom *in, struct row_geom *out,
+                  struct pool_error *err)
+{
+    struct axis_params ax[3];
+    struct pool_error why;
+    if (pass_resolve(p, in->nspatial, ax, err) || check_3d_average_input(p, ax, in, err))
+        return -1;
+    *out = *in;
+    for (int i = 3 - in->nspatial; i < 3; i++)
+        if (axis_out_len(&ax[i], in->size[i], &out->size[i], &why))
+            return pool_fail(err, "axis %c: %s", in->axis_name[i], why.msg);
+    return 0;
+}

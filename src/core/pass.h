@@ -1,0 +1,61 @@
+/* One pooling pass: what the user asked for, checked, and resolved per spatial axis. */
+#ifndef POOL_PASS_H
+#define POOL_PASS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "tensor.h"
+
+enum pool_mode { MODE_MAX, MODE_AVG, MODE_MIN, MODE_LP };
+
+/* A size option: unset (n = 0), one value for every spatial axis (n = 1), or one per axis. */
+struct size_arg {
+    int n;
+    size_t v[3];
+};
+
+struct pool_pass {
+    enum pool_mode mode;
+    bool global;             /* gmax, gavg, gmin: adaptive to 1 on every spatial axis */
+    struct size_arg kernel, stride, padding, dilation, output_size;
+    bool ceil_mode, count_include_pad;
+    bool has_norm;
+    double norm;             /* Lp's P */
+};
+
+/* The parameters of one spatial axis, ready for arithmetic. */
+struct axis_params {
+    size_t kernel, stride, padding, dilation;
+    size_t adaptive_out;     /* 0 unless adaptive */
+    bool ceil_mode, count_include_pad;
+};
+
+const char *mode_name(const struct pool_pass *p);
+/* max, avg, min, lp, gmax, gavg, gmin */
+bool mode_parse(const char *s, struct pool_pass *p);
+
+/* Rules that hold whatever the input: sizes positive, padding at most half the kernel,
+ * each option valid for the mode. */
+int pass_check(const struct pool_pass *p, struct pool_error *err);
+
+/* Per-axis parameters for a tensor with nspatial spatial axes, filled into ax[3]
+ * (depth, height, width; absent axes get the identity). */
+int pass_resolve(const struct pool_pass *p, int nspatial, struct axis_params ax[3],
+                 struct pool_error *err);
+
+/*
+ * Output length of one axis, as PyTorch computes it (aten/src/ATen/native/Pool.h):
+ *   O = floor((L + 2p - d(k-1) - 1 + (ceil ? s-1 : 0)) / s) + 1
+ *   and in ceil mode, if (O-1)*s >= L + p then O = O - 1
+ * (the last window must start inside the input or the left padding).
+ * Adaptive axes give their requested size.
+ */
+int axis_out_len(const struct axis_params *a, size_t len, size_t *out, struct pool_error *err);
+
+/* The output geometry of a pass over `in`, or an error naming the axis and the rule. */
+int pass_out_geom(const struct pool_pass *p, const struct row_geom *in, struct row_geom *out,
+                  struct pool_error *err);
+
+#endif

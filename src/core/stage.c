@@ -1,0 +1,187 @@
+#include "stage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "window.h"
+
+enum { AX_D, AX_H, AX_W };
+
+struct pool_stage {
+    struct row_geom in, out;
+    enum pool_mode mode;
+    struct axis_table axis[3];
+    const struct type_kernels *kernels;
+    enum acc_kind acc;
+    size_t acc_row_bytes;        /* one output row of accumulators */
+    struct reduce_args reduce;
+    struct finish_args finish;
+
+    void *reduced;               /* the current input row, reduced along width */
+    void *height_ring;           /* axis[AX_H].max_live rows being reduced along height */
+    void *depth_ring;            /* axis[AX_D].max_live slabs of out.size[1] rows, for 3-D */
+    void *out_row;
+    size_t bytes;
+
+    size_t row_in_plane;         /* position of the next input row in its plane */
+    size_t next_out_h, next_out_d; /* the next output row / slab to emit */
+
+    row_sink_fn sink;
+    void *sink_ctx;
+};
+
+static void *ring_slot(void *ring, size_t slot_bytes, size_t index, size_t live)
+{
+    return (char *)ring + (index % live) * slot_bytes;
+}
+
+static int alloc_buffers(struct pool_stage *s, struct pool_error *err)
+{
+    size_t row = s->acc_row_bytes;
+    size_t h_live = s->axis[AX_H].max_live, d_live = s->axis[AX_D].max_live;
+    size_t out_bytes = geom_row_elems(&s->out) * dtype_size(s->out.dtype);
+    s->reduced = malloc(row);
+    s->height_ring = malloc(row * h_live);
+    s->out_row = malloc(out_bytes);
+    s->bytes = row + row * h_live + out_bytes;
+    if (!s->axis[AX_D].identity) {
+        s->depth_ring = malloc(row * s->out.size[1] * d_live);
+        s->bytes += row * s->out.size[1] * d_live;
+        if (!s->depth_ring)
+            return pool_fail(err, "out of memory for a depth window of %zu slabs", d_live);
+        acc_reset(s->acc, s->mode, s->depth_ring, s->out.size[2] * s->out.inner *
+                                                      s->out.size[1] * d_live);
+    }
+    if (!s->reduced || !s->height_ring || !s->out_row)
+        return pool_fail(err, "out of memory for the rows of a pass");
+    acc_reset(s->acc, s->mode, s->height_ring, s->out.size[2] * s->out.inner * h_live);
+    return 0;
+}
+
+static size_t kernel_elements(const struct axis_params ax[3])
+{
+    return ax[0].kernel * ax[1].kernel * ax[2].kernel;
+}
+
+int stage_create(struct pool_stage **out, const struct pool_pass *pass, const struct row_geom *in,
+                 struct pool_error *err)
+{
+    struct axis_params ax[3];
+    struct pool_stage *s = calloc(1, sizeof *s);
+    *out = NULL;
+    if (!s)
+        return pool_fail(err, "out of memory");
+    s->in = *in;
+    s->mode = pass->mode;
+    if (pass_out_geom(pass, in, &s->out, err) || pass_resolve(pass, in->nspatial, ax, err))
+        goto fail;
+    for (int i = 0; i < 3; i++)
+        if (axis_table_init(&s->axis[i], &ax[i], pass->mode, in->size[i], err))
+            goto fail;
+    s->kernels = kernels_for(in->dtype);
+    s->acc = acc_for(in->dtype, pass->mode);
+    s->acc_row_bytes = s->out.size[2] * s->out.inner * acc_size(s->acc);
+    s->reduce = (struct reduce_args){pass->mode, in->inner, pass->has_norm ? pass->norm : 2.0};
+    s->finish = (struct finish_args){pass->mode, in->inner, 1, (double)kernel_elements(ax),
+                                     1.0 / s->reduce.norm};
+    if (alloc_buffers(s, err))
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    stage_free(s);
+    return -1;
+}
+
+const struct row_geom *stage_out_geom(const struct pool_stage *s) { return &s->out; }
+
+void stage_set_sink(struct pool_stage *s, row_sink_fn sink, void *ctx)
+{
+    s->sink = sink;
+    s->sink_ctx = ctx;
+}
+
+size_t stage_memory(const struct pool_stage *s) { return s->bytes; }
+
+static size_t acc_row_elems(const struct pool_stage *s) { return s->out.size[2] * s->out.inner; }
+
+/* A row of accumulators is complete on every axis: turn it into values and pass it on. */
+static int emit_row(struct pool_stage *s, const void *acc, size_t out_d, size_t out_h,
+                    struct pool_error *err)
+{
+    s->finish.divisor_rest = s->axis[AX_D].win[out_d].divisor * s->axis[AX_H].win[out_h].divisor;
+    s->kernels->finish_row(acc, s->out_row, &s->axis[AX_W], &s->finish);
+    return s->sink(s->sink_ctx, s->out_row, err);
+}
+
+/* Slab `in_d` has finished output row `out_h` (complete along height and width). */
+static int height_row_done(struct pool_stage *s, size_t in_d, size_t out_h, const void *acc,
+                           struct pool_error *err)
+{
+    const struct axis_table *depth = &s->axis[AX_D];
+    if (depth->identity)
+        return emit_row(s, acc, in_d, out_h, err);
+    size_t slab_bytes = s->acc_row_bytes * s->out.size[1];
+    for (size_t i = depth->contrib_start[in_d]; i < depth->contrib_start[in_d + 1]; i++) {
+        char *slab = ring_slot(s->depth_ring, slab_bytes, depth->contrib[i], depth->max_live);
+        acc_combine(s->acc, s->mode, slab + out_h * s->acc_row_bytes, acc, acc_row_elems(s));
+    }
+    if (out_h + 1 < s->out.size[1])
+        return 0;
+    /* The slab's last output row: emit every depth window that this slab closes. */
+    while (s->next_out_d < depth->out_len && depth->ready_at[s->next_out_d] <= in_d) {
+        char *slab = ring_slot(s->depth_ring, slab_bytes, s->next_out_d, depth->max_live);
+        for (size_t h = 0; h < s->out.size[1]; h++)
+            if (emit_row(s, slab + h * s->acc_row_bytes, s->next_out_d, h, err))
+                return -1;
+        acc_reset(s->acc, s->mode, slab, acc_row_elems(s) * s->out.size[1]);
+        s->next_out_d++;
+    }
+    return 0;
+}
+
+int stage_push(struct pool_stage *s, const void *row, struct pool_error *err)
+{
+    const struct axis_table *height = &s->axis[AX_H];
+    size_t in_d = s->row_in_plane / s->in.size[1], in_h = s->row_in_plane % s->in.size[1];
+    s->kernels->reduce_row(row, s->reduced, &s->axis[AX_W], &s->reduce);
+    if (height->identity) {
+        if (height_row_done(s, in_d, in_h, s->reduced, err))
+            return -1;
+    } else {
+        for (size_t i = height->contrib_start[in_h]; i < height->contrib_start[in_h + 1]; i++)
+            acc_combine(s->acc, s->mode,
+                        ring_slot(s->height_ring, s->acc_row_bytes, height->contrib[i],
+                                  height->max_live),
+                        s->reduced, acc_row_elems(s));
+        while (s->next_out_h < height->out_len && height->ready_at[s->next_out_h] <= in_h) {
+            void *slot = ring_slot(s->height_ring, s->acc_row_bytes, s->next_out_h,
+                                   height->max_live);
+            if (height_row_done(s, in_d, s->next_out_h, slot, err))
+                return -1;
+            acc_reset(s->acc, s->mode, slot, acc_row_elems(s));
+            s->next_out_h++;
+        }
+    }
+    if (in_h + 1 == s->in.size[1])
+        s->next_out_h = 0;
+    if (++s->row_in_plane == geom_rows_per_plane(&s->in)) {
+        s->row_in_plane = 0;
+        s->next_out_d = 0;
+    }
+    return 0;
+}
+
+void stage_free(struct pool_stage *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < 3; i++)
+        axis_table_free(&s->axis[i]);
+    free(s->reduced);
+    free(s->height_ring);
+    free(s->depth_ring);
+    free(s->out_row);
+    free(s);
+}

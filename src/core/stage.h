@@ -1,0 +1,30 @@
+/*
+ * One pooling pass over a stream of rows. Rows go in one at a time, in C order
+ * (plane by plane, depth by height); finished output rows go out through a sink as soon
+ * as every input row their windows need has been seen. A stage holds only the rows
+ * its windows overlap, never a whole plane (3-D pooling holds one output slab per
+ * depth window open at once).
+ */
+#ifndef POOL_STAGE_H
+#define POOL_STAGE_H
+
+#include "error.h"
+#include "pass.h"
+#include "tensor.h"
+
+/* Receives one output row of the stage's output geometry; returns 0 or -1 with err set. */
+typedef int (*row_sink_fn)(void *ctx, const void *row, struct pool_error *err);
+
+struct pool_stage;
+
+int stage_create(struct pool_stage **out, const struct pool_pass *pass, const struct row_geom *in,
+                 struct pool_error *err);
+const struct row_geom *stage_out_geom(const struct pool_stage *s);
+void stage_set_sink(struct pool_stage *s, row_sink_fn sink, void *ctx);
+/* Feeds one input row of geom_row_elems(in) elements. */
+int stage_push(struct pool_stage *s, const void *row, struct pool_error *err);
+/* Bytes the stage holds, for the curious (stats, tests of the streaming promise). */
+size_t stage_memory(const struct pool_stage *s);
+void stage_free(struct pool_stage *s);
+
+#endif

@@ -1,0 +1,54 @@
+/* A tensor's shape and layout, and the row stream it is read and written as. */
+#ifndef POOL_TENSOR_H
+#define POOL_TENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dtype.h"
+#include "error.h"
+
+#define TENSOR_MAX_DIMS 5
+
+struct tensor_shape {
+    enum pool_dtype dtype;
+    int ndim;
+    size_t dims[TENSOR_MAX_DIMS];
+    /* One letter per axis: n (batch), c (channel), d h w or l (spatial). */
+    char layout[TENSOR_MAX_DIMS + 1];
+};
+
+/*
+ * How the pooling core sees a tensor in C order: `planes` independent planes, each of
+ * depth*height rows of width*inner elements. Axes before the spatial ones make the planes
+ * (n, c in nchw), axes after them are interleaved in each row (c in hwc). Missing spatial
+ * axes have size 1: a 1-D tensor has depth = height = 1.
+ */
+struct row_geom {
+    enum pool_dtype dtype;
+    size_t planes, inner;
+    int nspatial;           /* 1, 2 or 3 */
+    size_t size[3];         /* depth, height, width */
+    char axis_name[3];      /* 'D', 'H', 'W' (or 'L' for 1-D width) for messages */
+};
+
+/* The layout a tensor of ndim axes gets when --layout is not given, or NULL. */
+const char *layout_default(int ndim);
+/* Checks that a layout is one we know, and that it fits ndim axes. */
+int layout_check(const char *layout, int ndim, struct pool_error *err);
+
+/* Element count with overflow check; -1 when it does not fit in size_t. */
+int tensor_count(const struct tensor_shape *s, size_t *count, struct pool_error *err);
+int tensor_geom(const struct tensor_shape *s, struct row_geom *g, struct pool_error *err);
+/* The shape of the same tensor with new spatial sizes (depth, height, width). */
+void tensor_respace(struct tensor_shape *s, const size_t size[3]);
+
+size_t geom_row_elems(const struct row_geom *g);
+size_t geom_rows_per_plane(const struct row_geom *g);
+
+/* "1x64x56x56" into dims; rejects junk, zeros and overflow. */
+int shape_parse(const char *text, struct tensor_shape *s, struct pool_error *err);
+/* "1x64x56x56" from dims, into buf of len bytes. */
+void shape_format(const struct tensor_shape *s, char *buf, size_t len);
+
+#endif

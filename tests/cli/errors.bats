@@ -1,0 +1,219 @@
+#!/usr/bin/env bats
+# Errors: each says "pool: WHAT: reason" on stderr, exits 1 (data) or 2 (usage), and leaves
+# no output file behind.
+
+load helpers
+
+good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
+
+@test "a zero or negative kernel is a usage error" {
+    good
+    run "$POOL" -k 0 in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: -k 0: kernel must be at least 1" ]
+    run "$POOL" -k -1 in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: -k -1: bad size '-1'"* ]]
+    run "$POOL" -P avg:0 in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: -P avg:0: kernel must be at least 1" ]
+    no_files_but in.npy
+}
+
+@test "an unknown mode is a usage error" {
+    good
+    run "$POOL" -m median -k 2 in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: -m median: unknown mode"* ]]
+    run "$POOL" -P mean:2 in.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: -P mean:2: unknown mode 'mean'"* ]]
+    no_files_but in.npy
+}
+
+@test "junk in a shape or size is a usage error" {
+    good
+    run "$POOL" --shape 4x4junk -k 2 in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: --shape 4x4junk: bad shape '4x4junk'"* ]]
+    run "$POOL" -k 2x -o out.npy in.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: -k 2x: bad size"* ]]
+    run "$POOL" -k 2 -s 1.5 in.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -k 2 -r 0 in.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: -r 0: bad number"* ]]
+    no_files_but in.npy
+}
+
+@test "rules between parameters are named" {
+    good
+    run "$POOL" -k 3 -p 2 in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: -k 3 -p 2: padding 2 is more than half the kernel 3"* ]]
+    run "$POOL" -m avg -k 2 -d 2 in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"dilation works with max and min only"* ]]
+    run "$POOL" -m max -k 2 --count-include-pad in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -m lp -k 2 -p 1 in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -m avg in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"needs a kernel size"* ]]
+    run "$POOL" -m gavg -k 2 in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -k 2 -P max:2 in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"not both"* ]]
+    run "$POOL" in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: no pass given"* ]]
+    no_files_but in.npy
+}
+
+@test "a kernel larger than the input names the pass and axis, writes nothing" {
+    good
+    run "$POOL" -P max:2 -P avg:3 in.npy -o out.npy
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: in.npy: pass 2 (avg): axis H: the kernel 3 is larger than the input 2 (the output would be empty)" ]
+    run "$POOL" -k 2x2x2 in.npy -o out.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"kernel has 3 sizes but the input has 2 spatial axes"* ]]
+    no_files_but in.npy
+}
+
+@test "bad options and arguments" {
+    good
+    run "$POOL" --bogus -k 2 in.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --bogus: unknown option (see pool --help)" ]
+    run "$POOL" -k
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: -k: needs a value" ]]
+    run "$POOL" -k 2 in.npy in.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -k 2 -f png in.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -k 2 in.npy -o out.xyz
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: out.xyz: cannot tell the output format"* ]]
+    run "$POOL" --layout nhcw -k 2 in.npy -o out.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: --layout nhcw: unknown layout 'nhcw'"* ]]
+    run "$POOL" --layout chw -k 2 in.npy -o out.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"layout 'chw' has 3 axes but the tensor has 2"* ]]
+    run "$POOL" --dtype f32 -k 2 in.npy
+    [ "$status" -eq 2 ]
+    no_files_but in.npy
+}
+
+@test "a missing file, a directory, an empty or unknown input" {
+    run "$POOL" -k 2 nope.npy -o out.npy
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: nope.npy: cannot open: No such file or directory" ]
+    mkdir d
+    run "$POOL" -k 2 d -o out.npy
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: d: is a directory" ]
+    : > empty.npy
+    run "$POOL" -k 2 empty.npy -o out.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: empty.npy: empty input"* ]]
+    echo "hello, world" > text.npy
+    run "$POOL" -k 2 text.npy -o out.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: text.npy: unknown format"* ]]
+    run "$POOL" -k 2 -o out.npy < text.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: <stdin>: unknown format"* ]]
+    no_files_but d empty.npy text.npy
+}
+
+@test "a truncated .npy fails with both sizes and leaves no output" {
+    mknpy full.npy 'np.arange(64, dtype=np.float32).reshape(8, 8)'
+    head -c 200 full.npy > cut.npy
+    run "$POOL" -k 2 cut.npy -o out.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: cut.npy: truncated"* ]]
+    [[ "$output" == *"256"* ]]
+    head -c 20 full.npy > header.npy
+    run "$POOL" -k 2 header.npy -o out.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: header.npy: "* ]]
+    no_files_but full.npy cut.npy header.npy
+}
+
+@test "a header whose shape overflows size_t is refused before allocating" {
+    "$PY" - <<'PY'
+import numpy as np
+hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }"
+hdr = hdr + " " * (64 - (10 + len(hdr) + 1) % 64) + "\n"
+with open("huge.npy", "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + len(hdr).to_bytes(2, "little") + hdr.encode() + b"\0" * 64)
+PY
+    run "$POOL" -k 2 huge.npy -o out.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: huge.npy: "*"too many"* ]]
+    no_files_but huge.npy
+}
+
+@test "unsupported .npy element types are named" {
+    mknpy b.npy 'np.array([True, False])'
+    run "$POOL" -k 1 b.npy -o out.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: b.npy: "*"'|b1'"* ]]
+    mknpy c.npy 'np.zeros(4, np.complex64)'
+    run "$POOL" -k 1 c.npy -o out.npy
+    [ "$status" -eq 1 ]
+    no_files_but b.npy c.npy
+}
+
+@test "raw input whose size does not match the shape says both sizes" {
+    head -c 100 /dev/zero > r.raw
+    run "$POOL" --shape 1x3x4x4 --dtype f32 -k 2 r.raw -o out.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: r.raw: "*"192"*"100"* ]]
+    run "$POOL" --shape 1x3x4x4 --dtype f32 -k 2 -o out.npy < r.raw
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: <stdin>: "*"192"*"100"* ]]
+    head -c 300 /dev/zero | { run "$POOL" --shape 1x3x4x4 -k 2 -o out.npy; [ "$status" -eq 1 ]; }
+    no_files_but r.raw
+}
+
+@test "write errors are reported" {
+    mknpy in.npy 'np.zeros((64, 64), np.float32)'
+    run "$POOL" -k 2 in.npy -o no/such/dir/out.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: no/such/dir/out.npy: cannot create a file in its folder"* ]]
+    run bash -c '"$0" -k 2 in.npy > /dev/full' "$POOL"
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: <stdout>: write failed"* ]]
+}
+
+@test "binary data is not written to a terminal" {
+    command -v script >/dev/null || skip "no script(1)"
+    mknpy in.npy 'np.zeros((4, 4), np.float32)'
+    run script -qec "$POOL -k 2 in.npy" /dev/null
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"refusing to write binary data to a terminal"* ]]
+}
+
+@test "an interrupted run leaves no partial output" {
+    mkfifo feed
+    exec 5<>feed   # read-write: opening never blocks, and pool sees no end of data
+    timeout 20 "$POOL" -k 2 --shape 1x1x2048x2048 -o out.npy feed 2>/dev/null &
+    pid=$!
+    head -c 1000000 /dev/zero >&5
+    for _ in $(seq 50); do
+        ls -A | grep -q '^\.out\.npy\.pool-' && break
+        sleep 0.1
+    done
+    ls -A | grep -q '^\.out\.npy\.pool-'   # the temp file exists while it runs
+    kill -TERM "$pid"
+    wait "$pid" || true
+    exec 5>&-
+    no_files_but feed
+}

@@ -1,0 +1,44 @@
+# Shared set-up for the bats tests of the command line.
+# POOL (the binary) and ORACLE_PYTHON (Debian's python3 with numpy) come from make check.
+
+POOL=${POOL:-$BATS_TEST_DIRNAME/../../build/pool}
+PY=${ORACLE_PYTHON:-/usr/bin/python3}
+
+setup() {
+    TMP=$(mktemp -d)
+    cd "$TMP" || return 1
+}
+
+teardown() {
+    rm -rf "$TMP"
+}
+
+# mknpy FILE EXPR: saves the NumPy array EXPR (np is numpy) to FILE.
+mknpy() {
+    "$PY" -c 'import sys, numpy as np; np.save(sys.argv[1], eval(sys.argv[2]))' "$1" "$2"
+}
+
+# npy_equal FILE EXPR: succeeds when FILE holds exactly EXPR (same shape, dtype, values).
+npy_equal() {
+    "$PY" - "$1" "$2" <<'PY'
+import sys, numpy as np
+got = np.load(sys.argv[1])
+want = np.asarray(eval(sys.argv[2]))
+if got.shape != want.shape or got.dtype != want.dtype or not np.array_equal(got, want, equal_nan=True):
+    print(f"got {got.dtype} {got.shape}:\n{got}\nwant {want.dtype} {want.shape}:\n{want}")
+    sys.exit(1)
+PY
+}
+
+# npy_show FILE: prints shape and dtype, for asserting on them.
+npy_show() {
+    "$PY" -c 'import sys, numpy as np; a = np.load(sys.argv[1]); print(a.dtype, a.shape)' "$1"
+}
+
+# no_files_but EXPECTED...: the test folder holds exactly these files (no leftovers).
+no_files_but() {
+    local got want
+    got=$(ls -A | sort | tr '\n' ' ')
+    want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
+    [ "$got" = "$want" ] || { echo "files: $got, want: $want"; return 1; }
+}

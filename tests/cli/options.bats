@@ -1,0 +1,144 @@
+#!/usr/bin/env bats
+# Every option of the command line, checked against values worked out with NumPy.
+
+load helpers
+
+@test "--help and -h print the usage and exit 0" {
+    run "$POOL" --help
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Usage: pool [OPTIONS] [FILE]"* ]]
+    [[ "$output" == *"--output-size"* ]]
+    run "$POOL" -h
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"-P, --pass SPEC"* ]]
+}
+
+@test "-V and --version print the version" {
+    run "$POOL" -V
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ ^pool\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+    run "$POOL" --version
+    [ "$status" -eq 0 ]
+}
+
+@test "max 2x2 by default mode, on nchw" {
+    mknpy a.npy 'np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)'
+    run "$POOL" -k 2 a.npy -o b.npy
+    [ "$status" -eq 0 ]
+    npy_equal b.npy 'np.arange(32, dtype=np.float32).reshape(1,2,2,2,2,2).max(axis=(3,5))'
+}
+
+@test "-m avg, -m min, --mode lp --norm" {
+    mknpy a.npy 'np.arange(16, dtype=np.float64).reshape(4, 4)'
+    "$POOL" -m avg -k 2 a.npy -o avg.npy
+    npy_equal avg.npy 'np.arange(16.).reshape(2,2,2,2).mean(axis=(1,3))'
+    "$POOL" --mode min --kernel 2 a.npy -o min.npy
+    npy_equal min.npy 'np.arange(16.).reshape(2,2,2,2).min(axis=(1,3))'
+    "$POOL" -m lp --norm 2 -k 2 a.npy -o lp.npy
+    npy_equal lp.npy 'np.sqrt((np.arange(16.).reshape(2,2,2,2)**2).sum(axis=(1,3)))'
+}
+
+@test "-k HxW, -s and -p per axis" {
+    mknpy a.npy 'np.arange(30, dtype=np.float32).reshape(5, 6)'
+    run "$POOL" -k 3x2 -s 2x2 -p 1x0 a.npy -o b.npy
+    [ "$status" -eq 0 ]
+    # rows: windows [-1,2) [1,4) [3,6) clipped to 5 rows; columns: pairs
+    npy_equal b.npy 'np.array([[7,9,11],[19,21,23],[25,27,29]], dtype=np.float32)'
+}
+
+@test "-d dilation and --ceil" {
+    mknpy a.npy 'np.arange(7, dtype=np.float32)'
+    "$POOL" -k 2 -d 3 -s 2 a.npy -o d.npy
+    npy_equal d.npy 'np.array([3, 5], dtype=np.float32)'
+    "$POOL" --layout l -m avg -k 2 --ceil a.npy -o c.npy
+    npy_equal c.npy 'np.array([0.5, 2.5, 4.5, 6], dtype=np.float32)'
+}
+
+@test "--count-include-pad changes the divisor at the edges" {
+    mknpy a.npy 'np.ones((1, 3), dtype=np.float64)'
+    "$POOL" -m avg -k 1x3 -s 1 -p 0x1 a.npy -o n.npy
+    npy_equal n.npy 'np.ones((1, 3))'
+    "$POOL" -m avg -k 1x3 -s 1 -p 0x1 --count-include-pad a.npy -o c.npy
+    npy_equal c.npy 'np.array([[2/3, 1, 2/3]])'
+}
+
+@test "--output-size: adaptive pooling" {
+    mknpy a.npy 'np.arange(10, dtype=np.float32).reshape(1, 1, 10)'
+    "$POOL" --layout ncl -m avg --output-size 3 a.npy -o b.npy
+    # windows [0,4) [3,7) [6,10)
+    npy_equal b.npy 'np.array([[[1.5, 4.5, 7.5]]], dtype=np.float32)'
+}
+
+@test "global modes keep spatial axes of size 1" {
+    mknpy a.npy 'np.arange(24, dtype=np.int32).reshape(2, 3, 4)'
+    "$POOL" -m gmax a.npy -o max.npy
+    npy_equal max.npy 'np.array([11, 23], dtype=np.int32).reshape(2, 1, 1)'
+    "$POOL" -m gavg a.npy -o avg.npy
+    npy_equal avg.npy 'np.array([6, 18], dtype=np.int32).reshape(2, 1, 1)'
+    "$POOL" -m gmin a.npy -o min.npy
+    npy_equal min.npy 'np.array([0, 12], dtype=np.int32).reshape(2, 1, 1)'
+}
+
+@test "-r repeats the pass; -P chains passes in order" {
+    mknpy a.npy 'np.arange(256, dtype=np.float32).reshape(16, 16)'
+    "$POOL" -k 2 -r 3 a.npy -o r.npy
+    npy_equal r.npy 'np.arange(256, dtype=np.float32).reshape(2,8,2,8).max(axis=(1,3))'
+    "$POOL" -P max:2 -P max:2 -P max:2 a.npy -o p.npy
+    cmp r.npy p.npy
+    "$POOL" -P max:3,s=2,p=1 -P avg:2 -P gavg a.npy -o chain.npy
+    "$POOL" -P max:3,s=2,p=1 a.npy | "$POOL" -P avg:2 | "$POOL" -P gavg > piped.npy
+    cmp chain.npy piped.npy
+    run npy_show chain.npy
+    [ "$output" = "float32 (1, 1)" ]
+}
+
+@test "-P with keys: k s p d ceil cip norm out" {
+    mknpy a.npy 'np.arange(7, dtype=np.float32)'
+    "$POOL" -P max,k=2,d=3,s=2 a.npy -o a1.npy
+    npy_equal a1.npy 'np.array([3, 5], dtype=np.float32)'
+    "$POOL" -P avg:2,ceil a.npy -o a2.npy
+    npy_equal a2.npy 'np.array([0.5, 2.5, 4.5, 6], dtype=np.float32)'
+    "$POOL" -P avg:3,s=3,p=1,cip=1 a.npy -o a3.npy
+    npy_equal a3.npy 'np.array([1/3, 3, 11/3], dtype=np.float32)'
+    "$POOL" -P lp:7,norm=1 a.npy -o a4.npy
+    npy_equal a4.npy 'np.array([21], dtype=np.float32)'
+    "$POOL" -P avg,out=2 a.npy -o a5.npy
+    npy_equal a5.npy 'np.array([1.5, 4.5], dtype=np.float32)'
+}
+
+@test "--layout hwc pools each channel of a channels-last tensor" {
+    mknpy a.npy 'np.stack([np.arange(16).reshape(4,4), 100 + np.arange(16).reshape(4,4)], -1).astype(np.uint8)'
+    "$POOL" --layout hwc -k 2 a.npy -o b.npy
+    npy_equal b.npy 'np.stack([np.array([[5,7],[13,15]]), 100 + np.array([[5,7],[13,15]])], -1).astype(np.uint8)'
+}
+
+@test "3-D: ncdhw with a DxHxW kernel" {
+    mknpy a.npy 'np.arange(2*4*4*6, dtype=np.float64).reshape(1, 2, 4, 4, 6)'
+    "$POOL" -m avg -k 2x2x3 a.npy -o b.npy
+    npy_equal b.npy 'np.arange(2*4*4*6, dtype=np.float64).reshape(1,2,2,2,2,2,2,3).mean(axis=(3,5,7))'
+}
+
+@test "integer averages round half up, exactly" {
+    mknpy a.npy 'np.array([[0, 1, 2, 2, 254, 255]], dtype=np.uint8)'
+    "$POOL" -m avg -k 1x2 a.npy -o b.npy
+    npy_equal b.npy 'np.array([[1, 2, 255]], dtype=np.uint8)'
+    mknpy s.npy 'np.array([[-1, -2, -3, 4]], dtype=np.int16)'
+    "$POOL" -m avg -k 1x2 s.npy -o t.npy
+    npy_equal t.npy 'np.array([[-2, 1]], dtype=np.int16)'
+}
+
+@test "-f raw and the .raw extension write bare elements" {
+    mknpy a.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'
+    "$POOL" -k 2 -f raw a.npy > b.raw
+    [ "$(stat -c %s b.raw)" -eq 16 ]
+    "$POOL" -k 2 a.npy -o c.raw
+    cmp b.raw c.raw
+    "$PY" -c 'import numpy as np; assert (np.fromfile("c.raw", np.float32) == [5, 7, 13, 15]).all()'
+}
+
+@test "-q is accepted" {
+    mknpy a.npy 'np.zeros((2, 2), np.float32)'
+    run "$POOL" -q -k 2 a.npy -o b.npy
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+}

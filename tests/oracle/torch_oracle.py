@@ -1,0 +1,235 @@
+"""Oracle test: pool against PyTorch on random configurations.
+
+Each case makes a random tensor, pools it with `pool` (from $POOL) and with
+torch.nn.functional, and compares: the same acceptance (both succeed or both
+refuse), the same shape and dtype, max/min exactly (NaN where PyTorch has NaN),
+averages and Lp to rtol 1e-5.
+
+usage: torch_oracle.py [--cases N] [--seed S]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(1)
+POOL = os.environ.get("POOL", "pool")
+
+LAYOUTS = {1: ["l", "cl", "ncl"], 2: ["hw", "chw", "nchw", "hwc", "nhwc"],
+           3: ["dhw", "cdhw", "ncdhw"]}
+
+
+def to_ncx(x, layout):
+    """numpy array in `layout` -> torch tensor N, C, spatial..."""
+    t = torch.from_numpy(np.ascontiguousarray(x))
+    if layout.endswith("c"):            # hwc, nhwc: move channels first
+        t = t.movedim(-1, -3)
+    while t.dim() < 2 + (len(layout) - sum(ch in "nc" for ch in layout)):
+        t = t.unsqueeze(0)
+    return t
+
+
+def from_ncx(t, layout):
+    """inverse of to_ncx: N, C, spatial... -> the layout's axes"""
+    nspatial = sum(ch in "dhwl" for ch in layout)
+    if "n" not in layout:
+        t = t.squeeze(0)
+    if "c" not in layout:
+        t = t.squeeze(0)
+    if layout.endswith("c"):
+        t = t.movedim(-nspatial - 1, -1)
+    return t.numpy()
+
+
+def torch_pool(t, case):
+    n = case["ndim"]
+    mode, k, s, p, d = case["mode"], case["k"], case["s"], case["p"], case["d"]
+    ceil = case["ceil"]
+    if mode in ("max", "min"):
+        fn = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[n]
+        sign = -1 if mode == "min" else 1
+        return sign * fn(sign * t, k, s, p, d, ceil_mode=ceil)
+    if mode == "avg":
+        fn = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[n]
+        return fn(t, k, s, p, ceil_mode=ceil, count_include_pad=case["cip"])
+    if mode == "lp":
+        P = case["norm"]
+        if n == 1:
+            return F.lp_pool1d(t, P, k[0], s[0], ceil)
+        if n == 2:
+            return F.lp_pool2d(t, P, k, s, ceil)
+        # torch 1.13 has no lp_pool3d: its lp_pool2d formula, one axis more
+        out = F.avg_pool3d(t.pow(P), k, s, 0, ceil)
+        return (torch.sign(out) * F.relu(torch.abs(out))).mul(k[0] * k[1] * k[2]).pow(1.0 / P)
+    if mode in ("adaptive_max", "adaptive_min", "gmax", "gmin"):
+        fn = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}[n]
+        sign = -1 if mode.endswith("min") else 1
+        out = case["out"] if mode.startswith("adaptive") else [1] * n
+        return sign * fn(sign * t, out)
+    if mode in ("adaptive_avg", "gavg"):
+        fn = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}[n]
+        out = case["out"] if mode == "adaptive_avg" else [1] * n
+        return fn(t, out)
+    raise ValueError(mode)
+
+
+def size(v):
+    return "x".join(str(x) for x in v)
+
+
+def pool_args(case):
+    mode = case["mode"]
+    if mode in ("gmax", "gavg", "gmin"):
+        return ["-m", mode]
+    if mode.startswith("adaptive"):
+        return ["-m", mode.split("_")[1], "--output-size", size(case["out"])]
+    args = ["-m", mode, "-k", size(case["k"]), "-s", size(case["s"])]
+    if mode in ("max", "min", "avg") and any(case["p"]):
+        args += ["-p", size(case["p"])]
+    if mode in ("max", "min") and any(x != 1 for x in case["d"]):
+        args += ["-d", size(case["d"])]
+    if case["ceil"]:
+        args.append("--ceil")
+    if mode == "avg" and case["cip"]:
+        args.append("--count-include-pad")
+    if mode == "lp":
+        args += ["--norm", repr(case["norm"])]
+    return args
+
+
+def random_case(rng):
+    n = int(rng.integers(1, 4))
+    layout = str(rng.choice(LAYOUTS[n]))
+    mode = str(rng.choice(["max", "min", "avg", "lp", "adaptive_max", "adaptive_avg",
+                           "adaptive_min", "gmax", "gavg", "gmin"],
+                          p=[.2, .1, .25, .12, .07, .08, .03, .05, .05, .05]))
+    dtype = str(rng.choice(["float32", "float64"]))
+    smax = {1: 40, 2: 14, 3: 7}[n]
+    spatial = [int(rng.integers(1, smax)) for _ in range(n)]
+    k = [int(rng.integers(1, 5)) for _ in range(n)]
+    if rng.random() < 0.3:
+        k = [k[0]] * n
+    s = [int(rng.integers(1, 5)) for _ in range(n)] if rng.random() < 0.6 else list(k)
+    p = [int(rng.integers(0, kk // 2 + 1)) for kk in k] if rng.random() < 0.5 else [0] * n
+    d = [int(rng.integers(1, 4)) for _ in range(n)] if mode in ("max", "min") and \
+        rng.random() < 0.3 else [1] * n
+    if mode == "lp":
+        p = [0] * n
+    # now and then, a padding over half the kernel: both must refuse
+    if mode in ("max", "avg") and rng.random() < 0.03:
+        p = [kk // 2 + 1 for kk in k]
+    out = [int(rng.integers(1, smax + 3)) for _ in range(n)]
+    c = int(rng.integers(1, 4))
+    batch = int(rng.integers(1, 3))
+    shape = []
+    for ch in layout:
+        shape.append(batch if ch == "n" else c if ch == "c" else spatial.pop(0))
+    return dict(ndim=n, layout=layout, mode=mode, dtype=dtype, shape=shape, k=k, s=s, p=p,
+                d=d, ceil=bool(rng.random() < 0.4), cip=bool(rng.random() < 0.5),
+                norm=float(rng.choice([1.0, 2.0, 3.0, 1.5])), out=out,
+                nan=bool(rng.random() < 0.1 and mode != "lp"))
+
+
+def make_input(case, rng):
+    x = rng.standard_normal(case["shape"]).astype(case["dtype"])
+    if case["mode"] == "lp" and case["norm"] == 1.5:
+        # x^1.5 of a negative is NaN in both; keep most such cases meaningful
+        x = np.abs(x) + np.asarray(0.1, dtype=x.dtype)
+    if case["nan"]:
+        x.flat[rng.integers(0, x.size)] = np.nan
+    return x
+
+
+def run_case(case, rng, tmp):
+    x = make_input(case, rng)
+    src, dst = os.path.join(tmp, "in.npy"), os.path.join(tmp, "out.npy")
+    np.save(src, x)
+    if os.path.exists(dst):
+        os.unlink(dst)
+    cmd = [POOL, "--layout", case["layout"], *pool_args(case), src, "-o", dst]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        want = from_ncx(torch_pool(to_ncx(x, case["layout"]), case), case["layout"])
+        torch_error = None
+    except RuntimeError as e:
+        want, torch_error = None, str(e).splitlines()[0]
+    if want is not None and want.size == 0:
+        # torch 1.13's max_pool1d returns an empty tensor where the others refuse
+        want, torch_error = None, f"empty output {want.shape}"
+    if torch_error is not None:
+        if proc.returncode == 0:
+            return f"PyTorch refuses ({torch_error}) but pool accepted"
+        if os.path.exists(dst):
+            return "pool failed but left an output file"
+        return None
+    if proc.returncode != 0:
+        return f"pool failed ({proc.stderr.strip()}) but PyTorch gives shape {want.shape}"
+    got = np.load(dst)
+    if got.shape != want.shape:
+        return f"shape {got.shape}, PyTorch {want.shape}"
+    if got.dtype != want.dtype:
+        return f"dtype {got.dtype}, PyTorch {want.dtype}"
+    if case["mode"] in ("max", "min", "adaptive_max", "adaptive_min", "gmax", "gmin"):
+        if not np.array_equal(got, want, equal_nan=True):
+            bad = np.argwhere(~((got == want) | (np.isnan(got) & np.isnan(want))))
+            return f"max/min differ at {len(bad)} places, first {tuple(bad[0])}"
+        return None
+    # averages: PyTorch sums float32 in float32, pool in double; allow for cancellation
+    scale = float(np.nanmax(np.abs(x))) if x.size else 1.0
+    if not np.allclose(got, want, rtol=1e-5, atol=1e-6 * scale, equal_nan=True):
+        err = np.nanmax(np.abs(got.astype(np.float64) - want))
+        return f"values differ: max abs error {err:g}"
+    return None
+
+
+# Hand-picked edges the random cases may miss.
+FIXED = [
+    dict(ndim=1, layout="l", mode="avg", dtype="float32", shape=[5], k=[2], s=[2], p=[0],
+         d=[1], ceil=True, cip=True, norm=2.0, out=[1], nan=False),
+    dict(ndim=1, layout="l", mode="lp", dtype="float64", shape=[5], k=[2], s=[2], p=[0],
+         d=[1], ceil=True, cip=False, norm=2.0, out=[1], nan=False),
+    dict(ndim=2, layout="nchw", mode="max", dtype="float32", shape=[1, 2, 3, 3], k=[2, 2],
+         s=[2, 2], p=[1, 1], d=[2, 2], ceil=True, cip=False, norm=2.0, out=[1, 1], nan=False),
+    dict(ndim=3, layout="ncdhw", mode="avg", dtype="float64", shape=[2, 2, 5, 6, 7],
+         k=[3, 2, 3], s=[2, 1, 2], p=[1, 1, 0], d=[1, 1, 1], ceil=True, cip=True, norm=2.0,
+         out=[1, 1, 1], nan=False),
+    dict(ndim=2, layout="hw", mode="adaptive_avg", dtype="float32", shape=[3, 5], k=[1, 1],
+         s=[1, 1], p=[0, 0], d=[1, 1], ceil=False, cip=False, norm=2.0, out=[7, 2], nan=False),
+    dict(ndim=2, layout="nhwc", mode="max", dtype="float64", shape=[2, 9, 8, 3], k=[3, 3],
+         s=[2, 2], p=[1, 1], d=[1, 1], ceil=False, cip=False, norm=2.0, out=[1, 1], nan=True),
+    dict(ndim=2, layout="chw", mode="avg", dtype="float32", shape=[3, 4, 4], k=[5, 5],
+         s=[1, 1], p=[0, 0], d=[1, 1], ceil=False, cip=False, norm=2.0, out=[1, 1], nan=False),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=400)
+    ap.add_argument("--seed", type=int, default=20261126)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    cases = FIXED + [random_case(rng) for _ in range(args.cases)]
+    failed = 0
+    counts = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, case in enumerate(cases):
+            why = run_case(case, rng, tmp)
+            counts[case["mode"], case["ndim"]] = counts.get((case["mode"], case["ndim"]), 0) + 1
+            if why:
+                failed += 1
+                args_text = " ".join(pool_args(case))
+                print(f"not ok {i}: {case['layout']} {case['shape']} {case['dtype']} "
+                      f"{args_text}: {why}")
+    print("cases by mode and rank:", ", ".join(f"{m}/{n}d {c}" for (m, n), c in
+                                                sorted(counts.items())))
+    print(f"{len(cases) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,412 @@
+/* Unit tests of the pooling core: shape arithmetic, window tables, every mode on hand-worked
+ * cases, edge windows, NaN, integer rounding, every element type, and the streaming bound. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/dtype.h"
+#include "core/kernels.h"
+#include "core/pass.h"
+#include "core/stage.h"
+#include "core/window.h"
+
+/* Collects a stage's output rows into one buffer. */
+struct collector {
+    char *data;
+    size_t used, row_bytes;
+};
+
+static int collect(void *ctx, const void *row, struct pool_error *err)
+{
+    (void)err;
+    struct collector *c = ctx;
+    memcpy(c->data + c->used, row, c->row_bytes);
+    c->used += c->row_bytes;
+    return 0;
+}
+
+/* Runs one pass over a whole tensor held in memory; returns the output (malloc'd) or NULL. */
+static void *run_pass(const struct pool_pass *pass, const struct row_geom *in, const void *data,
+                      struct row_geom *out)
+{
+    struct pool_stage *s;
+    struct pool_error err;
+    if (stage_create(&s, pass, in, &err)) {
+        fprintf(stderr, "stage_create: %s\n", err.msg);
+        return NULL;
+    }
+    *out = *stage_out_geom(s);
+    size_t esize = dtype_size(in->dtype);
+    size_t out_total = out->planes * geom_rows_per_plane(out) * geom_row_elems(out) * esize;
+    struct collector c = {malloc(out_total), 0, geom_row_elems(out) * esize};
+    stage_set_sink(s, collect, &c);
+    size_t in_row = geom_row_elems(in) * esize;
+    for (size_t r = 0; r < in->planes * geom_rows_per_plane(in); r++)
+        stage_push(s, (const char *)data + r * in_row, &err);
+    CHECK_EQ_INT(c.used, out_total);
+    stage_free(s);
+    return c.data;
+}
+
+static struct row_geom geom_1d(enum pool_dtype t, size_t len)
+{
+    return (struct row_geom){t, 1, 1, 1, {1, 1, len}, {'D', 'H', 'L'}};
+}
+
+static struct row_geom geom_2d(enum pool_dtype t, size_t planes, size_t h, size_t w, size_t inner)
+{
+    return (struct row_geom){t, planes, inner, 2, {1, h, w}, {'D', 'H', 'W'}};
+}
+
+static struct pool_pass pass_of(enum pool_mode mode, size_t k, size_t s, size_t p)
+{
+    struct pool_pass pass;
+    memset(&pass, 0, sizeof pass);
+    pass.mode = mode;
+    pass.kernel = (struct size_arg){1, {k}};
+    if (s)
+        pass.stride = (struct size_arg){1, {s}};
+    if (p)
+        pass.padding = (struct size_arg){1, {p}};
+    return pass;
+}
+
+static void test_out_len(void)
+{
+    struct axis_params a = {.kernel = 2, .stride = 2, .padding = 0, .dilation = 1};
+    size_t o;
+    struct pool_error err;
+    CHECK(axis_out_len(&a, 5, &o, &err) == 0 && o == 2);
+    a.ceil_mode = true;
+    CHECK(axis_out_len(&a, 5, &o, &err) == 0 && o == 3);
+    /* ceil mode: the last window may not start in the right padding.
+     * L=4, k=2, s=2, p=1: floor((4+2-2+1)/2)+1 = 3, and (3-1)*2 = 4 < 4+1, so 3 stays. */
+    a = (struct axis_params){.kernel = 2, .stride = 2, .padding = 1, .dilation = 1, .ceil_mode = true};
+    CHECK(axis_out_len(&a, 4, &o, &err) == 0 && o == 3);
+    /* L=5, k=3, s=3, p=1, ceil: floor((5+2-3+2)/3)+1 = 3; (3-1)*3 = 6 >= 5+1 so 2. */
+    a = (struct axis_params){.kernel = 3, .stride = 3, .padding = 1, .dilation = 1, .ceil_mode = true};
+    CHECK(axis_out_len(&a, 5, &o, &err) == 0 && o == 2);
+    /* dilation: span d(k-1)+1 */
+    a = (struct axis_params){.kernel = 3, .stride = 1, .padding = 0, .dilation = 2};
+    CHECK(axis_out_len(&a, 7, &o, &err) == 0 && o == 3);
+    CHECK(axis_out_len(&a, 4, &o, &err) == -1);
+    CHECK(strstr(err.msg, "dilated kernel 5") != NULL);
+    a = (struct axis_params){.adaptive_out = 7};
+    CHECK(axis_out_len(&a, 3, &o, &err) == 0 && o == 7);
+}
+
+static void test_pass_check(void)
+{
+    struct pool_error err;
+    struct pool_pass p = pass_of(MODE_MAX, 3, 0, 2);
+    CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "half the kernel"));
+    p = pass_of(MODE_AVG, 0, 0, 0);
+    CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "at least 1"));
+    p = pass_of(MODE_AVG, 2, 0, 0);
+    p.dilation = (struct size_arg){1, {2}};
+    CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "dilation"));
+    p = pass_of(MODE_LP, 2, 0, 1);
+    CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "padding"));
+    p = pass_of(MODE_MAX, 2, 0, 0);
+    p.count_include_pad = true;
+    CHECK(pass_check(&p, &err) == -1);
+    memset(&p, 0, sizeof p);
+    p.mode = MODE_AVG;
+    CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "needs a kernel"));
+    p.global = true;
+    CHECK(pass_check(&p, &err) == 0);
+    p.kernel = (struct size_arg){1, {2}};
+    CHECK(pass_check(&p, &err) == -1);
+    p = pass_of(MODE_LP, 2, 0, 0);
+    p.has_norm = true;
+    p.norm = -1;
+    CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "norm"));
+    /* per-axis sizes must match the input's spatial axes */
+    struct axis_params ax[3];
+    p = pass_of(MODE_MAX, 2, 0, 0);
+    p.kernel = (struct size_arg){3, {2, 2, 2}};
+    CHECK(pass_resolve(&p, 2, ax, &err) == -1 && strstr(err.msg, "3 sizes"));
+    p.kernel = (struct size_arg){2, {3, 2}};
+    CHECK(pass_resolve(&p, 2, ax, &err) == 0);
+    CHECK(ax[1].kernel == 3 && ax[2].kernel == 2 && ax[1].stride == 3 && ax[2].stride == 2);
+    CHECK(ax[0].kernel == 1 && ax[0].stride == 1);
+}
+
+static void test_windows(void)
+{
+    struct axis_table t;
+    struct pool_error err;
+    /* adaptive L=5 -> 3: [0,2) [1,4) [3,5) */
+    struct axis_params a = {.adaptive_out = 3};
+    CHECK(axis_table_init(&t, &a, MODE_AVG, 5, &err) == 0);
+    CHECK(t.win[0].first == 0 && t.win[0].count == 2);
+    CHECK(t.win[1].first == 1 && t.win[1].count == 3);
+    CHECK(t.win[2].first == 3 && t.win[2].count == 2);
+    CHECK(t.max_live >= 2);
+    axis_table_free(&t);
+    /* dilated max with padding: L=5, k=3, s=1, p=1, d=2: taps for o=0 are -1, 1, 3 */
+    a = (struct axis_params){.kernel = 3, .stride = 1, .padding = 1, .dilation = 2};
+    CHECK(axis_table_init(&t, &a, MODE_MAX, 5, &err) == 0);
+    CHECK_EQ_INT(t.out_len, 3);
+    CHECK(t.win[0].first == 1 && t.win[0].count == 2 && t.win[0].step == 2);
+    CHECK(t.win[1].first == 0 && t.win[1].count == 3);
+    CHECK(t.win[2].first == 1 && t.win[2].count == 2); /* taps 1, 3 (5 is past the end) */
+    axis_table_free(&t);
+    /* avg divisor with and without count_include_pad: L=5, k=3, s=2, p=1 */
+    a = (struct axis_params){.kernel = 3, .stride = 2, .padding = 1, .dilation = 1};
+    CHECK(axis_table_init(&t, &a, MODE_AVG, 5, &err) == 0);
+    CHECK(t.win[0].count == 2 && t.win[0].divisor == 2);
+    axis_table_free(&t);
+    a.count_include_pad = true;
+    CHECK(axis_table_init(&t, &a, MODE_AVG, 5, &err) == 0);
+    CHECK(t.win[0].count == 2 && t.win[0].divisor == 3);
+    axis_table_free(&t);
+}
+
+static void test_avg_ceil_1d(void)
+{
+    /* POOLING.md: [1,2,3,4,5], k=2, s=2, ceil gives [1.5, 3.5, 5.0], even with cip. */
+    float x[5] = {1, 2, 3, 4, 5};
+    struct row_geom in = geom_1d(DT_F32, 5), out;
+    struct pool_pass p = pass_of(MODE_AVG, 2, 2, 0);
+    p.ceil_mode = p.count_include_pad = true;
+    float *y = run_pass(&p, &in, x, &out);
+    CHECK_EQ_INT(out.size[2], 3);
+    CHECK_NEAR(y[0], 1.5, 0);
+    CHECK_NEAR(y[1], 3.5, 0);
+    CHECK_NEAR(y[2], 5.0, 0);
+    free(y);
+    /* Lp: last value sqrt(2 * 25 / 1) = sqrt(50) */
+    p = pass_of(MODE_LP, 2, 2, 0);
+    p.ceil_mode = true;
+    y = run_pass(&p, &in, x, &out);
+    CHECK_NEAR(y[0], sqrt(5.0), 1e-6);
+    CHECK_NEAR(y[2], sqrt(50.0), 1e-5);
+    free(y);
+}
+
+static void test_avg_padding_2d(void)
+{
+    /* 3x3 of 1..9, k=3, s=1, p=1: corner (0,0) averages 1,2,4,5 */
+    double x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    struct row_geom in = geom_2d(DT_F64, 1, 3, 3, 1), out;
+    struct pool_pass p = pass_of(MODE_AVG, 3, 1, 1);
+    double *y = run_pass(&p, &in, x, &out);
+    CHECK(out.size[1] == 3 && out.size[2] == 3);
+    CHECK_NEAR(y[0], 3.0, 1e-12);
+    CHECK_NEAR(y[4], 5.0, 1e-12);
+    CHECK_NEAR(y[8], 7.0, 1e-12);
+    free(y);
+    p.count_include_pad = true;
+    y = run_pass(&p, &in, x, &out);
+    CHECK_NEAR(y[0], 12.0 / 9, 1e-12);
+    free(y);
+}
+
+static void test_max_min_nan(void)
+{
+    float x[6] = {1, NAN, 3, 7, 2, -1};
+    struct row_geom in = geom_1d(DT_F32, 6), out;
+    struct pool_pass p = pass_of(MODE_MAX, 2, 2, 0);
+    float *y = run_pass(&p, &in, x, &out);
+    CHECK(isnan(y[0]));
+    CHECK_NEAR(y[1], 7, 0);
+    CHECK_NEAR(y[2], 2, 0);
+    free(y);
+    p.mode = MODE_MIN;
+    y = run_pass(&p, &in, x, &out);
+    CHECK(isnan(y[0]));
+    CHECK_NEAR(y[1], 3, 0);
+    CHECK_NEAR(y[2], -1, 0);
+    free(y);
+    /* A window made only of padding gives -inf: L=3, k=2, d=4, p=1: o=0 taps -1 and 3. */
+    float three[3] = {1, 2, 3};
+    in = geom_1d(DT_F32, 3);
+    p = pass_of(MODE_MAX, 2, 1, 1);
+    p.dilation = (struct size_arg){1, {4}};
+    y = run_pass(&p, &in, three, &out);
+    CHECK_EQ_INT(out.size[2], 1);
+    CHECK(isinf(y[0]) && y[0] < 0);
+    free(y);
+    /* the same for an integer type gives its lowest value */
+    int16_t ints[3] = {1, 2, 3};
+    in = geom_1d(DT_I16, 3);
+    int16_t *yi = run_pass(&p, &in, ints, &out);
+    CHECK_EQ_INT(yi[0], INT16_MIN);
+    free(yi);
+}
+
+static void test_integer_rounding(void)
+{
+    /* Round half away from zero: avg of (1,2) = 1.5 -> 2; (-1,-2) -> -2; (2,3,3) = 2.67 -> 3 */
+    int16_t x[4] = {1, 2, -1, -2};
+    struct row_geom in = geom_1d(DT_I16, 4), out;
+    struct pool_pass p = pass_of(MODE_AVG, 2, 2, 0);
+    int16_t *y = run_pass(&p, &in, x, &out);
+    CHECK_EQ_INT(y[0], 2);
+    CHECK_EQ_INT(y[1], -2);
+    free(y);
+    uint8_t u[6] = {255, 254, 0, 1, 100, 101};
+    in = geom_1d(DT_U8, 6);
+    uint8_t *v = run_pass(&p, &in, u, &out);
+    CHECK_EQ_INT(v[0], 255); /* 254.5 rounds up */
+    CHECK_EQ_INT(v[1], 1);   /* 0.5 rounds up */
+    CHECK_EQ_INT(v[2], 101); /* 100.5 rounds up */
+    free(v);
+    /* 64-bit extremes do not overflow the sum */
+    uint64_t big[2] = {UINT64_MAX, UINT64_MAX - 2};
+    in = geom_1d(DT_U64, 2);
+    uint64_t *b = run_pass(&p, &in, big, &out);
+    CHECK(b[0] == UINT64_MAX - 1);
+    free(b);
+    int64_t neg[2] = {INT64_MIN, INT64_MIN + 1};
+    in = geom_1d(DT_I64, 2);
+    int64_t *n = run_pass(&p, &in, neg, &out);
+    CHECK(n[0] == INT64_MIN); /* INT64_MIN + 0.5 rounds away from zero */
+    free(n);
+}
+
+/* Every dtype: max 2 and avg 2 over a small ramp agree with the double computation. */
+static void test_every_dtype(void)
+{
+    for (int t = 0; t < DT_COUNT; t++) {
+        unsigned char buf[8 * 8];
+        double ref[8] = {3, 10, 7, 7, 0, 4, 126, 120};
+        size_t es = dtype_size((enum pool_dtype)t);
+        for (int i = 0; i < 8; i++) {
+            void *dst = buf + i * es;
+            switch (t) {
+            case DT_U8: *(uint8_t *)dst = (uint8_t)ref[i]; break;
+            case DT_I8: *(int8_t *)dst = (int8_t)ref[i]; break;
+            case DT_U16: *(uint16_t *)dst = (uint16_t)ref[i]; break;
+            case DT_I16: *(int16_t *)dst = (int16_t)ref[i]; break;
+            case DT_U32: *(uint32_t *)dst = (uint32_t)ref[i]; break;
+            case DT_I32: *(int32_t *)dst = (int32_t)ref[i]; break;
+            case DT_U64: *(uint64_t *)dst = (uint64_t)ref[i]; break;
+            case DT_I64: *(int64_t *)dst = (int64_t)ref[i]; break;
+            case DT_F16: *(uint16_t *)dst = float_to_half(ref[i]); break;
+            case DT_F32: *(float *)dst = (float)ref[i]; break;
+            case DT_F64: *(double *)dst = ref[i]; break;
+            }
+        }
+        struct row_geom in = geom_1d((enum pool_dtype)t, 8), out;
+        struct pool_pass p = pass_of(MODE_MAX, 2, 0, 0);
+        unsigned char *y = run_pass(&p, &in, buf, &out);
+        unsigned char *z;
+        p.mode = MODE_AVG;
+        z = run_pass(&p, &in, buf, &out);
+        double want_max[4] = {10, 7, 4, 126};
+        double want_avg[4] = {6.5, 7, 2, 123};
+        bool is_float = dtype_is_float((enum pool_dtype)t);
+        for (int i = 0; i < 4; i++) {
+            double m, a;
+            switch (t) {
+            case DT_U8: m = ((uint8_t *)y)[i]; a = ((uint8_t *)z)[i]; break;
+            case DT_I8: m = ((int8_t *)y)[i]; a = ((int8_t *)z)[i]; break;
+            case DT_U16: m = ((uint16_t *)y)[i]; a = ((uint16_t *)z)[i]; break;
+            case DT_I16: m = ((int16_t *)y)[i]; a = ((int16_t *)z)[i]; break;
+            case DT_U32: m = ((uint32_t *)y)[i]; a = ((uint32_t *)z)[i]; break;
+            case DT_I32: m = ((int32_t *)y)[i]; a = ((int32_t *)z)[i]; break;
+            case DT_U64: m = (double)((uint64_t *)y)[i]; a = (double)((uint64_t *)z)[i]; break;
+            case DT_I64: m = (double)((int64_t *)y)[i]; a = (double)((int64_t *)z)[i]; break;
+            case DT_F16: m = half_to_float(((uint16_t *)y)[i]); a = half_to_float(((uint16_t *)z)[i]); break;
+            case DT_F32: m = ((float *)y)[i]; a = ((float *)z)[i]; break;
+            default: m = ((double *)y)[i]; a = ((double *)z)[i]; break;
+            }
+            CHECK_NEAR(m, want_max[i], 0);
+            /* 6.5 rounds half away from zero for integers */
+            CHECK_NEAR(a, is_float ? want_avg[i] : round(want_avg[i]), 0);
+        }
+        free(y);
+        free(z);
+    }
+}
+
+static void test_half_conversion(void)
+{
+    CHECK_EQ_INT(float_to_half(1.0), 0x3c00);
+    CHECK_EQ_INT(float_to_half(-2.0), 0xc000);
+    CHECK_EQ_INT(float_to_half(65504.0), 0x7bff);
+    CHECK_EQ_INT(float_to_half(65520.0), 0x7c00);
+    CHECK_EQ_INT(float_to_half(ldexp(1, -24)), 0x0001);
+    CHECK_EQ_INT(float_to_half(1.0 + ldexp(1, -11)), 0x3c00); /* tie to even */
+    CHECK_EQ_INT(float_to_half(1.0 + 3 * ldexp(1, -11)), 0x3c02);
+    CHECK(isnan(half_to_float(float_to_half(NAN))));
+    for (uint32_t h = 0; h < 0x7c00; h++)
+        if (float_to_half(half_to_float((uint16_t)h)) != h) {
+            CHECK_EQ_INT(float_to_half(half_to_float((uint16_t)h)), h);
+            break;
+        }
+}
+
+static void test_channels_last_and_3d(void)
+{
+    /* hwc 2x2x2: channel 0 = 1,2,3,4 and channel 1 = 10,20,30,40; max 2 -> (4, 40) */
+    int32_t x[8] = {1, 10, 2, 20, 3, 30, 4, 40};
+    struct row_geom in = geom_2d(DT_I32, 1, 2, 2, 2), out;
+    struct pool_pass p = pass_of(MODE_MAX, 2, 0, 0);
+    int32_t *y = run_pass(&p, &in, x, &out);
+    CHECK(y[0] == 4 && y[1] == 40);
+    free(y);
+    p.mode = MODE_AVG;
+    y = run_pass(&p, &in, x, &out);
+    CHECK(y[0] == 3 && y[1] == 25); /* 2.5 -> 3, 25 */
+    free(y);
+    /* 3-D: 2 planes of 4x4x4 ramps, avg 2 -> means of 2x2x2 blocks */
+    float v[2 * 64];
+    for (int i = 0; i < 128; i++)
+        v[i] = (float)i;
+    struct row_geom g3 = {DT_F32, 2, 1, 3, {4, 4, 4}, {'D', 'H', 'W'}};
+    y = run_pass(&p, &g3, v, &out);
+    float *f = (float *)y;
+    CHECK(out.size[0] == 2 && out.size[1] == 2 && out.size[2] == 2);
+    /* block (0,0,0): indices d*16+h*4+w for d,h,w in {0,1} -> mean 10.5 */
+    CHECK_NEAR(f[0], 10.5, 1e-6);
+    CHECK_NEAR(f[7], 10.5 + 32 + 8 + 2, 1e-6);
+    CHECK_NEAR(f[8], 64 + 10.5, 1e-6);
+    free(y);
+    /* global max over 3-D */
+    struct pool_pass g;
+    memset(&g, 0, sizeof g);
+    g.mode = MODE_MAX;
+    g.global = true;
+    y = run_pass(&g, &g3, v, &out);
+    f = (float *)y;
+    CHECK(out.size[0] == 1 && out.size[1] == 1 && out.size[2] == 1);
+    CHECK_NEAR(f[0], 63, 0);
+    CHECK_NEAR(f[1], 127, 0);
+    free(y);
+}
+
+/* The streaming promise: a stage's memory does not depend on the image height. */
+static void test_memory_independent_of_height(void)
+{
+    struct pool_pass p = pass_of(MODE_MAX, 3, 2, 1);
+    struct pool_stage *a, *b;
+    struct pool_error err;
+    struct row_geom short_in = geom_2d(DT_F32, 4, 100, 640, 1);
+    struct row_geom tall_in = geom_2d(DT_F32, 4, 100000, 640, 1);
+    CHECK(stage_create(&a, &p, &short_in, &err) == 0);
+    CHECK(stage_create(&b, &p, &tall_in, &err) == 0);
+    CHECK_EQ_INT(stage_memory(a), stage_memory(b));
+    stage_free(a);
+    stage_free(b);
+}
+
+int main(void)
+{
+    test_out_len();
+    test_pass_check();
+    test_windows();
+    test_avg_ceil_1d();
+    test_avg_padding_2d();
+    test_max_min_nan();
+    test_integer_rounding();
+    test_every_dtype();
+    test_half_conversion();
+    test_channels_last_and_3d();
+    test_memory_independent_of_height();
+    return check_summary();
+}
