@@ -14,37 +14,43 @@ typedef __int128 int128;
 /* ---- accumulators ---- */
 #define ACC double
 #define SFX acc_f64
-#define ACC_IS_NAN(v) isnan(v)
+#define ACC_IS_NAN(v) ((v) != (v))
+#define ACC_NAN NAN
 #define ACC_LOWEST (-INFINITY)
 #define ACC_HIGHEST INFINITY
 #include "kernels_acc.inc"
 #undef ACC
 #undef SFX
 #undef ACC_IS_NAN
+#undef ACC_NAN
 #undef ACC_LOWEST
 #undef ACC_HIGHEST
 
 #define ACC int64_t
 #define SFX acc_i64
 #define ACC_IS_NAN(v) 0
+#define ACC_NAN 0
 #define ACC_LOWEST INT64_MIN
 #define ACC_HIGHEST INT64_MAX
 #include "kernels_acc.inc"
 #undef ACC
 #undef SFX
 #undef ACC_IS_NAN
+#undef ACC_NAN
 #undef ACC_LOWEST
 #undef ACC_HIGHEST
 
 #define ACC int128
 #define SFX acc_i128
 #define ACC_IS_NAN(v) 0
+#define ACC_NAN 0
 #define ACC_LOWEST INT128_LOWEST
 #define ACC_HIGHEST INT128_HIGHEST
 #include "kernels_acc.inc"
 #undef ACC
 #undef SFX
 #undef ACC_IS_NAN
+#undef ACC_NAN
 #undef ACC_LOWEST
 #undef ACC_HIGHEST
 
@@ -56,6 +62,7 @@ typedef __int128 int128;
 #define ACC int64_t
 #define ACC_KIND ACC_I64
 #define ACC_IS_NAN(v) 0
+#define ACC_NAN 0
 #define ACC_LOWEST INT64_MIN
 #define ACC_HIGHEST INT64_MAX
 #define T_IS_FLOAT 0
@@ -149,6 +156,7 @@ typedef __int128 int128;
 #undef ACC
 #undef ACC_KIND
 #undef ACC_IS_NAN
+#undef ACC_NAN
 #undef ACC_LOWEST
 #undef ACC_HIGHEST
 #undef T_IS_FLOAT
@@ -156,7 +164,8 @@ typedef __int128 int128;
 /* Floats accumulate in double, as PyTorch's own reference would to be exact. */
 #define ACC double
 #define ACC_KIND ACC_F64
-#define ACC_IS_NAN(v) isnan(v)
+#define ACC_IS_NAN(v) ((v) != (v))
+#define ACC_NAN NAN
 #define ACC_LOWEST (-INFINITY)
 #define ACC_HIGHEST INFINITY
 #define T_IS_FLOAT 1

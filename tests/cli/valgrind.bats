@@ -1,0 +1,44 @@
+#!/usr/bin/env bats
+# No leaks or memory errors under valgrind, on success and on the error paths.
+# (The sanitizer build is checked by ASan instead: the two do not mix.)
+
+load helpers
+
+
+vg() {
+    valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+        --error-exitcode=99 "$POOL" "$@"
+}
+
+skip_unless_valgrind() {
+    [ "${POOL_SANITIZED:-no}" = yes ] && skip "sanitizer build: ASan checks it"
+    command -v valgrind >/dev/null || skip "no valgrind"
+}
+
+@test "valgrind: pooling passes of every kind, npy and raw" {
+    skip_unless_valgrind
+    mknpy a.npy 'np.arange(2*3*9*10, dtype=np.float32).reshape(2, 3, 9, 10)'
+    run vg -P max:3,s=2,p=1,d=1 -P avg:2,ceil,cip -P lp:1,norm=3 -P gavg a.npy -o b.npy
+    [ "$status" -eq 0 ]
+    run vg -m avg --output-size 4x3 -f raw a.npy -o b.raw
+    [ "$status" -eq 0 ]
+    mknpy c.npy 'np.asfortranarray(np.arange(5*6*7, dtype=">i2").reshape(5, 6, 7))'
+    run vg --layout dhw -m min -k 2 -d 2 c.npy -o d.npy
+    [ "$status" -eq 0 ]
+}
+
+@test "valgrind: error paths free everything" {
+    skip_unless_valgrind
+    mknpy a.npy 'np.zeros((4, 4), np.float32)'
+    head -c 100 a.npy > cut.npy
+    run vg -k 2 cut.npy -o out.npy
+    [ "$status" -eq 1 ]
+    run vg -k 9 a.npy -o out.npy
+    [ "$status" -eq 1 ]
+    run vg -k 0 a.npy
+    [ "$status" -eq 2 ]
+    run vg -k 2 a.npy -o no/dir/out.npy
+    [ "$status" -eq 1 ]
+    run vg --shape 3x3 -k 2 a.npy -o out.npy
+    [ "$status" -eq 1 ]
+}
