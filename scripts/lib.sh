@@ -27,5 +27,5 @@ apt_ensure() {
         "${missing[@]}" >/dev/null
 }
 
-BUILD_PACKAGES=(build-essential autoconf automake pkg-config libpng-dev libjpeg-dev)
-TEST_PACKAGES=(bats python3 python3-numpy python3-torch valgrind)
+BUILD_PACKAGES=(build-essential autoconf automake pkg-config libpng-dev libjpeg-dev zlib1g-dev)
+TEST_PACKAGES=(bats python3 python3-numpy python3-torch python3-pil python3-skimage valgrind)

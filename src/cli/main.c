@@ -32,7 +32,7 @@ static int choose_format(const struct cli_options *o, enum file_format input,
         *out = format_from_path(o->output);
         if (*out == FORMAT_UNKNOWN)
             return pool_fail(err, "cannot tell the output format from the file name: "
-                                  "use a .npy or .raw extension, or -f");
+                                  "use an extension (.png .jpg .pnm .npy .raw) or -f");
     }
     if (*out == FORMAT_UNKNOWN)
         *out = input;
@@ -49,6 +49,22 @@ static struct pool_pass *expand_passes(const struct cli_options *o, size_t *n)
     return all;
 }
 
+/* --layout, else the reader's (images: hw or hwc), else by rank. A 3-D array of 8- or 16-bit
+ * integers whose last axis could be colour channels (1 to 4) and whose first could not is
+ * an image saved as .npy: hwc, so that image -> .npy -> image round-trips. */
+static const char *choose_layout(const struct cli_options *o, const struct tensor_reader *r)
+{
+    const struct tensor_shape *s = &r->shape;
+    if (o->layout)
+        return o->layout;
+    if (r->layout_hint[0])
+        return r->layout_hint;
+    if (s->ndim == 3 && (s->dtype == DT_U8 || s->dtype == DT_U16) && s->dims[2] <= 4 &&
+        s->dims[0] > 4)
+        return "hwc";
+    return layout_default(s->ndim);
+}
+
 struct job {
     const struct cli_options *opt;
     const char *in_name, *out_name;
@@ -58,27 +74,57 @@ struct job {
     struct output_file output;
     struct pipeline pipe;
     struct pool_pass *passes;
+    size_t npasses;
 };
 
+/* Lays out the reader's current image or tensor and builds the pipeline for it. */
 static int plan(struct job *j, struct tensor_shape *out_shape, struct pool_error *err)
 {
     struct row_geom geom;
-    size_t npasses;
     struct tensor_shape *shape = &j->reader.shape;
-    const char *layout = j->opt->layout ? j->opt->layout : layout_default(shape->ndim);
+    const char *layout = choose_layout(j->opt, &j->reader);
     if (!layout)
         return pool_fail(err, "a %d-axis tensor has no default layout: give --layout",
                          shape->ndim);
+    if (layout_check(layout, shape->ndim, err))
+        return -1;
     snprintf(shape->layout, sizeof shape->layout, "%s", layout);
     if (tensor_geom(shape, &geom, err))
         return -1;
-    j->passes = expand_passes(j->opt, &npasses);
-    if (!j->passes)
-        return pool_fail(err, "out of memory");
-    if (pipeline_build(&j->pipe, j->passes, npasses, &geom, err))
+    bool alpha = j->reader.meta.has_alpha && geom.inner >= 2;
+    for (size_t i = 0; i < j->npasses; i++)
+        j->passes[i].premultiply_alpha = alpha && !j->opt->no_premultiply;
+    struct pipeline_options po = {j->opt->linear, alpha};
+    pipeline_free(&j->pipe);
+    if (pipeline_build(&j->pipe, j->passes, j->npasses, &geom, &po, err))
         return -1;
     *out_shape = *shape;
     tensor_respace(out_shape, j->pipe.out.size);
+    return 0;
+}
+
+/* After an image: 1 when the input stream holds another (now planned), 0 at its end. */
+static int next_image(struct job *j, struct tensor_shape *out_shape, struct pool_error *err)
+{
+    const struct reader_ops *ops = j->reader.ops;
+    if (!ops->next)
+        return ops->finish ? ops->finish(&j->reader, err) : 0;
+    int more = ops->next(&j->reader, err);
+    if (more <= 0)
+        return more;
+    return plan(j, out_shape, err) ? -1 : 1;
+}
+
+static int open_output(struct job *j, const struct tensor_shape *out_shape,
+                       struct pool_error *err)
+{
+    enum file_format format;
+    if (choose_format(j->opt, j->reader.ops->format, &format, err))
+        return EXIT_USAGE;
+    if (output_open(&j->output, j->opt->output, err) ||
+        writer_open(&j->writer, format, j->output.fp, out_shape, &j->reader.meta,
+                    &j->opt->writer, err))
+        return EXIT_DATA;
     return 0;
 }
 
@@ -86,19 +132,35 @@ static int run(struct job *j)
 {
     struct pool_error err;
     struct tensor_shape out_shape;
-    enum file_format format;
     enum pipe_side side;
+    int rc;
+    j->passes = expand_passes(j->opt, &j->npasses);
+    if (!j->passes)
+        return fail(j->in_name, &(struct pool_error){"out of memory"}, EXIT_DATA);
     if (source_open(&j->src, j->opt->input, &err) ||
-        reader_open(&j->reader, &j->src, &j->opt->raw, &err) || plan(j, &out_shape, &err))
+        reader_open(&j->reader, &j->src, &j->opt->reader, &err) || plan(j, &out_shape, &err))
         return fail(j->in_name, &err, EXIT_DATA);
-    if (choose_format(j->opt, j->reader.ops->format, &format, &err))
-        return fail(j->out_name, &err, EXIT_USAGE);
-    if (output_open(&j->output, j->opt->output, &err) ||
-        writer_open(&j->writer, format, j->output.fp, &out_shape, &err))
-        return fail(j->out_name, &err, EXIT_DATA);
-    if (pipeline_run(&j->pipe, &j->reader, &j->writer, &side, &err))
-        return fail(side == SIDE_INPUT ? j->in_name : j->out_name, &err, EXIT_DATA);
-    if (j->writer.ops->finish(&j->writer, &err) || output_commit(&j->output, &err))
+    if ((rc = open_output(j, &out_shape, &err)))
+        return fail(j->out_name, &err, rc);
+    for (;;) {
+        if (pipeline_run(&j->pipe, &j->reader, &j->writer, &side, &err))
+            return fail(side == SIDE_INPUT ? j->in_name : j->out_name, &err, EXIT_DATA);
+        if (j->writer.ops->finish(&j->writer, &err))
+            return fail(j->out_name, &err, EXIT_DATA);
+        if ((rc = next_image(j, &out_shape, &err)) < 0)
+            return fail(j->in_name, &err, EXIT_DATA);
+        if (rc == 0)
+            break;
+        if (!j->writer.ops->next_image) {
+            pool_fail(&err, "the input holds several images, and only PNM output can hold "
+                            "more than one: use -f pnm, or split the stream");
+            return fail(j->out_name, &err, EXIT_DATA);
+        }
+        j->writer.shape = out_shape;
+        if (j->writer.ops->next_image(&j->writer, &err))
+            return fail(j->out_name, &err, EXIT_DATA);
+    }
+    if (output_commit(&j->output, &err))
         return fail(j->out_name, &err, EXIT_DATA);
     return 0;
 }

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 
 enum {
     OPT_CEIL = 256, OPT_CIP, OPT_NORM, OPT_OUTPUT_SIZE, OPT_LAYOUT, OPT_SHAPE, OPT_DTYPE,
+    OPT_PNG_LEVEL, OPT_QUALITY, OPT_PROGRESSIVE, OPT_MAX_PIXELS, OPT_LINEAR, OPT_NO_PREMULTIPLY,
 };
 
 static const struct option long_options[] = {
@@ -25,6 +27,12 @@ static const struct option long_options[] = {
     {"layout", required_argument, NULL, OPT_LAYOUT},
     {"shape", required_argument, NULL, OPT_SHAPE},
     {"dtype", required_argument, NULL, OPT_DTYPE},
+    {"png-level", required_argument, NULL, OPT_PNG_LEVEL},
+    {"quality", required_argument, NULL, OPT_QUALITY},
+    {"progressive", no_argument, NULL, OPT_PROGRESSIVE},
+    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+    {"linear", no_argument, NULL, OPT_LINEAR},
+    {"no-premultiply", no_argument, NULL, OPT_NO_PREMULTIPLY},
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, 'f'},
     {"quiet", no_argument, NULL, 'q'},
@@ -37,8 +45,9 @@ void options_print_help(FILE *out)
 {
     fputs(
         "Usage: pool [OPTIONS] [FILE]\n"
-        "Downsample a tensor by pooling, exactly as PyTorch defines it.\n"
-        "Reads FILE (.npy, or raw with --shape), or stdin when FILE is - or absent.\n"
+        "Downsample an image or a tensor by pooling, exactly as PyTorch defines it.\n"
+        "Reads FILE (PNG, JPEG, PNM/PAM, .npy, or raw with --shape), or stdin when FILE\n"
+        "is - or absent.\n"
         "\n"
         "One pass from flags:\n"
         "  -m, --mode MODE        max (default), avg, min, lp, gmax, gavg, gmin\n"
@@ -60,9 +69,17 @@ void options_print_help(FILE *out)
         "      --shape DIMS       read raw data of this shape, e.g. 1x64x56x56\n"
         "      --dtype TYPE       raw element type: u8 i8 u16 i16 u32 i32 u64 i64\n"
         "                         f16 f32 (default) f64\n"
+        "      --max-pixels N     refuse images larger than N pixels (default 2^30)\n"
+        "Images:\n"
+        "      --linear           average 8/16-bit sRGB in linear light\n"
+        "      --no-premultiply   average alpha images channel by channel\n"
         "Output:\n"
         "  -o, --output FILE      write here (default: stdout)\n"
-        "  -f, --format FMT       npy or raw (default: from -o's extension, else the input's)\n"
+        "  -f, --format FMT       png jpeg pnm npy raw (default: from -o's extension,\n"
+        "                         else the input's)\n"
+        "      --png-level N      PNG compression 0-9 (default 3)\n"
+        "      --quality N        JPEG quality 1-100 (default 90)\n"
+        "      --progressive      progressive JPEG\n"
         "  -q, --quiet            no warnings\n"
         "  -h, --help             this help\n"
         "  -V, --version          the version\n"
@@ -109,6 +126,17 @@ static int add_spec_pass(struct cli_options *o, const char *spec, struct pool_er
     return 0;
 }
 
+static int parse_int_option(const char *flag, const char *arg, long min, long max, int *out,
+                            struct pool_error *err)
+{
+    struct pool_error why;
+    long v;
+    if (count_parse(arg, min, max, &v, &why))
+        return pool_fail(err, "%s %s: %s", flag, arg, why.msg);
+    *out = (int)v;
+    return 0;
+}
+
 static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_pass *f,
                      struct pool_error *err)
 {
@@ -145,20 +173,32 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
             return pool_fail(err, "--layout %s: %s", arg, why.msg);
         return 0;
     case OPT_SHAPE:
-        o->raw.given = true;
-        if (shape_parse(arg, &o->raw.shape, &why))
+        o->reader.raw.given = true;
+        if (shape_parse(arg, &o->reader.raw.shape, &why))
             return pool_fail(err, "--shape %s: %s", arg, why.msg);
         return 0;
     case OPT_DTYPE:
-        if (!dtype_parse(arg, &o->raw.shape.dtype))
+        if (!dtype_parse(arg, &o->reader.raw.shape.dtype))
             return pool_fail(err, "--dtype %s: unknown type (u8 i8 u16 i16 u32 i32 u64 i64 "
                                   "f16 f32 f64)", arg);
         return 0;
+    case OPT_PNG_LEVEL: return parse_int_option("--png-level", arg, 0, 9, &o->writer.png_level, err);
+    case OPT_QUALITY: return parse_int_option("--quality", arg, 1, 100, &o->writer.jpeg_quality, err);
+    case OPT_PROGRESSIVE: o->writer.jpeg_progressive = true; return 0;
+    case OPT_MAX_PIXELS: {
+        long v;
+        if (count_parse(arg, 1, LONG_MAX, &v, &why))
+            return pool_fail(err, "--max-pixels %s: %s", arg, why.msg);
+        o->reader.max_pixels = (unsigned long long)v;
+        return 0;
+    }
+    case OPT_LINEAR: o->linear = true; return 0;
+    case OPT_NO_PREMULTIPLY: o->no_premultiply = true; return 0;
     case 'o': o->output = arg; return 0;
     case 'f':
         o->format = format_from_name(arg);
         if (o->format == FORMAT_UNKNOWN)
-            return pool_fail(err, "-f %s: unknown format (npy, raw)", arg);
+            return pool_fail(err, "-f %s: unknown format (png jpeg pnm npy raw)", arg);
         return 0;
     case 'q': o->quiet = true; return 0;
     case 'h': o->help = true; return 0;
@@ -186,7 +226,7 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
         if (pass_check(&o->passes[i], &why))
             return pool_fail(err, "%s: %s", o->pass_labels[i], why.msg);
     }
-    if (dtype_given && !o->raw.given)
+    if (dtype_given && !o->reader.raw.given)
         return pool_fail(err, "--dtype describes raw input: give --shape too");
     return 0;
 }
@@ -199,7 +239,10 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     memset(&flags, 0, sizeof flags);
     o->repeat = 1;
     o->input = o->output = "-";
-    o->raw.shape.dtype = DT_F32;
+    o->reader.raw.shape.dtype = DT_F32;
+    o->reader.max_pixels = DEFAULT_MAX_PIXELS;
+    o->writer.png_level = DEFAULT_PNG_LEVEL;
+    o->writer.jpeg_quality = DEFAULT_JPEG_QUALITY;
     opterr = 0;
     optind = 1;
     int c;

@@ -8,14 +8,19 @@
 #include "../core/pass.h"
 
 #define MAX_PASSES 64
+#define DEFAULT_PNG_LEVEL 3
+#define DEFAULT_JPEG_QUALITY 90
 
 struct cli_options {
     struct pool_pass passes[MAX_PASSES];
     char pass_labels[MAX_PASSES][128];  /* how the user wrote each pass, for messages */
     int npasses;
     long repeat;
-    const char *layout;                 /* NULL: the default for the tensor's rank */
-    struct raw_options raw;
+    const char *layout;                 /* NULL: the input's own, or the default for its rank */
+    struct reader_options reader;       /* raw shape and dtype, the pixel limit */
+    struct writer_options writer;       /* PNG level, JPEG quality */
+    bool linear;                        /* average 8/16-bit sRGB in linear light */
+    bool no_premultiply;                /* average alpha images channel by channel */
     const char *input;                  /* "-" for stdin */
     const char *output;                 /* "-" for stdout */
     enum file_format format;            /* FORMAT_UNKNOWN: from -o's extension or the input */

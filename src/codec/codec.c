@@ -1,11 +1,12 @@
 /* Picks a format's module by name, file extension or magic bytes. */
 #include "codec.h"
+#include "image.h"
 
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
 
-#define MAX_EXTENSIONS 3
+#define MAX_EXTENSIONS 6
 
 struct format_entry {
     enum file_format format;
@@ -22,6 +23,11 @@ struct format_entry {
 static const struct format_entry formats[] = {
     {FORMAT_NPY, "npy", {"npy"}, npy_sniff, npy_read_header, &npy_reader_ops, &npy_writer_ops},
     {FORMAT_RAW, "raw", {"raw", "bin"}, NULL, NULL, &raw_reader_ops, &raw_writer_ops},
+    {FORMAT_PNG, "png", {"png"}, png_sniff, png_read_header, &png_reader_ops, &png_writer_ops},
+    {FORMAT_JPEG, "jpeg", {"jpg", "jpeg", "jpe", "jfif"}, jpeg_sniff, jpeg_codec_read_header,
+     &jpeg_reader_ops, &jpeg_writer_ops},
+    {FORMAT_PNM, "pnm", {"pnm", "pbm", "pgm", "ppm", "pam"}, pnm_sniff, pnm_read_header,
+     &pnm_reader_ops, &pnm_writer_ops},
 };
 
 #define FORMAT_COUNT (sizeof formats / sizeof formats[0])
@@ -65,15 +71,16 @@ static int sniff_and_read_header(struct tensor_reader *r, struct pool_error *err
                      names);
 }
 
-int reader_open(struct tensor_reader *r, struct byte_source *src, const struct raw_options *raw,
+int reader_open(struct tensor_reader *r, struct byte_source *src, const struct reader_options *opt,
                 struct pool_error *err)
 {
     memset(r, 0, sizeof *r);
     r->src = src;
+    r->opt = opt;
     int rc;
-    if (raw && raw->given) {
+    if (opt->raw.given) {
         r->ops = &raw_reader_ops;
-        rc = raw_read_header(r, raw, err);
+        rc = raw_read_header(r, &opt->raw, err);
     } else {
         rc = sniff_and_read_header(r, err);
     }
@@ -87,12 +94,14 @@ void reader_close(struct tensor_reader *r)
 {
     if (r->ops && r->ops->destroy)
         r->ops->destroy(r);
+    image_meta_free(&r->meta);
     r->ops = NULL;
     r->state = NULL;
 }
 
 int writer_open(struct tensor_writer *w, enum file_format format, FILE *out,
-                const struct tensor_shape *shape, struct pool_error *err)
+                const struct tensor_shape *shape, const struct image_meta *meta,
+                const struct writer_options *opt, struct pool_error *err)
 {
     memset(w, 0, sizeof *w);
     const struct format_entry *e = entry_for(format);
@@ -101,6 +110,8 @@ int writer_open(struct tensor_writer *w, enum file_format format, FILE *out,
     w->ops = e->writer;
     w->out = out;
     w->shape = *shape;
+    w->meta = meta;
+    w->opt = opt;
     if (w->ops->begin(w, err)) {
         writer_close(w);
         return -1;
@@ -118,9 +129,13 @@ void writer_close(struct tensor_writer *w)
 
 enum file_format format_from_name(const char *name)
 {
-    for (size_t i = 0; i < FORMAT_COUNT; i++)
+    for (size_t i = 0; i < FORMAT_COUNT; i++) {
         if (!strcasecmp(name, formats[i].name))
             return formats[i].format;
+        for (size_t k = 0; k < MAX_EXTENSIONS && formats[i].extensions[k]; k++)
+            if (!strcasecmp(name, formats[i].extensions[k]))
+                return formats[i].format;
+    }
     return FORMAT_UNKNOWN;
 }
 

@@ -12,7 +12,7 @@
 #include "../core/tensor.h"
 #include "source.h"
 
-enum file_format { FORMAT_UNKNOWN, FORMAT_NPY, FORMAT_RAW };
+enum file_format { FORMAT_UNKNOWN, FORMAT_NPY, FORMAT_RAW, FORMAT_PNG, FORMAT_JPEG, FORMAT_PNM };
 
 /* What a raw input needs from the command line: it has no header. */
 struct raw_options {
@@ -20,44 +20,89 @@ struct raw_options {
     struct tensor_shape shape;  /* dims and dtype (layout filled by the caller) */
 };
 
+struct reader_options {
+    struct raw_options raw;
+    /* Images declaring more pixels (width * height) are refused before any allocation. */
+    unsigned long long max_pixels;
+};
+
+#define DEFAULT_MAX_PIXELS (1ULL << 30)
+
+struct writer_options {
+    int png_level;              /* zlib level 0-9 */
+    int jpeg_quality;           /* 1-100 */
+    bool jpeg_progressive;
+};
+
+enum color_space { COLOR_NONE, COLOR_GRAY, COLOR_RGB, COLOR_CMYK };
+
+/* What an image carries besides its pixels, handed from its reader to the writer untouched
+ * (pooling changes neither). A tensor format leaves it zeroed (is_image false). */
+struct image_meta {
+    bool is_image;
+    enum color_space color;
+    bool has_alpha;             /* the last channel is alpha */
+    unsigned maxval;            /* PNM: the file's maxval; 0 means the type's full range */
+    unsigned char *icc;         /* an embedded ICC profile (malloc'd, owned by the reader) */
+    size_t icc_len;
+    bool has_gamma;             /* PNG gAMA: the file gamma, e.g. 0.45455 */
+    double gamma;
+    bool has_srgb;              /* PNG sRGB chunk */
+    int srgb_intent;
+};
+
 struct tensor_reader {
     const struct reader_ops *ops;
     struct byte_source *src;
-    struct tensor_shape shape;  /* layout left empty: the caller decides it */
+    const struct reader_options *opt;
+    struct tensor_shape shape;  /* dims and dtype; layout left empty: the caller decides it */
+    char layout_hint[TENSOR_MAX_DIMS + 1];  /* images: "hw" or "hwc"; empty for tensors */
+    struct image_meta meta;
     void *state;                /* the format's own */
 };
 
 struct reader_ops {
     enum file_format format;
-    /* Reads the next `count` elements (native byte order) into buf. */
+    /* Reads the next `count` elements (native byte order) into buf. Images hand out rows of
+     * width * channels elements, channels interleaved (layout hwc). */
     int (*read)(struct tensor_reader *r, void *buf, size_t count, struct pool_error *err);
-    /* Called after the last element: checks that nothing is left over. */
+    /* Called after the last element: checks that nothing is left over. NULL: nothing to check. */
     int (*finish)(struct tensor_reader *r, struct pool_error *err);
+    /* For streams of several images (PNM), instead of finish: 1 and the next image's header
+     * read into shape and meta, 0 at the clean end of the stream, -1 on error. NULL: one image. */
+    int (*next)(struct tensor_reader *r, struct pool_error *err);
     void (*destroy)(struct tensor_reader *r);
 };
 
 struct tensor_writer {
     const struct writer_ops *ops;
     FILE *out;
-    struct tensor_shape shape;
+    struct tensor_shape shape;  /* with its layout */
+    const struct image_meta *meta;      /* the input's; never NULL */
+    const struct writer_options *opt;   /* never NULL */
     void *state;
 };
 
 struct writer_ops {
     enum file_format format;
-    int (*begin)(struct tensor_writer *w, struct pool_error *err);     /* header */
+    /* Checks that the format can hold shape (say what to do when it cannot), writes a header. */
+    int (*begin)(struct tensor_writer *w, struct pool_error *err);
     int (*write)(struct tensor_writer *w, const void *buf, size_t count, struct pool_error *err);
     int (*finish)(struct tensor_writer *w, struct pool_error *err);    /* trailer, flush */
+    /* Formats that hold several images in one stream (PNM): after finish, begin another with
+     * w->shape and w->meta already updated by the caller. NULL: one image only. */
+    int (*next_image)(struct tensor_writer *w, struct pool_error *err);
     void (*destroy)(struct tensor_writer *w);
 };
 
-/* Finds the format from the magic bytes (or raw when raw->given) and reads the header. */
-int reader_open(struct tensor_reader *r, struct byte_source *src, const struct raw_options *raw,
+/* Finds the format from the magic bytes (or raw when opt->raw.given) and reads the header. */
+int reader_open(struct tensor_reader *r, struct byte_source *src, const struct reader_options *opt,
                 struct pool_error *err);
 void reader_close(struct tensor_reader *r);
 
 int writer_open(struct tensor_writer *w, enum file_format format, FILE *out,
-                const struct tensor_shape *shape, struct pool_error *err);
+                const struct tensor_shape *shape, const struct image_meta *meta,
+                const struct writer_options *opt, struct pool_error *err);
 void writer_close(struct tensor_writer *w);
 
 /* "npy", "raw" (and their file extensions) to a format; FORMAT_UNKNOWN when not known. */
@@ -65,11 +110,19 @@ enum file_format format_from_name(const char *name);
 enum file_format format_from_path(const char *path);
 const char *format_name(enum file_format f);
 
-/* The modules. */
-extern const struct reader_ops npy_reader_ops, raw_reader_ops;
-extern const struct writer_ops npy_writer_ops, raw_writer_ops;
+/* The modules: each has a sniff (magic bytes), a read_header and a pair of ops. */
+extern const struct reader_ops npy_reader_ops, raw_reader_ops, png_reader_ops, jpeg_reader_ops,
+    pnm_reader_ops;
+extern const struct writer_ops npy_writer_ops, raw_writer_ops, png_writer_ops, jpeg_writer_ops,
+    pnm_writer_ops;
 int npy_read_header(struct tensor_reader *r, struct pool_error *err);
 int raw_read_header(struct tensor_reader *r, const struct raw_options *raw, struct pool_error *err);
+int png_read_header(struct tensor_reader *r, struct pool_error *err);
+int jpeg_codec_read_header(struct tensor_reader *r, struct pool_error *err);
+int pnm_read_header(struct tensor_reader *r, struct pool_error *err);
 bool npy_sniff(const unsigned char *bytes, size_t n);
+bool png_sniff(const unsigned char *bytes, size_t n);
+bool jpeg_sniff(const unsigned char *bytes, size_t n);
+bool pnm_sniff(const unsigned char *bytes, size_t n);
 
 #endif

@@ -23,6 +23,9 @@ struct pool_pass {
     bool ceil_mode, count_include_pad;
     bool has_norm;
     double norm;             /* Lp's P */
+    /* avg of images with alpha (the last channel of a channels-last tensor): weight colours
+     * by alpha. Set by the CLI for images, not by pass specs. */
+    bool premultiply_alpha;
 };
 
 /* The parameters of one spatial axis, ready for arithmetic. */

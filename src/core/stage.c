@@ -82,9 +82,11 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
     s->kernels = kernels_for(in->dtype);
     s->acc = acc_for(in->dtype, pass->mode);
     s->acc_row_bytes = s->out.size[2] * s->out.inner * acc_size(s->acc);
-    s->reduce = (struct reduce_args){pass->mode, in->inner, pass->has_norm ? pass->norm : 2.0};
-    s->finish = (struct finish_args){pass->mode, in->inner, 1, (double)kernel_elements(ax),
-                                     1.0 / s->reduce.norm};
+    bool premultiply = pass->premultiply_alpha && pass->mode == MODE_AVG && in->inner >= 2;
+    s->reduce = (struct reduce_args){pass->mode, in->inner, pass->has_norm ? pass->norm : 2.0,
+                                     premultiply};
+    s->finish = (struct finish_args){pass->mode, in->inner, premultiply, 1,
+                                     (double)kernel_elements(ax), 1.0 / s->reduce.norm};
     if (alloc_buffers(s, err))
         goto fail;
     *out = s;

@@ -3,38 +3,84 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The last stage's sink: rows leave the pipeline here. */
+#include "../core/convert.h"
+
+/* The last filter's sink: rows leave the pipeline here. */
 static int write_row(void *ctx, const void *row, struct pool_error *err)
 {
     struct pipeline *p = ctx;
     return p->writer->ops->write(p->writer, row, geom_row_elems(&p->out), err);
 }
 
-static int push_to_stage(void *ctx, const void *row, struct pool_error *err)
+static int push_to_filter(void *ctx, const void *row, struct pool_error *err)
 {
-    return stage_push(ctx, row, err);
+    const struct row_filter *f = ctx;
+    return f->push(f->self, row, err);
+}
+
+static int stage_push_fn(void *self, const void *row, struct pool_error *err)
+{
+    return stage_push(self, row, err);
+}
+static void stage_sink_fn(void *self, row_sink_fn sink, void *ctx) { stage_set_sink(self, sink, ctx); }
+static void stage_free_fn(void *self) { stage_free(self); }
+
+static int convert_push_fn(void *self, const void *row, struct pool_error *err)
+{
+    return convert_push(self, row, err);
+}
+static void convert_sink_fn(void *self, row_sink_fn sink, void *ctx)
+{
+    convert_set_sink(self, sink, ctx);
+}
+static void convert_free_fn(void *self) { convert_free(self); }
+
+static int add_conversion(struct pipeline *p, enum convert_direction dir, enum pool_dtype code_type,
+                          bool has_alpha, struct pool_error *err)
+{
+    struct convert_stage *c;
+    if (convert_create(&c, dir, &p->out, code_type, has_alpha, err))
+        return -1;
+    p->filters[p->nfilters++] = (struct row_filter){c, convert_push_fn, convert_sink_fn,
+                                                    convert_free_fn};
+    p->out = *convert_out_geom(c);
+    return 0;
+}
+
+static int add_stage(struct pipeline *p, const struct pool_pass *pass, size_t number,
+                     struct pool_error *err)
+{
+    struct pool_stage *s;
+    struct pool_error why;
+    if (stage_create(&s, pass, &p->out, &why))
+        return pool_fail(err, "pass %zu (%s): %s", number, mode_name(pass), why.msg);
+    p->filters[p->nfilters++] = (struct row_filter){s, stage_push_fn, stage_sink_fn,
+                                                    stage_free_fn};
+    p->out = *stage_out_geom(s);
+    return 0;
 }
 
 int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t npasses,
-                   const struct row_geom *in, struct pool_error *err)
+                   const struct row_geom *in, const struct pipeline_options *opt,
+                   struct pool_error *err)
 {
     memset(p, 0, sizeof *p);
     p->in = p->out = *in;
-    p->stages = calloc(npasses ? npasses : 1, sizeof *p->stages);
+    p->filters = calloc(npasses + 2, sizeof *p->filters);
     p->in_row = malloc(geom_row_elems(in) * dtype_size(in->dtype));
-    if (!p->stages || !p->in_row)
+    if (!p->filters || !p->in_row)
         return pool_fail(err, "out of memory");
-    for (size_t i = 0; i < npasses; i++) {
-        struct pool_error why;
-        if (stage_create(&p->stages[i], &passes[i], &p->out, &why))
-            return pool_fail(err, "pass %zu (%s): %s", i + 1, mode_name(&passes[i]), why.msg);
-        p->nstages++;
-        p->out = *stage_out_geom(p->stages[i]);
-        if (i > 0)
-            stage_set_sink(p->stages[i - 1], push_to_stage, p->stages[i]);
-    }
-    if (p->nstages)
-        stage_set_sink(p->stages[p->nstages - 1], write_row, p);
+    if (opt->linear && add_conversion(p, SRGB_TO_LINEAR, in->dtype, opt->has_alpha, err))
+        return -1;
+    for (size_t i = 0; i < npasses; i++)
+        if (add_stage(p, &passes[i], i + 1, err))
+            return -1;
+    if (opt->linear && add_conversion(p, LINEAR_TO_SRGB, in->dtype, opt->has_alpha, err))
+        return -1;
+    for (size_t i = 0; i + 1 < p->nfilters; i++)
+        p->filters[i].set_sink(p->filters[i].self, push_to_filter, &p->filters[i + 1]);
+    if (p->nfilters)
+        p->filters[p->nfilters - 1].set_sink(p->filters[p->nfilters - 1].self, write_row, p);
     return 0;
 }
 
@@ -48,24 +94,22 @@ int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writ
         *side = SIDE_INPUT;
         if (r->ops->read(r, p->in_row, row_elems, err))
             return -1;
-        /* A failing sink is the writer: stages themselves never fail once built. */
+        /* A failing sink is the writer: filters themselves never fail once built. */
         *side = SIDE_OUTPUT;
-        int rc = p->nstages ? stage_push(p->stages[0], p->in_row, err)
-                            : write_row(p, p->in_row, err);
+        int rc = p->nfilters ? p->filters[0].push(p->filters[0].self, p->in_row, err)
+                             : write_row(p, p->in_row, err);
         if (rc)
             return -1;
     }
     *side = SIDE_INPUT;
-    if (r->ops->finish && r->ops->finish(r, err))
-        return -1;
     return 0;
 }
 
 void pipeline_free(struct pipeline *p)
 {
-    for (size_t i = 0; i < p->nstages; i++)
-        stage_free(p->stages[i]);
-    free(p->stages);
+    for (size_t i = 0; i < p->nfilters; i++)
+        p->filters[i].destroy(p->filters[i].self);
+    free(p->filters);
     free(p->in_row);
     memset(p, 0, sizeof *p);
 }

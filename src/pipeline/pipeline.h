@@ -1,6 +1,7 @@
 /*
- * The row pipeline: a reader's rows go through the passes' stages, in order, and the last
- * stage's rows go to a writer. Memory is the stages' windows plus one input row.
+ * The row pipeline: a reader's rows go through a chain of row filters (the passes' stages,
+ * and with --linear a conversion to linear light before them and back after), and the last
+ * filter's rows go to a writer. Memory is the filters' windows plus one input row.
  */
 #ifndef POOL_PIPELINE_H
 #define POOL_PIPELINE_H
@@ -11,18 +12,33 @@
 /* Which end a failure came from, so the CLI can name the right file. */
 enum pipe_side { SIDE_INPUT, SIDE_OUTPUT };
 
+/* One link of the chain: a pooling stage or a conversion. */
+struct row_filter {
+    void *self;
+    int (*push)(void *self, const void *row, struct pool_error *err);
+    void (*set_sink)(void *self, row_sink_fn sink, void *ctx);
+    void (*destroy)(void *self);
+};
+
+struct pipeline_options {
+    bool linear;        /* pool 8/16-bit sRGB in linear light */
+    bool has_alpha;     /* the last channel is alpha (kept out of the sRGB curve) */
+};
+
 struct pipeline {
-    struct pool_stage **stages;
-    size_t nstages;
+    struct row_filter *filters;
+    size_t nfilters;
     struct row_geom in, out;
     struct tensor_writer *writer;
     void *in_row;
 };
 
-/* Builds one stage per pass. On failure err names the pass (1-based) and the rule broken. */
+/* Builds the chain for the passes. On failure err names the pass (1-based) and the rule. */
 int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t npasses,
-                   const struct row_geom *in, struct pool_error *err);
-/* Streams every row of the reader through the stages into the writer. */
+                   const struct row_geom *in, const struct pipeline_options *opt,
+                   struct pool_error *err);
+/* Streams every row of one image or tensor from the reader through the chain into the
+ * writer (the reader's finish/next is the caller's). */
 int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writer *w,
                  enum pipe_side *side, struct pool_error *err);
 void pipeline_free(struct pipeline *p);

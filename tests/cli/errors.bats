@@ -94,8 +94,9 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
     [[ "$output" == "pool: -k: needs a value" ]]
     run "$POOL" -k 2 in.npy in.npy
     [ "$status" -eq 2 ]
-    run "$POOL" -k 2 -f png in.npy
+    run "$POOL" -k 2 -f gif in.npy
     [ "$status" -eq 2 ]
+    [[ "$output" == "pool: -f gif: unknown format (png jpeg pnm npy raw)" ]]
     run "$POOL" -k 2 in.npy -o out.xyz
     [ "$status" -eq 2 ]
     [[ "$output" == "pool: out.xyz: cannot tell the output format"* ]]

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/convert.h"
 #include "core/dtype.h"
 #include "core/kernels.h"
 #include "core/pass.h"
@@ -380,6 +381,90 @@ static void test_channels_last_and_3d(void)
     free(y);
 }
 
+static void test_premultiplied_alpha(void)
+{
+    /* A red opaque pixel beside a transparent green one averages to red, half transparent:
+     * no green fringe. Then a fully transparent pair gives colour 0. */
+    uint8_t x[16] = {255, 0, 0, 255, 0, 255, 0, 0, 10, 20, 30, 0, 40, 50, 60, 0};
+    struct row_geom in = geom_2d(DT_U8, 1, 1, 4, 4), out;
+    struct pool_pass p = pass_of(MODE_AVG, 1, 0, 0);
+    p.kernel = (struct size_arg){2, {1, 2}};
+    p.premultiply_alpha = true;
+    uint8_t *y = run_pass(&p, &in, x, &out);
+    CHECK(y[0] == 255 && y[1] == 0 && y[2] == 0 && y[3] == 128);
+    CHECK(y[4] == 0 && y[5] == 0 && y[6] == 0 && y[7] == 0);
+    free(y);
+    /* exact rounding: colours 100 (alpha 1) and 101 (alpha 1) -> 100.5 -> 101 */
+    uint8_t z[4] = {100, 1, 101, 1};
+    in = geom_2d(DT_U8, 1, 1, 2, 2);
+    y = run_pass(&p, &in, z, &out);
+    CHECK(y[0] == 101 && y[1] == 1);
+    free(y);
+    /* without the flag, channels are independent */
+    p.premultiply_alpha = false;
+    in = geom_2d(DT_U8, 1, 1, 4, 4);
+    y = run_pass(&p, &in, x, &out);
+    CHECK(y[0] == 128 && y[1] == 128 && y[3] == 128);
+    free(y);
+    /* float: (0.2 * 1 + 0.8 * 0.25) / 1.25 */
+    float f[4] = {0.2f, 1.0f, 0.8f, 0.25f};
+    in = geom_2d(DT_F32, 1, 1, 2, 2);
+    p.premultiply_alpha = true;
+    float *g = run_pass(&p, &in, f, &out);
+    CHECK_NEAR(g[0], (0.2 * 1 + 0.8 * 0.25) / 1.25, 1e-6);
+    CHECK_NEAR(g[1], 0.625, 1e-7);
+    free(g);
+}
+
+static int collect_one(void *ctx, const void *row, struct pool_error *err)
+{
+    (void)err;
+    struct collector *c = ctx;
+    memcpy(c->data, row, c->row_bytes);
+    return 0;
+}
+
+/* Every 8- and 16-bit code survives sRGB -> linear -> sRGB: --linear never changes a value
+ * that pooling did not change (a max, a flat region). */
+static void test_linear_round_trip(void)
+{
+    for (int bits = 8; bits <= 16; bits += 8) {
+        enum pool_dtype t = bits == 8 ? DT_U8 : DT_U16;
+        size_t codes = bits == 8 ? 256 : 65536;
+        struct row_geom g = geom_2d(t, 1, 1, codes / 2, 2); /* colour + alpha pairs */
+        struct convert_stage *to, *back;
+        struct pool_error err;
+        CHECK(convert_create(&to, SRGB_TO_LINEAR, &g, t, true, &err) == 0);
+        CHECK(convert_create(&back, LINEAR_TO_SRGB, convert_out_geom(to), t, true, &err) == 0);
+        char *in = malloc(codes * dtype_size(t)), *mid = malloc(codes * 8);
+        char *res = malloc(codes * dtype_size(t));
+        for (size_t i = 0; i < codes; i++) {
+            if (t == DT_U8)
+                ((uint8_t *)in)[i] = (uint8_t)i;
+            else
+                ((uint16_t *)in)[i] = (uint16_t)i;
+        }
+        struct collector c1 = {mid, 0, codes * 8}, c2 = {res, 0, codes * dtype_size(t)};
+        convert_set_sink(to, collect_one, &c1);
+        convert_set_sink(back, collect_one, &c2);
+        convert_push(to, in, &err);
+        convert_push(back, mid, &err);
+        CHECK(memcmp(in, res, codes * dtype_size(t)) == 0);
+        /* code 128 of 8 bits is 0.2158605 in linear light; alpha 128 is 128/255 */
+        if (t == DT_U8) {
+            CHECK_NEAR(((double *)mid)[128], 0.21586050011389926, 1e-12);
+            CHECK_NEAR(((double *)mid)[129], 129 / 255.0, 1e-15);
+        }
+        convert_free(to);
+        convert_free(back);
+        free(in);
+        free(mid);
+        free(res);
+    }
+    /* averaging black and white in linear light gives 188, not 128 */
+    CHECK_NEAR(floor(linear_to_srgb(0.5) * 255 + 0.5), 188, 0);
+}
+
 /* The streaming promise: a stage's memory does not depend on the image height. */
 static void test_memory_independent_of_height(void)
 {
@@ -407,6 +492,8 @@ int main(void)
     test_every_dtype();
     test_half_conversion();
     test_channels_last_and_3d();
+    test_premultiplied_alpha();
+    test_linear_round_trip();
     test_memory_independent_of_height();
     return check_summary();
 }

@@ -9,6 +9,9 @@
 #include "check.h"
 #include "codec/codec.h"
 
+static const struct image_meta no_meta;
+static const struct writer_options no_options;
+
 #define MAX_BYTES 8192
 
 /* ---- inputs: bytes handed to a reader from a regular file or a pipe ---- */
@@ -105,7 +108,10 @@ static int decode(const void *bytes, size_t n, bool as_pipe, const struct raw_op
     if (open_input(&in, bytes, n, as_pipe))
         return pool_fail(&out->err, "test input: %s", strerror(errno));
     struct tensor_reader r;
-    int rc = reader_open(&r, &in.src, raw, &out->err);
+    struct reader_options opt = {.max_pixels = DEFAULT_MAX_PIXELS};
+    if (raw)
+        opt.raw = *raw;
+    int rc = reader_open(&r, &in.src, &opt, &out->err);
     if (rc == 0) {
         out->shape = r.shape;
         rc = read_elements(&r, out);
@@ -201,7 +207,7 @@ static size_t encode(enum file_format format, const struct tensor_shape *shape,
     struct pool_error err;
     size_t count = 0, size = dtype_size(shape->dtype), len = 0;
     tensor_count(shape, &count, NULL);
-    int rc = writer_open(&w, format, fp, shape, &err);
+    int rc = writer_open(&w, format, fp, shape, &no_meta, &no_options, &err);
     for (size_t done = 0; rc == 0 && done < count; done += 7) {
         size_t n = count - done < 7 ? count - done : 7;
         rc = w.ops->write(&w, (const unsigned char *)data + done * size, n, &err);
@@ -505,8 +511,8 @@ static void test_bad_prefix(void)
     unsigned char file[256];
     size_t len = make_npy(file, 1, "{}", NULL, 0);
     file[5] = 'Z';
-    check_fails(file, len, "unknown format: not a .npy file (for raw data give --shape and "
-                           "--dtype)");
+    check_fails(file, len, "unknown format: not a .npy, .png, .jpeg, .pnm file (for raw data "
+                           "give --shape and --dtype)");
     check_fails(file, 0, "empty input");
     check_fails("\x93NUM", 4, "unknown format");
     len = make_npy(file, 4, "{}", NULL, 0);
@@ -542,7 +548,7 @@ static void test_write_errors(void)
     struct tensor_writer w;
     struct pool_error err;
     float data[3] = {1, 2, 3};
-    int rc = writer_open(&w, FORMAT_NPY, full, &shape, &err);
+    int rc = writer_open(&w, FORMAT_NPY, full, &shape, &no_meta, &no_options, &err);
     if (rc == 0)
         rc = w.ops->write(&w, data, 3, &err);
     if (rc == 0)
@@ -553,13 +559,13 @@ static void test_write_errors(void)
     fclose(full);
 
     FILE *fp = tmpfile();
-    CHECK(writer_open(&w, FORMAT_RAW, fp, &shape, &err) == 0);
+    CHECK(writer_open(&w, FORMAT_RAW, fp, &shape, &no_meta, &no_options, &err) == 0);
     CHECK(w.ops->write(&w, data, 2, &err) == 0);
     CHECK(w.ops->write(&w, data, 2, &err) == -1);
     CHECK(w.ops->finish(&w, &err) == -1);
     writer_close(&w);
     writer_close(&w);
-    CHECK(writer_open(&w, FORMAT_UNKNOWN, fp, &shape, &err) == -1);
+    CHECK(writer_open(&w, FORMAT_UNKNOWN, fp, &shape, &no_meta, &no_options, &err) == -1);
     fclose(fp);
 }
 
@@ -567,13 +573,17 @@ static void test_format_names(void)
 {
     CHECK_EQ_INT(format_from_name("npy"), FORMAT_NPY);
     CHECK_EQ_INT(format_from_name("RAW"), FORMAT_RAW);
-    CHECK_EQ_INT(format_from_name("png"), FORMAT_UNKNOWN);
+    CHECK_EQ_INT(format_from_name("png"), FORMAT_PNG);
+    CHECK_EQ_INT(format_from_name("jpg"), FORMAT_JPEG);
+    CHECK_EQ_INT(format_from_name("gif"), FORMAT_UNKNOWN);
     CHECK_EQ_INT(format_from_path("dir/x.npy"), FORMAT_NPY);
     CHECK_EQ_INT(format_from_path("X.NPY"), FORMAT_NPY);
     CHECK_EQ_INT(format_from_path("a.b/x.raw"), FORMAT_RAW);
     CHECK_EQ_INT(format_from_path("x.bin"), FORMAT_RAW);
     CHECK_EQ_INT(format_from_path("x.npy/data"), FORMAT_UNKNOWN);
-    CHECK_EQ_INT(format_from_path("x.png"), FORMAT_UNKNOWN);
+    CHECK_EQ_INT(format_from_path("x.png"), FORMAT_PNG);
+    CHECK_EQ_INT(format_from_path("x.PGM"), FORMAT_PNM);
+    CHECK_EQ_INT(format_from_path("x.gif"), FORMAT_UNKNOWN);
     CHECK_EQ_INT(format_from_path("-"), FORMAT_UNKNOWN);
     CHECK_EQ_INT(format_from_path(".npy"), FORMAT_UNKNOWN);
     CHECK(!strcmp(format_name(FORMAT_NPY), "npy"));

@@ -1,0 +1,72 @@
+#include "image.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t axis_size(const struct tensor_shape *s, char axis)
+{
+    const char *p = strchr(s->layout, axis);
+    return p ? s->dims[p - s->layout] : 1;
+}
+
+int image_dims_from_shape(const struct tensor_shape *s, const char *format_label,
+                          size_t max_channels, bool allow_16bit, struct image_dims *out,
+                          struct pool_error *err)
+{
+    bool channels_last = !strcmp(s->layout, "hwc") || !strcmp(s->layout, "nhwc");
+    bool plain = !strcmp(s->layout, "hw");
+    if (!channels_last && !plain) {
+        if (strchr(s->layout, 'h') && strchr(s->layout, 'c'))
+            return pool_fail(err, "%s stores channels last, and this tensor's layout is %s: "
+                                  "write .npy instead, or give --layout hwc if its last axis "
+                                  "holds the channels", format_label, s->layout);
+        return pool_fail(err, "%s stores 2-D images, and this tensor's layout is %s: write "
+                              ".npy instead", format_label, s->layout);
+    }
+    if (axis_size(s, 'n') != 1)
+        return pool_fail(err, "%s holds one image, and this tensor has %zu batch items: write "
+                              ".npy instead", format_label, axis_size(s, 'n'));
+    if (s->dtype != DT_U8 && !(allow_16bit && s->dtype == DT_U16))
+        return pool_fail(err, "%s stores %s unsigned integers, and this tensor is %s: write "
+                              ".npy instead, or convert it to u8%s first", format_label,
+                         allow_16bit ? "8- or 16-bit" : "8-bit", dtype_name(s->dtype),
+                         allow_16bit ? " or u16" : "");
+    out->height = axis_size(s, 'h');
+    out->width = axis_size(s, 'w');
+    out->channels = channels_last ? axis_size(s, 'c') : 1;
+    out->dtype = s->dtype;
+    if (out->channels < 1 || out->channels > max_channels)
+        return pool_fail(err, "%s stores 1 to %zu channels, and this tensor has %zu: write .npy "
+                              "instead", format_label, max_channels, out->channels);
+    return 0;
+}
+
+int image_check_pixels(unsigned long long width, unsigned long long height,
+                       unsigned long long max_pixels, struct pool_error *err)
+{
+    if (width == 0 || height == 0)
+        return pool_fail(err, "the image is empty (%llux%llu)", width, height);
+    if (width > max_pixels / height)
+        return pool_fail(err, "the image declares %llux%llu pixels, over the limit of %llu "
+                              "(--max-pixels)", width, height, max_pixels);
+    return 0;
+}
+
+void image_set_shape(struct tensor_reader *r, size_t height, size_t width, size_t channels,
+                     enum pool_dtype dtype)
+{
+    r->shape.dtype = dtype;
+    r->shape.dims[0] = height;
+    r->shape.dims[1] = width;
+    r->shape.dims[2] = channels;
+    r->shape.ndim = channels == 1 ? 2 : 3;
+    strcpy(r->layout_hint, channels == 1 ? "hw" : "hwc");
+    r->meta.is_image = true;
+}
+
+void image_meta_free(struct image_meta *m)
+{
+    free(m->icc);
+    m->icc = NULL;
+    m->icc_len = 0;
+}

@@ -1,0 +1,560 @@
+/*
+ * PNG through libpng 1.6. The reader hands out every PNG as 8- or 16-bit gray, gray+alpha,
+ * RGB or RGBA: palettes become RGB (RGBA with tRNS), a tRNS colour key on gray or RGB
+ * becomes an alpha channel, 1/2/4-bit gray is scaled to 0-255, 16-bit samples come out in
+ * native byte order. Non-interlaced images stream a row at a time straight into the
+ * caller's buffer. Adam7-interlaced images cannot be streamed (the last pass touches every
+ * row), so they are decoded whole on the first read: height * width * channels * bytes
+ * per sample of memory.
+ *
+ * Strictness: a CRC error in any chunk, critical or ancillary, is an error (libpng would
+ * otherwise drop a corrupt ancillary chunk with a warning, e.g. silently lose an iCCP
+ * profile); so is data cut short, even after the last row (a missing IEND). Bytes after
+ * IEND are ignored. Warnings are ignored, never printed.
+ *
+ * libpng reports errors by longjmp: every libpng call that can fail runs inside
+ * run_guarded(), the file's only setjmp, which takes a callback and keeps no locals.
+ */
+#include "codec.h"
+#include "image.h"
+
+#include <errno.h>
+#include <png.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define SIGNATURE_LEN 8
+#define MESSAGE_MAX 200
+/* Largest ancillary chunk libpng may allocate (iCCP after inflating); its default is 8 MB,
+ * and real profiles are up to a few MB. */
+#define CHUNK_MALLOC_MAX (16u << 20)
+/* zlib output buffered before an IDAT chunk is written (libpng's default is 8 KiB). */
+#define IDAT_CHUNK_SIZE (1u << 16)
+#define ICC_PROFILE_NAME "ICC profile"
+
+static bool host_is_little_endian(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+bool png_sniff(const unsigned char *bytes, size_t n)
+{
+    return n >= SIGNATURE_LEN && png_sig_cmp(bytes, 0, SIGNATURE_LEN) == 0;
+}
+
+/* ---- libpng's errors ---- */
+
+/* Where libpng's error handler leaves its message (the png struct's error pointer). */
+struct png_messages {
+    char error[MESSAGE_MAX];
+};
+
+static void on_png_error(png_structp png, png_const_charp msg)
+{
+    struct png_messages *m = png_get_error_ptr(png);
+    snprintf(m->error, sizeof m->error, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void on_png_warning(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg;
+}
+
+typedef void guarded_op(png_structp png, void *ctx);
+
+/* Runs op with libpng's error jump landing here: 0, or -1 when op failed. Nothing in this
+ * frame changes between setjmp and the jump, so nothing needs to be volatile. */
+static int run_guarded(png_structp png, guarded_op *op, void *ctx)
+{
+    if (setjmp(png_jmpbuf(png)))
+        return -1;
+    op(png, ctx);
+    return 0;
+}
+
+/* ---- reader ---- */
+
+struct png_reader {
+    png_structp png;
+    png_infop info;
+    struct byte_source *src;
+    struct png_messages msg;
+    bool failed;                /* libpng failed: its state is undefined, stop using it */
+    bool truncated;             /* the source ended early */
+    bool read_failed;           /* the source failed */
+    int read_errno;
+    size_t width, height, channels, row_bytes;
+    size_t next_row;            /* rows handed out so far */
+    int passes;                 /* 1, or 7 for Adam7 */
+    unsigned char *image;       /* interlaced only: the whole decoded image */
+    /* The current guarded read: rows to decode into dest; where it is, for messages. */
+    unsigned char *dest;
+    size_t dest_rows;
+    int pass;
+    size_t pass_row;
+};
+
+static void read_from_source(png_structp png, png_bytep data, size_t n)
+{
+    struct png_reader *st = png_get_io_ptr(png);
+    errno = 0;
+    if (source_read(st->src, data, n) == n)
+        return;
+    if (source_failed(st->src)) {
+        st->read_failed = true;
+        st->read_errno = errno;
+        png_error(png, "read failed");
+    }
+    st->truncated = true;
+    png_error(png, "truncated");
+}
+
+/* Why a guarded read failed; `where` is "header", "row 5 of 10"... */
+static int read_failure(struct png_reader *st, const char *where, struct pool_error *err)
+{
+    st->failed = true;
+    if (st->read_failed)
+        return pool_fail(err, "read failed: %s",
+                         st->read_errno ? strerror(st->read_errno) : "i/o error");
+    if (st->truncated)
+        return pool_fail(err, "truncated PNG data (%s)", where);
+    return pool_fail(err, "bad PNG data (%s): %s", where, st->msg.error);
+}
+
+/* The signature is checked here, not by libpng, for a clear message. */
+static int read_signature(struct png_reader *st, struct pool_error *err)
+{
+    unsigned char sig[SIGNATURE_LEN];
+    errno = 0;
+    size_t got = source_read(st->src, sig, sizeof sig);
+    if (got < sizeof sig && source_failed(st->src))
+        return pool_fail(err, "read failed: %s", errno ? strerror(errno) : "i/o error");
+    if (got == 0)
+        return pool_fail(err, "empty input");
+    if (png_sig_cmp(sig, 0, got) != 0)
+        return pool_fail(err, "not a PNG file (bad signature)");
+    if (got < sizeof sig)
+        return pool_fail(err, "truncated PNG data (signature)");
+    return 0;
+}
+
+static void read_info(png_structp png, void *ctx)
+{
+    struct png_reader *st = ctx;
+    png_set_read_fn(png, st, read_from_source);
+    png_set_sig_bytes(png, SIGNATURE_LEN);
+    /* The pixel limit is ours (image_check_pixels); libpng's default is 1e6 per side. */
+    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    png_set_chunk_malloc_max(png, CHUNK_MALLOC_MAX);
+    png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    /* Keep an embedded profile as it is: no comparison with libpng's list of sRGB ones. */
+    png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
+    png_read_info(png, st->info);
+}
+
+/* Everything to 8- or 16-bit G, GA, RGB or RGBA (see the top of the file). */
+static void set_transforms(png_structp png, void *ctx)
+{
+    struct png_reader *st = ctx;
+    int color = png_get_color_type(png, st->info);
+    int depth = png_get_bit_depth(png, st->info);
+    if (color == PNG_COLOR_TYPE_PALETTE)
+        png_set_palette_to_rgb(png);
+    if (color == PNG_COLOR_TYPE_GRAY && depth < 8)
+        png_set_expand_gray_1_2_4_to_8(png);    /* scales: 1-bit 1 -> 255, 2-bit 3 -> 255 */
+    if (png_get_valid(png, st->info, PNG_INFO_tRNS))
+        png_set_tRNS_to_alpha(png);
+    if (depth == 16 && host_is_little_endian())
+        png_set_swap(png);                      /* PNG samples are big-endian */
+    st->passes = png_set_interlace_handling(png);
+    png_read_update_info(png, st->info);
+}
+
+static int create_read_struct(struct png_reader *st, struct pool_error *err)
+{
+    st->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error,
+                                     on_png_warning);
+    if (st->png)
+        st->info = png_create_info_struct(st->png);
+    if (!st->png || !st->info)
+        return pool_fail(err, "cannot start libpng (out of memory, or a libpng other than "
+                              "the one pool was built with)");
+    return 0;
+}
+
+static int read_meta(struct tensor_reader *r, struct pool_error *err)
+{
+    struct png_reader *st = r->state;
+    struct image_meta *m = &r->meta;
+    m->color = st->channels <= 2 ? COLOR_GRAY : COLOR_RGB;
+    m->has_alpha = st->channels == 2 || st->channels == 4;
+    png_charp name;
+    int compression;
+    png_bytep profile;
+    png_uint_32 len;
+    if (png_get_iCCP(st->png, st->info, &name, &compression, &profile, &len) && len > 0) {
+        m->icc = malloc(len);
+        if (!m->icc)
+            return pool_fail(err, "out of memory");
+        memcpy(m->icc, profile, len);
+        m->icc_len = len;
+    }
+    /* libpng 1.6 also reports the gamma an sRGB chunk implies, as if gAMA were there. */
+    double gamma;
+    if (png_get_valid(st->png, st->info, PNG_INFO_gAMA) &&
+        png_get_gAMA(st->png, st->info, &gamma)) {
+        m->has_gamma = true;
+        m->gamma = gamma;
+    }
+    int intent;
+    if (png_get_sRGB(st->png, st->info, &intent)) {
+        m->has_srgb = true;
+        m->srgb_intent = intent;
+    }
+    return 0;
+}
+
+/* On failure r->state may hold libpng's structs; reader_close (ops->destroy) frees them. */
+int png_read_header(struct tensor_reader *r, struct pool_error *err)
+{
+    struct png_reader *st = calloc(1, sizeof *st);
+    if (!st)
+        return pool_fail(err, "out of memory");
+    r->state = st;
+    st->src = r->src;
+    if (read_signature(st, err) || create_read_struct(st, err))
+        return -1;
+    if (run_guarded(st->png, read_info, st))
+        return read_failure(st, "header", err);
+    st->width = png_get_image_width(st->png, st->info);
+    st->height = png_get_image_height(st->png, st->info);
+    if (image_check_pixels(st->width, st->height, r->opt->max_pixels, err))
+        return -1;
+    if (run_guarded(st->png, set_transforms, st))
+        return read_failure(st, "header", err);
+    st->channels = png_get_channels(st->png, st->info);
+    int depth = png_get_bit_depth(st->png, st->info);
+    st->row_bytes = png_get_rowbytes(st->png, st->info);
+    if ((depth != 8 && depth != 16) || st->channels < 1 || st->channels > 4 ||
+        st->row_bytes != st->width * st->channels * (size_t)(depth / 8))
+        return pool_fail(err, "bad PNG data (header): unexpected %d-bit %zu-channel rows "
+                              "after conversion", depth, st->channels);
+    image_set_shape(r, st->height, st->width, st->channels, depth == 16 ? DT_U16 : DT_U8);
+    return read_meta(r, err);
+}
+
+static void read_rows(png_structp png, void *ctx)
+{
+    struct png_reader *st = ctx;
+    for (size_t i = 0; i < st->dest_rows; i++) {
+        png_read_row(png, st->dest + i * st->row_bytes, NULL);
+        st->next_row++;
+    }
+}
+
+/* Each pass visits every row: libpng skips the rows a pass has no pixels in, and merges
+ * the pass's pixels into the others already there. */
+static void read_passes(png_structp png, void *ctx)
+{
+    struct png_reader *st = ctx;
+    for (st->pass = 0; st->pass < st->passes; st->pass++)
+        for (st->pass_row = 0; st->pass_row < st->height; st->pass_row++)
+            png_read_row(png, st->image + st->pass_row * st->row_bytes, NULL);
+}
+
+static int decode_interlaced(struct png_reader *st, struct pool_error *err)
+{
+    if (st->height > SIZE_MAX / st->row_bytes)
+        return pool_fail(err, "an interlaced PNG is decoded whole, and this one does not fit "
+                              "in memory (%zu rows of %zu bytes)", st->height, st->row_bytes);
+    /* Zeroed, so that no byte is undefined before the last pass has filled it. */
+    st->image = calloc(st->height, st->row_bytes);
+    if (!st->image)
+        return pool_fail(err, "out of memory: an interlaced PNG is decoded whole (%zu bytes)",
+                         st->height * st->row_bytes);
+    if (run_guarded(st->png, read_passes, st)) {
+        char where[96];
+        snprintf(where, sizeof where, "interlace pass %d of %d, row %zu of %zu", st->pass + 1,
+                 st->passes, st->pass_row + 1, st->height);
+        return read_failure(st, where, err);
+    }
+    return 0;
+}
+
+static int png_reader_read(struct tensor_reader *r, void *buf, size_t count,
+                           struct pool_error *err)
+{
+    struct png_reader *st = r->state;
+    if (st->failed)
+        return pool_fail(err, "the PNG decoder failed before");
+    size_t row_elems = st->width * st->channels;
+    if (count % row_elems)
+        return pool_fail(err, "PNG rows are read whole (%zu elements), not %zu elements",
+                         row_elems, count);
+    size_t rows = count / row_elems;
+    if (rows > st->height - st->next_row)
+        return pool_fail(err, "asked for %zu rows, only %zu are left", rows,
+                         st->height - st->next_row);
+    if (st->passes > 1) {
+        if (!st->image && decode_interlaced(st, err))
+            return -1;
+        memcpy(buf, st->image + st->next_row * st->row_bytes, rows * st->row_bytes);
+        st->next_row += rows;
+        return 0;
+    }
+    st->dest = buf;
+    st->dest_rows = rows;
+    if (run_guarded(st->png, read_rows, st)) {
+        char where[64];
+        snprintf(where, sizeof where, "row %zu of %zu", st->next_row + 1, st->height);
+        return read_failure(st, where, err);
+    }
+    return 0;
+}
+
+static void read_end(png_structp png, void *ctx)
+{
+    png_read_end(png, NULL);
+    (void)ctx;
+}
+
+/* Reads to IEND, checking the CRCs of the chunks after the image data. */
+static int png_reader_finish(struct tensor_reader *r, struct pool_error *err)
+{
+    struct png_reader *st = r->state;
+    if (st->failed)
+        return pool_fail(err, "the PNG decoder failed before");
+    if (st->next_row < st->height)
+        return pool_fail(err, "the image was not read to its end");
+    if (run_guarded(st->png, read_end, NULL))
+        return read_failure(st, "after the last row", err);
+    return 0;
+}
+
+static void png_reader_destroy(struct tensor_reader *r)
+{
+    struct png_reader *st = r->state;
+    if (!st)
+        return;
+    if (st->png)
+        png_destroy_read_struct(&st->png, &st->info, NULL);
+    free(st->image);
+    free(st);
+    r->state = NULL;
+}
+
+const struct reader_ops png_reader_ops = {
+    .format = FORMAT_PNG,
+    .read = png_reader_read,
+    .finish = png_reader_finish,
+    .destroy = png_reader_destroy,
+};
+
+/* ---- writer ---- */
+
+struct png_writer {
+    png_structp png;
+    png_infop info;
+    struct png_messages msg;
+    FILE *out;
+    bool failed;                /* libpng failed: its state is undefined, stop using it */
+    bool write_failed;
+    int write_errno;
+    const struct image_meta *meta;
+    int level;
+    struct image_dims dims;
+    size_t row_elems, row_bytes, rows_written;
+    const unsigned char *src;   /* the rows of the current guarded write */
+    size_t src_rows;
+};
+
+static void write_to_file(png_structp png, png_bytep data, size_t n)
+{
+    struct png_writer *st = png_get_io_ptr(png);
+    errno = 0;
+    if (fwrite(data, 1, n, st->out) == n)
+        return;
+    st->write_failed = true;
+    st->write_errno = errno;
+    png_error(png, "write failed");
+}
+
+static void flush_nothing(png_structp png)
+{
+    (void)png;      /* finish() flushes the FILE once, at the end */
+}
+
+static int write_failure(struct png_writer *st, struct pool_error *err)
+{
+    st->failed = true;
+    if (st->write_failed)
+        return pool_fail(err, "write failed: %s",
+                         st->write_errno ? strerror(st->write_errno) : "i/o error");
+    return pool_fail(err, "cannot write PNG: %s", st->msg.error);
+}
+
+/*
+ * Filters and deflate strategy by zlib level. Measured with zlib 1.2.13 on photos (a 4x
+ * upscale of skimage's astronaut, and the astronaut itself): the Paeth filter alone with
+ * run-length deflate (Z_RLE) is both the fastest and the smallest of the fast settings,
+ * smaller even than adaptive filtering at level 9. Z_RLE only finds runs, so text and
+ * line art come out larger than with full matching: levels 4-9 use adaptive filtering with
+ * zlib's normal matching at that level. Z_RLE ignores the level, so 1-3 are the same.
+ */
+static void set_compression(png_structp png, int level)
+{
+    if (level < 0)
+        level = 0;
+    if (level > 9)
+        level = 9;
+    png_set_compression_level(png, level);
+    png_set_compression_buffer_size(png, IDAT_CHUNK_SIZE);
+    if (level == 0) {
+        png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
+    } else if (level <= 3) {
+        png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_PAETH);
+        png_set_compression_strategy(png, Z_RLE);
+    } else {
+        png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_ALL_FILTERS);
+        png_set_compression_strategy(png, Z_FILTERED);
+    }
+}
+
+/* An ICC profile says everything about colour; otherwise sRGB and gamma as they came. */
+static void set_color_chunks(png_structp png, png_infop info, const struct image_meta *m)
+{
+    if (m->icc && m->icc_len > 0 && m->icc_len <= PNG_UINT_31_MAX) {
+        png_set_iCCP(png, info, ICC_PROFILE_NAME, PNG_COMPRESSION_TYPE_BASE, m->icc,
+                     (png_uint_32)m->icc_len);
+        return;
+    }
+    if (m->has_srgb)
+        png_set_sRGB(png, info, m->srgb_intent);
+    /* libpng stores gamma * 100000 in 32 bits and fails hard past that; it checks the rest. */
+    if (m->has_gamma && m->gamma > 0 && m->gamma < 20000)
+        png_set_gAMA(png, info, m->gamma);
+}
+
+static void write_header(png_structp png, void *ctx)
+{
+    static const int color_types[] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+                                      PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+    struct png_writer *st = ctx;
+    png_set_write_fn(png, st, write_to_file, flush_nothing);
+    /* Colour chunks libpng finds invalid (a profile for another colour space, a gamma that
+     * contradicts sRGB) are left out with a warning instead of failing the write. */
+    png_set_benign_errors(png, 1);
+    png_set_IHDR(png, st->info, (png_uint_32)st->dims.width, (png_uint_32)st->dims.height,
+                 st->dims.dtype == DT_U16 ? 16 : 8, color_types[st->dims.channels - 1],
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+    set_compression(png, st->level);
+    set_color_chunks(png, st->info, st->meta);
+    png_write_info(png, st->info);
+    if (st->dims.dtype == DT_U16 && host_is_little_endian())
+        png_set_swap(png);
+}
+
+static int png_writer_begin(struct tensor_writer *w, struct pool_error *err)
+{
+    struct image_dims dims;
+    if (image_dims_from_shape(&w->shape, "PNG", 4, true, &dims, err))
+        return -1;
+    if (w->meta->color == COLOR_CMYK)
+        return pool_fail(err, "PNG has no CMYK colour: write .npy or JPEG instead");
+    if (dims.width > PNG_UINT_31_MAX || dims.height > PNG_UINT_31_MAX)
+        return pool_fail(err, "PNG stores at most %lu pixels a side, and this image is %zux%zu",
+                         (unsigned long)PNG_UINT_31_MAX, dims.width, dims.height);
+    struct png_writer *st = calloc(1, sizeof *st);
+    if (!st)
+        return pool_fail(err, "out of memory");
+    w->state = st;
+    st->out = w->out;
+    st->meta = w->meta;
+    st->level = w->opt->png_level;
+    st->dims = dims;
+    st->row_elems = dims.width * dims.channels;
+    st->row_bytes = st->row_elems * dtype_size(dims.dtype);
+    st->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error,
+                                      on_png_warning);
+    if (st->png)
+        st->info = png_create_info_struct(st->png);
+    if (!st->png || !st->info)
+        return pool_fail(err, "cannot start libpng (out of memory, or a libpng other than "
+                              "the one pool was built with)");
+    if (run_guarded(st->png, write_header, st))
+        return write_failure(st, err);
+    return 0;
+}
+
+static void write_rows(png_structp png, void *ctx)
+{
+    struct png_writer *st = ctx;
+    for (size_t i = 0; i < st->src_rows; i++) {
+        png_write_row(png, st->src + i * st->row_bytes);
+        st->rows_written++;
+    }
+}
+
+static int png_writer_write(struct tensor_writer *w, const void *buf, size_t count,
+                            struct pool_error *err)
+{
+    struct png_writer *st = w->state;
+    if (st->failed)
+        return pool_fail(err, "the PNG encoder failed before");
+    if (count % st->row_elems)
+        return pool_fail(err, "PNG rows are written whole (%zu elements), not %zu elements",
+                         st->row_elems, count);
+    size_t rows = count / st->row_elems;
+    if (rows > st->dims.height - st->rows_written)
+        return pool_fail(err, "more rows than the image holds (%zu)", st->dims.height);
+    st->src = buf;
+    st->src_rows = rows;
+    if (run_guarded(st->png, write_rows, st))
+        return write_failure(st, err);
+    return 0;
+}
+
+static void write_end(png_structp png, void *ctx)
+{
+    png_write_end(png, NULL);
+    (void)ctx;
+}
+
+static int png_writer_finish(struct tensor_writer *w, struct pool_error *err)
+{
+    struct png_writer *st = w->state;
+    if (st->failed)
+        return pool_fail(err, "the PNG encoder failed before");
+    if (st->rows_written != st->dims.height)
+        return pool_fail(err, "wrote %zu of the %zu rows of the image", st->rows_written,
+                         st->dims.height);
+    if (run_guarded(st->png, write_end, NULL))
+        return write_failure(st, err);
+    if (fflush(w->out))
+        return pool_fail(err, "write failed: %s", strerror(errno));
+    return 0;
+}
+
+static void png_writer_destroy(struct tensor_writer *w)
+{
+    struct png_writer *st = w->state;
+    if (!st)
+        return;
+    if (st->png)
+        png_destroy_write_struct(&st->png, &st->info);
+    free(st);
+    w->state = NULL;
+}
+
+const struct writer_ops png_writer_ops = {
+    .format = FORMAT_PNG,
+    .begin = png_writer_begin,
+    .write = png_writer_write,
+    .finish = png_writer_finish,
+    .destroy = png_writer_destroy,
+};
