@@ -75,6 +75,7 @@ struct job {
     struct pipeline pipe;
     struct pool_pass *passes;
     size_t npasses;
+    enum file_format format;    /* the output's */
 };
 
 /* Lays out the reader's current image or tensor and builds the pipeline for it. */
@@ -94,7 +95,10 @@ static int plan(struct job *j, struct tensor_shape *out_shape, struct pool_error
     bool alpha = j->reader.meta.has_alpha && geom.inner >= 2;
     for (size_t i = 0; i < j->npasses; i++)
         j->passes[i].premultiply_alpha = alpha && !j->opt->no_premultiply;
-    struct pipeline_options po = {j->opt->linear, alpha};
+    /* A PNM maxval below the type's range survives into PNM output; any other image
+     * format wants the full range, so stretch the codes first. */
+    bool image_out = j->format == FORMAT_PNG || j->format == FORMAT_JPEG;
+    struct pipeline_options po = {j->opt->linear, alpha, j->reader.meta.maxval, image_out};
     pipeline_free(&j->pipe);
     if (pipeline_build(&j->pipe, j->passes, j->npasses, &geom, &po, err))
         return -1;
@@ -118,11 +122,8 @@ static int next_image(struct job *j, struct tensor_shape *out_shape, struct pool
 static int open_output(struct job *j, const struct tensor_shape *out_shape,
                        struct pool_error *err)
 {
-    enum file_format format;
-    if (choose_format(j->opt, j->reader.ops->format, &format, err))
-        return EXIT_USAGE;
     if (output_open(&j->output, j->opt->output, err) ||
-        writer_open(&j->writer, format, j->output.fp, out_shape, &j->reader.meta,
+        writer_open(&j->writer, j->format, j->output.fp, out_shape, &j->reader.meta,
                     &j->opt->writer, err))
         return EXIT_DATA;
     return 0;
@@ -138,7 +139,11 @@ static int run(struct job *j)
     if (!j->passes)
         return fail(j->in_name, &(struct pool_error){"out of memory"}, EXIT_DATA);
     if (source_open(&j->src, j->opt->input, &err) ||
-        reader_open(&j->reader, &j->src, &j->opt->reader, &err) || plan(j, &out_shape, &err))
+        reader_open(&j->reader, &j->src, &j->opt->reader, &err))
+        return fail(j->in_name, &err, EXIT_DATA);
+    if (choose_format(j->opt, j->reader.ops->format, &j->format, &err))
+        return fail(j->out_name, &err, EXIT_USAGE);
+    if (plan(j, &out_shape, &err))
         return fail(j->in_name, &err, EXIT_DATA);
     if ((rc = open_output(j, &out_shape, &err)))
         return fail(j->out_name, &err, rc);

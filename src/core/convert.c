@@ -8,7 +8,8 @@ struct convert_stage {
     enum convert_direction dir;
     struct row_geom in, out;
     bool has_alpha;
-    double code_max;           /* 255 or 65535 */
+    double code_max;           /* the largest code: 255, 65535 or a PNM maxval */
+    unsigned full_max;         /* RESCALE: the type's largest value */
     double *decode_lut;        /* SRGB_TO_LINEAR: one entry per code */
     void *out_row;
     row_sink_fn sink;
@@ -27,8 +28,8 @@ double linear_to_srgb(double l)
 }
 
 int convert_create(struct convert_stage **out, enum convert_direction dir,
-                   const struct row_geom *in, enum pool_dtype code_type, bool has_alpha,
-                   struct pool_error *err)
+                   const struct row_geom *in, enum pool_dtype code_type, unsigned code_max,
+                   bool has_alpha, struct pool_error *err)
 {
     *out = NULL;
     if (code_type != DT_U8 && code_type != DT_U16)
@@ -41,7 +42,8 @@ int convert_create(struct convert_stage **out, enum convert_direction dir,
     c->in = c->out = *in;
     c->out.dtype = dir == SRGB_TO_LINEAR ? DT_F64 : code_type;
     c->has_alpha = has_alpha && in->inner >= 2;
-    c->code_max = code_type == DT_U8 ? 255.0 : 65535.0;
+    c->full_max = code_type == DT_U8 ? 255 : 65535;
+    c->code_max = code_max ? code_max : c->full_max;
     c->out_row = malloc(geom_row_elems(&c->out) * dtype_size(c->out.dtype));
     if (dir == SRGB_TO_LINEAR) {
         size_t codes = (size_t)c->code_max + 1;
@@ -87,10 +89,29 @@ static unsigned encode_value(const struct convert_stage *c, double v, bool alpha
     return code < 0 ? 0 : code > c->code_max ? (unsigned)c->code_max : (unsigned)code;
 }
 
+/* v * full / maxval, rounded half up, in integers. */
+static void rescale_row(const struct convert_stage *c, const void *row, void *dst, size_t n)
+{
+    uint64_t max = (uint64_t)c->code_max, full = c->full_max;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = c->in.dtype == DT_U8 ? ((const uint8_t *)row)[i]
+                                          : ((const uint16_t *)row)[i];
+        uint64_t scaled = (2 * v * full + max) / (2 * max);
+        if (scaled > full)
+            scaled = full;
+        if (c->in.dtype == DT_U8)
+            ((uint8_t *)dst)[i] = (uint8_t)scaled;
+        else
+            ((uint16_t *)dst)[i] = (uint16_t)scaled;
+    }
+}
+
 int convert_push(struct convert_stage *c, const void *row, struct pool_error *err)
 {
     size_t n = geom_row_elems(&c->in);
-    if (c->dir == SRGB_TO_LINEAR) {
+    if (c->dir == RESCALE) {
+        rescale_row(c, row, c->out_row, n);
+    } else if (c->dir == SRGB_TO_LINEAR) {
         decode_row(c, row, c->out_row, n);
     } else {
         const double *src = row;

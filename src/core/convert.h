@@ -12,15 +12,20 @@
 #include "stage.h"
 #include "tensor.h"
 
-enum convert_direction { SRGB_TO_LINEAR, LINEAR_TO_SRGB };
+enum convert_direction {
+    SRGB_TO_LINEAR,
+    LINEAR_TO_SRGB,
+    RESCALE,            /* codes 0..code_max to the type's full range (a PNM maxval) */
+};
 
 struct convert_stage;
 
-/* in: a u8/u16 geometry (SRGB_TO_LINEAR) or the f64 one it became (LINEAR_TO_SRGB, with
- * `code_type` the type to return to). */
+/* in: a u8/u16 geometry (SRGB_TO_LINEAR, RESCALE) or the f64 one it became
+ * (LINEAR_TO_SRGB, with `code_type` the type to return to). code_max: the largest code
+ * (a PNM maxval), or 0 for the type's (255, 65535). */
 int convert_create(struct convert_stage **out, enum convert_direction dir,
-                   const struct row_geom *in, enum pool_dtype code_type, bool has_alpha,
-                   struct pool_error *err);
+                   const struct row_geom *in, enum pool_dtype code_type, unsigned code_max,
+                   bool has_alpha, struct pool_error *err);
 const struct row_geom *convert_out_geom(const struct convert_stage *c);
 void convert_set_sink(struct convert_stage *c, row_sink_fn sink, void *ctx);
 int convert_push(struct convert_stage *c, const void *row, struct pool_error *err);

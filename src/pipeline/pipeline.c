@@ -36,10 +36,10 @@ static void convert_sink_fn(void *self, row_sink_fn sink, void *ctx)
 static void convert_free_fn(void *self) { convert_free(self); }
 
 static int add_conversion(struct pipeline *p, enum convert_direction dir, enum pool_dtype code_type,
-                          bool has_alpha, struct pool_error *err)
+                          unsigned code_max, bool has_alpha, struct pool_error *err)
 {
     struct convert_stage *c;
-    if (convert_create(&c, dir, &p->out, code_type, has_alpha, err))
+    if (convert_create(&c, dir, &p->out, code_type, code_max, has_alpha, err))
         return -1;
     p->filters[p->nfilters++] = (struct row_filter){c, convert_push_fn, convert_sink_fn,
                                                     convert_free_fn};
@@ -66,16 +66,22 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
 {
     memset(p, 0, sizeof *p);
     p->in = p->out = *in;
-    p->filters = calloc(npasses + 2, sizeof *p->filters);
+    p->filters = calloc(npasses + 3, sizeof *p->filters);
     p->in_row = malloc(geom_row_elems(in) * dtype_size(in->dtype));
     if (!p->filters || !p->in_row)
         return pool_fail(err, "out of memory");
-    if (opt->linear && add_conversion(p, SRGB_TO_LINEAR, in->dtype, opt->has_alpha, err))
+    bool rescale = opt->rescale && opt->maxval;
+    unsigned code_max = rescale ? 0 : opt->maxval;
+    if (rescale && add_conversion(p, RESCALE, in->dtype, opt->maxval, false, err))
+        return -1;
+    if (opt->linear &&
+        add_conversion(p, SRGB_TO_LINEAR, in->dtype, code_max, opt->has_alpha, err))
         return -1;
     for (size_t i = 0; i < npasses; i++)
         if (add_stage(p, &passes[i], i + 1, err))
             return -1;
-    if (opt->linear && add_conversion(p, LINEAR_TO_SRGB, in->dtype, opt->has_alpha, err))
+    if (opt->linear &&
+        add_conversion(p, LINEAR_TO_SRGB, in->dtype, code_max, opt->has_alpha, err))
         return -1;
     for (size_t i = 0; i + 1 < p->nfilters; i++)
         p->filters[i].set_sink(p->filters[i].self, push_to_filter, &p->filters[i + 1]);

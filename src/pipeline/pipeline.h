@@ -23,6 +23,8 @@ struct row_filter {
 struct pipeline_options {
     bool linear;        /* pool 8/16-bit sRGB in linear light */
     bool has_alpha;     /* the last channel is alpha (kept out of the sRGB curve) */
+    unsigned maxval;    /* the input's largest code (a PNM maxval), 0 for the type's */
+    bool rescale;       /* first stretch codes 0..maxval to the type's full range */
 };
 
 struct pipeline {

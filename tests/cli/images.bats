@@ -199,3 +199,13 @@ PY
         [ "$status" -ne 99 ] || { echo "$args: $output"; false; }
     done
 }
+
+@test "a PNM maxval is kept in PNM output and stretched to full range for PNG and JPEG" {
+    printf 'P5\n4 2\n100\n' > m.pgm
+    printf '\000\144\062\062\144\144\000\000' >> m.pgm
+    "$POOL" -m avg -k 2 m.pgm -o half.pgm
+    [ "$(head -c 11 half.pgm)" = "$(printf 'P5\n2 1\n100\n')" ]
+    [ "$(tail -c 2 half.pgm | od -An -tu1 | tr -s ' ')" = " 75 25" ]
+    "$POOL" -m avg -k 2 m.pgm -o half.png
+    "$PY" -c 'import numpy as np; from PIL import Image; a = np.asarray(Image.open("half.png")); assert a.tolist() == [[191, 64]], a'
+}

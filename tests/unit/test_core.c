@@ -434,8 +434,8 @@ static void test_linear_round_trip(void)
         struct row_geom g = geom_2d(t, 1, 1, codes / 2, 2); /* colour + alpha pairs */
         struct convert_stage *to, *back;
         struct pool_error err;
-        CHECK(convert_create(&to, SRGB_TO_LINEAR, &g, t, true, &err) == 0);
-        CHECK(convert_create(&back, LINEAR_TO_SRGB, convert_out_geom(to), t, true, &err) == 0);
+        CHECK(convert_create(&to, SRGB_TO_LINEAR, &g, t, 0, true, &err) == 0);
+        CHECK(convert_create(&back, LINEAR_TO_SRGB, convert_out_geom(to), t, 0, true, &err) == 0);
         char *in = malloc(codes * dtype_size(t)), *mid = malloc(codes * 8);
         char *res = malloc(codes * dtype_size(t));
         for (size_t i = 0; i < codes; i++) {
