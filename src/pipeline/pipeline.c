@@ -5,6 +5,8 @@
 
 #include "../core/convert.h"
 
+enum { READ_BATCH_ROWS = 16 };
+
 /* The last filter's sink: rows leave the pipeline here. */
 static int write_row(void *ctx, const void *row, struct pool_error *err)
 {
@@ -67,7 +69,12 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     memset(p, 0, sizeof *p);
     p->in = p->out = *in;
     p->filters = calloc(npasses + 3, sizeof *p->filters);
-    p->in_row = malloc(geom_row_elems(in) * dtype_size(in->dtype));
+    /* Rows are read a batch at a time: decoders such as libjpeg copy through their own
+     * buffers when asked for one row. */
+    p->batch_rows = geom_rows_per_plane(in) * in->planes < READ_BATCH_ROWS
+                        ? geom_rows_per_plane(in) * in->planes
+                        : READ_BATCH_ROWS;
+    p->in_row = malloc(p->batch_rows * geom_row_elems(in) * dtype_size(in->dtype));
     if (!p->filters || !p->in_row)
         return pool_fail(err, "out of memory");
     bool rescale = opt->rescale && opt->maxval;
@@ -94,18 +101,24 @@ int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writ
                  enum pipe_side *side, struct pool_error *err)
 {
     size_t row_elems = geom_row_elems(&p->in);
+    size_t row_bytes = row_elems * dtype_size(p->in.dtype);
     size_t rows = p->in.planes * geom_rows_per_plane(&p->in);
     p->writer = w;
-    for (size_t i = 0; i < rows; i++) {
+    for (size_t done = 0; done < rows;) {
+        size_t batch = rows - done < p->batch_rows ? rows - done : p->batch_rows;
         *side = SIDE_INPUT;
-        if (r->ops->read(r, p->in_row, row_elems, err))
+        if (r->ops->read(r, p->in_row, batch * row_elems, err))
             return -1;
         /* A failing sink is the writer: filters themselves never fail once built. */
         *side = SIDE_OUTPUT;
-        int rc = p->nfilters ? p->filters[0].push(p->filters[0].self, p->in_row, err)
-                             : write_row(p, p->in_row, err);
-        if (rc)
-            return -1;
+        for (size_t i = 0; i < batch; i++) {
+            const char *row = (const char *)p->in_row + i * row_bytes;
+            int rc = p->nfilters ? p->filters[0].push(p->filters[0].self, row, err)
+                                 : write_row(p, row, err);
+            if (rc)
+                return -1;
+        }
+        done += batch;
     }
     *side = SIDE_INPUT;
     return 0;

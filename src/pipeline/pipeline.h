@@ -1,7 +1,7 @@
 /*
  * The row pipeline: a reader's rows go through a chain of row filters (the passes' stages,
  * and with --linear a conversion to linear light before them and back after), and the last
- * filter's rows go to a writer. Memory is the filters' windows plus one input row.
+ * filter's rows go to a writer. Memory is the filters' windows plus a batch of input rows.
  */
 #ifndef POOL_PIPELINE_H
 #define POOL_PIPELINE_H
@@ -32,7 +32,8 @@ struct pipeline {
     size_t nfilters;
     struct row_geom in, out;
     struct tensor_writer *writer;
-    void *in_row;
+    void *in_row;               /* batch_rows input rows */
+    size_t batch_rows;
 };
 
 /* Builds the chain for the passes. On failure err names the pass (1-based) and the rule. */

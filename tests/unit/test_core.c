@@ -269,6 +269,31 @@ static void test_integer_rounding(void)
     free(n);
 }
 
+/* Large windows: the division-free average (divisors up to 2^23) and plain division above
+ * it must agree; a global average of alternating 0 and 1 is exactly 0.5 and rounds up. */
+static void test_big_window_rounding(void)
+{
+    size_t sizes[][2] = {{8192, 1024}, {8193, 1024}, {3, 5}};
+    for (size_t t = 0; t < 3; t++) {
+        size_t h = sizes[t][0], w = sizes[t][1];
+        uint16_t *x = malloc(h * w * sizeof *x);
+        for (size_t i = 0; i < h * w; i++)
+            x[i] = (uint16_t)(i % 2 ? 65535 : 0);
+        struct row_geom in = geom_2d(DT_U16, 1, h, w, 1), out;
+        struct pool_pass p;
+        memset(&p, 0, sizeof p);
+        p.mode = MODE_AVG;
+        p.global = true;
+        uint16_t *y = run_pass(&p, &in, x, &out);
+        /* mean = 65535 * ones / n; the halves round up */
+        size_t ones = h * w / 2, n = h * w;
+        uint64_t want = (2 * 65535 * (uint64_t)ones + n) / (2 * n);
+        CHECK_EQ_INT(y[0], want);
+        free(x);
+        free(y);
+    }
+}
+
 /* Every dtype: max 2 and avg 2 over a small ramp agree with the double computation. */
 static void test_every_dtype(void)
 {
@@ -490,6 +515,7 @@ int main(void)
     test_max_min_nan();
     test_integer_rounding();
     test_every_dtype();
+    test_big_window_rounding();
     test_half_conversion();
     test_channels_last_and_3d();
     test_premultiplied_alpha();
