@@ -207,7 +207,7 @@ int main(int argc, char **argv)
     job.out_name = display_name(opt.output, "<stdout>");
     int status = run(&job);
     job_cleanup(&job);
-    if (fflush(stdout) || ferror(stdout)) {
+    if ((fflush(stdout) || ferror(stdout)) && status == 0) {
         fprintf(stderr, "pool: <stdout>: write failed\n");
         status = EXIT_DATA;
     }

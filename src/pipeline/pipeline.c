@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../core/convert.h"
+#include "prefetch.h"
 
 enum { READ_BATCH_ROWS = 16 };
 
@@ -97,6 +98,37 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     return 0;
 }
 
+/* Sends a batch of input rows down the chain. A failing sink is the writer: filters
+ * themselves never fail once built. */
+static int push_batch(struct pipeline *p, const void *batch, size_t rows, size_t row_bytes,
+                      struct pool_error *err)
+{
+    for (size_t i = 0; i < rows; i++) {
+        const char *row = (const char *)batch + i * row_bytes;
+        int rc = p->nfilters ? p->filters[0].push(p->filters[0].self, row, err)
+                             : write_row(p, row, err);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* With a second thread decoding ahead. */
+static int run_prefetched(struct pipeline *p, struct prefetch *ahead, size_t total_rows,
+                          size_t row_bytes, enum pipe_side *side, struct pool_error *err)
+{
+    int rc = 0;
+    for (size_t done = 0; rc == 0 && done < total_rows;) {
+        size_t rows;
+        const void *batch = prefetch_next(ahead, &rows, err);
+        *side = batch ? SIDE_OUTPUT : SIDE_INPUT;
+        rc = batch ? push_batch(p, batch, rows, row_bytes, err) : -1;
+        done += batch ? rows : 0;
+    }
+    prefetch_stop(ahead);
+    return rc;
+}
+
 int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writer *w,
                  enum pipe_side *side, struct pool_error *err)
 {
@@ -104,20 +136,20 @@ int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writ
     size_t row_bytes = row_elems * dtype_size(p->in.dtype);
     size_t rows = p->in.planes * geom_rows_per_plane(&p->in);
     p->writer = w;
+    *side = SIDE_INPUT;
+    struct prefetch *ahead = rows > 2 * p->batch_rows
+                                 ? prefetch_start(r, row_elems, row_bytes, rows, p->batch_rows)
+                                 : NULL;
+    if (ahead)
+        return run_prefetched(p, ahead, rows, row_bytes, side, err);
     for (size_t done = 0; done < rows;) {
         size_t batch = rows - done < p->batch_rows ? rows - done : p->batch_rows;
         *side = SIDE_INPUT;
         if (r->ops->read(r, p->in_row, batch * row_elems, err))
             return -1;
-        /* A failing sink is the writer: filters themselves never fail once built. */
         *side = SIDE_OUTPUT;
-        for (size_t i = 0; i < batch; i++) {
-            const char *row = (const char *)p->in_row + i * row_bytes;
-            int rc = p->nfilters ? p->filters[0].push(p->filters[0].self, row, err)
-                                 : write_row(p, row, err);
-            if (rc)
-                return -1;
-        }
+        if (push_batch(p, p->in_row, batch, row_bytes, err))
+            return -1;
         done += batch;
     }
     *side = SIDE_INPUT;

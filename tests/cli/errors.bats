@@ -192,6 +192,7 @@ PY
     run bash -c '"$0" -k 2 in.npy > /dev/full' "$POOL"
     [ "$status" -eq 1 ]
     [[ "$output" == "pool: <stdout>: write failed"* ]]
+    [ "${#lines[@]}" -eq 1 ]   # one message, not one per layer
 }
 
 @test "binary data is not written to a terminal" {
