@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -27,8 +28,11 @@ static int fail(const char *what, const struct pool_error *err, int status)
 static int choose_format(const struct cli_options *o, enum file_format input,
                          enum file_format *out, struct pool_error *err)
 {
+    struct stat st;
     *out = o->format;
-    if (*out == FORMAT_UNKNOWN && strcmp(o->output, "-")) {
+    /* A device or FIFO (/dev/null, a named pipe) gets the input's format, as stdout does. */
+    bool special = stat(o->output, &st) == 0 && !S_ISREG(st.st_mode);
+    if (*out == FORMAT_UNKNOWN && strcmp(o->output, "-") && !special) {
         *out = format_from_path(o->output);
         if (*out == FORMAT_UNKNOWN)
             return pool_fail(err, "cannot tell the output format from the file name: "

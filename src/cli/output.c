@@ -1,3 +1,6 @@
+/* realpath() is XSI. */
+#define _XOPEN_SOURCE 700
+
 #include "output.h"
 
 #include <errno.h>
@@ -54,6 +57,16 @@ static char *temp_name_for(const char *path)
     return t;
 }
 
+/* A device, FIFO or socket (/dev/null, a named pipe) is written in place: renaming a file
+ * over it would replace the device itself. */
+static int open_in_place(struct output_file *o, const char *path, struct pool_error *err)
+{
+    o->fp = fopen(path, "wb");
+    if (!o->fp)
+        return pool_fail(err, "cannot open: %s", strerror(errno));
+    return 0;
+}
+
 int output_open(struct output_file *o, const char *path, struct pool_error *err)
 {
     memset(o, 0, sizeof *o);
@@ -62,7 +75,17 @@ int output_open(struct output_file *o, const char *path, struct pool_error *err)
         o->fp = stdout;
         return 0;
     }
-    o->temp_path = temp_name_for(path);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode))
+            return pool_fail(err, "is a directory");
+        return open_in_place(o, path, err);
+    }
+    /* A symbolic link stays a link: the finished file replaces what it points to. */
+    o->resolved_path = realpath(path, NULL);
+    if (o->resolved_path)
+        o->path = o->resolved_path;
+    o->temp_path = temp_name_for(o->path);
     if (!o->temp_path)
         return pool_fail(err, "out of memory");
     int fd = mkstemp(o->temp_path);
@@ -90,8 +113,17 @@ int output_open(struct output_file *o, const char *path, struct pool_error *err)
 int output_commit(struct output_file *o, struct pool_error *err)
 {
     if (!o->temp_path) {
-        if (fflush(o->fp) || ferror(o->fp))
-            return pool_fail(err, "write failed: %s", strerror(errno));
+        FILE *fp = o->fp;
+        if (fp != stdout)
+            o->fp = NULL;
+        bool failed = fflush(fp) != 0 || ferror(fp) != 0;
+        int e = errno;
+        if (fp != stdout && fclose(fp) && !failed) {
+            failed = true;
+            e = errno;
+        }
+        if (failed)
+            return pool_fail(err, "write failed: %s", strerror(e));
         return 0;
     }
     FILE *fp = o->fp;
@@ -118,6 +150,8 @@ void output_abort(struct output_file *o)
     if (o->fp && o->fp != stdout)
         fclose(o->fp);
     o->fp = NULL;
+    free(o->resolved_path);
+    o->resolved_path = NULL;
     if (o->temp_path) {
         unlink(o->temp_path);
         set_pending_temp(NULL);

@@ -1,5 +1,6 @@
 /* Where results go: stdout, or a temporary file beside the destination that is renamed
- * into place only when everything succeeded, so a failure never leaves partial output. */
+ * into place only when everything succeeded, so a failure never leaves partial output.
+ * Devices and FIFOs (/dev/null, a named pipe) are written directly. */
 #ifndef POOL_OUTPUT_H
 #define POOL_OUTPUT_H
 
@@ -10,7 +11,8 @@
 
 struct output_file {
     const char *path;      /* destination, or "-" for stdout */
-    char *temp_path;       /* NULL for stdout */
+    char *resolved_path;   /* the destination with symbolic links resolved (malloc'd) */
+    char *temp_path;       /* NULL for stdout and for devices and FIFOs, written in place */
     FILE *fp;
 };
 

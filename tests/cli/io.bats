@@ -105,3 +105,20 @@ PY
     "$POOL" -k 2 t.npy | "$POOL" -m avg -k 2 -o out.npy
     npy_equal out.npy 'np.load("t.npy").reshape(1,4,2048,2,128,2).max(axis=(3,5)).astype(np.float64).reshape(1,4,1024,2,64,2).mean(axis=(3,5)).astype(np.float32)'
 }
+
+@test "a FIFO or device is written in place, never replaced; a symlink stays a link" {
+    mknpy a.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'
+    mkfifo out.fifo
+    cat out.fifo > got.npy &
+    "$POOL" -k 2 a.npy -o out.fifo
+    wait
+    [ -p out.fifo ]
+    npy_equal got.npy 'np.array([[5, 7], [13, 15]], dtype=np.float32)'
+    touch target.npy
+    ln -s target.npy link.npy
+    "$POOL" -k 2 a.npy -o link.npy
+    [ -L link.npy ]
+    npy_equal target.npy 'np.array([[5, 7], [13, 15]], dtype=np.float32)'
+    "$POOL" -k 2 a.npy -o /dev/null
+    [ -c /dev/null ]
+}
