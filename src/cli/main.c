@@ -10,6 +10,7 @@
 #include "../pipeline/pipeline.h"
 #include "options.h"
 #include "output.h"
+#include "planner.h"
 
 enum { EXIT_DATA = 1, EXIT_USAGE = 2 };
 
@@ -80,6 +81,7 @@ struct job {
     struct pool_pass *passes;
     size_t npasses;
     enum file_format format;    /* the output's */
+    bool warned;                /* warnings are given once per run */
 };
 
 /* Lays out the reader's current image or tensor and builds the pipeline for it. */
@@ -106,6 +108,9 @@ static int plan(struct job *j, struct tensor_shape *out_shape, struct pool_error
     pipeline_free(&j->pipe);
     if (pipeline_build(&j->pipe, j->passes, j->npasses, &geom, &po, err))
         return -1;
+    if (!j->warned && !j->opt->quiet)
+        planner_warn(j->in_name, j->passes, j->npasses, &geom);
+    j->warned = true;
     *out_shape = *shape;
     tensor_respace(out_shape, j->pipe.out.size);
     return 0;
@@ -200,6 +205,8 @@ int main(int argc, char **argv)
         printf("pool %s\n", PACKAGE_VERSION);
         return 0;
     }
+    if (opt.plan)
+        return planner_run(&opt, stdout);
     if (!strcmp(opt.output, "-") && isatty(STDOUT_FILENO)) {
         fprintf(stderr, "pool: <stdout>: refusing to write binary data to a terminal: "
                         "use -o FILE or a pipe\n");

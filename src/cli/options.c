@@ -10,6 +10,7 @@
 enum {
     OPT_CEIL = 256, OPT_CIP, OPT_NORM, OPT_OUTPUT_SIZE, OPT_LAYOUT, OPT_SHAPE, OPT_DTYPE,
     OPT_PNG_LEVEL, OPT_QUALITY, OPT_PROGRESSIVE, OPT_MAX_PIXELS, OPT_LINEAR, OPT_NO_PREMULTIPLY,
+    OPT_PLAN,
 };
 
 static const struct option long_options[] = {
@@ -33,6 +34,7 @@ static const struct option long_options[] = {
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"linear", no_argument, NULL, OPT_LINEAR},
     {"no-premultiply", no_argument, NULL, OPT_NO_PREMULTIPLY},
+    {"plan", required_argument, NULL, OPT_PLAN},
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, 'f'},
     {"quiet", no_argument, NULL, 'q'},
@@ -80,6 +82,8 @@ void options_print_help(FILE *out)
         "      --png-level N      PNG compression 0-9 (default 3)\n"
         "      --quality N        JPEG quality 1-100 (default 90)\n"
         "      --progressive      progressive JPEG\n"
+        "      --plan SHAPE|FILE  print each pass's output shape, stride, receptive field\n"
+        "                         and coverage for a shape (3x224x224) or a file's header\n"
         "  -q, --quiet            no warnings\n"
         "  -h, --help             this help\n"
         "  -V, --version          the version\n"
@@ -193,6 +197,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         return 0;
     }
     case OPT_LINEAR: o->linear = true; return 0;
+    case OPT_PLAN: o->plan = arg; return 0;
     case OPT_NO_PREMULTIPLY: o->no_premultiply = true; return 0;
     case 'o': o->output = arg; return 0;
     case 'f':

@@ -24,6 +24,7 @@ struct cli_options {
     const char *input;                  /* "-" for stdin */
     const char *output;                 /* "-" for stdout */
     enum file_format format;            /* FORMAT_UNKNOWN: from -o's extension or the input */
+    const char *plan;                   /* --plan SHAPE or FILE: print the plan, pool nothing */
     bool quiet;
     bool help, version;
 };

@@ -1,0 +1,131 @@
+#include "planner.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../codec/codec.h"
+#include "../core/plan.h"
+
+/* "2x2" from the spatial entries of a per-axis vector (D, H, W), as integers when whole. */
+static void format_axes(const double v[3], int nspatial, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 3 - nspatial; i < 3 && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%.4g", used ? "x" : "", v[i]);
+}
+
+static void format_shape(const struct tensor_shape *base, const size_t size[3], char *buf,
+                         size_t len)
+{
+    struct tensor_shape s = *base;
+    tensor_respace(&s, size);
+    shape_format(&s, buf, len);
+}
+
+/* The shape to plan: SHAPE itself, or the header of the file it names. */
+static int plan_input(const struct cli_options *o, struct tensor_shape *shape,
+                      struct pool_error *err)
+{
+    struct pool_error why;
+    memset(shape, 0, sizeof *shape);
+    shape->dtype = DT_F32;
+    const char *layout = o->layout;
+    if (shape_parse(o->plan, shape, &why) == 0) {
+        layout = layout ? layout : layout_default(shape->ndim);
+    } else {
+        struct byte_source src;
+        struct tensor_reader r;
+        if (source_open(&src, o->plan, err))
+            return -1;
+        int rc = reader_open(&r, &src, &o->reader, err);
+        if (rc == 0) {
+            *shape = r.shape;
+            if (!layout)
+                layout = r.layout_hint[0] ? r.layout_hint : layout_default(shape->ndim);
+            reader_close(&r);
+        }
+        source_close(&src);
+        if (rc)
+            return -1;
+    }
+    if (!layout)
+        return pool_fail(err, "a %d-axis shape has no default layout: give --layout",
+                         shape->ndim);
+    snprintf(shape->layout, sizeof shape->layout, "%s", layout);
+    return 0;
+}
+
+static struct pool_pass *repeated_passes(const struct cli_options *o, size_t *n)
+{
+    *n = (size_t)o->npasses * (size_t)o->repeat;
+    struct pool_pass *all = malloc(*n * sizeof *all);
+    for (size_t i = 0; all && i < *n; i++)
+        all[i] = o->passes[i % (size_t)o->npasses];
+    return all;
+}
+
+static void print_row(FILE *out, const char *pass, const char *mode, const char *shape,
+                      const char *stride, const char *field, const char *coverage)
+{
+    fprintf(out, "%-5s %-5s %-20s %-10s %-10s %s\n", pass, mode, shape, stride, field, coverage);
+}
+
+int planner_run(const struct cli_options *o, FILE *out)
+{
+    struct tensor_shape shape;
+    struct row_geom geom;
+    struct pool_error err;
+    size_t npasses;
+    if (plan_input(o, &shape, &err) || tensor_geom(&shape, &geom, &err)) {
+        fprintf(stderr, "pool: %s: %s\n", o->plan, err.msg);
+        return 1;
+    }
+    struct pool_pass *passes = repeated_passes(o, &npasses);
+    struct pass_plan *plans = calloc(npasses, sizeof *plans);
+    if (!passes || !plans) {
+        free(passes);
+        free(plans);
+        fprintf(stderr, "pool: out of memory\n");
+        return 1;
+    }
+    char text[64], stride[48], field[48], cover[24], number[24];
+    int status = 0;
+    shape_format(&shape, text, sizeof text);
+    print_row(out, "pass", "mode", "output", "stride", "field", "coverage");
+    print_row(out, "in", "", text, "", "", "");
+    for (size_t i = 0; i < npasses; i++) {
+        if (plan_pass(&passes[i], i, npasses, i ? &plans[i - 1].out : &geom,
+                      i ? &plans[i - 1] : NULL, &plans[i], &err)) {
+            fprintf(stderr, "pool: %s: %s\n", o->plan, err.msg);
+            status = 1;
+            break;
+        }
+        format_shape(&shape, plans[i].out.size, text, sizeof text);
+        format_axes(plans[i].stride, geom.nspatial, stride, sizeof stride);
+        format_axes(plans[i].field, geom.nspatial, field, sizeof field);
+        snprintf(cover, sizeof cover, "%.1f%%", 100 * plans[i].coverage);
+        snprintf(number, sizeof number, "%zu", i + 1);
+        print_row(out, number, mode_name(&passes[i]), text, stride, field, cover);
+        for (int w = 0; w < plans[i].nwarnings && !o->quiet; w++)
+            fprintf(stderr, "pool: %s: warning: %s\n", o->plan, plans[i].warnings[w]);
+    }
+    free(passes);
+    free(plans);
+    return status;
+}
+
+void planner_warn(const char *what, const struct pool_pass *passes, size_t npasses,
+                  const struct row_geom *in)
+{
+    struct pass_plan prev, cur;
+    struct row_geom geom = *in;
+    for (size_t i = 0; i < npasses; i++) {
+        if (plan_pass(&passes[i], i, npasses, &geom, i ? &prev : NULL, &cur, NULL))
+            return;
+        for (int w = 0; w < cur.nwarnings; w++)
+            fprintf(stderr, "pool: %s: warning: %s\n", what, cur.warnings[w]);
+        geom = cur.out;
+        prev = cur;
+    }
+}

@@ -1,0 +1,126 @@
+#include "plan.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "window.h"
+
+__attribute__((format(printf, 2, 3))) static void warn(struct pass_plan *plan, const char *fmt, ...)
+{
+    if (plan->nwarnings == PLAN_MAX_WARNINGS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(plan->warnings[plan->nwarnings++], sizeof plan->warnings[0], fmt, ap);
+    va_end(ap);
+}
+
+/* Input indices that no window reads (their contributor list is empty). */
+static size_t unread(const struct axis_table *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->in_len; i++)
+        n += t->contrib_start[i] == t->contrib_start[i + 1];
+    return n;
+}
+
+/* The widest window on the axis, in input elements from first to last tap. */
+static size_t widest_window(const struct axis_table *t)
+{
+    size_t widest = 1;
+    for (size_t o = 0; o < t->out_len; o++) {
+        const struct axis_window *w = &t->win[o];
+        size_t extent = w->count ? (w->count - 1) * w->step + 1 : 0;
+        if (extent > widest)
+            widest = extent;
+    }
+    return widest;
+}
+
+static void plan_axis(struct pass_plan *plan, int axis, const struct axis_params *a,
+                      const struct axis_table *t, const struct pass_plan *prev)
+{
+    double jump = prev ? prev->stride[axis] : 1.0, field = prev ? prev->field[axis] : 1.0;
+    double stride = a->adaptive_out ? (double)t->in_len / (double)t->out_len : (double)a->stride;
+    double span = a->adaptive_out ? (double)widest_window(t)
+                                  : (double)(a->dilation * (a->kernel - 1) + 1);
+    plan->field[axis] = field + (span - 1) * jump;
+    plan->stride[axis] = jump * stride;
+}
+
+/* "3" when every spatial axis has the same value, else "3x2". */
+static void join_axes(const size_t v[3], int nspatial, char *buf, size_t len)
+{
+    bool same = true;
+    for (int i = 4 - nspatial; i < 3; i++)
+        same &= v[i] == v[i - 1];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = same ? 2 : 3 - nspatial; i < 3 && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%zu", used ? "x" : "", v[i]);
+}
+
+/* A stride past the (dilated) kernel skips input: say how much, once for the pass. */
+static void skip_warning(struct pass_plan *plan, const char *label, const struct axis_params ax[3],
+                         int nspatial)
+{
+    size_t stride[3], span[3];
+    bool skips = false;
+    for (int i = 0; i < 3; i++) {
+        stride[i] = ax[i].stride;
+        span[i] = ax[i].dilation * (ax[i].kernel - 1) + 1;
+        skips |= i >= 3 - nspatial && !ax[i].adaptive_out && stride[i] > span[i];
+    }
+    if (!skips)
+        return;
+    char s[40], k[40];
+    join_axes(stride, nspatial, s, sizeof s);
+    join_axes(span, nspatial, k, sizeof k);
+    warn(plan, "%s: stride %s > kernel %s: %.0f%% of input elements are never read", label, s, k,
+         100 * (1 - plan->coverage));
+}
+
+static void axis_warnings(struct pass_plan *plan, const char *label, char axis_name,
+                          const struct axis_params *a, const struct axis_table *t)
+{
+    size_t span = a->dilation * (a->kernel - 1) + 1;
+    if (!a->adaptive_out && span > t->in_len + 2 * a->padding)
+        warn(plan, "%s: the window %zu is larger than the padded input %zu on axis %c", label,
+             span, t->in_len + 2 * a->padding, axis_name);
+}
+
+int plan_pass(const struct pool_pass *p, size_t index, size_t count, const struct row_geom *in,
+              const struct pass_plan *prev, struct pass_plan *out, struct pool_error *err)
+{
+    struct axis_params ax[3];
+    struct axis_table tables[3] = {{0}};
+    struct pool_error why;
+    char label[48];
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    out->in = *in;
+    out->coverage = 1.0;
+    snprintf(label, sizeof label, "pass %zu (%s)", index + 1, mode_name(p));
+    if (pass_out_geom(p, in, &out->out, &why) || pass_resolve(p, in->nspatial, ax, &why))
+        return pool_fail(err, "%s: %s", label, why.msg);
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        rc = axis_table_init(&tables[i], &ax[i], p->mode, in->size[i], &why);
+        if (rc == 0) {
+            out->coverage *= 1.0 - (double)unread(&tables[i]) / (double)tables[i].in_len;
+            plan_axis(out, i, &ax[i], &tables[i], prev);
+        }
+    }
+    if (rc == 0)
+        skip_warning(out, label, ax, in->nspatial);
+    for (int i = 3 - in->nspatial; i < 3 && rc == 0; i++) {
+        axis_warnings(out, label, in->axis_name[i], &ax[i], &tables[i]);
+        if (index + 1 < count && out->out.size[i] == 1 && in->size[i] > 1 && !p->global)
+            warn(out, "%s: axis %c collapses to 1 element before the last pass", label,
+                 in->axis_name[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        axis_table_free(&tables[i]);
+    return rc ? pool_fail(err, "%s: %s", label, why.msg) : 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * What a stack of passes does to a shape, without any data: output sizes, the effective
+ * stride and receptive field of the stack so far, the fraction of input elements a pass
+ * reads at all (coverage), and the warnings that make aggressive pooling visible.
+ */
+#ifndef POOL_PLAN_H
+#define POOL_PLAN_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "pass.h"
+#include "tensor.h"
+
+#define PLAN_MAX_WARNINGS 8
+
+struct pass_plan {
+    struct row_geom in, out;
+    double coverage;            /* fraction of input elements inside at least one window */
+    double stride[3];           /* effective stride of the stack so far, per axis (D, H, W) */
+    double field[3];            /* receptive field of the stack so far, per axis */
+    int nwarnings;
+    char warnings[PLAN_MAX_WARNINGS][160];
+};
+
+/* Plans pass number `index` (0-based) of `count` over `in`; `prev` is the previous pass's
+ * plan, or NULL for the first. Fails as the pass itself would (the same messages). */
+int plan_pass(const struct pool_pass *p, size_t index, size_t count, const struct row_geom *in,
+              const struct pass_plan *prev, struct pass_plan *out, struct pool_error *err);
+
+#endif

@@ -1,0 +1,79 @@
+#!/usr/bin/env bats
+# --plan and the warnings about pooling that throws detail away.
+
+load helpers
+
+@test "--plan prints each pass's shape, stride, receptive field and coverage" {
+    run "$POOL" --plan 3x224x224 -P max:3,s=2,p=1 -P avg:2
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "pass  mode  output               stride     field      coverage" ]
+    [[ "${lines[1]}" == "in          3x224x224"* ]]
+    [[ "${lines[2]}" =~ ^1\ +max\ +3x112x112\ +2x2\ +3x3\ +100\.0%$ ]]
+    [[ "${lines[3]}" =~ ^2\ +avg\ +3x56x56\ +4x4\ +5x5\ +100\.0%$ ]]
+}
+
+@test "--plan output shapes match PyTorch for a stack of passes" {
+    "$PY" -c 'import torch' 2>/dev/null || skip "no torch"
+    run "$POOL" --plan 2x3x37x53 -P max:3,s=2,p=1,ceil -P avg:3,s=2,p=1 -P lp:2,norm=2 -P max,out=5x7 -P gavg
+    [ "$status" -eq 0 ]
+    got=$(printf '%s\n' "${lines[@]:2}" | awk '{print $3}' | tr '\n' ' ')
+    want=$("$PY" -c '
+import torch, torch.nn.functional as F
+x = torch.zeros(2, 3, 37, 53)
+shapes = []
+for f in (lambda t: F.max_pool2d(t, 3, 2, 1, ceil_mode=True), lambda t: F.avg_pool2d(t, 3, 2, 1),
+          lambda t: F.lp_pool2d(t, 2, 2), lambda t: F.adaptive_max_pool2d(t, (5, 7)),
+          lambda t: F.adaptive_avg_pool2d(t, 1)):
+    x = f(x); shapes.append("x".join(map(str, x.shape)))
+print(" ".join(shapes), end=" ")')
+    [ "$got" = "$want" ] || { echo "got $got, want $want"; false; }
+}
+
+@test "--plan reads only a file's header" {
+    mknpy a.npy 'np.zeros((1, 4, 64, 48), np.float32)'
+    run "$POOL" --plan a.npy -k 2
+    [ "$status" -eq 0 ]
+    [[ "${lines[2]}" =~ ^1\ +max\ +1x4x32x24\  ]]
+    # from a pipe that carries the header alone: the data is never asked for
+    run bash -c 'head -c 128 a.npy | "$0" --plan - -k 2' "$POOL"
+    [ "$status" -eq 0 ]
+    [[ "${lines[2]}" =~ ^1\ +max\ +1x4x32x24\  ]]
+}
+
+@test "a stride past the kernel warns how much input is never read" {
+    run "$POOL" --plan 1x8x8 -k 2 -s 3
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"pool: 1x8x8: warning: pass 1 (max): stride 3 > kernel 2: 44% of input elements are never read"* ]]
+    run "$POOL" --plan 1x9x9 -k 3 -s 3
+    [[ "$output" != *warning* ]]
+    run "$POOL" -q --plan 1x8x8 -k 2 -s 3
+    [[ "$output" != *warning* ]]
+}
+
+@test "an axis collapsing before the last pass warns; a window past the padded input warns" {
+    run "$POOL" --plan 3x4x4 -P max:2 -P max:2 -P avg:1
+    [[ "$output" == *"pass 2 (max): axis H collapses to 1 element before the last pass"* ]]
+    run "$POOL" --plan 3x4x4 -P max:2 -P max:2
+    [[ "$output" != *collapses* ]]
+    run "$POOL" --plan 5 -m avg -k 6 -s 6 --ceil
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"the window 6 is larger than the padded input 5 on axis L"* ]]
+}
+
+@test "warnings come once per real run too, and -q silences them" {
+    mknpy a.npy 'np.zeros((8, 8), np.float32)'
+    run "$POOL" -k 2 -s 3 a.npy -o b.npy
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: a.npy: warning: pass 1 (max): stride 3 > kernel 2: 44% of input elements are never read" ]
+    run "$POOL" -q -k 2 -s 3 a.npy -o b.npy
+    [ -z "$output" ]
+}
+
+@test "--plan refuses what the passes would refuse" {
+    run "$POOL" --plan 3x4x4 -k 5
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: 3x4x4: pass 1 (max): axis H: the kernel 5 is larger than the input 4"* ]]
+    run "$POOL" --plan nope.npy -k 2
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: nope.npy: cannot open"* ]]
+}
