@@ -44,16 +44,6 @@ static int choose_format(const struct cli_options *o, enum file_format input,
     return 0;
 }
 
-/* The passes as run: the list given, --repeat times. */
-static struct pool_pass *expand_passes(const struct cli_options *o, size_t *n)
-{
-    *n = (size_t)o->npasses * (size_t)o->repeat;
-    struct pool_pass *all = malloc(*n * sizeof *all);
-    for (size_t i = 0; all && i < *n; i++)
-        all[i] = o->passes[i % (size_t)o->npasses];
-    return all;
-}
-
 /* --layout, else the reader's (images: hw or hwc), else by rank. A 3-D array of 8- or 16-bit
  * integers whose last axis could be colour channels (1 to 4) and whose first could not is
  * an image saved as .npy: hwc, so that image -> .npy -> image round-trips. */
@@ -144,7 +134,7 @@ static int run(struct job *j)
     struct tensor_shape out_shape;
     enum pipe_side side;
     int rc;
-    j->passes = expand_passes(j->opt, &j->npasses);
+    j->passes = options_expand_passes(j->opt, &j->npasses);
     if (!j->passes)
         return fail(j->in_name, &(struct pool_error){"out of memory"}, EXIT_DATA);
     if (source_open(&j->src, j->opt->input, &err) ||

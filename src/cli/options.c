@@ -2,6 +2,7 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -234,6 +235,15 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
     if (dtype_given && !o->reader.raw.given)
         return pool_fail(err, "--dtype describes raw input: give --shape too");
     return 0;
+}
+
+struct pool_pass *options_expand_passes(const struct cli_options *o, size_t *n)
+{
+    *n = (size_t)o->npasses * (size_t)o->repeat;
+    struct pool_pass *all = malloc(*n * sizeof *all);
+    for (size_t i = 0; all && i < *n; i++)
+        all[i] = o->passes[i % (size_t)o->npasses];
+    return all;
 }
 
 int options_parse(int argc, char **argv, struct cli_options *o, struct pool_error *err)

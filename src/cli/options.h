@@ -32,5 +32,7 @@ struct cli_options {
 /* Returns 0, or -1 with err naming the option and what is wrong (a usage error). */
 int options_parse(int argc, char **argv, struct cli_options *o, struct pool_error *err);
 void options_print_help(FILE *out);
+/* The passes as run: the list given, --repeat times (malloc'd; NULL when out of memory). */
+struct pool_pass *options_expand_passes(const struct cli_options *o, size_t *n);
 
 #endif

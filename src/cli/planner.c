@@ -56,15 +56,6 @@ static int plan_input(const struct cli_options *o, struct tensor_shape *shape,
     return 0;
 }
 
-static struct pool_pass *repeated_passes(const struct cli_options *o, size_t *n)
-{
-    *n = (size_t)o->npasses * (size_t)o->repeat;
-    struct pool_pass *all = malloc(*n * sizeof *all);
-    for (size_t i = 0; all && i < *n; i++)
-        all[i] = o->passes[i % (size_t)o->npasses];
-    return all;
-}
-
 static void print_row(FILE *out, const char *pass, const char *mode, const char *shape,
                       const char *stride, const char *field, const char *coverage)
 {
@@ -81,7 +72,7 @@ int planner_run(const struct cli_options *o, FILE *out)
         fprintf(stderr, "pool: %s: %s\n", o->plan, err.msg);
         return 1;
     }
-    struct pool_pass *passes = repeated_passes(o, &npasses);
+    struct pool_pass *passes = options_expand_passes(o, &npasses);
     struct pass_plan *plans = calloc(npasses, sizeof *plans);
     if (!passes || !plans) {
         free(passes);
