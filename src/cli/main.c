@@ -128,41 +128,85 @@ static int open_output(struct job *j, const struct tensor_shape *out_shape,
     return 0;
 }
 
-static int run(struct job *j)
+/* Before the first input's output is opened: can the output take what is coming? */
+static int check_output(const struct job *j, struct pool_error *err)
+{
+    bool text = j->format == FORMAT_TXT || j->format == FORMAT_CSV;
+    if (!strcmp(j->opt->output, "-") && isatty(STDOUT_FILENO) && !text)
+        return pool_fail(err, "refusing to write binary data to a terminal: use -o FILE, a "
+                              "pipe, or -f txt");
+    if (j->opt->ninputs > 1 && !(text || j->format == FORMAT_PNM))
+        return pool_fail(err, "several inputs go into one csv, txt or PNM output (-f csv, txt "
+                              "or pnm); for one output each, run pool once per file");
+    return 0;
+}
+
+/* Pools every image of the current input into the open writer. */
+static int pool_input(struct job *j, struct tensor_shape *out_shape)
 {
     struct pool_error err;
-    struct tensor_shape out_shape;
     enum pipe_side side;
-    int rc;
-    j->passes = options_expand_passes(j->opt, &j->npasses);
-    if (!j->passes)
-        return fail(j->in_name, &(struct pool_error){"out of memory"}, EXIT_DATA);
-    if (source_open(&j->src, j->opt->input, &err) ||
-        reader_open(&j->reader, &j->src, &j->opt->reader, &err))
-        return fail(j->in_name, &err, EXIT_DATA);
-    if (choose_format(j->opt, j->reader.ops->format, &j->format, &err))
-        return fail(j->out_name, &err, EXIT_USAGE);
-    if (plan(j, &out_shape, &err))
-        return fail(j->in_name, &err, EXIT_DATA);
-    if ((rc = open_output(j, &out_shape, &err)))
-        return fail(j->out_name, &err, rc);
     for (;;) {
         if (pipeline_run(&j->pipe, &j->reader, &j->writer, &side, &err))
             return fail(side == SIDE_INPUT ? j->in_name : j->out_name, &err, EXIT_DATA);
         if (j->writer.ops->finish(&j->writer, &err))
             return fail(j->out_name, &err, EXIT_DATA);
-        if ((rc = next_image(j, &out_shape, &err)) < 0)
+        int more = next_image(j, out_shape, &err);
+        if (more < 0)
             return fail(j->in_name, &err, EXIT_DATA);
-        if (rc == 0)
-            break;
+        if (more == 0)
+            return 0;
         if (!j->writer.ops->next_image) {
             pool_fail(&err, "the input holds several images, and only PNM output can hold "
                             "more than one: use -f pnm, or split the stream");
             return fail(j->out_name, &err, EXIT_DATA);
         }
-        j->writer.shape = out_shape;
+        j->writer.shape = *out_shape;
         if (j->writer.ops->next_image(&j->writer, &err))
             return fail(j->out_name, &err, EXIT_DATA);
+    }
+}
+
+/* Opens input k, plans it, and opens the output (first input) or moves the writer on. */
+static int start_input(struct job *j, int k, struct tensor_shape *out_shape)
+{
+    struct pool_error err;
+    int rc;
+    j->in_name = display_name(j->opt->inputs[k], "<stdin>");
+    if (source_open(&j->src, j->opt->inputs[k], &err) ||
+        reader_open(&j->reader, &j->src, &j->opt->reader, &err))
+        return fail(j->in_name, &err, EXIT_DATA);
+    if (k == 0 && (choose_format(j->opt, j->reader.ops->format, &j->format, &err) ||
+                   check_output(j, &err)))
+        return fail(j->out_name, &err, EXIT_USAGE);
+    if (plan(j, out_shape, &err))
+        return fail(j->in_name, &err, EXIT_DATA);
+    if (k == 0) {
+        if ((rc = open_output(j, out_shape, &err)))
+            return fail(j->out_name, &err, rc);
+    } else {
+        j->writer.shape = *out_shape;
+        j->writer.name = j->in_name;
+        if (j->writer.ops->next_image(&j->writer, &err))
+            return fail(j->out_name, &err, EXIT_DATA);
+    }
+    j->writer.name = j->in_name;
+    return 0;
+}
+
+static int run(struct job *j)
+{
+    struct pool_error err;
+    struct tensor_shape out_shape;
+    int rc;
+    j->passes = options_expand_passes(j->opt, &j->npasses);
+    if (!j->passes)
+        return fail(j->in_name, &(struct pool_error){"out of memory"}, EXIT_DATA);
+    for (int k = 0; k < j->opt->ninputs; k++) {
+        if ((rc = start_input(j, k, &out_shape)) || (rc = pool_input(j, &out_shape)))
+            return rc;
+        reader_close(&j->reader);
+        source_close(&j->src);
     }
     if (output_commit(&j->output, &err))
         return fail(j->out_name, &err, EXIT_DATA);
@@ -197,11 +241,6 @@ int main(int argc, char **argv)
     }
     if (opt.plan)
         return planner_run(&opt, stdout);
-    if (!strcmp(opt.output, "-") && isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "pool: <stdout>: refusing to write binary data to a terminal: "
-                        "use -o FILE or a pipe\n");
-        return EXIT_USAGE;
-    }
     output_install_signal_cleanup();
     struct job job = {.opt = &opt};
     job.in_name = display_name(opt.input, "<stdin>");

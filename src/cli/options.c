@@ -47,10 +47,10 @@ static const struct option long_options[] = {
 void options_print_help(FILE *out)
 {
     fputs(
-        "Usage: pool [OPTIONS] [FILE]\n"
+        "Usage: pool [OPTIONS] [FILE...]\n"
         "Downsample an image or a tensor by pooling, exactly as PyTorch defines it.\n"
         "Reads FILE (PNG, JPEG, PNM/PAM, .npy, or raw with --shape), or stdin when FILE\n"
-        "is - or absent.\n"
+        "is - or absent. Several FILEs go into one csv, txt or PNM output.\n"
         "\n"
         "One pass from flags:\n"
         "  -m, --mode MODE        max (default), avg, min, lp, gmax, gavg, gmin\n"
@@ -78,8 +78,8 @@ void options_print_help(FILE *out)
         "      --no-premultiply   average alpha images channel by channel\n"
         "Output:\n"
         "  -o, --output FILE      write here (default: stdout)\n"
-        "  -f, --format FMT       png jpeg pnm npy raw (default: from -o's extension,\n"
-        "                         else the input's)\n"
+        "  -f, --format FMT       png jpeg pnm npy raw txt csv (default: from -o's\n"
+        "                         extension, else the input's)\n"
         "      --png-level N      PNG compression 0-9 (default 3)\n"
         "      --quality N        JPEG quality 1-100 (default 90)\n"
         "      --progressive      progressive JPEG\n"
@@ -204,7 +204,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case 'f':
         o->format = format_from_name(arg);
         if (o->format == FORMAT_UNKNOWN)
-            return pool_fail(err, "-f %s: unknown format (png jpeg pnm npy raw)", arg);
+            return pool_fail(err, "-f %s: unknown format (png jpeg pnm npy raw txt csv)", arg);
         return 0;
     case 'q': o->quiet = true; return 0;
     case 'h': o->help = true; return 0;
@@ -270,9 +270,9 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
         if (parse_one(c, optarg, o, &flags, err))
             return -1;
     }
-    if (argc - optind > 1)
-        return pool_fail(err, "%s: one input file at a time", argv[optind + 1]);
-    if (argc - optind == 1)
-        o->input = argv[optind];
+    static char *stdin_only[] = {"-"};
+    o->inputs = argc > optind ? argv + optind : stdin_only;
+    o->ninputs = argc > optind ? argc - optind : 1;
+    o->input = o->inputs[0];
     return finish_passes(o, &flags, dtype_given, err);
 }

@@ -21,7 +21,9 @@ struct cli_options {
     struct writer_options writer;       /* PNG level, JPEG quality */
     bool linear;                        /* average 8/16-bit sRGB in linear light */
     bool no_premultiply;                /* average alpha images channel by channel */
-    const char *input;                  /* "-" for stdin */
+    const char *input;                  /* the first input; "-" for stdin */
+    char **inputs;                      /* every input (argv's), ninputs of them */
+    int ninputs;
     const char *output;                 /* "-" for stdout */
     enum file_format format;            /* FORMAT_UNKNOWN: from -o's extension or the input */
     const char *plan;                   /* --plan SHAPE or FILE: print the plan, pool nothing */

@@ -28,6 +28,8 @@ static const struct format_entry formats[] = {
      &jpeg_reader_ops, &jpeg_writer_ops},
     {FORMAT_PNM, "pnm", {"pnm", "pbm", "pgm", "ppm", "pam"}, pnm_sniff, pnm_read_header,
      &pnm_reader_ops, &pnm_writer_ops},
+    {FORMAT_TXT, "txt", {"txt"}, NULL, NULL, NULL, &txt_writer_ops},
+    {FORMAT_CSV, "csv", {"csv"}, NULL, NULL, NULL, &csv_writer_ops},
 };
 
 #define FORMAT_COUNT (sizeof formats / sizeof formats[0])

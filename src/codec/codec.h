@@ -12,7 +12,10 @@
 #include "../core/tensor.h"
 #include "source.h"
 
-enum file_format { FORMAT_UNKNOWN, FORMAT_NPY, FORMAT_RAW, FORMAT_PNG, FORMAT_JPEG, FORMAT_PNM };
+enum file_format {
+    FORMAT_UNKNOWN, FORMAT_NPY, FORMAT_RAW, FORMAT_PNG, FORMAT_JPEG, FORMAT_PNM,
+    FORMAT_TXT, FORMAT_CSV,     /* write-only */
+};
 
 /* What a raw input needs from the command line: it has no header. */
 struct raw_options {
@@ -80,6 +83,7 @@ struct tensor_writer {
     struct tensor_shape shape;  /* with its layout */
     const struct image_meta *meta;      /* the input's; never NULL */
     const struct writer_options *opt;   /* never NULL */
+    const char *name;           /* the current input's name (csv rows start with it) */
     void *state;
 };
 
@@ -114,7 +118,7 @@ const char *format_name(enum file_format f);
 extern const struct reader_ops npy_reader_ops, raw_reader_ops, png_reader_ops, jpeg_reader_ops,
     pnm_reader_ops;
 extern const struct writer_ops npy_writer_ops, raw_writer_ops, png_writer_ops, jpeg_writer_ops,
-    pnm_writer_ops;
+    pnm_writer_ops, txt_writer_ops, csv_writer_ops;
 int npy_read_header(struct tensor_reader *r, struct pool_error *err);
 int raw_read_header(struct tensor_reader *r, const struct raw_options *raw, struct pool_error *err);
 int png_read_header(struct tensor_reader *r, struct pool_error *err);

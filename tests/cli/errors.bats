@@ -96,7 +96,7 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
     [ "$status" -eq 2 ]
     run "$POOL" -k 2 -f gif in.npy
     [ "$status" -eq 2 ]
-    [[ "$output" == "pool: -f gif: unknown format (png jpeg pnm npy raw)" ]]
+    [[ "$output" == "pool: -f gif: unknown format (png jpeg pnm npy raw txt csv)" ]]
     run "$POOL" -k 2 in.npy -o out.xyz
     [ "$status" -eq 2 ]
     [[ "$output" == "pool: out.xyz: cannot tell the output format"* ]]

@@ -1,0 +1,62 @@
+#!/usr/bin/env bats
+# Text output: txt and csv, one line per batch item; feature vectors of several images.
+
+load helpers
+
+DATA=$("${ORACLE_PYTHON:-/usr/bin/python3}" -c 'import os, skimage; print(os.path.join(os.path.dirname(skimage.__file__), "data"))' 2>/dev/null)
+
+@test "-f txt writes one line per batch item, values in C order" {
+    mknpy a.npy 'np.arange(2*3*4*4, dtype=np.float32).reshape(2, 3, 4, 4)'
+    run "$POOL" -m gmax -f txt a.npy
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 2 ]
+    [ "${lines[0]}" = "15 31 47" ]
+    [ "${lines[1]}" = "63 79 95" ]
+    "$POOL" -m avg -k 2 a.npy -o a.txt
+    "$PY" -c 'import numpy as np; t = np.loadtxt("a.txt", dtype=np.float32); want = np.arange(96, dtype=np.float32).reshape(2,3,2,2,2,2).mean(axis=(3,5)).reshape(2, -1); assert (t == want).all()'
+}
+
+@test "floats are written so that they read back exactly" {
+    mknpy a.npy 'np.random.default_rng(5).standard_normal((1, 64)).astype(np.float32)'
+    "$POOL" -k 1 -f txt a.npy > a.txt
+    "$PY" -c 'import numpy as np; assert (np.loadtxt("a.txt", dtype=np.float32) == np.load("a.npy")[0]).all()'
+    mknpy d.npy 'np.random.default_rng(6).standard_normal((1, 64))'
+    "$POOL" -k 1 -f txt d.npy > d.txt
+    "$PY" -c 'import numpy as np; assert (np.loadtxt("d.txt") == np.load("d.npy")[0]).all()'
+}
+
+@test "gavg -f csv over several photographs: one row per image, values as NumPy" {
+    cp "$DATA/astronaut.png" "$DATA/coffee.png" "$DATA/chelsea.png" .
+    "$POOL" -P gavg -f csv astronaut.png coffee.png chelsea.png -o feat.csv
+    "$PY" - <<'PY'
+import csv, numpy as np
+from PIL import Image
+rows = list(csv.reader(open("feat.csv")))
+assert rows[0] == ["file", "c0", "c1", "c2"], rows[0]
+assert [r[0] for r in rows[1:]] == ["astronaut.png", "coffee.png", "chelsea.png"]
+for r in rows[1:]:
+    a = np.asarray(Image.open(r[0]).convert("RGB")).astype(np.int64)
+    want = (2 * a.sum(axis=(0, 1)) + a.shape[0] * a.shape[1]) // (2 * a.shape[0] * a.shape[1])
+    assert [int(v) for v in r[1:]] == want.tolist(), (r, want)
+PY
+}
+
+@test "csv quotes odd file names; inputs of another shape are refused" {
+    mknpy 'a,"b".npy' 'np.arange(4, dtype=np.int16).reshape(1, 4)'
+    mknpy c.npy 'np.arange(8, dtype=np.int16).reshape(2, 4)'
+    "$POOL" -m gmax -f csv 'a,"b".npy' -o q.csv
+    [ "$(tail -n 1 q.csv)" = '"a,""b"".npy",3' ]
+    run "$POOL" -m max -k 1x2 -f csv 'a,"b".npy' c.npy -o m.csv
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: m.csv: this input gives 4 values per row, the table has 2 columns"* ]]
+    [ ! -e m.csv ]
+}
+
+@test "several inputs need an output that holds several" {
+    mknpy a.npy 'np.zeros((4, 4), np.float32)'
+    run "$POOL" -k 2 a.npy a.npy -o b.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: b.npy: several inputs go into one csv, txt or PNM output"* ]]
+    "$POOL" -k 2 -f txt a.npy a.npy > two.txt
+    [ "$(wc -l < two.txt)" -eq 2 ]
+}
