@@ -121,8 +121,11 @@ static int next_image(struct job *j, struct tensor_shape *out_shape, struct pool
 static int open_output(struct job *j, const struct tensor_shape *out_shape,
                        struct pool_error *err)
 {
+    struct tensor_shape shape = *out_shape;
+    if (j->opt->flatten && j->format == FORMAT_NPY)
+        tensor_squeeze(&shape);
     if (output_open(&j->output, j->opt->output, err) ||
-        writer_open(&j->writer, j->format, j->output.fp, out_shape, &j->reader.meta,
+        writer_open(&j->writer, j->format, j->output.fp, &shape, &j->reader.meta,
                     &j->opt->writer, err))
         return EXIT_DATA;
     return 0;

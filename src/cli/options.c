@@ -11,7 +11,7 @@
 enum {
     OPT_CEIL = 256, OPT_CIP, OPT_NORM, OPT_OUTPUT_SIZE, OPT_LAYOUT, OPT_SHAPE, OPT_DTYPE,
     OPT_PNG_LEVEL, OPT_QUALITY, OPT_PROGRESSIVE, OPT_MAX_PIXELS, OPT_LINEAR, OPT_NO_PREMULTIPLY,
-    OPT_PLAN,
+    OPT_PLAN, OPT_FLATTEN,
 };
 
 static const struct option long_options[] = {
@@ -36,6 +36,7 @@ static const struct option long_options[] = {
     {"linear", no_argument, NULL, OPT_LINEAR},
     {"no-premultiply", no_argument, NULL, OPT_NO_PREMULTIPLY},
     {"plan", required_argument, NULL, OPT_PLAN},
+    {"flatten", no_argument, NULL, OPT_FLATTEN},
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, 'f'},
     {"quiet", no_argument, NULL, 'q'},
@@ -80,6 +81,7 @@ void options_print_help(FILE *out)
         "  -o, --output FILE      write here (default: stdout)\n"
         "  -f, --format FMT       png jpeg pnm npy raw txt csv (default: from -o's\n"
         "                         extension, else the input's)\n"
+        "      --flatten          drop size-1 axes from .npy output\n"
         "      --png-level N      PNG compression 0-9 (default 3)\n"
         "      --quality N        JPEG quality 1-100 (default 90)\n"
         "      --progressive      progressive JPEG\n"
@@ -199,6 +201,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     }
     case OPT_LINEAR: o->linear = true; return 0;
     case OPT_PLAN: o->plan = arg; return 0;
+    case OPT_FLATTEN: o->flatten = true; return 0;
     case OPT_NO_PREMULTIPLY: o->no_premultiply = true; return 0;
     case 'o': o->output = arg; return 0;
     case 'f':

@@ -20,6 +20,7 @@ struct cli_options {
     struct reader_options reader;       /* raw shape and dtype, the pixel limit */
     struct writer_options writer;       /* PNG level, JPEG quality */
     bool linear;                        /* average 8/16-bit sRGB in linear light */
+    bool flatten;                       /* drop size-1 axes from .npy output */
     bool no_premultiply;                /* average alpha images channel by channel */
     const char *input;                  /* the first input; "-" for stdin */
     char **inputs;                      /* every input (argv's), ninputs of them */

@@ -91,6 +91,23 @@ void tensor_respace(struct tensor_shape *s, const size_t size[3])
             s->dims[i] = size[3 - nspatial + spatial_seen++];
 }
 
+void tensor_squeeze(struct tensor_shape *s)
+{
+    int kept = 0;
+    for (int i = 0; i < s->ndim; i++)
+        if (s->dims[i] != 1) {
+            s->dims[kept] = s->dims[i];
+            s->layout[kept++] = s->layout[i];
+        }
+    if (kept == 0) {
+        s->dims[0] = 1;
+        s->layout[0] = s->layout[s->ndim - 1];
+        kept = 1;
+    }
+    s->ndim = kept;
+    s->layout[kept] = '\0';
+}
+
 size_t geom_row_elems(const struct row_geom *g) { return g->size[2] * g->inner; }
 size_t geom_rows_per_plane(const struct row_geom *g) { return g->size[0] * g->size[1]; }
 

@@ -43,6 +43,9 @@ int tensor_geom(const struct tensor_shape *s, struct row_geom *g, struct pool_er
 /* The shape of the same tensor with new spatial sizes (depth, height, width). */
 void tensor_respace(struct tensor_shape *s, const size_t size[3]);
 
+/* Drops axes of size 1 (keeping one axis when all are 1); C order is unchanged. */
+void tensor_squeeze(struct tensor_shape *s);
+
 size_t geom_row_elems(const struct row_geom *g);
 size_t geom_rows_per_plane(const struct row_geom *g);
 

@@ -60,3 +60,15 @@ PY
     "$POOL" -k 2 -f txt a.npy a.npy > two.txt
     [ "$(wc -l < two.txt)" -eq 2 ]
 }
+
+@test "--flatten drops size-1 axes from .npy output" {
+    mknpy a.npy 'np.arange(64*16, dtype=np.float32).reshape(1, 64, 4, 4)'
+    "$POOL" -m gmax --flatten a.npy -o v.npy
+    npy_equal v.npy 'np.arange(64*16, dtype=np.float32).reshape(64, 16).max(axis=1)'
+    "$POOL" -m gmax a.npy -o k.npy
+    run npy_show k.npy
+    [ "$output" = "float32 (1, 64, 1, 1)" ]
+    mknpy one.npy 'np.ones((1, 1, 2, 2), np.float32)'
+    "$POOL" -m gavg --flatten one.npy -o s.npy
+    npy_equal s.npy 'np.ones((1,), np.float32)'
+}
