@@ -11,6 +11,7 @@
 #include "options.h"
 #include "output.h"
 #include "planner.h"
+#include "report.h"
 
 enum { EXIT_DATA = 1, EXIT_USAGE = 2 };
 
@@ -72,7 +73,20 @@ struct job {
     size_t npasses;
     enum file_format format;    /* the output's */
     bool warned;                /* warnings are given once per run */
+    bool psnr_warned;
+    size_t image;               /* 1-based, within the current input */
+    struct report report;
 };
+
+/* Without --stats the PSNR warning reads one output row in 16 and the input rows that map
+ * to it: a few percent of the time, and close enough to say a pass throws detail away. */
+#define PSNR_WARNING_SAMPLE 16
+
+/* Whether the passes are metered: for --stats, and for the PSNR warning unless -q. */
+static bool measuring(const struct cli_options *o)
+{
+    return o->stats || (o->warn_psnr > 0 && !o->quiet);
+}
 
 /* Lays out the reader's current image or tensor and builds the pipeline for it. */
 static int plan(struct job *j, struct tensor_shape *out_shape, struct pool_error *err)
@@ -94,7 +108,9 @@ static int plan(struct job *j, struct tensor_shape *out_shape, struct pool_error
     /* A PNM maxval below the type's range survives into PNM output; any other image
      * format wants the full range, so stretch the codes first. */
     bool image_out = j->format == FORMAT_PNG || j->format == FORMAT_JPEG;
-    struct pipeline_options po = {j->opt->linear, alpha, j->reader.meta.maxval, image_out};
+    struct pipeline_options po = {j->opt->linear, alpha, j->reader.meta.maxval, image_out,
+                                  measuring(j->opt), j->opt->stats ? 1 : PSNR_WARNING_SAMPLE,
+                                  channel_map_of(shape), NULL, NULL};
     pipeline_free(&j->pipe);
     if (pipeline_build(&j->pipe, j->passes, j->npasses, &geom, &po, err))
         return -1;
@@ -144,14 +160,30 @@ static int check_output(const struct job *j, struct pool_error *err)
     return 0;
 }
 
+/* What the passes kept and lost, for --stats and the PSNR warning. */
+static int report_pass_figures(struct job *j, struct pool_error *err)
+{
+    const struct cli_options *o = j->opt;
+    if (!j->psnr_warned && o->warn_psnr > 0 && !o->quiet)
+        j->psnr_warned = report_warn_psnr(j->in_name, j->passes, &j->pipe, o->warn_psnr);
+    if (o->stats && report_image(&j->report, j->in_name, j->image, &j->reader.shape, j->passes,
+                                 &j->pipe, err)) {
+        fail(o->stats_file ? o->stats_file : "<stderr>", err, EXIT_DATA);
+        return -1;
+    }
+    return 0;
+}
+
 /* Pools every image of the current input into the open writer. */
 static int pool_input(struct job *j, struct tensor_shape *out_shape)
 {
     struct pool_error err;
     enum pipe_side side;
-    for (;;) {
+    for (j->image = 1;; j->image++) {
         if (pipeline_run(&j->pipe, &j->reader, &j->writer, &side, &err))
             return fail(side == SIDE_INPUT ? j->in_name : j->out_name, &err, EXIT_DATA);
+        if (report_pass_figures(j, &err))
+            return EXIT_DATA;
         if (j->writer.ops->finish(&j->writer, &err))
             return fail(j->out_name, &err, EXIT_DATA);
         int more = next_image(j, out_shape, &err);
@@ -205,6 +237,8 @@ static int run(struct job *j)
     j->passes = options_expand_passes(j->opt, &j->npasses);
     if (!j->passes)
         return fail(j->in_name, &(struct pool_error){"out of memory"}, EXIT_DATA);
+    if (j->opt->stats && report_open(&j->report, j->opt, &err))
+        return fail(j->opt->stats_file, &err, EXIT_DATA);
     for (int k = 0; k < j->opt->ninputs; k++) {
         if ((rc = start_input(j, k, &out_shape)) || (rc = pool_input(j, &out_shape)))
             return rc;
@@ -213,12 +247,15 @@ static int run(struct job *j)
     }
     if (output_commit(&j->output, &err))
         return fail(j->out_name, &err, EXIT_DATA);
+    if (j->opt->stats && report_commit(&j->report, &err))
+        return fail(j->opt->stats_file ? j->opt->stats_file : "<stderr>", &err, EXIT_DATA);
     return 0;
 }
 
 static void job_cleanup(struct job *j)
 {
     output_abort(&j->output);
+    report_abort(&j->report);
     writer_close(&j->writer);
     reader_close(&j->reader);
     source_close(&j->src);

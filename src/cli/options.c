@@ -11,7 +11,8 @@
 enum {
     OPT_CEIL = 256, OPT_CIP, OPT_NORM, OPT_OUTPUT_SIZE, OPT_LAYOUT, OPT_SHAPE, OPT_DTYPE,
     OPT_PNG_LEVEL, OPT_QUALITY, OPT_PROGRESSIVE, OPT_MAX_PIXELS, OPT_LINEAR, OPT_NO_PREMULTIPLY,
-    OPT_PLAN, OPT_FLATTEN,
+    OPT_PLAN, OPT_FLATTEN, OPT_STATS, OPT_STATS_FORMAT, OPT_SHIFT_TEST, OPT_WARN_PSNR,
+    OPT_SAVE_PASSES, OPT_CONTACT_SHEET,
 };
 
 static const struct option long_options[] = {
@@ -37,6 +38,12 @@ static const struct option long_options[] = {
     {"no-premultiply", no_argument, NULL, OPT_NO_PREMULTIPLY},
     {"plan", required_argument, NULL, OPT_PLAN},
     {"flatten", no_argument, NULL, OPT_FLATTEN},
+    {"stats", optional_argument, NULL, OPT_STATS},
+    {"stats-format", required_argument, NULL, OPT_STATS_FORMAT},
+    {"shift-test", no_argument, NULL, OPT_SHIFT_TEST},
+    {"warn-psnr", required_argument, NULL, OPT_WARN_PSNR},
+    {"save-passes", required_argument, NULL, OPT_SAVE_PASSES},
+    {"contact-sheet", required_argument, NULL, OPT_CONTACT_SHEET},
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, 'f'},
     {"quiet", no_argument, NULL, 'q'},
@@ -87,6 +94,17 @@ void options_print_help(FILE *out)
         "      --progressive      progressive JPEG\n"
         "      --plan SHAPE|FILE  print each pass's output shape, stride, receptive field\n"
         "                         and coverage for a shape (3x224x224) or a file's header\n"
+        "Seeing what each pass keeps and loses:\n"
+        "      --stats[=FILE]     per pass: shapes, coverage, per-channel min max mean\n"
+        "                         std, RMSE and PSNR against the input, time; JSON Lines\n"
+        "                         to stderr or FILE\n"
+        "      --stats-format F   json (default) or text (an aligned table)\n"
+        "      --shift-test       also pool the input shifted by one element along each\n"
+        "                         spatial axis and report what changed (--stats=shift)\n"
+        "      --warn-psnr DB     warn when a pass's PSNR falls below DB (default 20;\n"
+        "                         0: never)\n"
+        "      --save-passes DIR  write every pass's output into DIR\n"
+        "      --contact-sheet FILE.png  the input and every pass side by side\n"
         "  -q, --quiet            no warnings\n"
         "  -h, --help             this help\n"
         "  -V, --version          the version\n"
@@ -202,6 +220,29 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case OPT_LINEAR: o->linear = true; return 0;
     case OPT_PLAN: o->plan = arg; return 0;
     case OPT_FLATTEN: o->flatten = true; return 0;
+    case OPT_STATS:
+        o->stats = true;
+        if (arg && !strcmp(arg, "shift"))
+            o->shift_test = true;
+        else if (arg && !*arg)
+            return pool_fail(err, "--stats=: give a file name, or no '='");
+        else
+            o->stats_file = arg;
+        return 0;
+    case OPT_STATS_FORMAT:
+        if (strcmp(arg, "json") && strcmp(arg, "text"))
+            return pool_fail(err, "--stats-format %s: json or text", arg);
+        o->stats_text = !strcmp(arg, "text");
+        return 0;
+    case OPT_SHIFT_TEST: o->shift_test = o->stats = true; return 0;
+    case OPT_WARN_PSNR:
+        o->warn_psnr_given = true;
+        if (number_parse(arg, &o->warn_psnr, &why) || o->warn_psnr < 0)
+            return pool_fail(err, "--warn-psnr %s: %s", arg,
+                             o->warn_psnr < 0 ? "a threshold in dB, 0 or more" : why.msg);
+        return 0;
+    case OPT_SAVE_PASSES: o->save_passes = arg; return 0;
+    case OPT_CONTACT_SHEET: o->contact_sheet = arg; return 0;
     case OPT_NO_PREMULTIPLY: o->no_premultiply = true; return 0;
     case 'o': o->output = arg; return 0;
     case 'f':
@@ -261,6 +302,7 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     o->reader.max_pixels = DEFAULT_MAX_PIXELS;
     o->writer.png_level = DEFAULT_PNG_LEVEL;
     o->writer.jpeg_quality = DEFAULT_JPEG_QUALITY;
+    o->warn_psnr = DEFAULT_WARN_PSNR;
     opterr = 0;
     optind = 1;
     int c;

@@ -10,6 +10,7 @@
 #define MAX_PASSES 64
 #define DEFAULT_PNG_LEVEL 3
 #define DEFAULT_JPEG_QUALITY 90
+#define DEFAULT_WARN_PSNR 20.0
 
 struct cli_options {
     struct pool_pass passes[MAX_PASSES];
@@ -28,6 +29,14 @@ struct cli_options {
     const char *output;                 /* "-" for stdout */
     enum file_format format;            /* FORMAT_UNKNOWN: from -o's extension or the input */
     const char *plan;                   /* --plan SHAPE or FILE: print the plan, pool nothing */
+    bool stats;                         /* per-pass figures, to stats_file or stderr */
+    const char *stats_file;             /* NULL: stderr */
+    bool stats_text;                    /* an aligned table instead of JSON Lines */
+    bool shift_test;                    /* also pool the input shifted by one element */
+    double warn_psnr;                   /* warn when a pass's PSNR falls below (dB); 0: never */
+    bool warn_psnr_given;
+    const char *save_passes;            /* a folder for every pass's output, or NULL */
+    const char *contact_sheet;          /* a PNG of the input and every pass, or NULL */
     bool quiet;
     bool help, version;
 };

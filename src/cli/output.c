@@ -10,14 +10,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The temp file a signal handler must remove; only the CLI layer keeps such state. */
-static volatile sig_atomic_t have_pending_temp;
-static char pending_temp[4096];
+/* The temp files a signal handler must remove (the output, a stats file, saved passes, a
+ * contact sheet); only the CLI layer keeps such state. Entries point at the output_file's own
+ * temp_path and are cleared before it is freed. */
+#define MAX_PENDING_TEMPS 256
+static char *volatile pending_temps[MAX_PENDING_TEMPS];
 
 static void remove_temp_and_die(int sig)
 {
-    if (have_pending_temp)
-        unlink(pending_temp);
+    for (int i = 0; i < MAX_PENDING_TEMPS; i++)
+        if (pending_temps[i])
+            unlink(pending_temps[i]);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -34,13 +37,21 @@ void output_install_signal_cleanup(void)
     }
 }
 
-static void set_pending_temp(const char *path)
+static bool add_pending_temp(char *path)
 {
-    have_pending_temp = 0;
-    if (path && strlen(path) < sizeof pending_temp) {
-        strcpy(pending_temp, path);
-        have_pending_temp = 1;
-    }
+    for (int i = 0; i < MAX_PENDING_TEMPS; i++)
+        if (!pending_temps[i]) {
+            pending_temps[i] = path;
+            return true;
+        }
+    return false;
+}
+
+static void drop_pending_temp(const char *path)
+{
+    for (int i = 0; i < MAX_PENDING_TEMPS; i++)
+        if (pending_temps[i] == path)
+            pending_temps[i] = NULL;
 }
 
 /* "dir/name.npy" -> "dir/.name.npy.pool-XXXXXX", in the destination's folder so that
@@ -95,7 +106,11 @@ int output_open(struct output_file *o, const char *path, struct pool_error *err)
         o->temp_path = NULL;
         return pool_fail(err, "cannot create a file in its folder: %s", strerror(e));
     }
-    set_pending_temp(o->temp_path);
+    if (!add_pending_temp(o->temp_path)) {
+        close(fd);
+        output_abort(o);
+        return pool_fail(err, "too many files open for writing at once");
+    }
     /* mkstemp makes the file 0600; give it the permissions a plain fopen would. */
     mode_t mask = umask(0);
     umask(mask);
@@ -139,7 +154,7 @@ int output_commit(struct output_file *o, struct pool_error *err)
         output_abort(o);
         return pool_fail(err, "cannot rename the finished file into place: %s", strerror(e));
     }
-    set_pending_temp(NULL);
+    drop_pending_temp(o->temp_path);
     free(o->temp_path);
     o->temp_path = NULL;
     return 0;
@@ -153,8 +168,8 @@ void output_abort(struct output_file *o)
     free(o->resolved_path);
     o->resolved_path = NULL;
     if (o->temp_path) {
+        drop_pending_temp(o->temp_path);
         unlink(o->temp_path);
-        set_pending_temp(NULL);
         free(o->temp_path);
         o->temp_path = NULL;
     }

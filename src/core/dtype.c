@@ -81,3 +81,29 @@ uint16_t float_to_half(double x)
     int exp = e - 1 + 15;
     return sign | (uint16_t)((exp << 10) | ((int)scaled - 1024));
 }
+
+#define ROW_TO_DOUBLE(T, LOAD)                                                                     \
+    do {                                                                                           \
+        const T *in = row;                                                                         \
+        for (size_t i = 0; i < n; i++)                                                             \
+            out[i] = (double)LOAD(in[i]);                                                          \
+    } while (0)
+#define AS_IS(x) (x)
+
+void dtype_row_to_double(enum pool_dtype t, const void *row, double *out, size_t n)
+{
+    switch (t) {
+    case DT_U8: ROW_TO_DOUBLE(uint8_t, AS_IS); break;
+    case DT_I8: ROW_TO_DOUBLE(int8_t, AS_IS); break;
+    case DT_U16: ROW_TO_DOUBLE(uint16_t, AS_IS); break;
+    case DT_I16: ROW_TO_DOUBLE(int16_t, AS_IS); break;
+    case DT_U32: ROW_TO_DOUBLE(uint32_t, AS_IS); break;
+    case DT_I32: ROW_TO_DOUBLE(int32_t, AS_IS); break;
+    case DT_U64: ROW_TO_DOUBLE(uint64_t, AS_IS); break;
+    case DT_I64: ROW_TO_DOUBLE(int64_t, AS_IS); break;
+    case DT_F16: ROW_TO_DOUBLE(uint16_t, half_to_float); break;
+    case DT_F32: ROW_TO_DOUBLE(float, AS_IS); break;
+    case DT_F64: ROW_TO_DOUBLE(double, AS_IS); break;
+    default: break;
+    }
+}

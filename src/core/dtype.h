@@ -21,6 +21,8 @@ bool dtype_is_signed(enum pool_dtype t);
 bool dtype_parse(const char *s, enum pool_dtype *out);
 
 float half_to_float(uint16_t h);
+/* n elements of type t as doubles (64-bit integers beyond 2^53 round). */
+void dtype_row_to_double(enum pool_dtype t, const void *row, double *out, size_t n);
 /* Rounds to nearest, ties to even; overflow gives infinity, NaN stays NaN. */
 uint16_t float_to_half(double x);
 

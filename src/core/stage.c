@@ -106,6 +106,8 @@ void stage_set_sink(struct pool_stage *s, row_sink_fn sink, void *ctx)
 
 size_t stage_memory(const struct pool_stage *s) { return s->bytes; }
 
+const struct axis_table *stage_axes(const struct pool_stage *s) { return s->axis; }
+
 static size_t acc_row_elems(const struct pool_stage *s) { return s->out.size[2] * s->out.inner; }
 
 /* A row of accumulators is complete on every axis: turn it into values and pass it on. */

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "pass.h"
 #include "tensor.h"
+#include "window.h"
 
 /* Receives one output row of the stage's output geometry; returns 0 or -1 with err set. */
 typedef int (*row_sink_fn)(void *ctx, const void *row, struct pool_error *err);
@@ -23,6 +24,8 @@ const struct row_geom *stage_out_geom(const struct pool_stage *s);
 void stage_set_sink(struct pool_stage *s, row_sink_fn sink, void *ctx);
 /* Feeds one input row of geom_row_elems(in) elements. */
 int stage_push(struct pool_stage *s, const void *row, struct pool_error *err);
+/* The depth, height and width window tables (three entries). */
+const struct axis_table *stage_axes(const struct pool_stage *s);
 /* Bytes the stage holds, for the curious (stats, tests of the streaming promise). */
 size_t stage_memory(const struct pool_stage *s);
 void stage_free(struct pool_stage *s);

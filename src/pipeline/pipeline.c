@@ -21,12 +21,52 @@ static int push_to_filter(void *ctx, const void *row, struct pool_error *err)
     return f->push(f->self, row, err);
 }
 
-static int stage_push_fn(void *self, const void *row, struct pool_error *err)
+static int pass_push_fn(void *self, const void *row, struct pool_error *err)
 {
-    return stage_push(self, row, err);
+    return pass_filter_push(self, row, err);
 }
-static void stage_sink_fn(void *self, row_sink_fn sink, void *ctx) { stage_set_sink(self, sink, ctx); }
-static void stage_free_fn(void *self) { stage_free(self); }
+static void pass_sink_fn(void *self, row_sink_fn sink, void *ctx)
+{
+    pass_filter_set_sink(self, sink, ctx);
+}
+static void pass_free_fn(void *self) { pass_filter_free(self); }
+
+/* Hands the input rows, as the passes' codes, to the tap as pass 0. */
+struct input_tap {
+    pass_tap_fn tap;
+    void *tap_ctx;
+    row_sink_fn next;
+    void *next_ctx;
+};
+
+static int input_tap_push(void *self, const void *row, struct pool_error *err)
+{
+    struct input_tap *t = self;
+    if (t->tap(t->tap_ctx, 0, row, err))
+        return -1;
+    return t->next(t->next_ctx, row, err);
+}
+static void input_tap_sink(void *self, row_sink_fn sink, void *ctx)
+{
+    struct input_tap *t = self;
+    t->next = sink;
+    t->next_ctx = ctx;
+}
+static void input_tap_free(void *self) { free(self); }
+
+static int add_input_tap(struct pipeline *p, const struct pipeline_options *opt,
+                         struct pool_error *err)
+{
+    struct input_tap *t = calloc(1, sizeof *t);
+    if (!t)
+        return pool_fail(err, "out of memory");
+    t->tap = opt->tap;
+    t->tap_ctx = opt->tap_ctx;
+    p->filters[p->nfilters++] = (struct row_filter){t, input_tap_push, input_tap_sink,
+                                                    input_tap_free};
+    p->tap_geom = p->out;
+    return 0;
+}
 
 static int convert_push_fn(void *self, const void *row, struct pool_error *err)
 {
@@ -50,16 +90,16 @@ static int add_conversion(struct pipeline *p, enum convert_direction dir, enum p
     return 0;
 }
 
-static int add_stage(struct pipeline *p, const struct pool_pass *pass, size_t number,
-                     struct pool_error *err)
+static int add_pass(struct pipeline *p, const struct pool_pass *pass, size_t number,
+                    const struct pass_filter_options *fo, struct pool_error *err)
 {
-    struct pool_stage *s;
+    struct pass_filter *f;
     struct pool_error why;
-    if (stage_create(&s, pass, &p->out, &why))
+    if (pass_filter_create(&f, pass, number, &p->out, fo, &why))
         return pool_fail(err, "pass %zu (%s): %s", number, mode_name(pass), why.msg);
-    p->filters[p->nfilters++] = (struct row_filter){s, stage_push_fn, stage_sink_fn,
-                                                    stage_free_fn};
-    p->out = *stage_out_geom(s);
+    p->filters[p->nfilters++] = (struct row_filter){f, pass_push_fn, pass_sink_fn, pass_free_fn};
+    p->passes[p->npasses++] = f;
+    p->out = *pass_filter_out_geom(f);
     return 0;
 }
 
@@ -69,24 +109,32 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
 {
     memset(p, 0, sizeof *p);
     p->in = p->out = *in;
-    p->filters = calloc(npasses + 3, sizeof *p->filters);
+    p->filters = calloc(npasses + 4, sizeof *p->filters);
+    p->passes = calloc(npasses ? npasses : 1, sizeof *p->passes);
     /* Rows are read a batch at a time: decoders such as libjpeg copy through their own
      * buffers when asked for one row. */
     p->batch_rows = geom_rows_per_plane(in) * in->planes < READ_BATCH_ROWS
                         ? geom_rows_per_plane(in) * in->planes
                         : READ_BATCH_ROWS;
     p->in_row = malloc(p->batch_rows * geom_row_elems(in) * dtype_size(in->dtype));
-    if (!p->filters || !p->in_row)
+    if (!p->filters || !p->passes || !p->in_row)
         return pool_fail(err, "out of memory");
     bool rescale = opt->rescale && opt->maxval;
     unsigned code_max = rescale ? 0 : opt->maxval;
     if (rescale && add_conversion(p, RESCALE, in->dtype, opt->maxval, false, err))
         return -1;
+    if (opt->tap && add_input_tap(p, opt, err))
+        return -1;
     if (opt->linear &&
         add_conversion(p, SRGB_TO_LINEAR, in->dtype, code_max, opt->has_alpha, err))
         return -1;
+    struct pass_filter_options fo = {opt->measure, opt->sample, opt->channels, rescale ? 0 : opt->maxval,
+                                     opt->tap, opt->tap_ctx, opt->linear, in->dtype, code_max,
+                                     opt->has_alpha};
+    if (opt->linear)
+        fo.peak = 0;    /* linear light is [0, 1]: the input's own range */
     for (size_t i = 0; i < npasses; i++)
-        if (add_stage(p, &passes[i], i + 1, err))
+        if (add_pass(p, &passes[i], i + 1, &fo, err))
             return -1;
     if (opt->linear &&
         add_conversion(p, LINEAR_TO_SRGB, in->dtype, code_max, opt->has_alpha, err))
@@ -161,6 +209,7 @@ void pipeline_free(struct pipeline *p)
     for (size_t i = 0; i < p->nfilters; i++)
         p->filters[i].destroy(p->filters[i].self);
     free(p->filters);
+    free(p->passes);
     free(p->in_row);
     memset(p, 0, sizeof *p);
 }

@@ -8,6 +8,7 @@
 
 #include "../codec/codec.h"
 #include "../core/stage.h"
+#include "passfilter.h"
 
 /* Which end a failure came from, so the CLI can name the right file. */
 enum pipe_side { SIDE_INPUT, SIDE_OUTPUT };
@@ -25,6 +26,11 @@ struct pipeline_options {
     bool has_alpha;     /* the last channel is alpha (kept out of the sRGB curve) */
     unsigned maxval;    /* the input's largest code (a PNM maxval), 0 for the type's */
     bool rescale;       /* first stretch codes 0..maxval to the type's full range */
+    bool measure;       /* meter and time every pass (--stats) */
+    size_t sample;      /* >1: only a sampled loss estimate (the PSNR warning) */
+    struct channel_map channels;
+    pass_tap_fn tap;    /* copies of the input (pass 0) and of every pass's output rows */
+    void *tap_ctx;
 };
 
 struct pipeline {
@@ -34,6 +40,9 @@ struct pipeline {
     struct tensor_writer *writer;
     void *in_row;               /* batch_rows input rows */
     size_t batch_rows;
+    struct pass_filter **passes;  /* the pooling links of the chain, in order */
+    size_t npasses;
+    struct row_geom tap_geom;   /* of the rows the tap gets as pass 0 */
 };
 
 /* Builds the chain for the passes. On failure err names the pass (1-based) and the rule. */

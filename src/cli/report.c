@@ -1,0 +1,315 @@
+#include "report.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/plan.h"
+
+int report_open(struct report *r, const struct cli_options *o, struct pool_error *err)
+{
+    memset(r, 0, sizeof *r);
+    r->text = o->stats_text;
+    r->out = stderr;
+    if (!o->stats_file)
+        return 0;
+    r->to_file = true;
+    if (output_open(&r->file, o->stats_file, err))
+        return -1;
+    r->out = r->file.fp;
+    return 0;
+}
+
+int report_commit(struct report *r, struct pool_error *err)
+{
+    if (r->to_file)
+        return output_commit(&r->file, err);
+    return fflush(r->out) ? pool_fail(err, "write failed") : 0;
+}
+
+void report_abort(struct report *r)
+{
+    if (r->to_file)
+        output_abort(&r->file);
+}
+
+/* "3" when every axis agrees, else "3x2". */
+static void join_sizes(const size_t *v, int n, char *buf, size_t len)
+{
+    bool same = true;
+    for (int i = 1; i < n; i++)
+        same &= v[i] == v[0];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < (same ? 1 : n) && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%zu", i ? "x" : "", v[i]);
+}
+
+/* The spatial entries of a per-axis field (depth, height, width order). */
+static void spatial(const struct axis_params ax[3], int nspatial, size_t field_offset,
+                    size_t out[3])
+{
+    for (int i = 0; i < nspatial; i++) {
+        const char *base = (const char *)&ax[3 - nspatial + i];
+        memcpy(&out[i], base + field_offset, sizeof out[i]);
+    }
+}
+
+void describe_pass(const struct pool_pass *p, int nspatial, char *buf, size_t len)
+{
+    struct axis_params ax[3];
+    size_t v[3] = {0, 0, 0};
+    char part[64];
+    snprintf(buf, len, "%s", mode_name(p));
+    if (p->global || pass_resolve(p, nspatial, ax, NULL))
+        return;
+    size_t used = strlen(buf);
+#define APPEND(...) used += (size_t)snprintf(buf + used, used < len ? len - used : 0, __VA_ARGS__)
+    if (ax[2].adaptive_out) {
+        spatial(ax, nspatial, offsetof(struct axis_params, adaptive_out), v);
+        join_sizes(v, nspatial, part, sizeof part);
+        APPEND(",out=%s", part);
+    } else {
+        spatial(ax, nspatial, offsetof(struct axis_params, kernel), v);
+        join_sizes(v, nspatial, part, sizeof part);
+        APPEND(":%s", part);
+        spatial(ax, nspatial, offsetof(struct axis_params, stride), v);
+        join_sizes(v, nspatial, part, sizeof part);
+        APPEND(",s=%s", part);
+        spatial(ax, nspatial, offsetof(struct axis_params, padding), v);
+        join_sizes(v, nspatial, part, sizeof part);
+        if (strcmp(part, "0"))
+            APPEND(",p=%s", part);
+        spatial(ax, nspatial, offsetof(struct axis_params, dilation), v);
+        join_sizes(v, nspatial, part, sizeof part);
+        if (strcmp(part, "1"))
+            APPEND(",d=%s", part);
+        if (p->ceil_mode)
+            APPEND(",ceil");
+        if (p->count_include_pad)
+            APPEND(",cip");
+    }
+    if (p->mode == MODE_LP)
+        APPEND(",norm=%g", p->has_norm ? p->norm : 2.0);
+#undef APPEND
+}
+
+/* The shortest decimal that reads back as the same double; null for NaN and infinities,
+ * which JSON cannot hold. */
+static void json_number(FILE *out, double v)
+{
+    if (!isfinite(v)) {
+        fputs("null", out);
+        return;
+    }
+    char buf[40];
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, out);
+}
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+static void json_shape(FILE *out, const struct tensor_shape *s)
+{
+    fputc('[', out);
+    for (int i = 0; i < s->ndim; i++)
+        fprintf(out, "%s%zu", i ? "," : "", s->dims[i]);
+    fputc(']', out);
+}
+
+static void json_axes(FILE *out, const char *key, const struct axis_params ax[3], int nspatial,
+                      size_t offset, bool present)
+{
+    size_t v[3] = {0, 0, 0};
+    fprintf(out, ",\"%s\":", key);
+    if (!present) {
+        fputs("null", out);
+        return;
+    }
+    spatial(ax, nspatial, offset, v);
+    fputc('[', out);
+    for (int i = 0; i < nspatial; i++)
+        fprintf(out, "%s%zu", i ? "," : "", v[i]);
+    fputc(']', out);
+}
+
+/* One figure of every channel: "min":[...]. */
+static void json_channels(FILE *out, const char *key, const struct meter_figures *f,
+                          size_t offset)
+{
+    fprintf(out, ",\"%s\":[", key);
+    for (size_t c = 0; c < f->channels; c++) {
+        double v;
+        memcpy(&v, (const char *)&f->channel[c] + offset, sizeof v);
+        if (c)
+            fputc(',', out);
+        json_number(out, v);
+    }
+    fputc(']', out);
+}
+
+static void json_field(FILE *out, const char *key, double v)
+{
+    fprintf(out, ",\"%s\":", key);
+    json_number(out, v);
+}
+
+/* What the report says about one pass. */
+struct pass_record {
+    const char *input;
+    size_t image, number;
+    const struct pool_pass *pass;
+    struct tensor_shape in, out;
+    int nspatial;
+    double coverage, seconds;
+    struct meter_figures fig;
+};
+
+static void write_json(FILE *out, const struct pass_record *r)
+{
+    struct axis_params ax[3];
+    const struct pool_pass *p = r->pass;
+    bool resolved = pass_resolve(p, r->nspatial, ax, NULL) == 0;
+    bool windowed = resolved && !ax[2].adaptive_out;
+    char spec[160];
+    describe_pass(p, r->nspatial, spec, sizeof spec);
+    fputs("{\"input\":", out);
+    json_string(out, r->input);
+    fprintf(out, ",\"image\":%zu,\"pass\":%zu,\"mode\":", r->image, r->number);
+    json_string(out, mode_name(p));
+    fputs(",\"spec\":", out);
+    json_string(out, spec);
+    json_axes(out, "kernel", ax, r->nspatial, offsetof(struct axis_params, kernel), windowed);
+    json_axes(out, "stride", ax, r->nspatial, offsetof(struct axis_params, stride), windowed);
+    json_axes(out, "padding", ax, r->nspatial, offsetof(struct axis_params, padding), windowed);
+    json_axes(out, "dilation", ax, r->nspatial, offsetof(struct axis_params, dilation), windowed);
+    fprintf(out, ",\"ceil_mode\":%s,\"count_include_pad\":%s",
+            p->ceil_mode ? "true" : "false", p->count_include_pad ? "true" : "false");
+    json_axes(out, "output_size", ax, r->nspatial, offsetof(struct axis_params, adaptive_out),
+              resolved && !windowed);
+    json_field(out, "norm", p->mode == MODE_LP ? (p->has_norm ? p->norm : 2.0) : NAN);
+    fputs(",\"layout\":", out);
+    json_string(out, r->in.layout);
+    fputs(",\"dtype\":", out);
+    json_string(out, dtype_name(r->out.dtype));
+    fputs(",\"in_shape\":", out);
+    json_shape(out, &r->in);
+    fputs(",\"out_shape\":", out);
+    json_shape(out, &r->out);
+    json_field(out, "coverage", r->coverage);
+    json_channels(out, "min", &r->fig, offsetof(struct channel_figures, min));
+    json_channels(out, "max", &r->fig, offsetof(struct channel_figures, max));
+    json_channels(out, "mean", &r->fig, offsetof(struct channel_figures, mean));
+    json_channels(out, "std", &r->fig, offsetof(struct channel_figures, std));
+    json_field(out, "mse", r->fig.mse);
+    json_field(out, "rmse", r->fig.rmse);
+    json_field(out, "peak", r->fig.peak);
+    json_field(out, "psnr", r->fig.psnr);
+    json_field(out, "seconds", r->seconds);
+    fputs("}\n", out);
+}
+
+static void format_dims(const struct tensor_shape *s, char *buf, size_t len)
+{
+    shape_format(s, buf, len);
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, " %s", dtype_name(s->dtype));
+}
+
+static void write_text(FILE *out, const struct pass_record *r)
+{
+    char spec[160], in[64], outs[64], psnr[32];
+    describe_pass(r->pass, r->nspatial, spec, sizeof spec);
+    format_dims(&r->in, in, sizeof in);
+    format_dims(&r->out, outs, sizeof outs);
+    if (r->number == 1)
+        fprintf(out, "%s (image %zu)\n%-4s %-22s %-18s %-18s %8s %10s %8s %9s\n", r->input,
+                r->image, "pass", "spec", "in", "out", "coverage", "rmse",
+                "psnr", "ms");
+    if (isinf(r->fig.psnr))
+        snprintf(psnr, sizeof psnr, "%s", "inf");
+    else
+        snprintf(psnr, sizeof psnr, "%.2f", r->fig.psnr);
+    fprintf(out, "%-4zu %-22s %-18s %-18s %7.1f%% %10.4g %8s %9.2f\n", r->number, spec, in, outs,
+            100 * r->coverage, r->fig.rmse, psnr, 1e3 * r->seconds);
+    for (size_t c = 0; c < r->fig.channels; c++) {
+        const struct channel_figures *f = &r->fig.channel[c];
+        fprintf(out, "     channel %-3zu min %-10.6g max %-10.6g mean %-10.6g std %.6g\n", c,
+                f->min, f->max, f->mean, f->std);
+    }
+}
+
+static void pass_shapes(const struct tensor_shape *base, const struct row_geom *in,
+                        const struct row_geom *out, struct pass_record *r)
+{
+    r->in = r->out = *base;
+    tensor_respace(&r->in, in->size);
+    tensor_respace(&r->out, out->size);
+    r->in.dtype = in->dtype;
+    r->out.dtype = out->dtype;
+}
+
+int report_image(struct report *rep, const char *input, size_t image,
+                 const struct tensor_shape *shape, const struct pool_pass *passes,
+                 struct pipeline *p, struct pool_error *err)
+{
+    for (size_t k = 0; k < p->npasses; k++) {
+        struct pass_filter *f = p->passes[k];
+        const struct row_geom *in = pass_filter_in_geom(f), *out = pass_filter_out_geom(f);
+        struct pass_record r = {.input = input, .image = image, .number = k + 1,
+                                .pass = &passes[k]};
+        struct pass_plan plan;
+        r.nspatial = in->nspatial;
+        pass_shapes(shape, in, out, &r);
+        r.coverage = plan_pass(&passes[k], k, p->npasses, in, NULL, &plan, NULL) ? NAN
+                                                                                 : plan.coverage;
+        r.seconds = pass_filter_seconds(f);
+        meter_figures(pass_filter_meter(f), &r.fig);
+        if (rep->text)
+            write_text(rep->out, &r);
+        else
+            write_json(rep->out, &r);
+    }
+    if (ferror(rep->out))
+        return pool_fail(err, "write failed");
+    return 0;
+}
+
+bool report_warn_psnr(const char *input, const struct pool_pass *passes, struct pipeline *p,
+                      double threshold)
+{
+    for (size_t k = 0; k < p->npasses; k++) {
+        struct pass_meter *m = pass_filter_meter(p->passes[k]);
+        struct meter_figures f;
+        if (!m)
+            return false;
+        meter_figures(m, &f);
+        if (f.psnr < threshold) {
+            fprintf(stderr,
+                    "pool: %s: warning: pass %zu (%s): PSNR %.1f dB against its input, below "
+                    "%g dB: the pass throws away much of the detail (--warn-psnr sets the "
+                    "limit)\n",
+                    input, k + 1, mode_name(&passes[k]), f.psnr, threshold);
+            return true;
+        }
+    }
+    return false;
+}

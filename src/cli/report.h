@@ -1,0 +1,37 @@
+/*
+ * --stats: one record per input image per pass (shapes, parameters, coverage, per-channel
+ * figures of the output, what the pass lost, its time, and with --shift-test how much a
+ * one-element shift of the input changes its output), as JSON Lines or an aligned table.
+ * Also the --warn-psnr warning, which reads the same figures.
+ */
+#ifndef POOL_REPORT_H
+#define POOL_REPORT_H
+
+#include <stdio.h>
+
+#include "../pipeline/pipeline.h"
+#include "options.h"
+#include "output.h"
+
+struct report {
+    FILE *out;                  /* stderr, or file.fp */
+    struct output_file file;
+    bool to_file, text;
+};
+
+int report_open(struct report *r, const struct cli_options *o, struct pool_error *err);
+/* The records of one image (image: 1-based within its input) just pooled by p. */
+int report_image(struct report *r, const char *input, size_t image,
+                 const struct tensor_shape *shape, const struct pool_pass *passes,
+                 struct pipeline *p, struct pool_error *err);
+int report_commit(struct report *r, struct pool_error *err);
+void report_abort(struct report *r);
+
+/* "avg:2,s=1,p=1": a pass as a -P spec, with the values it resolved to (nspatial axes). */
+void describe_pass(const struct pool_pass *p, int nspatial, char *buf, size_t len);
+
+/* Warns about the first pass whose PSNR is below threshold; true when it warned. */
+bool report_warn_psnr(const char *input, const struct pool_pass *passes, struct pipeline *p,
+                      double threshold);
+
+#endif

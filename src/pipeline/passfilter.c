@@ -1,0 +1,127 @@
+#include "passfilter.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+struct pass_filter {
+    struct pool_stage *stage;
+    struct pass_meter *meter;          /* NULL unless measuring */
+    struct convert_stage *to_codes;    /* NULL unless the tap wants codes */
+    struct row_geom in;
+    size_t number;
+    bool timed;
+    pass_tap_fn tap;
+    void *tap_ctx;
+    row_sink_fn next;
+    void *next_ctx;
+    double seconds, downstream;        /* in the pass (with what follows it), in what follows */
+};
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int tap_row(void *ctx, const void *row, struct pool_error *err)
+{
+    struct pass_filter *f = ctx;
+    return f->tap(f->tap_ctx, f->number, row, err);
+}
+
+/* The stage's sink: everything here is downstream of the pass and not its time. */
+static int pass_output(void *ctx, const void *row, struct pool_error *err)
+{
+    struct pass_filter *f = ctx;
+    double start = f->timed ? now() : 0;
+    if (f->meter)
+        meter_output_row(f->meter, row);
+    int rc = 0;
+    if (f->to_codes)
+        rc = convert_push(f->to_codes, row, err);
+    else if (f->tap)
+        rc = tap_row(f, row, err);
+    if (rc == 0)
+        rc = f->next(f->next_ctx, row, err);
+    if (f->timed)
+        f->downstream += now() - start;
+    return rc;
+}
+
+int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, size_t number,
+                       const struct row_geom *in, const struct pass_filter_options *opt,
+                       struct pool_error *err)
+{
+    struct pass_filter *f = calloc(1, sizeof *f);
+    *out = NULL;
+    if (!f)
+        return pool_fail(err, "out of memory");
+    f->in = *in;
+    f->number = number;
+    f->timed = opt->measure && opt->sample <= 1;
+    f->tap = opt->tap;
+    f->tap_ctx = opt->tap_ctx;
+    if (stage_create(&f->stage, pass, in, err))
+        goto fail;
+    stage_set_sink(f->stage, pass_output, f);
+    const struct row_geom *geom = stage_out_geom(f->stage);
+    if (opt->measure && meter_create(&f->meter, in, geom, stage_axes(f->stage), &opt->channels,
+                                     opt->peak, opt->sample, err))
+        goto fail;
+    if (opt->tap && opt->tap_codes) {
+        if (convert_create(&f->to_codes, LINEAR_TO_SRGB, geom, opt->code_type, opt->code_max,
+                           opt->has_alpha, err))
+            goto fail;
+        convert_set_sink(f->to_codes, tap_row, f);
+    }
+    *out = f;
+    return 0;
+fail:
+    pass_filter_free(f);
+    return -1;
+}
+
+const struct row_geom *pass_filter_in_geom(const struct pass_filter *f) { return &f->in; }
+
+const struct row_geom *pass_filter_out_geom(const struct pass_filter *f)
+{
+    return stage_out_geom(f->stage);
+}
+
+const struct row_geom *pass_filter_tap_geom(const struct pass_filter *f)
+{
+    return f->to_codes ? convert_out_geom(f->to_codes) : stage_out_geom(f->stage);
+}
+
+void pass_filter_set_sink(struct pass_filter *f, row_sink_fn sink, void *ctx)
+{
+    f->next = sink;
+    f->next_ctx = ctx;
+}
+
+int pass_filter_push(struct pass_filter *f, const void *row, struct pool_error *err)
+{
+    if (f->meter)
+        meter_input_row(f->meter, row);
+    if (!f->timed)
+        return stage_push(f->stage, row, err);
+    double start = now();
+    int rc = stage_push(f->stage, row, err);
+    f->seconds += now() - start;
+    return rc;
+}
+
+struct pass_meter *pass_filter_meter(struct pass_filter *f) { return f->meter; }
+
+double pass_filter_seconds(const struct pass_filter *f) { return f->seconds - f->downstream; }
+
+void pass_filter_free(struct pass_filter *f)
+{
+    if (!f)
+        return;
+    stage_free(f->stage);
+    meter_free(f->meter);
+    convert_free(f->to_codes);
+    free(f);
+}
