@@ -20,9 +20,24 @@ static const char *display_name(const char *path, const char *stdio_name)
     return strcmp(path, "-") ? path : stdio_name;
 }
 
+/* Messages may quote bytes from a damaged header: control bytes are shown escaped, so a
+ * message stays one line and cannot drive the terminal. */
+static void print_escaped(FILE *out, const char *text)
+{
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            fprintf(out, "\\x%02x", *c);
+        else
+            fputc(*c, out);
+}
+
 static int fail(const char *what, const struct pool_error *err, int status)
 {
-    fprintf(stderr, "pool: %s: %s\n", what, err->msg);
+    fputs("pool: ", stderr);
+    print_escaped(stderr, what);
+    fputs(": ", stderr);
+    print_escaped(stderr, err->msg);
+    fputc('\n', stderr);
     return status;
 }
 
@@ -45,20 +60,10 @@ static int choose_format(const struct cli_options *o, enum file_format input,
     return 0;
 }
 
-/* --layout, else the reader's (images: hw or hwc), else by rank. A 3-D array of 8- or 16-bit
- * integers whose last axis could be colour channels (1 to 4) and whose first could not is
- * an image saved as .npy: hwc, so that image -> .npy -> image round-trips. */
+/* --layout, else the reader's default (see reader_default_layout). */
 static const char *choose_layout(const struct cli_options *o, const struct tensor_reader *r)
 {
-    const struct tensor_shape *s = &r->shape;
-    if (o->layout)
-        return o->layout;
-    if (r->layout_hint[0])
-        return r->layout_hint;
-    if (s->ndim == 3 && (s->dtype == DT_U8 || s->dtype == DT_U16) && s->dims[2] <= 4 &&
-        s->dims[0] > 4)
-        return "hwc";
-    return layout_default(s->ndim);
+    return o->layout ? o->layout : reader_default_layout(r);
 }
 
 struct job {
@@ -263,6 +268,16 @@ static void job_cleanup(struct job *j)
     free(j->passes);
 }
 
+/* Nothing reports success after a failed write to stdout (a full disk, a closed pipe). */
+static int check_stdout(int status)
+{
+    if ((fflush(stdout) || ferror(stdout)) && status == 0) {
+        fprintf(stderr, "pool: <stdout>: write failed\n");
+        return EXIT_DATA;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     static struct cli_options opt;
@@ -273,23 +288,19 @@ int main(int argc, char **argv)
     }
     if (opt.help) {
         options_print_help(stdout);
-        return 0;
+        return check_stdout(0);
     }
     if (opt.version) {
         printf("pool %s\n", PACKAGE_VERSION);
-        return 0;
+        return check_stdout(0);
     }
     if (opt.plan)
-        return planner_run(&opt, stdout);
+        return check_stdout(planner_run(&opt, stdout));
     output_install_signal_cleanup();
     struct job job = {.opt = &opt};
     job.in_name = display_name(opt.input, "<stdin>");
     job.out_name = display_name(opt.output, "<stdout>");
     int status = run(&job);
     job_cleanup(&job);
-    if ((fflush(stdout) || ferror(stdout)) && status == 0) {
-        fprintf(stderr, "pool: <stdout>: write failed\n");
-        status = EXIT_DATA;
-    }
-    return status;
+    return check_stdout(status);
 }

@@ -290,6 +290,36 @@ struct pool_pass *options_expand_passes(const struct cli_options *o, size_t *n)
     return all;
 }
 
+/* What getopt_long refused: an unknown short option (in a cluster, argv names the
+ * cluster), a value given to a flag, or an abbreviation of several long options. */
+static int bad_option(int short_opt, const char *arg, struct pool_error *err)
+{
+    if (short_opt && short_opt < 256)
+        return pool_fail(err, "-%c: unknown option (see pool --help)", short_opt);
+    if (strncmp(arg, "--", 2))
+        return pool_fail(err, "%s: unknown option (see pool --help)", arg);
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    int matches = 0;
+    const struct option *hit = NULL;
+    for (const struct option *lo = long_options; lo->name; lo++)
+        if (!strncmp(lo->name, name, len)) {
+            if (strlen(lo->name) == len) {
+                hit = lo;
+                matches = 1;
+                break;
+            }
+            hit = lo;
+            matches++;
+        }
+    if (matches == 1 && eq && hit->has_arg == no_argument)
+        return pool_fail(err, "--%s takes no value", hit->name);
+    if (matches > 1)
+        return pool_fail(err, "%.*s: ambiguous, say which option (see pool --help)",
+                         (int)(len + 2), arg);
+    return pool_fail(err, "%s: unknown option (see pool --help)", arg);
+}
+
 int options_parse(int argc, char **argv, struct cli_options *o, struct pool_error *err)
 {
     struct flag_pass flags;
@@ -308,9 +338,10 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     int c;
     while ((c = getopt_long(argc, argv, ":m:k:s:p:d:r:P:o:f:qhV", long_options, NULL)) != -1) {
         if (c == '?')
-            return pool_fail(err, "%s: unknown option (see pool --help)", argv[optind - 1]);
+            return bad_option(optopt, argv[optind - 1], err);
         if (c == ':')
-            return pool_fail(err, "%s: needs a value", argv[optind - 1]);
+            return optopt && optopt < 256 ? pool_fail(err, "-%c: needs a value", optopt)
+                                          : pool_fail(err, "%s: needs a value", argv[optind - 1]);
         dtype_given |= c == OPT_DTYPE;
         if (parse_one(c, optarg, o, &flags, err))
             return -1;

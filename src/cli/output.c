@@ -87,7 +87,8 @@ int output_open(struct output_file *o, const char *path, struct pool_error *err)
         return 0;
     }
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    bool exists = stat(path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
         if (S_ISDIR(st.st_mode))
             return pool_fail(err, "is a directory");
         return open_in_place(o, path, err);
@@ -111,10 +112,11 @@ int output_open(struct output_file *o, const char *path, struct pool_error *err)
         output_abort(o);
         return pool_fail(err, "too many files open for writing at once");
     }
-    /* mkstemp makes the file 0600; give it the permissions a plain fopen would. */
+    /* mkstemp makes the file 0600: a file being replaced keeps its own permissions (a
+     * private file stays private), a new one gets what a plain fopen would give it. */
     mode_t mask = umask(0);
     umask(mask);
-    fchmod(fd, 0666 & ~mask);
+    fchmod(fd, exists ? st.st_mode & 07777 : 0666 & ~mask);
     o->fp = fdopen(fd, "wb");
     if (!o->fp) {
         int e = errno;

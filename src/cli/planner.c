@@ -31,6 +31,7 @@ static int plan_input(const struct cli_options *o, struct tensor_shape *shape,
     memset(shape, 0, sizeof *shape);
     shape->dtype = DT_F32;
     const char *layout = o->layout;
+    char file_layout[TENSOR_MAX_DIMS + 1] = "";
     if (shape_parse(o->plan, shape, &why) == 0) {
         layout = layout ? layout : layout_default(shape->ndim);
     } else {
@@ -41,8 +42,12 @@ static int plan_input(const struct cli_options *o, struct tensor_shape *shape,
         int rc = reader_open(&r, &src, &o->reader, err);
         if (rc == 0) {
             *shape = r.shape;
-            if (!layout)
-                layout = r.layout_hint[0] ? r.layout_hint : layout_default(shape->ndim);
+            const char *chosen = reader_default_layout(&r);
+            if (!layout && chosen) {
+                /* r goes out of scope below: keep a copy of its layout. */
+                snprintf(file_layout, sizeof file_layout, "%s", chosen);
+                layout = file_layout;
+            }
             reader_close(&r);
         }
         source_close(&src);

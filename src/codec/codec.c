@@ -160,3 +160,14 @@ const char *format_name(enum file_format f)
     const struct format_entry *e = entry_for(f);
     return e ? e->name : "unknown";
 }
+
+const char *reader_default_layout(const struct tensor_reader *r)
+{
+    const struct tensor_shape *s = &r->shape;
+    if (r->layout_hint[0])
+        return r->layout_hint;
+    if (s->ndim == 3 && (s->dtype == DT_U8 || s->dtype == DT_U16) && s->dims[2] <= 4 &&
+        s->dims[0] > 4)
+        return "hwc";
+    return layout_default(s->ndim);
+}

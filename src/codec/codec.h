@@ -103,6 +103,12 @@ struct writer_ops {
 int reader_open(struct tensor_reader *r, struct byte_source *src, const struct reader_options *opt,
                 struct pool_error *err);
 void reader_close(struct tensor_reader *r);
+/* The layout a reader's tensor gets without --layout: the reader's own (images: hw or
+ * hwc), else by rank; a 3-D array of 8- or 16-bit integers whose last axis could be colour
+ * channels (1 to 4) and whose first could not is an image saved as .npy: hwc, so that
+ * image -> .npy -> image round-trips. NULL when the rank has no default. Points into r
+ * or at a constant. */
+const char *reader_default_layout(const struct tensor_reader *r);
 
 int writer_open(struct tensor_writer *w, enum file_format format, FILE *out,
                 const struct tensor_shape *shape, const struct image_meta *meta,

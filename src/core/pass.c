@@ -88,12 +88,26 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
     return 0;
 }
 
+static size_t largest(const struct size_arg *a, size_t unset)
+{
+    size_t most = a->n ? 0 : unset;
+    for (int i = 0; i < a->n; i++)
+        most = a->v[i] > most ? a->v[i] : most;
+    return most;
+}
+
+/* Sizes are each at most 2^40 (the parsers' cap); their product need not be. */
+#define WINDOW_SPAN_MAX ((size_t)1 << 40)
+
 int pass_check(const struct pool_pass *p, struct pool_error *err)
 {
     if (check_option_fits_mode(p, err) || check_positive(&p->kernel, "kernel", err) ||
         check_positive(&p->stride, "stride", err) || check_positive(&p->dilation, "dilation", err) ||
         check_positive(&p->output_size, "output size", err) || check_padding(p, err))
         return -1;
+    size_t k = largest(&p->kernel, 1), d = largest(&p->dilation, 1);
+    if (k > 1 && d > (WINDOW_SPAN_MAX - 1) / (k - 1))
+        return pool_fail(err, "dilation %zu times kernel %zu spans more than 2^40 elements", d, k);
     if (p->mode == MODE_LP && p->has_norm && !(p->norm > 0 && isfinite(p->norm)))
         return pool_fail(err, "norm must be a positive finite number");
     return 0;
@@ -155,7 +169,7 @@ int axis_out_len(const struct axis_params *a, size_t len, size_t *out, struct po
         *out = a->adaptive_out;
         return 0;
     }
-    /* Sizes come from parsers that cap them well below 2^62, so this arithmetic cannot wrap. */
+    /* Sizes are capped at 2^40 by the parsers and d (k - 1) by pass_check: no wrapping. */
     int64_t L = (int64_t)len, k = (int64_t)a->kernel, s = (int64_t)a->stride;
     int64_t p = (int64_t)a->padding, d = (int64_t)a->dilation;
     int64_t span = d * (k - 1) + 1;

@@ -219,3 +219,11 @@ PY
     exec 5>&-
     no_files_but feed
 }
+
+@test "control bytes quoted from a damaged header are escaped: one line, no terminal codes" {
+    printf 'P7\nWIDTH 37\033HEIGHT 2\n' > bad.pam
+    run "$POOL" -k 2 bad.pam
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"37\\x1bHEIGHT"* ]]
+}

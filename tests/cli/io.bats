@@ -122,3 +122,12 @@ PY
     "$POOL" -k 2 a.npy -o /dev/null
     [ -c /dev/null ]
 }
+
+@test "replacing an existing output keeps its permissions" {
+    mknpy a.npy 'np.zeros((4, 4), np.float32)'
+    touch private.npy
+    chmod 600 private.npy
+    "$POOL" -k 2 a.npy -o private.npy
+    [ "$(stat -c %a private.npy)" = "600" ]
+    npy_equal private.npy 'np.zeros((2, 2), np.float32)'
+}

@@ -142,3 +142,34 @@ load helpers
     [ "$status" -eq 0 ]
     [ -z "$output" ]
 }
+
+@test "option errors name the option: clustered short ones, flags given a value, abbreviations" {
+    run "$POOL" -k 2 -xq a.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: -x: unknown option (see pool --help)" ]
+    run "$POOL" --ceil=1 -k 2 a.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --ceil takes no value" ]
+    run "$POOL" --c -k 2 a.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --c: ambiguous, say which option (see pool --help)" ]
+    run "$POOL" -k
+    [ "$output" = "pool: -k: needs a value" ]
+}
+
+@test "a dilated kernel spanning more than 2^40 elements is refused, not wrapped" {
+    run "$POOL" -k 4294967297 -d 4294967296 a.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"dilation 4294967296 times kernel 4294967297 spans more than 2^40 elements" ]]
+}
+
+@test "--help, --version and --plan fail when stdout cannot be written" {
+    [ -w /dev/full ] || skip "no /dev/full"
+    run bash -c '"$0" --help > /dev/full' "$POOL"
+    [ "$status" -eq 1 ]
+    run bash -c '"$0" --version > /dev/full' "$POOL"
+    [ "$status" -eq 1 ]
+    run bash -c '"$0" --plan 3x8x8 -k 2 > /dev/full' "$POOL"
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: <stdout>: write failed" ]
+}

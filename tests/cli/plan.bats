@@ -77,3 +77,12 @@ print(" ".join(shapes), end=" ")')
     [ "$status" -eq 1 ]
     [[ "$output" == "pool: nope.npy: cannot open"* ]]
 }
+
+@test "--plan lays out an image saved as .npy as the run does (hwc)" {
+    mknpy img.npy 'np.zeros((29, 37, 4), np.uint8)'
+    run "$POOL" --plan img.npy -k 2
+    [ "$status" -eq 0 ]
+    [[ "${lines[2]}" =~ ^1\ +max\ +14x18x4\  ]]
+    "$POOL" -k 2 img.npy -o out.npy
+    [ "$(npy_show out.npy)" = "uint8 (14, 18, 4)" ]
+}

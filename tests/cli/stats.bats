@@ -1,0 +1,159 @@
+#!/usr/bin/env bats
+# --stats (JSON Lines and text), and the PSNR warning.
+
+load helpers
+
+DATA=/usr/lib/python3/dist-packages/skimage/data
+
+# pgm FILE W H BYTES...: an 8-bit PGM with these pixel values (octal escapes for printf).
+pgm() {
+    local file=$1 w=$2 h=$3
+    shift 3
+    { printf 'P5 %s %s 255\n' "$w" "$h"; printf "$@"; } > "$file"
+}
+
+# json_get FILE LINE KEY: one value of one record, as Python prints it.
+json_get() {
+    "$PY" -c 'import sys, json; r = json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])]); print(r[sys.argv[3]])' "$@"
+}
+
+stats_check() {
+    [ -f "$DATA/astronaut.png" ] || skip "no skimage photographs"
+    run "$PY" "$BATS_TEST_DIRNAME/../oracle/stats_check.py" "$@"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
+@test "every JSON key matches NumPy on a photograph: avg 2x2 then max 3x3 stride 2 pad 1" {
+    stats_check "$DATA/astronaut.png" avg:2 max:3,s=2,p=1
+}
+
+@test "every JSON key matches NumPy: stride > kernel, ceil and count_include_pad on odd sizes" {
+    stats_check "$DATA/coffee.png" max:2,s=3 avg:3,ceil,cip,p=1
+}
+
+@test "every JSON key matches NumPy: Lp, adaptive and global passes on a gray photograph" {
+    stats_check "$DATA/camera.png" lp:3,norm=3 max,out=7x5 gavg
+}
+
+@test "every JSON key matches NumPy: float, 3-D, 1-D and 16-bit tensors" {
+    mknpy f.npy 'np.random.default_rng(1).standard_normal((2, 3, 37, 29)).astype(np.float32) * 10 + 1000'
+    mknpy v.npy 'np.random.default_rng(2).standard_normal((1, 2, 9, 17, 13))'
+    mknpy l.npy 'np.random.default_rng(3).standard_normal((2, 4, 101)).astype(np.float32)'
+    mknpy u.npy 'np.random.default_rng(4).integers(0, 65535, (3, 40, 50)).astype(np.uint16)'
+    stats_check f.npy max:3,s=2,d=2 avg:2,s=1 min:2,s=3,ceil
+    stats_check v.npy avg:3,s=2,p=1 max:2 avg,out=2x3x4
+    stats_check l.npy max:5,s=3,p=2 avg:4,s=4,ceil gmax
+    stats_check u.npy avg:4 lp:2
+}
+
+@test "hand-computed: avg of [0 100; 0 0] loses RMSE 43.30, PSNR 15.40 dB" {
+    pgm a.pgm 2 2 '\000\144\000\000'
+    "$POOL" -q -P avg:2 --stats=s.jsonl a.pgm -o out.pgm
+    # output 25; errors 25, 75, 25, 25: MSE (3*625 + 5625)/4 = 1875
+    [ "$(json_get s.jsonl 0 mse)" = "1875" ]
+    [ "$(json_get s.jsonl 0 rmse)" = "43.30127018922193" ]
+    [ "$(json_get s.jsonl 0 psnr)" = "15.400790888041726" ]   # 10 log10(255^2 / 1875)
+    [ "$(json_get s.jsonl 0 mean)" = "[25]" ]
+    [ "$(json_get s.jsonl 0 std)" = "[0]" ]
+    [ "$(json_get s.jsonl 0 coverage)" = "1" ]
+}
+
+@test "hand-computed: stride 3 over kernel 2 covers 6 of 10 per axis, 36% of a 10x10 image" {
+    pgm a.pgm 10 10 "$(printf '\\%03o' $(seq 0 99))"
+    "$POOL" -q -P max:2,s=3 --stats=s.jsonl a.pgm -o out.pgm
+    [ "$(json_get s.jsonl 0 coverage)" = "0.36" ]
+    [ "$(json_get s.jsonl 0 out_shape)" = "[3, 3]" ]
+    # 1-D: 10 values, windows [0,1] [3,4] [6,7]: 60%
+    mknpy l.npy 'np.arange(10, dtype=np.float32)'
+    "$POOL" -q -P max:2,s=3 --stats=t.jsonl l.npy -o /dev/null
+    [ "$(json_get t.jsonl 0 coverage)" = "0.6" ]
+}
+
+@test "a pass that changes nothing has MSE 0 and PSNR null (infinite)" {
+    mknpy a.npy 'np.full((1, 8, 8), 7, np.float32)'
+    "$POOL" -q -P avg:2 --stats=s.jsonl a.npy -o /dev/null
+    [ "$(json_get s.jsonl 0 mse)" = "0" ]
+    [ "$(json_get s.jsonl 0 psnr)" = "None" ]
+    grep -q '"psnr":null' s.jsonl
+}
+
+@test "--stats goes to stderr as JSON Lines, one record per input per pass" {
+    pgm a.pgm 4 4 '\000\001\002\003\004\005\006\007\010\011\012\013\014\015\016\017'
+    cp a.pgm b.pgm
+    "$POOL" -q -P avg:2 -P max:2 --stats -f csv a.pgm b.pgm > out.csv 2> s.jsonl
+    [ "$(wc -l < s.jsonl)" -eq 4 ]
+    [ "$(json_get s.jsonl 0 input)" = "a.pgm" ]
+    [ "$(json_get s.jsonl 1 pass)" = "2" ]
+    [ "$(json_get s.jsonl 2 input)" = "b.pgm" ]
+    [ "$(json_get s.jsonl 3 in_shape)" = "[2, 2]" ]
+    [ "$(wc -l < out.csv)" -eq 3 ]
+}
+
+@test "--stats-format=text prints an aligned table with the channels" {
+    pgm a.pgm 2 2 '\000\144\000\000'
+    run bash -c '"$0" -q -P avg:2 --stats --stats-format=text a.pgm -o out.pgm' "$POOL"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "a.pgm (image 1)" ]
+    [[ "${lines[1]}" =~ ^pass\ +spec\ +in\ +out\ +coverage\ +rmse\ +psnr\ +ms$ ]]
+    [[ "${lines[2]}" =~ ^1\ +avg:2,s=2\ +2x2\ u8\ +1x1\ u8\ +100\.0%\ +43\.3\ +15\.40\  ]]
+    [[ "${lines[3]}" =~ channel\ 0\ +min\ 25\ +max\ 25\ +mean\ 25\ +std\ 0 ]]
+}
+
+@test "--stats=FILE leaves stderr quiet, and a failure leaves no stats file" {
+    pgm a.pgm 2 2 '\000\144\000\000'
+    run bash -c '"$0" -q -P avg:2 --stats=s.jsonl a.pgm -o out.pgm 2>&1' "$POOL"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ -s s.jsonl ]
+    rm s.jsonl out.pgm
+    printf 'P5 2 2 255\n\000' > bad.pgm
+    run "$POOL" -q -P avg:2 --stats=s.jsonl bad.pgm -o out.pgm
+    [ "$status" -eq 1 ]
+    no_files_but a.pgm bad.pgm
+    run "$POOL" -P avg:2 --stats=/nonexistent/s.jsonl a.pgm -o out.pgm
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: /nonexistent/s.jsonl: "* ]]
+    no_files_but a.pgm bad.pgm
+}
+
+@test "--stats-format and --warn-psnr refuse bad values" {
+    run "$POOL" -k 2 --stats-format=xml a.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --stats-format xml: json or text" ]
+    run "$POOL" -k 2 --warn-psnr=-3 a.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: --warn-psnr -3: "* ]]
+    run "$POOL" -k 2 --warn-psnr 20dB a.npy
+    [ "$status" -eq 2 ]
+}
+
+@test "the PSNR warning: given below 20 dB by default, not above, not with -q or --warn-psnr 0" {
+    pgm a.pgm 2 2 '\000\144\000\000'
+    run "$POOL" -P avg:2 a.pgm -o out.pgm
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: a.pgm: warning: pass 1 (avg): PSNR 15.4 dB against its input, below 20 dB: the pass throws away much of the detail (--warn-psnr sets the limit)" ]
+    run "$POOL" -P avg:2 --warn-psnr 15 a.pgm -o out.pgm
+    [ -z "$output" ]
+    run "$POOL" -P avg:2 --warn-psnr 16 a.pgm -o out.pgm
+    [[ "$output" == *"below 16 dB"* ]]
+    run "$POOL" -q -P avg:2 a.pgm -o out.pgm
+    [ -z "$output" ]
+    run "$POOL" -P avg:2 --warn-psnr 0 a.pgm -o out.pgm
+    [ -z "$output" ]
+    # a gentle pass on a photograph: no warning
+    [ -f "$DATA/astronaut.png" ] || skip "no skimage photographs"
+    run "$POOL" -P avg:2 "$DATA/astronaut.png" -o out.png
+    [ -z "$output" ]
+    # an 8x8 max on it: about 16 dB, named
+    run "$POOL" -P max:8 "$DATA/astronaut.png" -o out.png
+    [[ "$output" =~ warning:\ pass\ 1\ \(max\):\ PSNR\ 1[0-9]\.[0-9]\ dB ]]
+}
+
+@test "the warning names the first pass that falls below, once per run" {
+    pgm a.pgm 4 4 '\000\377\000\377\377\000\377\000\000\377\000\377\377\000\377\000'
+    run "$POOL" -P max:1 -P avg:2 -P avg:2 a.pgm a.pgm -f pnm -o out.pnm
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "${lines[0]}" == "pool: a.pgm: warning: pass 2 (avg): PSNR "* ]]
+}
