@@ -12,6 +12,7 @@
 #include "output.h"
 #include "planner.h"
 #include "report.h"
+#include "views.h"
 
 enum { EXIT_DATA = 1, EXIT_USAGE = 2 };
 
@@ -79,8 +80,11 @@ struct job {
     enum file_format format;    /* the output's */
     bool warned;                /* warnings are given once per run */
     bool psnr_warned;
+    bool pipe_rescaled;         /* the pipeline stretches PNM codes to the full range */
+    int input;                  /* index of the current input */
     size_t image;               /* 1-based, within the current input */
     struct report report;
+    struct pass_views views;
 };
 
 /* Without --stats the PSNR warning reads one output row in 16 and the input rows that map
@@ -113,9 +117,12 @@ static int plan(struct job *j, struct tensor_shape *out_shape, struct pool_error
     /* A PNM maxval below the type's range survives into PNM output; any other image
      * format wants the full range, so stretch the codes first. */
     bool image_out = j->format == FORMAT_PNG || j->format == FORMAT_JPEG;
+    j->pipe_rescaled = image_out && j->reader.meta.maxval;
     struct pipeline_options po = {j->opt->linear, alpha, j->reader.meta.maxval, image_out,
                                   measuring(j->opt), j->opt->stats ? 1 : PSNR_WARNING_SAMPLE,
                                   channel_map_of(shape), NULL, NULL};
+    if (views_wanted(j->opt))
+        views_tap_into(&j->views, &po);
     pipeline_free(&j->pipe);
     if (pipeline_build(&j->pipe, j->passes, j->npasses, &geom, &po, err))
         return -1;
@@ -136,6 +143,7 @@ static int next_image(struct job *j, struct tensor_shape *out_shape, struct pool
     int more = ops->next(&j->reader, err);
     if (more <= 0)
         return more;
+    j->image++;
     return plan(j, out_shape, err) ? -1 : 1;
 }
 
@@ -184,9 +192,18 @@ static int pool_input(struct job *j, struct tensor_shape *out_shape)
 {
     struct pool_error err;
     enum pipe_side side;
-    for (j->image = 1;; j->image++) {
+    for (;;) {
+        if (views_wanted(j->opt) && views_begin_image(&j->views, j->opt->inputs[j->input],
+                                                      &j->reader, j->image, &j->pipe,
+                                                      j->passes, j->pipe_rescaled, &err))
+            return fail(j->views.culprit, &err, EXIT_DATA);
         if (pipeline_run(&j->pipe, &j->reader, &j->writer, &side, &err))
-            return fail(side == SIDE_INPUT ? j->in_name : j->out_name, &err, EXIT_DATA);
+            return fail(side == SIDE_INPUT    ? j->in_name
+                        : j->views.culprit ? j->views.culprit
+                                           : j->out_name,
+                        &err, EXIT_DATA);
+        if (views_wanted(j->opt) && views_end_image(&j->views, &err))
+            return fail(j->views.culprit, &err, EXIT_DATA);
         if (report_pass_figures(j, &err))
             return EXIT_DATA;
         if (j->writer.ops->finish(&j->writer, &err))
@@ -195,7 +212,7 @@ static int pool_input(struct job *j, struct tensor_shape *out_shape)
         if (more < 0)
             return fail(j->in_name, &err, EXIT_DATA);
         if (more == 0)
-            return 0;
+            return views_end_input(&j->views, &err) ? fail(j->views.culprit, &err, EXIT_DATA) : 0;
         if (!j->writer.ops->next_image) {
             pool_fail(&err, "the input holds several images, and only PNM output can hold "
                             "more than one: use -f pnm, or split the stream");
@@ -213,6 +230,8 @@ static int start_input(struct job *j, int k, struct tensor_shape *out_shape)
     struct pool_error err;
     int rc;
     j->in_name = display_name(j->opt->inputs[k], "<stdin>");
+    j->input = k;
+    j->image = 1;
     if (source_open(&j->src, j->opt->inputs[k], &err) ||
         reader_open(&j->reader, &j->src, &j->opt->reader, &err))
         return fail(j->in_name, &err, EXIT_DATA);
@@ -252,6 +271,8 @@ static int run(struct job *j)
     }
     if (output_commit(&j->output, &err))
         return fail(j->out_name, &err, EXIT_DATA);
+    if (views_commit(&j->views, &err))
+        return fail(j->views.culprit, &err, EXIT_DATA);
     if (j->opt->stats && report_commit(&j->report, &err))
         return fail(j->opt->stats_file ? j->opt->stats_file : "<stderr>", &err, EXIT_DATA);
     return 0;
@@ -261,6 +282,7 @@ static void job_cleanup(struct job *j)
 {
     output_abort(&j->output);
     report_abort(&j->report);
+    views_abort(&j->views);
     writer_close(&j->writer);
     reader_close(&j->reader);
     source_close(&j->src);
@@ -297,7 +319,7 @@ int main(int argc, char **argv)
     if (opt.plan)
         return check_stdout(planner_run(&opt, stdout));
     output_install_signal_cleanup();
-    struct job job = {.opt = &opt};
+    struct job job = {.opt = &opt, .views = {.opt = &opt}};
     job.in_name = display_name(opt.input, "<stdin>");
     job.out_name = display_name(opt.output, "<stdout>");
     int status = run(&job);

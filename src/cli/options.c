@@ -350,5 +350,7 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     o->inputs = argc > optind ? argv + optind : stdin_only;
     o->ninputs = argc > optind ? argc - optind : 1;
     o->input = o->inputs[0];
+    if (o->contact_sheet && o->ninputs > 1)
+        return pool_fail(err, "--contact-sheet shows one image: give one input");
     return finish_passes(o, &flags, dtype_given, err);
 }

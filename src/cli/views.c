@@ -1,0 +1,296 @@
+#include "views.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "report.h"
+
+bool views_wanted(const struct cli_options *o) { return o->save_passes || o->contact_sheet; }
+
+static int views_tap(void *ctx, size_t pass, const void *row, struct pool_error *err)
+{
+    struct pass_views *v = ctx;
+    if (v->sheet && !v->sheet_drawn)
+        sheet_add_row(v->sheet, pass, row);
+    if (v->files_open && pass >= 1) {
+        struct tensor_writer *w = &v->writers[pass - 1];
+        if (w->ops->write(w, row, v->row_elems[pass - 1], err)) {
+            v->culprit = v->paths[pass - 1];
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void views_tap_into(struct pass_views *v, struct pipeline_options *po)
+{
+    po->tap = views_tap;
+    po->tap_ctx = v;
+}
+
+/* The rows the tap hands out for pass k (0: the input), as a geometry. */
+static const struct row_geom *tap_geom(const struct pipeline *p, size_t k)
+{
+    return k ? pass_filter_tap_geom(p->passes[k - 1]) : &p->tap_geom;
+}
+
+/* "photos/cat.png" -> "cat"; stdin -> "stdin". */
+static void stem_of(const char *path, char *buf, size_t len)
+{
+    if (!strcmp(path, "-")) {
+        snprintf(buf, len, "stdin");
+        return;
+    }
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    int n = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    snprintf(buf, len, "%.*s", n, base);
+}
+
+/* Images stay images (PNG, or PNM for PNM input to keep its maxval and its several
+ * images); tensors, and images the passes turned into something else, go to .npy. */
+static enum file_format saved_format(const struct tensor_reader *r, const struct row_geom *g)
+{
+    bool image = r->meta.is_image && g->planes == 1 && g->nspatial == 2 && g->inner <= 4 &&
+                 (g->dtype == DT_U8 || g->dtype == DT_U16);
+    if (!image)
+        return FORMAT_NPY;
+    return r->ops->format == FORMAT_PNM ? FORMAT_PNM : FORMAT_PNG;
+}
+
+static int make_folder(const char *dir, struct pool_error *err)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        return S_ISDIR(st.st_mode) ? 0 : pool_fail(err, "not a folder");
+    if (mkdir(dir, 0777) && errno != EEXIST)
+        return pool_fail(err, "cannot create the folder: %s", strerror(errno));
+    return 0;
+}
+
+static int open_saved_passes(struct pass_views *v, const char *input_path,
+                             const struct tensor_reader *r, const struct pipeline *p,
+                             bool rescaled, struct pool_error *err)
+{
+    const char *dir = v->opt->save_passes;
+    char stem[256];
+    v->culprit = dir;
+    if (make_folder(dir, err))
+        return -1;
+    stem_of(input_path, stem, sizeof stem);
+    v->saved_meta = r->meta;
+    if (rescaled)
+        v->saved_meta.maxval = 0;
+    for (size_t k = 0; k < v->npasses; k++) {
+        const struct row_geom *g = tap_geom(p, k + 1);
+        enum file_format f = saved_format(r, g);
+        size_t len = strlen(dir) + strlen(stem) + 48;
+        char *path = v->paths[k] = malloc(len);
+        if (!path)
+            return pool_fail(err, "out of memory");
+        snprintf(path, len, "%s/%s.pass%zu.%s", dir, stem, k + 1, format_name(f));
+        struct tensor_shape shape = r->shape;
+        tensor_respace(&shape, g->size);
+        shape.dtype = g->dtype;
+        v->row_elems[k] = geom_row_elems(g);
+        v->culprit = path;
+        if (output_open(&v->files[k], path, err) || writer_open(&v->writers[k], f, v->files[k].fp, &shape, &v->saved_meta,
+                              &v->opt->writer, err))
+            return -1;
+    }
+    v->files_open = true;
+    return 0;
+}
+
+static int next_saved_image(struct pass_views *v, const struct tensor_reader *r,
+                            const struct pipeline *p, struct pool_error *err)
+{
+    for (size_t k = 0; k < v->npasses; k++) {
+        struct tensor_writer *w = &v->writers[k];
+        const struct row_geom *g = tap_geom(p, k + 1);
+        v->culprit = v->paths[k];
+        if (!w->ops->next_image)
+            return pool_fail(err, "the input holds several images and this format one");
+        w->shape = r->shape;
+        tensor_respace(&w->shape, g->size);
+        w->shape.dtype = g->dtype;
+        v->row_elems[k] = geom_row_elems(g);
+        if (w->ops->next_image(w, err))
+            return -1;
+    }
+    return 0;
+}
+
+static void shape_text(const struct row_geom *g, char *buf, size_t len)
+{
+    snprintf(buf, len, "%zux%zu", g->size[1], g->size[2]);
+}
+
+static int start_sheet(struct pass_views *v, const struct tensor_reader *r,
+                       const struct pipeline *p, const struct pool_pass *passes, bool rescaled,
+                       struct pool_error *err)
+{
+    size_t n = v->npasses + 1;
+    struct row_geom *panels = calloc(n, sizeof *panels);
+    char (*captions)[192] = calloc(n, sizeof *captions);
+    const char **caption_ptrs = calloc(n, sizeof *caption_ptrs);
+    int rc = -1;
+    v->culprit = v->opt->contact_sheet;
+    if (!panels || !captions || !caption_ptrs) {
+        pool_fail(err, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < n; k++) {
+        char spec[160] = "", size[48];
+        panels[k] = *tap_geom(p, k);
+        shape_text(&panels[k], size, sizeof size);
+        if (k == 0) {
+            snprintf(captions[k], sizeof captions[k], "input %s", size);
+        } else {
+            describe_pass(&passes[k - 1], panels[k].nspatial, spec, sizeof spec);
+            snprintf(captions[k], sizeof captions[k], "%zu %s %s", k, spec, size);
+        }
+        caption_ptrs[k] = captions[k];
+    }
+    v->sheet_maxval = rescaled ? 0 : r->meta.maxval;
+    rc = sheet_create(&v->sheet, panels, caption_ptrs, n,
+                      r->meta.has_alpha || panels[0].inner == 2 || panels[0].inner == 4, err);
+done:
+    free(panels);
+    free(captions);
+    free(caption_ptrs);
+    return rc;
+}
+
+int views_begin_image(struct pass_views *v, const char *input_path, const struct tensor_reader *r,
+                      size_t image, const struct pipeline *p, const struct pool_pass *passes,
+                      bool rescaled, struct pool_error *err)
+{
+    v->npasses = p->npasses;
+    if (v->opt->save_passes && !v->files) {
+        v->files = calloc(v->npasses, sizeof *v->files);
+        v->writers = calloc(v->npasses, sizeof *v->writers);
+        v->row_elems = calloc(v->npasses, sizeof *v->row_elems);
+        v->paths = calloc(v->npasses, sizeof *v->paths);
+        if (!v->files || !v->writers || !v->row_elems || !v->paths)
+            return pool_fail(err, "out of memory");
+    }
+    if (v->opt->save_passes && (image == 1 ? open_saved_passes(v, input_path, r, p, rescaled, err)
+                                           : next_saved_image(v, r, p, err)))
+        return -1;
+    if (v->opt->contact_sheet && !v->sheet && start_sheet(v, r, p, passes, rescaled, err))
+        return -1;
+    return 0;
+}
+
+/* Codes 0..maxval to the full range, as the pipeline's rescale does for image output. */
+static void stretch(void *row, size_t n, enum pool_dtype t, unsigned maxval)
+{
+    unsigned full = t == DT_U8 ? 255 : 65535;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = t == DT_U8 ? ((uint8_t *)row)[i] : ((uint16_t *)row)[i];
+        unsigned s = (unsigned)(((unsigned long)v * full + maxval / 2) / maxval);
+        if (t == DT_U8)
+            ((uint8_t *)row)[i] = (uint8_t)s;
+        else
+            ((uint16_t *)row)[i] = (uint16_t)s;
+    }
+}
+
+static int write_sheet(struct pass_views *v, struct pool_error *err)
+{
+    enum pool_dtype t = sheet_dtype(v->sheet);
+    struct tensor_shape shape = {t, 3, {sheet_height(v->sheet), sheet_width(v->sheet),
+                                        sheet_channels(v->sheet)}, "hwc"};
+    struct image_meta meta = {0};
+    struct tensor_writer w = {0};
+    size_t n = shape.dims[1] * shape.dims[2], bytes = n * dtype_size(t);
+    void *row = malloc(bytes);
+    int rc = -1;
+    v->culprit = v->opt->contact_sheet;
+    if (!row)
+        return pool_fail(err, "out of memory");
+    if (output_open(&v->sheet_file, v->opt->contact_sheet, err) ||
+        writer_open(&w, FORMAT_PNG, v->sheet_file.fp, &shape, &meta, &v->opt->writer, err))
+        goto done;
+    for (size_t y = 0; y < shape.dims[0]; y++) {
+        memcpy(row, sheet_row(v->sheet, y), bytes);
+        if (v->sheet_maxval)
+            stretch(row, n, t, v->sheet_maxval);
+        if (w.ops->write(&w, row, n, err))
+            goto done;
+    }
+    rc = w.ops->finish(&w, err);
+done:
+    writer_close(&w);
+    free(row);
+    return rc;
+}
+
+int views_end_image(struct pass_views *v, struct pool_error *err)
+{
+    for (size_t k = 0; v->files_open && k < v->npasses; k++) {
+        v->culprit = v->paths[k];
+        if (v->writers[k].ops->finish(&v->writers[k], err))
+            return -1;
+    }
+    if (!v->sheet || v->sheet_drawn)
+        return 0;
+    v->sheet_drawn = true;
+    return write_sheet(v, err);
+}
+
+/* Without commit, the files of the current input are removed. */
+static void close_saved_passes(struct pass_views *v)
+{
+    for (size_t k = 0; v->files && k < v->npasses; k++) {
+        writer_close(&v->writers[k]);
+        output_abort(&v->files[k]);
+    }
+    v->files_open = false;
+}
+
+int views_end_input(struct pass_views *v, struct pool_error *err)
+{
+    if (!v->files_open)
+        return 0;
+    for (size_t k = 0; k < v->npasses; k++) {
+        v->culprit = v->paths[k];
+        writer_close(&v->writers[k]);
+        if (output_commit(&v->files[k], err))
+            return -1;
+    }
+    close_saved_passes(v);
+    for (size_t k = 0; k < v->npasses; k++) {
+        free(v->paths[k]);
+        v->paths[k] = NULL;
+    }
+    v->culprit = NULL;
+    return 0;
+}
+
+int views_commit(struct pass_views *v, struct pool_error *err)
+{
+    if (!v->sheet_drawn)
+        return 0;
+    v->culprit = v->opt->contact_sheet;
+    return output_commit(&v->sheet_file, err);
+}
+
+void views_abort(struct pass_views *v)
+{
+    close_saved_passes(v);
+    for (size_t k = 0; v->paths && k < v->npasses; k++)
+        free(v->paths[k]);
+    free(v->paths);
+    output_abort(&v->sheet_file);
+    sheet_free(v->sheet);
+    free(v->files);
+    free(v->writers);
+    free(v->row_elems);
+    memset(v, 0, sizeof *v);
+}

@@ -1,0 +1,49 @@
+/*
+ * Seeing the passes: --save-passes writes every pass's output beside the result, and
+ * --contact-sheet draws the input and every pass side by side. Both take rows from the
+ * pipeline's tap as they stream; their files appear only when the whole run succeeds.
+ */
+#ifndef POOL_VIEWS_H
+#define POOL_VIEWS_H
+
+#include "../codec/codec.h"
+#include "../core/sheet.h"
+#include "../pipeline/pipeline.h"
+#include "options.h"
+#include "output.h"
+
+struct pass_views {
+    const struct cli_options *opt;
+    size_t npasses;
+    /* --save-passes: one file per pass of the current input */
+    struct output_file *files;
+    char **paths;
+    struct tensor_writer *writers;
+    size_t *row_elems;
+    struct image_meta saved_meta;   /* the input's, maxval dropped when it was stretched */
+    bool files_open;
+    /* --contact-sheet: the first image only */
+    struct contact_sheet *sheet;
+    struct output_file sheet_file;
+    bool sheet_drawn;
+    unsigned sheet_maxval;      /* codes below the full range (a PNM maxval): stretch them */
+    /* the file a failure is about */
+    const char *culprit;
+};
+
+bool views_wanted(const struct cli_options *o);
+/* Installs the tap: call before pipeline_build. */
+void views_tap_into(struct pass_views *v, struct pipeline_options *po);
+/* After the pipeline is built for an image (image: 1-based within the input). */
+int views_begin_image(struct pass_views *v, const char *input_path, const struct tensor_reader *r,
+                      size_t image, const struct pipeline *p, const struct pool_pass *passes,
+                      bool rescaled, struct pool_error *err);
+/* After the image's rows have all gone through. */
+int views_end_image(struct pass_views *v, struct pool_error *err);
+/* After the input's last image: the saved passes are complete. */
+int views_end_input(struct pass_views *v, struct pool_error *err);
+/* After everything succeeded: the files appear. */
+int views_commit(struct pass_views *v, struct pool_error *err);
+void views_abort(struct pass_views *v);
+
+#endif
