@@ -118,9 +118,15 @@ static int plan(struct job *j, struct tensor_shape *out_shape, struct pool_error
      * format wants the full range, so stretch the codes first. */
     bool image_out = j->format == FORMAT_PNG || j->format == FORMAT_JPEG;
     j->pipe_rescaled = image_out && j->reader.meta.maxval;
-    struct pipeline_options po = {j->opt->linear, alpha, j->reader.meta.maxval, image_out,
-                                  measuring(j->opt), j->opt->stats ? 1 : PSNR_WARNING_SAMPLE,
-                                  channel_map_of(shape), NULL, NULL};
+    char letters[4] = "";
+    for (const char *a = shape->layout; *a; a++)
+        if (strchr("dhwl", *a) && strlen(letters) < 3)
+            letters[strlen(letters)] = *a;
+    struct pipeline_options po = {
+        .linear = j->opt->linear, .has_alpha = alpha, .maxval = j->reader.meta.maxval,
+        .rescale = image_out, .measure = measuring(j->opt),
+        .sample = j->opt->stats ? 1 : PSNR_WARNING_SAMPLE, .channels = channel_map_of(shape),
+        .shift_test = j->opt->shift_test, .spatial_letters = letters};
     if (views_wanted(j->opt))
         views_tap_into(&j->views, &po);
     pipeline_free(&j->pipe);

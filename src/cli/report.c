@@ -181,6 +181,8 @@ struct pass_record {
     int nspatial;
     double coverage, seconds;
     struct meter_figures fig;
+    bool has_shift;
+    struct shift_figures shift;
 };
 
 static void write_json(FILE *out, const struct pass_record *r)
@@ -224,6 +226,17 @@ static void write_json(FILE *out, const struct pass_record *r)
     json_field(out, "peak", r->fig.peak);
     json_field(out, "psnr", r->fig.psnr);
     json_field(out, "seconds", r->seconds);
+    if (r->has_shift) {
+        fputs(",\"shift\":{", out);
+        for (int i = 0; i < r->shift.naxes; i++) {
+            fprintf(out, "%s\"%c\":{\"changed\":", i ? "," : "", r->shift.axis[i]);
+            json_number(out, r->shift.changed[i]);
+            fputs(",\"change\":", out);
+            json_number(out, r->shift.change[i]);
+            fputc('}', out);
+        }
+        fputc('}', out);
+    }
     fputs("}\n", out);
 }
 
@@ -255,6 +268,10 @@ static void write_text(FILE *out, const struct pass_record *r)
         fprintf(out, "     channel %-3zu min %-10.6g max %-10.6g mean %-10.6g std %.6g\n", c,
                 f->min, f->max, f->mean, f->std);
     }
+    for (int i = 0; r->has_shift && i < r->shift.naxes; i++)
+        fprintf(out, "     shift %c by 1: %.1f%% of outputs changed, by %.2f%% of their range "
+                     "on average\n",
+                r->shift.axis[i], 100 * r->shift.changed[i], 100 * r->shift.change[i]);
 }
 
 static void pass_shapes(const struct tensor_shape *base, const struct row_geom *in,
@@ -283,6 +300,8 @@ int report_image(struct report *rep, const char *input, size_t image,
                                                                                  : plan.coverage;
         r.seconds = pass_filter_seconds(f);
         meter_figures(pass_filter_meter(f), &r.fig);
+        if ((r.has_shift = p->shift != NULL))
+            shift_probe_figures(p->shift, k + 1, &r.shift);
         if (rep->text)
             write_text(rep->out, &r);
         else

@@ -10,6 +10,8 @@ struct pass_filter {
     struct row_geom in;
     size_t number;
     bool timed;
+    void (*observe)(void *ctx, size_t pass, const void *row);
+    void *observe_ctx;
     pass_tap_fn tap;
     void *tap_ctx;
     row_sink_fn next;
@@ -37,6 +39,8 @@ static int pass_output(void *ctx, const void *row, struct pool_error *err)
     double start = f->timed ? now() : 0;
     if (f->meter)
         meter_output_row(f->meter, row);
+    if (f->observe)
+        f->observe(f->observe_ctx, f->number, row);
     int rc = 0;
     if (f->to_codes)
         rc = convert_push(f->to_codes, row, err);
@@ -62,6 +66,8 @@ int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, s
     f->timed = opt->measure && opt->sample <= 1;
     f->tap = opt->tap;
     f->tap_ctx = opt->tap_ctx;
+    f->observe = opt->observe;
+    f->observe_ctx = opt->observe_ctx;
     if (stage_create(&f->stage, pass, in, err))
         goto fail;
     stage_set_sink(f->stage, pass_output, f);

@@ -21,6 +21,9 @@ struct pass_filter_options {
     size_t sample;                      /* >1: a cheap, sampled meter (see meter.h), untimed */
     struct channel_map channels;
     double peak;                        /* codes below the type's range: the largest */
+    /* Every output row as the pass emits it (its own values), for the shift test. */
+    void (*observe)(void *ctx, size_t pass, const void *row);
+    void *observe_ctx;
     pass_tap_fn tap;                    /* NULL: no copies */
     void *tap_ctx;
     /* --linear: the pass works in linear light; the tap gets sRGB codes of code_type. */

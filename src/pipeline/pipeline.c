@@ -90,6 +90,48 @@ static int add_conversion(struct pipeline *p, enum convert_direction dir, enum p
     return 0;
 }
 
+/* Before the first pass: after the real passes take a row, the shifted copies take it. */
+struct shift_feeder {
+    struct shift_probe *probe;
+    row_sink_fn next;
+    void *next_ctx;
+};
+
+static int feeder_push(void *self, const void *row, struct pool_error *err)
+{
+    struct shift_feeder *f = self;
+    if (f->next(f->next_ctx, row, err))
+        return -1;
+    return shift_probe_step(f->probe, row, err);
+}
+static void feeder_sink(void *self, row_sink_fn sink, void *ctx)
+{
+    struct shift_feeder *f = self;
+    f->next = sink;
+    f->next_ctx = ctx;
+}
+static void feeder_free(void *self) { free(self); }
+
+static void observe_pass(void *ctx, size_t pass, const void *row)
+{
+    shift_probe_reference(ctx, pass, row);
+}
+
+static int add_shift_probe(struct pipeline *p, const struct pool_pass *passes, size_t npasses,
+                           const char *letters, struct pool_error *err)
+{
+    struct shift_feeder *f = calloc(1, sizeof *f);
+    if (!f)
+        return pool_fail(err, "out of memory");
+    if (shift_probe_create(&p->shift, passes, npasses, &p->out, letters, err)) {
+        free(f);
+        return -1;
+    }
+    f->probe = p->shift;
+    p->filters[p->nfilters++] = (struct row_filter){f, feeder_push, feeder_sink, feeder_free};
+    return 0;
+}
+
 static int add_pass(struct pipeline *p, const struct pool_pass *pass, size_t number,
                     const struct pass_filter_options *fo, struct pool_error *err)
 {
@@ -109,7 +151,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
 {
     memset(p, 0, sizeof *p);
     p->in = p->out = *in;
-    p->filters = calloc(npasses + 4, sizeof *p->filters);
+    p->filters = calloc(npasses + 5, sizeof *p->filters);
     p->passes = calloc(npasses ? npasses : 1, sizeof *p->passes);
     /* Rows are read a batch at a time: decoders such as libjpeg copy through their own
      * buffers when asked for one row. */
@@ -128,11 +170,19 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     if (opt->linear &&
         add_conversion(p, SRGB_TO_LINEAR, in->dtype, code_max, opt->has_alpha, err))
         return -1;
-    struct pass_filter_options fo = {opt->measure, opt->sample, opt->channels, rescale ? 0 : opt->maxval,
-                                     opt->tap, opt->tap_ctx, opt->linear, in->dtype, code_max,
-                                     opt->has_alpha};
+    struct pass_filter_options fo = {
+        .measure = opt->measure, .sample = opt->sample, .channels = opt->channels,
+        .peak = rescale ? 0 : opt->maxval, .tap = opt->tap, .tap_ctx = opt->tap_ctx,
+        .tap_codes = opt->linear, .code_type = in->dtype, .code_max = code_max,
+        .has_alpha = opt->has_alpha};
     if (opt->linear)
         fo.peak = 0;    /* linear light is [0, 1]: the input's own range */
+    if (opt->shift_test && npasses) {
+        if (add_shift_probe(p, passes, npasses, opt->spatial_letters, err))
+            return -1;
+        fo.observe = observe_pass;
+        fo.observe_ctx = p->shift;
+    }
     for (size_t i = 0; i < npasses; i++)
         if (add_pass(p, &passes[i], i + 1, &fo, err))
             return -1;
@@ -210,6 +260,7 @@ void pipeline_free(struct pipeline *p)
         p->filters[i].destroy(p->filters[i].self);
     free(p->filters);
     free(p->passes);
+    shift_probe_free(p->shift);
     free(p->in_row);
     memset(p, 0, sizeof *p);
 }

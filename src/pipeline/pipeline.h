@@ -9,6 +9,7 @@
 #include "../codec/codec.h"
 #include "../core/stage.h"
 #include "passfilter.h"
+#include "shift.h"
 
 /* Which end a failure came from, so the CLI can name the right file. */
 enum pipe_side { SIDE_INPUT, SIDE_OUTPUT };
@@ -29,6 +30,8 @@ struct pipeline_options {
     bool measure;       /* meter and time every pass (--stats) */
     size_t sample;      /* >1: only a sampled loss estimate (the PSNR warning) */
     struct channel_map channels;
+    bool shift_test;    /* also pool the input shifted by one element per spatial axis */
+    const char *spatial_letters;    /* the layout's spatial axes, for the shift figures */
     pass_tap_fn tap;    /* copies of the input (pass 0) and of every pass's output rows */
     void *tap_ctx;
 };
@@ -43,6 +46,7 @@ struct pipeline {
     struct pass_filter **passes;  /* the pooling links of the chain, in order */
     size_t npasses;
     struct row_geom tap_geom;   /* of the rows the tap gets as pass 0 */
+    struct shift_probe *shift;  /* with shift_test */
 };
 
 /* Builds the chain for the passes. On failure err names the pass (1-based) and the rule. */

@@ -157,3 +157,32 @@ stats_check() {
     [ "${#lines[@]}" -eq 1 ]
     [[ "${lines[0]}" == "pool: a.pgm: warning: pass 2 (avg): PSNR "* ]]
 }
+
+@test "shift test on stripes: max 2x2 changes 25% of outputs, avg 75%; along the stripes nothing" {
+    # 8x8, vertical stripes two columns wide: 0 0 255 255 0 0 255 255
+    row='\000\000\377\377\000\000\377\377'
+    pgm s.pgm 8 8 "$row$row$row$row$row$row$row$row"
+    "$POOL" -q -P max:2 --shift-test --stats=max.jsonl s.pgm -o /dev/null
+    "$POOL" -q -P avg:2 --stats=shift --stats-format=json s.pgm -o /dev/null 2> avg.jsonl
+    # max: columns 0 255 0 255 become 0 255 255 255 when shifted right by one
+    [ "$(json_get max.jsonl 0 shift)" = "{'h': {'changed': 0, 'change': 0}, 'w': {'changed': 0.25, 'change': 0.25}}" ]
+    # avg: 0 255 0 255 become 0 128 128 128: mean change (127 + 128 + 127) / 4 of 255
+    [ "$(json_get avg.jsonl 0 shift)" = "{'h': {'changed': 0, 'change': 0}, 'w': {'changed': 0.75, 'change': 0.37450980392156863}}" ]
+}
+
+@test "shift test: per pass, the stack so far, checked against NumPy on a photograph and tensors" {
+    stats_check --shift "$DATA/astronaut.png" avg:2 max:3,s=2,p=1
+    mknpy v.npy 'np.random.default_rng(2).standard_normal((1, 2, 9, 17, 13))'
+    mknpy l.npy 'np.random.default_rng(3).standard_normal((2, 4, 101)).astype(np.float32)'
+    stats_check --shift v.npy avg:3,s=2,p=1 max:2
+    stats_check --shift l.npy max:5,s=3,p=2 avg:4,s=4,ceil gmax
+}
+
+@test "the shift test in the text table" {
+    row='\000\000\377\377\000\000\377\377'
+    pgm s.pgm 8 8 "$row$row$row$row$row$row$row$row"
+    run bash -c '"$0" -q -P max:2 --shift-test --stats-format=text s.pgm -o /dev/null' "$POOL"
+    [ "$status" -eq 0 ]
+    [ "${lines[4]}" = "     shift h by 1: 0.0% of outputs changed, by 0.00% of their range on average" ]
+    [ "${lines[5]}" = "     shift w by 1: 25.0% of outputs changed, by 25.00% of their range on average" ]
+}

@@ -42,3 +42,19 @@ skip_unless_valgrind() {
     run vg --shape 3x3 -k 2 a.npy -o out.npy
     [ "$status" -eq 1 ]
 }
+
+@test "valgrind: stats, shift test, saved passes and a contact sheet, and their failures" {
+    skip_unless_valgrind
+    mknpy a.npy 'np.arange(3*9*10, dtype=np.uint8).reshape(9, 10, 3)'
+    run vg -P max:3,s=2,p=1 -P avg:2 --stats=s.jsonl --shift-test --save-passes saved \
+        --contact-sheet sheet.png --linear a.npy -o b.npy
+    [ "$status" -eq 0 ]
+    [ -s sheet.png ] && [ -s saved/a.pass2.npy ] && [ -s s.jsonl ]
+    mknpy v.npy 'np.arange(2*5*6*7, dtype=np.float32).reshape(1, 2, 5, 6, 7)'
+    run vg -P avg:2 --stats --stats-format=text --shift-test v.npy -o w.npy
+    [ "$status" -eq 0 ]
+    run vg -k 2 --stats --save-passes saved --contact-sheet /nonexistent/s.png a.npy -o c.npy
+    [ "$status" -eq 1 ]
+    run vg -k 2 --contact-sheet s.png v.npy -o c.npy
+    [ "$status" -eq 1 ]
+}

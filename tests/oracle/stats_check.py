@@ -1,13 +1,15 @@
 """Checks every key of pool's --stats JSON against NumPy.
 
-usage: stats_check.py [--layout L] INPUT SPEC [SPEC...]
+usage: stats_check.py [--shift] [--layout L] INPUT SPEC [SPEC...]
 
 Runs `pool --stats -P SPEC...` on INPUT, then for each pass k gets the pass's input and
 output as .npy (pool with the first k and k+1 passes, whose pixels the other oracles
 check) and recomputes every figure independently: the window geometry from PyTorch's
 rules, coverage, per-channel min/max/mean/std, the error against the output expanded
 back to the input (each input element paired, per axis, with the output whose window
-centre is nearest, the earlier on a tie), PSNR. Exits 1 listing every mismatch.
+centre is nearest, the earlier on a tie), PSNR. With --shift, also the shift test: the
+input shifted by one element along each spatial axis in NumPy (edge repeated), pooled by
+the stack so far and compared with the real output. Exits 1 listing every mismatch.
 """
 import io
 import json
@@ -98,21 +100,47 @@ def pool_npy(args, src):
     return np.load(io.BytesIO(r.stdout))
 
 
+def check_shift(name, rec, src, layout, passes, spatial, y):
+    """The stack so far on the input shifted by one along each axis, against y."""
+    x0 = pool_npy(layout + ["-P", "max:1"], src)
+    lay = rec["layout"]
+    want = {}
+    for i in spatial:
+        shifted = np.concatenate([np.take(x0, [0], axis=i), np.take(x0, range(x0.shape[i] - 1), axis=i)], axis=i)
+        np.save("shifted.npy", shifted)
+        ys = pool_npy(["--layout", lay] + passes, "shifted.npy")
+        a, b = y.astype(np.float64), ys.astype(np.float64)
+        diff = np.abs(a - b)
+        changed = float(np.mean(a != b))
+        rng = float(a.max() - a.min())
+        change = 0.0 if diff.sum() == 0 else float(diff.mean()) / rng
+        want[lay[i]] = {"changed": changed, "change": change}
+    got = rec.get("shift", {})
+    ok = list(got) == list(want) and all(
+        close(got[a]["changed"], want[a]["changed"]) and close(got[a]["change"], want[a]["change"])
+        for a in want)
+    check(f"{name}: shift", ok, f"{got} vs {want}")
+
+
 def main():
     args = sys.argv[1:]
+    shift = args[0] == "--shift"
+    if shift:
+        args = args[1:]
     layout = []
     if args[0] == "--layout":
         layout, args = ["--layout", args[1]], args[2:]
     src, specs = args[0], args[1:]
     passes = [x for s in specs for x in ("-P", s)]
-    r = subprocess.run([POOL, "-q", *layout, *passes, "--stats", "-o", "/dev/null", src],
+    extra = ["--shift-test"] if shift else []
+    r = subprocess.run([POOL, "-q", *layout, *passes, *extra, "--stats", "-o", "/dev/null", src],
                        capture_output=True, text=True)
     check("exit status", r.returncode == 0, r.stderr)
     records = [json.loads(line) for line in r.stderr.splitlines()]
     check("one record per pass", len(records) == len(specs), f"{len(records)} records")
     for k, rec in enumerate(records):
         name = f"pass {k + 1} ({specs[k]})"
-        check(f"{name}: keys", list(rec) == KEYS, f"{list(rec)}")
+        check(f"{name}: keys", list(rec) == KEYS + (["shift"] if shift else []), f"{list(rec)}")
         x = pool_npy(layout + passes[:2 * k], src) if k else pool_npy(layout + ["-P", "max:1"], src)
         y = pool_npy(layout + passes[:2 * k + 2], src)
         lay = rec["layout"]
@@ -161,6 +189,8 @@ def main():
         check(f"{name}: peak", close(rec["peak"], peak), f"{rec['peak']} vs {peak}")
         check(f"{name}: psnr", close(rec["psnr"], psnr, 1e-9), f"{rec['psnr']} vs {psnr}")
         check(f"{name}: seconds", isinstance(rec["seconds"], (int, float)) and 0 <= rec["seconds"] < 60)
+        if shift:
+            check_shift(name, rec, src, layout, passes[:2 * k + 2], sp, y)
     for f in failures:
         print("not ok:", f)
     print(f"{len(records)} passes, {len(failures)} mismatches")
