@@ -184,7 +184,8 @@ static int report_pass_figures(struct job *j, struct pool_error *err)
 {
     const struct cli_options *o = j->opt;
     if (!j->psnr_warned && o->warn_psnr > 0 && !o->quiet)
-        j->psnr_warned = report_warn_psnr(j->in_name, j->passes, &j->pipe, o->warn_psnr);
+        j->psnr_warned = report_warn_psnr(j->in_name, j->passes, &j->pipe, o->warn_psnr,
+                                          !o->stats);
     if (o->stats && report_image(&j->report, j->in_name, j->image, &j->reader.shape, j->passes,
                                  &j->pipe, err)) {
         fail(o->stats_file ? o->stats_file : "<stderr>", err, EXIT_DATA);

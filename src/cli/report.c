@@ -313,7 +313,7 @@ int report_image(struct report *rep, const char *input, size_t image,
 }
 
 bool report_warn_psnr(const char *input, const struct pool_pass *passes, struct pipeline *p,
-                      double threshold)
+                      double threshold, bool estimated)
 {
     for (size_t k = 0; k < p->npasses; k++) {
         struct pass_meter *m = pass_filter_meter(p->passes[k]);
@@ -323,10 +323,11 @@ bool report_warn_psnr(const char *input, const struct pool_pass *passes, struct 
         meter_figures(m, &f);
         if (f.psnr < threshold) {
             fprintf(stderr,
-                    "pool: %s: warning: pass %zu (%s): PSNR %.1f dB against its input, below "
+                    "pool: %s: warning: pass %zu (%s): PSNR %s%.1f dB against its input, below "
                     "%g dB: the pass throws away much of the detail (--warn-psnr sets the "
                     "limit)\n",
-                    input, k + 1, mode_name(&passes[k]), f.psnr, threshold);
+                    input, k + 1, mode_name(&passes[k]), estimated ? "about " : "", f.psnr,
+                    threshold);
             return true;
         }
     }
