@@ -253,8 +253,9 @@ static int start_input(struct job *j, int k, struct tensor_shape *out_shape)
     } else {
         j->writer.shape = *out_shape;
         j->writer.name = j->in_name;
+        /* What can go wrong here is this input not fitting the table begun by the first. */
         if (j->writer.ops->next_image(&j->writer, &err))
-            return fail(j->out_name, &err, EXIT_DATA);
+            return fail(j->in_name, &err, EXIT_DATA);
     }
     j->writer.name = j->in_name;
     return 0;

@@ -9,6 +9,9 @@ struct convert_stage {
     struct row_geom in, out;
     bool has_alpha;
     double code_max;           /* the largest code: 255, 65535 or a PNM maxval */
+    /* Alpha is carried as code / alpha_scale, a power of two above code_max: sums and
+     * halves stay exact, so averaged alpha rounds half up as it does without --linear. */
+    double alpha_scale;
     unsigned full_max;         /* RESCALE: the type's largest value */
     double *decode_lut;        /* SRGB_TO_LINEAR: one entry per code */
     void *out_row;
@@ -44,6 +47,9 @@ int convert_create(struct convert_stage **out, enum convert_direction dir,
     c->has_alpha = has_alpha && in->inner >= 2;
     c->full_max = code_type == DT_U8 ? 255 : 65535;
     c->code_max = code_max ? code_max : c->full_max;
+    c->alpha_scale = 1;
+    while (c->alpha_scale <= c->code_max)
+        c->alpha_scale *= 2;
     c->out_row = malloc(geom_row_elems(&c->out) * dtype_size(c->out.dtype));
     if (dir == SRGB_TO_LINEAR) {
         size_t codes = (size_t)c->code_max + 1;
@@ -77,15 +83,15 @@ static void decode_row(const struct convert_stage *c, const void *row, double *d
     for (size_t i = 0; i < n; i++) {
         unsigned code = c->in.dtype == DT_U8 ? ((const uint8_t *)row)[i]
                                              : ((const uint16_t *)row)[i];
-        dst[i] = is_alpha(c, i) ? code / c->code_max : c->decode_lut[code];
+        dst[i] = is_alpha(c, i) ? code / c->alpha_scale : c->decode_lut[code];
     }
 }
 
 /* Nearest code, halves up; NaN cannot occur (inputs are finite codes). */
 static unsigned encode_value(const struct convert_stage *c, double v, bool alpha)
 {
-    double e = alpha ? v : linear_to_srgb(v < 0 ? 0 : v > 1 ? 1 : v);
-    double code = floor(e * c->code_max + 0.5);
+    double code = alpha ? floor(v * c->alpha_scale + 0.5)
+                        : floor(linear_to_srgb(v < 0 ? 0 : v > 1 ? 1 : v) * c->code_max + 0.5);
     return code < 0 ? 0 : code > c->code_max ? (unsigned)c->code_max : (unsigned)code;
 }
 

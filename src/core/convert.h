@@ -1,7 +1,8 @@
 /*
  * sRGB <-> linear light, as row filters around the pooling passes (--linear): 8- and
  * 16-bit sRGB rows become f64 linear rows, and back, rounding to the nearest code.
- * An alpha channel (the last one, when has_alpha) is scaled to [0, 1] without the curve.
+ * An alpha channel (the last one, when has_alpha) is scaled into [0, 1) without the curve:
+ * by a power of two above the largest code, so that its averages round exactly.
  */
 #ifndef POOL_CONVERT_H
 #define POOL_CONVERT_H

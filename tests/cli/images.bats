@@ -209,3 +209,12 @@ PY
     "$POOL" -m avg -k 2 m.pgm -o half.png
     "$PY" -c 'import numpy as np; from PIL import Image; a = np.asarray(Image.open("half.png")); assert a.tolist() == [[191, 64]], a'
 }
+
+@test "--linear rounds an averaged alpha half up, as without it" {
+    "$PY" -c 'import numpy as np; from PIL import Image
+Image.fromarray(np.array([[[200, 35], [200, 0]], [[200, 76], [200, 119]]], np.uint8), "LA").save("la.png")
+Image.fromarray(np.array([[[200, 35], [200, 0], [200, 76], [200, 119]]], np.uint8), "LA").save("row.png")'
+    [ "$("$POOL" -q -m avg -k 2 -f txt la.png)" = "200 58" ]
+    [ "$("$POOL" -q -m avg -k 2 --linear -f txt la.png)" = "200 58" ]
+    [ "$("$POOL" -q -m avg -k 1x4 --linear -f txt row.png)" = "200 58" ]
+}

@@ -48,7 +48,7 @@ PY
     [ "$(tail -n 1 q.csv)" = '"a,""b"".npy",3' ]
     run "$POOL" -m max -k 1x2 -f csv 'a,"b".npy' c.npy -o m.csv
     [ "$status" -eq 1 ]
-    [[ "$output" == "pool: m.csv: this input gives 4 values per row, the table has 2 columns"* ]]
+    [[ "$output" == "pool: c.npy: this input gives 4 values per row, the table has 2 columns"* ]]
     [ ! -e m.csv ]
 }
 
