@@ -87,9 +87,10 @@ struct job {
     struct pass_views views;
 };
 
-/* Without --stats the PSNR warning reads one output row in 16 and the input rows that map
- * to it: a few percent of the time, and close enough to say a pass throws detail away. */
-#define PSNR_WARNING_SAMPLE 16
+/* Without --stats the PSNR warning reads about this many output rows, evenly spread (all of
+ * a small image), and the input rows paired with them: a few percent of the time on a big
+ * image, and close enough to say that a pass throws detail away. */
+#define PSNR_ESTIMATE_ROWS 256
 
 /* Whether the passes are metered: for --stats, and for the PSNR warning unless -q. */
 static bool measuring(const struct cli_options *o)
@@ -125,7 +126,7 @@ static int plan(struct job *j, struct tensor_shape *out_shape, struct pool_error
     struct pipeline_options po = {
         .linear = j->opt->linear, .has_alpha = alpha, .maxval = j->reader.meta.maxval,
         .rescale = image_out, .measure = measuring(j->opt),
-        .sample = j->opt->stats ? 1 : PSNR_WARNING_SAMPLE, .channels = channel_map_of(shape),
+        .estimate_rows = j->opt->stats ? 0 : PSNR_ESTIMATE_ROWS, .channels = channel_map_of(shape),
         .shift_test = j->opt->shift_test, .spatial_letters = letters};
     if (views_wanted(j->opt))
         views_tap_into(&j->views, &po);
@@ -277,12 +278,13 @@ static int run(struct job *j)
         reader_close(&j->reader);
         source_close(&j->src);
     }
-    if (output_commit(&j->output, &err))
-        return fail(j->out_name, &err, EXIT_DATA);
+    /* The result comes last: it appears only when everything beside it did. */
     if (views_commit(&j->views, &err))
         return fail(j->views.culprit, &err, EXIT_DATA);
     if (j->opt->stats && report_commit(&j->report, &err))
         return fail(j->opt->stats_file ? j->opt->stats_file : "<stderr>", &err, EXIT_DATA);
+    if (output_commit(&j->output, &err))
+        return fail(j->out_name, &err, EXIT_DATA);
     return 0;
 }
 

@@ -98,7 +98,8 @@ void options_print_help(FILE *out)
         "      --stats[=FILE]     per pass: shapes, coverage, per-channel min max mean\n"
         "                         std, RMSE and PSNR against the input, time; JSON Lines\n"
         "                         to stderr or FILE\n"
-        "      --stats-format F   json (default) or text (an aligned table)\n"
+        "      --stats-format F   json (default) or text (an aligned table); implies\n"
+        "                         --stats\n"
         "      --shift-test       also pool the input shifted by one element along each\n"
         "                         spatial axis and report what changed (--stats=shift)\n"
         "      --warn-psnr DB     warn when a pass's PSNR falls below DB (default 20;\n"
@@ -233,6 +234,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         if (strcmp(arg, "json") && strcmp(arg, "text"))
             return pool_fail(err, "--stats-format %s: json or text", arg);
         o->stats_text = !strcmp(arg, "text");
+        o->stats = true;
         return 0;
     case OPT_SHIFT_TEST: o->shift_test = o->stats = true; return 0;
     case OPT_WARN_PSNR:
@@ -241,8 +243,16 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
             return pool_fail(err, "--warn-psnr %s: %s", arg,
                              o->warn_psnr < 0 ? "a threshold in dB, 0 or more" : why.msg);
         return 0;
-    case OPT_SAVE_PASSES: o->save_passes = arg; return 0;
-    case OPT_CONTACT_SHEET: o->contact_sheet = arg; return 0;
+    case OPT_SAVE_PASSES:
+        if (!*arg)
+            return pool_fail(err, "--save-passes: give a folder");
+        o->save_passes = arg;
+        return 0;
+    case OPT_CONTACT_SHEET:
+        if (!*arg)
+            return pool_fail(err, "--contact-sheet: give a file name");
+        o->contact_sheet = arg;
+        return 0;
     case OPT_NO_PREMULTIPLY: o->no_premultiply = true; return 0;
     case 'o': o->output = arg; return 0;
     case 'f':

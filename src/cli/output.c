@@ -13,7 +13,7 @@
 /* The temp files a signal handler must remove (the output, a stats file, saved passes, a
  * contact sheet); only the CLI layer keeps such state. Entries point at the output_file's own
  * temp_path and are cleared before it is freed. */
-#define MAX_PENDING_TEMPS 256
+#define MAX_PENDING_TEMPS 2048
 static char *volatile pending_temps[MAX_PENDING_TEMPS];
 
 static void remove_temp_and_die(int sig)

@@ -56,6 +56,16 @@ static void spatial(const struct axis_params ax[3], int nspatial, size_t field_o
     }
 }
 
+/* The shortest decimal that reads back as the same double. */
+static void shortest_number(double v, char *buf, size_t len)
+{
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(buf, len, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
 void describe_pass(const struct pool_pass *p, int nspatial, char *buf, size_t len)
 {
     struct axis_params ax[3];
@@ -90,8 +100,11 @@ void describe_pass(const struct pool_pass *p, int nspatial, char *buf, size_t le
         if (p->count_include_pad)
             APPEND(",cip");
     }
-    if (p->mode == MODE_LP)
-        APPEND(",norm=%g", p->has_norm ? p->norm : 2.0);
+    if (p->mode == MODE_LP) {
+        char norm[40];
+        shortest_number(p->has_norm ? p->norm : 2.0, norm, sizeof norm);
+        APPEND(",norm=%s", norm);
+    }
 #undef APPEND
 }
 
@@ -104,25 +117,37 @@ static void json_number(FILE *out, double v)
         return;
     }
     char buf[40];
-    for (int digits = 6; digits <= 17; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
+    shortest_number(v, buf, sizeof buf);
     fputs(buf, out);
 }
 
-static void json_string(FILE *out, const char *s)
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 (overlong forms aside). */
+static size_t utf8_sequence(const unsigned char *s)
 {
+    size_t n = s[0] < 0x80 ? 1 : (s[0] >> 5) == 0x6 ? 2 : (s[0] >> 4) == 0xE ? 3
+                             : (s[0] >> 3) == 0x1E ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] >> 6) != 0x2)
+            return 0;
+    return n;
+}
+
+/* File names are bytes: what is not UTF-8 becomes U+FFFD, so every line stays JSON. */
+static void json_string(FILE *out, const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
     fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
+    while (*s) {
+        size_t n = utf8_sequence(s);
+        if (*s == '"' || *s == '\\')
+            fprintf(out, "\\%c", *s);
+        else if (*s < 0x20)
+            fprintf(out, "\\u%04x", *s);
+        else if (n)
+            fwrite(s, 1, n, out);
         else
-            fputc(c, out);
+            fputs("\\ufffd", out);
+        s += n ? n : 1;
     }
     fputc('"', out);
 }
@@ -268,10 +293,14 @@ static void write_text(FILE *out, const struct pass_record *r)
         fprintf(out, "     channel %-3zu min %-10.6g max %-10.6g mean %-10.6g std %.6g\n", c,
                 f->min, f->max, f->mean, f->std);
     }
-    for (int i = 0; r->has_shift && i < r->shift.naxes; i++)
-        fprintf(out, "     shift %c by 1: %.1f%% of outputs changed, by %.2f%% of their range "
-                     "on average\n",
-                r->shift.axis[i], 100 * r->shift.changed[i], 100 * r->shift.change[i]);
+    for (int i = 0; r->has_shift && i < r->shift.naxes; i++) {
+        fprintf(out, "     shift %c by 1: %.1f%% of outputs changed", r->shift.axis[i],
+                100 * r->shift.changed[i]);
+        if (isfinite(r->shift.change[i]))
+            fprintf(out, ", by %.2f%% of their range on average\n", 100 * r->shift.change[i]);
+        else
+            fputs(" (the output is constant: no range to compare with)\n", out);
+    }
 }
 
 static void pass_shapes(const struct tensor_shape *base, const struct row_geom *in,

@@ -10,11 +10,32 @@
 
 bool views_wanted(const struct cli_options *o) { return o->save_passes || o->contact_sheet; }
 
+/* Codes 0..maxval to the full range, as the pipeline's rescale does for image output. */
+static void stretch(void *row, size_t n, enum pool_dtype t, unsigned maxval)
+{
+    unsigned full = t == DT_U8 ? 255 : 65535;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = t == DT_U8 ? ((uint8_t *)row)[i] : ((uint16_t *)row)[i];
+        unsigned s = (unsigned)(((unsigned long)v * full + maxval / 2) / maxval);
+        if (t == DT_U8)
+            ((uint8_t *)row)[i] = (uint8_t)s;
+        else
+            ((uint16_t *)row)[i] = (uint16_t)s;
+    }
+}
+
 static int views_tap(void *ctx, size_t pass, const void *row, struct pool_error *err)
 {
     struct pass_views *v = ctx;
-    if (v->sheet && !v->sheet_drawn)
+    if (v->sheet && !v->sheet_drawn) {
+        if (v->sheet_maxval) {
+            size_t n = v->panel_elems[pass];
+            memcpy(v->stretched, row, n * dtype_size(sheet_dtype(v->sheet)));
+            stretch(v->stretched, n, sheet_dtype(v->sheet), v->sheet_maxval);
+            row = v->stretched;
+        }
         sheet_add_row(v->sheet, pass, row);
+    }
     if (v->files_open && pass >= 1) {
         struct tensor_writer *w = &v->writers[pass - 1];
         if (w->ops->write(w, row, v->row_elems[pass - 1], err)) {
@@ -55,7 +76,8 @@ static void stem_of(const char *path, char *buf, size_t len)
  * images); tensors, and images the passes turned into something else, go to .npy. */
 static enum file_format saved_format(const struct tensor_reader *r, const struct row_geom *g)
 {
-    bool image = r->meta.is_image && g->planes == 1 && g->nspatial == 2 && g->inner <= 4 &&
+    /* PNG has no CMYK: such passes stay exact in .npy. */
+    bool image = r->meta.is_image && r->meta.color != COLOR_CMYK && g->planes == 1 && g->nspatial == 2 && g->inner <= 4 &&
                  (g->dtype == DT_U8 || g->dtype == DT_U16);
     if (!image)
         return FORMAT_NPY;
@@ -140,10 +162,17 @@ static int start_sheet(struct pass_views *v, const struct tensor_reader *r,
     const char **caption_ptrs = calloc(n, sizeof *caption_ptrs);
     int rc = -1;
     v->culprit = v->opt->contact_sheet;
-    if (!panels || !captions || !caption_ptrs) {
+    v->panel_elems = calloc(n, sizeof *v->panel_elems);
+    if (!panels || !captions || !caption_ptrs || !v->panel_elems) {
         pool_fail(err, "out of memory");
         goto done;
     }
+    if (r->meta.color == COLOR_CMYK) {
+        pool_fail(err, "a contact sheet of a CMYK image is not supported (--save-passes "
+                       "keeps the passes)");
+        goto done;
+    }
+    size_t widest = 0;
     for (size_t k = 0; k < n; k++) {
         char spec[160] = "", size[48];
         panels[k] = *tap_geom(p, k);
@@ -155,6 +184,12 @@ static int start_sheet(struct pass_views *v, const struct tensor_reader *r,
             snprintf(captions[k], sizeof captions[k], "%zu %s %s", k, spec, size);
         }
         caption_ptrs[k] = captions[k];
+        v->panel_elems[k] = geom_row_elems(&panels[k]);
+        widest = v->panel_elems[k] > widest ? v->panel_elems[k] : widest;
+    }
+    if (!(v->stretched = malloc(widest * sizeof(uint16_t)))) {
+        pool_fail(err, "out of memory");
+        goto done;
     }
     v->sheet_maxval = rescaled ? 0 : r->meta.maxval;
     rc = sheet_create(&v->sheet, panels, caption_ptrs, n,
@@ -187,20 +222,6 @@ int views_begin_image(struct pass_views *v, const char *input_path, const struct
     return 0;
 }
 
-/* Codes 0..maxval to the full range, as the pipeline's rescale does for image output. */
-static void stretch(void *row, size_t n, enum pool_dtype t, unsigned maxval)
-{
-    unsigned full = t == DT_U8 ? 255 : 65535;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = t == DT_U8 ? ((uint8_t *)row)[i] : ((uint16_t *)row)[i];
-        unsigned s = (unsigned)(((unsigned long)v * full + maxval / 2) / maxval);
-        if (t == DT_U8)
-            ((uint8_t *)row)[i] = (uint8_t)s;
-        else
-            ((uint16_t *)row)[i] = (uint16_t)s;
-    }
-}
-
 static int write_sheet(struct pass_views *v, struct pool_error *err)
 {
     enum pool_dtype t = sheet_dtype(v->sheet);
@@ -208,26 +229,19 @@ static int write_sheet(struct pass_views *v, struct pool_error *err)
                                         sheet_channels(v->sheet)}, "hwc"};
     struct image_meta meta = {0};
     struct tensor_writer w = {0};
-    size_t n = shape.dims[1] * shape.dims[2], bytes = n * dtype_size(t);
-    void *row = malloc(bytes);
+    size_t n = shape.dims[1] * shape.dims[2];
     int rc = -1;
     v->culprit = v->opt->contact_sheet;
-    if (!row)
-        return pool_fail(err, "out of memory");
     if (output_open(&v->sheet_file, v->opt->contact_sheet, err) ||
         writer_open(&w, FORMAT_PNG, v->sheet_file.fp, &shape, &meta, &v->opt->writer, err))
         goto done;
     for (size_t y = 0; y < shape.dims[0]; y++) {
-        memcpy(row, sheet_row(v->sheet, y), bytes);
-        if (v->sheet_maxval)
-            stretch(row, n, t, v->sheet_maxval);
-        if (w.ops->write(&w, row, n, err))
+        if (w.ops->write(&w, sheet_row(v->sheet, y), n, err))
             goto done;
     }
     rc = w.ops->finish(&w, err);
 done:
     writer_close(&w);
-    free(row);
     return rc;
 }
 
@@ -292,5 +306,7 @@ void views_abort(struct pass_views *v)
     free(v->files);
     free(v->writers);
     free(v->row_elems);
+    free(v->panel_elems);
+    free(v->stretched);
     memset(v, 0, sizeof *v);
 }

@@ -27,6 +27,8 @@ struct pass_views {
     struct output_file sheet_file;
     bool sheet_drawn;
     unsigned sheet_maxval;      /* codes below the full range (a PNM maxval): stretch them */
+    size_t *panel_elems;        /* per panel: elements in one of its rows */
+    void *stretched;            /* a panel row, stretched to the full range */
     /* the file a failure is about */
     const char *culprit;
 };

@@ -10,9 +10,8 @@ enum { AX_D, AX_H, AX_W };
 /* One axis of the expansion: which output each input index is compared with, and how many
  * inputs each output is compared with. */
 struct axis_map {
-    size_t *nearest;            /* in_len entries */
-    size_t *count;              /* out_len entries */
-    size_t *first;              /* out_len entries: the first input mapped to each output */
+    uint32_t *nearest;          /* in_len entries (32 bits: these tables grow with height) */
+    uint32_t *count;            /* out_len entries */
 };
 
 /* Running sums for one output row whose comparison is not finished: inputs mapped to it
@@ -51,6 +50,7 @@ struct pass_meter {
     struct loss_slot *slots;
     size_t nslots;
     double *in_values, *out_values;
+    int64_t *row_s1;            /* exact: one output row's sums, while a slot finishes */
     size_t in_row;              /* position of the next input row within its plane */
     size_t out_row, out_plane;
     double in_min, in_max, sse;
@@ -59,7 +59,7 @@ struct pass_meter {
     size_t compared;
     size_t sample;              /* measure every sample-th output row only (1: all) */
     bool exact;                 /* u8/u16 input whose sums fit (see exact_sums_fit) */
-    bool in_nan, lost_track;    /* lost_track: more rows open than planned (a bug guard) */
+    bool in_nan, lost_track;    /* lost_track: out of memory for open rows */
 };
 
 struct channel_map channel_map_of(const struct tensor_shape *s)
@@ -85,116 +85,166 @@ static bool window_centre2(const struct axis_window *w, size_t *c2)
 
 static size_t distance(size_t a, size_t b) { return a > b ? a - b : b - a; }
 
-/* Centres never decrease with o, so one sweep finds each input's nearest output. */
-static int axis_map_init(struct axis_map *m, const struct axis_table *t, struct pool_error *err)
+/* Usual case: centres never decrease with o, so one sweep finds each input's nearest
+ * output. Outputs sharing a centre keep the earliest. */
+static void nearest_by_sweep(struct axis_map *m, const struct axis_table *t)
 {
-    m->nearest = calloc(t->in_len, sizeof *m->nearest);
-    m->count = calloc(t->out_len, sizeof *m->count);
-    m->first = calloc(t->out_len, sizeof *m->first);
-    if (!m->nearest || !m->count || !m->first)
-        return pool_fail(err, "out of memory for the statistics of a pass");
     size_t best = 0, best_c2 = 0, c2;
-    bool any = false;
-    for (size_t o = 0; o < t->out_len && !any; o++)
-        if (window_centre2(&t->win[o], &best_c2)) {
-            best = o;
-            any = true;
-        }
+    while (best < t->out_len && !window_centre2(&t->win[best], &best_c2))
+        best++;
+    if (best == t->out_len) {   /* no window reads anything: all compare with output 0 */
+        memset(m->nearest, 0, t->in_len * sizeof *m->nearest);
+        return;
+    }
     for (size_t i = 0; i < t->in_len; i++) {
         for (size_t o = best + 1; o < t->out_len; o++) {
-            if (!window_centre2(&t->win[o], &c2))
+            if (!window_centre2(&t->win[o], &c2) || c2 == best_c2)
                 continue;
             if (distance(c2, 2 * i) >= distance(best_c2, 2 * i))
                 break;
             best = o;
             best_c2 = c2;
         }
-        m->nearest[i] = best;
-        if (m->count[best]++ == 0)
-            m->first[best] = i;
+        m->nearest[i] = (uint32_t)best;
     }
-    return 0;
 }
 
-/* Input rows of a plane are t = d * H + h; output rows r = od * OH + oh. The first and last
- * input rows compared with output row r, or false when none is. */
-static bool mapped_rows(const struct pass_meter *m, size_t r, size_t *first, size_t *last)
+struct centre {
+    size_t c2, o;
+};
+
+static int by_centre(const void *a, const void *b)
 {
-    size_t oh_len = m->out.size[1], h_len = m->in.size[1];
-    size_t od = r / oh_len, oh = r % oh_len;
-    const struct axis_map *d = &m->map[AX_D], *h = &m->map[AX_H];
-    if (!d->count[od] || !h->count[oh])
-        return false;
-    size_t d0 = d->first[od], h0 = h->first[oh];
-    *first = d0 * h_len + h0;
-    *last = (d0 + d->count[od] - 1) * h_len + h0 + h->count[oh] - 1;
-    return true;
+    const struct centre *x = a, *y = b;
+    if (x->c2 != y->c2)
+        return x->c2 < y->c2 ? -1 : 1;
+    return x->o < y->o ? -1 : x->o > y->o;
 }
 
-/* The input row after which the stage emits output row r (see stage.c: a slab of a 3-D
- * pass leaves when its depth window closes, at the slab's last output row). */
-static size_t emitted_after(const struct axis_table axis[3], size_t r, size_t h_len)
+/* Centres out of order (dilated windows clipped by padding): sort them, keep the earliest
+ * output of each centre, and search. */
+static int nearest_by_search(struct axis_map *m, const struct axis_table *t,
+                             struct pool_error *err)
 {
-    size_t oh_len = axis[AX_H].out_len, od = r / oh_len, oh = r % oh_len;
-    if (axis[AX_D].identity)
-        return od * h_len + axis[AX_H].ready_at[oh];
-    return axis[AX_D].ready_at[od] * h_len + axis[AX_H].ready_at[oh_len - 1];
-}
-
-/* How many output rows can be open at once: row r is open from its first event (an input
- * mapped to it, or its emission) to its last; slots are reused in order. */
-static int plan_slots(struct pass_meter *m, const struct axis_table axis[3], struct pool_error *err)
-{
-    size_t rows = m->out.size[0] * m->out.size[1];
-    size_t *start = malloc(rows * sizeof *start), *end_max = malloc(rows * sizeof *end_max);
-    if (!start || !end_max) {
-        free(start);
-        free(end_max);
+    struct centre *c = malloc(t->out_len * sizeof *c);
+    if (!c)
         return pool_fail(err, "out of memory for the statistics of a pass");
-    }
-    size_t most = 1;
-    for (size_t r = 0; r < rows; r++) {
-        size_t emit = emitted_after(axis, r, m->in.size[1]), first = emit, last = emit;
-        if (mapped_rows(m, r, &first, &last)) {
-            first = first < emit ? first : emit;
-            last = last > emit ? last : emit;
-        }
-        start[r] = first;
-        end_max[r] = r && end_max[r - 1] > last ? end_max[r - 1] : last;
-        /* The oldest row still open when r opens: the first whose end reaches r's start. */
-        size_t lo = 0, hi = r;
+    size_t n = 0;
+    for (size_t o = 0; o < t->out_len; o++)
+        if (window_centre2(&t->win[o], &c[n].c2))
+            c[n++].o = o;
+    qsort(c, n, sizeof *c, by_centre);
+    size_t groups = 0;
+    for (size_t k = 0; k < n; k++)
+        if (k == 0 || c[k].c2 != c[k - 1].c2)
+            c[groups++] = c[k];
+    for (size_t i = 0; i < t->in_len; i++) {
+        size_t lo = 0, hi = groups;     /* the first group whose centre is >= 2i */
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if (end_max[mid] >= start[r])
-                hi = mid;
-            else
+            if (c[mid].c2 < 2 * i)
                 lo = mid + 1;
+            else
+                hi = mid;
         }
-        if (r - lo + 1 > most)
-            most = r - lo + 1;
+        const struct centre *best = lo < groups ? &c[lo] : &c[lo - 1];
+        if (lo > 0 && lo < groups) {
+            const struct centre *below = &c[lo - 1];
+            size_t db = distance(below->c2, 2 * i), da = distance(best->c2, 2 * i);
+            if (db < da || (db == da && below->o < best->o))
+                best = below;
+        }
+        m->nearest[i] = (uint32_t)best->o;
     }
-    free(start);
-    free(end_max);
-    m->nslots = most;
+    free(c);
     return 0;
 }
 
-static int alloc_slots(struct pass_meter *m, struct pool_error *err)
+static int axis_map_init(struct axis_map *m, const struct axis_table *t, struct pool_error *err)
+{
+    if (t->in_len > UINT32_MAX || t->out_len > UINT32_MAX)
+        return pool_fail(err, "an axis of over 2^32 elements is too long for statistics");
+    m->nearest = calloc(t->in_len, sizeof *m->nearest);
+    m->count = calloc(t->out_len, sizeof *m->count);
+    if (!m->nearest || !m->count)
+        return pool_fail(err, "out of memory for the statistics of a pass");
+    bool ordered = true;
+    size_t prev = 0, c2;
+    for (size_t o = 0; o < t->out_len; o++)
+        if (window_centre2(&t->win[o], &c2)) {
+            ordered &= c2 >= prev;
+            prev = c2;
+        }
+    if (ordered)
+        nearest_by_sweep(m, t);
+    else if (nearest_by_search(m, t, err))
+        return -1;
+    for (size_t i = 0; i < t->in_len; i++)
+        m->count[m->nearest[i]]++;
+    return 0;
+}
+
+static void free_slot_buffers(struct loss_slot *s)
+{
+    free(s->shift);
+    free(s->column_sum);
+    free(s->exact_y);
+}
+
+static bool alloc_slot_buffers(const struct pass_meter *m, struct loss_slot *s)
 {
     size_t n = m->out_row_elems;
-    m->slots = calloc(m->nslots, sizeof *m->slots);
-    if (!m->slots)
-        return pool_fail(err, "out of memory for the statistics of a pass");
-    for (size_t i = 0; i < m->nslots; i++) {
-        double *block = malloc(4 * n * sizeof *block);
-        uint32_t *columns = malloc(geom_row_elems(&m->in) * sizeof *columns);
-        int64_t *exact_y = malloc(n * sizeof *exact_y);
-        m->slots[i] = (struct loss_slot){false, false, 0, 0, block, block + n, block + 2 * n,
-                                         block + 3 * n, columns, exact_y};
-        if (!block || !columns || !exact_y)
-            return pool_fail(err, "out of memory for the statistics of a pass");
+    double *block = malloc(4 * n * sizeof *block);
+    uint32_t *columns = malloc(geom_row_elems(&m->in) * sizeof *columns);
+    int64_t *exact_y = malloc(n * sizeof *exact_y);
+    *s = (struct loss_slot){false, false, 0, 0, block, block + n, block + 2 * n, block + 3 * n,
+                            columns, exact_y};
+    if (block && columns && exact_y)
+        return true;
+    free_slot_buffers(s);
+    memset(s, 0, sizeof *s);
+    return false;
+}
+
+/* Open rows live in a ring indexed by row % nslots. When a row meets a busy slot, the ring
+ * doubles and its rows move to their new places (doubling again while any collide): it
+ * grows to what the pass keeps open at once, a few rows for 2-D, about a slab for 3-D. */
+static bool grow_slots(struct pass_meter *m)
+{
+    for (size_t cap = 2 * m->nslots;; cap *= 2) {
+        struct loss_slot *ring = calloc(cap, sizeof *ring);
+        if (!ring)
+            return false;
+        bool collided = false;
+        for (size_t i = 0; i < m->nslots && !collided; i++) {
+            struct loss_slot *s = &m->slots[i];
+            if (!s->busy)
+                continue;
+            collided = ring[s->row % cap].busy;
+            ring[s->row % cap] = *s;
+        }
+        if (collided) {
+            free(ring);
+            continue;
+        }
+        /* Idle slots bring their buffers to the free places; the rest get new ones. */
+        size_t spare = 0;
+        for (size_t i = 0; i < m->nslots; i++) {
+            if (m->slots[i].busy)
+                continue;
+            while (ring[spare].busy || ring[spare].shift)
+                spare++;
+            ring[spare] = m->slots[i];
+        }
+        bool ok = true;
+        for (size_t i = 0; i < cap; i++)
+            if (!ring[i].shift)
+                ok &= alloc_slot_buffers(m, &ring[i]);
+        free(m->slots);
+        m->slots = ring;
+        m->nslots = cap;
+        return ok;
     }
-    return 0;
 }
 
 /* 8- and 16-bit inputs are measured in integers when the sums cannot overflow: a column
@@ -211,20 +261,20 @@ static bool exact_sums_fit(const struct pass_meter *m)
     return m->in.dtype == DT_U16 && rows < ((size_t)1 << 16) && elements < ((size_t)1 << 30);
 }
 
+/* Images' peak: the range of their 8- or 16-bit codes. Other data (floats, wide integers
+ * that are feature values rather than codes) use the input's own max - min. */
 static double type_range(enum pool_dtype t)
 {
     switch (t) {
     case DT_U8: case DT_I8: return 255.0;
     case DT_U16: case DT_I16: return 65535.0;
-    case DT_U32: case DT_I32: return 4294967295.0;
-    case DT_U64: case DT_I64: return 18446744073709551615.0;
-    default: return 0.0;      /* floats: the input's own range */
+    default: return 0.0;
     }
 }
 
 int meter_create(struct pass_meter **out, const struct row_geom *in, const struct row_geom *out_geom,
                  const struct axis_table axis[3], const struct channel_map *channels,
-                 double peak, size_t sample, struct pool_error *err)
+                 double peak, size_t estimate_rows, struct pool_error *err)
 {
     struct pass_meter *m = calloc(1, sizeof *m);
     *out = NULL;
@@ -233,7 +283,8 @@ int meter_create(struct pass_meter **out, const struct row_geom *in, const struc
     m->in = *in;
     m->out = *out_geom;
     m->channels = *channels;
-    m->sample = sample ? sample : 1;
+    size_t out_rows = out_geom->planes * out_geom->size[0] * out_geom->size[1];
+    m->sample = estimate_rows && out_rows > estimate_rows ? out_rows / estimate_rows : 1;
     m->peak = peak > 0 ? peak : type_range(in->dtype);
     m->out_row_elems = geom_row_elems(out_geom);
     m->in_min = INFINITY;
@@ -242,7 +293,11 @@ int meter_create(struct pass_meter **out, const struct row_geom *in, const struc
     m->figures = calloc(channels->count, sizeof *m->figures);
     m->in_values = malloc(geom_row_elems(in) * sizeof *m->in_values);
     m->out_values = malloc(m->out_row_elems * sizeof *m->out_values);
-    if (!m->chan || !m->figures || !m->in_values || !m->out_values) {
+    m->row_s1 = malloc(m->out_row_elems * sizeof *m->row_s1);
+    m->slots = calloc(1, sizeof *m->slots);
+    m->nslots = 1;
+    if (!m->chan || !m->figures || !m->in_values || !m->out_values || !m->row_s1 ||
+        !m->slots || !alloc_slot_buffers(m, &m->slots[0])) {
         pool_fail(err, "out of memory for the statistics of a pass");
         goto fail;
     }
@@ -258,8 +313,6 @@ int meter_create(struct pass_meter **out, const struct row_geom *in, const struc
     for (int a = 0; a < 3; a++)
         if (axis_map_init(&m->map[a], &axis[a], err))
             goto fail;
-    if (plan_slots(m, axis, err) || alloc_slots(m, err))
-        goto fail;
     m->exact = exact_sums_fit(m);
     *out = m;
     return 0;
@@ -272,8 +325,11 @@ static struct loss_slot *slot_for(struct pass_meter *m, size_t r)
 {
     struct loss_slot *s = &m->slots[r % m->nslots];
     if (s->busy && s->row != r) {
-        m->lost_track = true;
-        return NULL;
+        if (!grow_slots(m)) {
+            m->lost_track = true;   /* out of memory: the loss is then unknown */
+            return NULL;
+        }
+        return slot_for(m, r);
     }
     if (!s->busy) {
         s->busy = true;
@@ -287,27 +343,39 @@ static struct loss_slot *slot_for(struct pass_meter *m, size_t r)
 static size_t rows_expected(const struct pass_meter *m, size_t r)
 {
     size_t oh_len = m->out.size[1];
-    return m->map[AX_D].count[r / oh_len] * m->map[AX_H].count[r % oh_len];
+    return (size_t)m->map[AX_D].count[r / oh_len] * m->map[AX_H].count[r % oh_len];
 }
 
-/* Adds the slot's sum of (x - y)^2 = s2 - 2 a s1 + n a^2, with a = y - shift, and frees it.
- * Exact sums give an exact integer. */
+/* Exact inputs: the slot's column sums, gathered across width into per-output sums. */
+static void gather_columns(struct pass_meter *m, const struct loss_slot *s)
+{
+    size_t inner = m->in.inner;
+    const uint32_t *near = m->map[AX_W].nearest;
+    memset(m->row_s1, 0, m->out_row_elems * sizeof *m->row_s1);
+    for (size_t i = 0; i < m->in.size[2]; i++) {
+        int64_t *dst = m->row_s1 + (size_t)near[i] * inner;
+        const uint32_t *src = s->column_sum + i * inner;
+        for (size_t c = 0; c < inner; c++)
+            dst[c] += src[c];
+    }
+}
+
+/* Adds the slot's sum of (x - y)^2 = s2 - 2 a s1 + n a^2 and frees it: with a = y - shift
+ * for floats; exact inputs keep sum x^2 apart and add 2 y s1 - n y^2 here. */
 static void finish_slot(struct pass_meter *m, struct loss_slot *s)
 {
     size_t inner = m->out.inner, ow = m->out.size[2];
-    const size_t *cols = m->map[AX_W].count;
+    const uint32_t *cols = m->map[AX_W].count;
+    if (m->exact)
+        gather_columns(m, s);
     for (size_t k = 0; k < ow; k++) {
         size_t n = s->rows_seen * cols[k];
         if (n == 0)
             continue;
         for (size_t c = k * inner; c < (k + 1) * inner; c++) {
             if (m->exact) {
-                int64_t y = s->exact_y[c], s1 = 0;
-                const uint32_t *col = s->column_sum + m->map[AX_W].first[k] * inner +
-                                      (c - k * inner);
-                for (size_t i = 0; i < cols[k]; i++)
-                    s1 += col[i * inner];
-                m->cross += 2 * y * s1 - (int64_t)n * y * y;
+                int64_t y = s->exact_y[c];
+                m->cross += 2 * y * m->row_s1[c] - (int64_t)n * y * y;
             } else {
                 double a = s->y[c] - s->shift[c];
                 m->sse += s->s2[c] - 2 * a * s->s1[c] + (double)n * a * a;
@@ -328,12 +396,12 @@ static void maybe_finish(struct pass_meter *m, struct loss_slot *s)
 static void start_slot_sums(struct pass_meter *m, struct loss_slot *s, const double *x)
 {
     size_t inner = m->in.inner, n = m->out_row_elems;
-    const size_t *near = m->map[AX_W].nearest;
+    const uint32_t *near = m->map[AX_W].nearest;
     memset(s->s1, 0, n * sizeof *s->s1);
     memset(s->s2, 0, n * sizeof *s->s2);
     for (size_t i = 0; i < m->in.size[2]; i++)
         if (i == 0 || near[i - 1] != near[i])
-            memcpy(s->shift + near[i] * inner, x + i * inner, inner * sizeof *x);
+            memcpy(s->shift + (size_t)near[i] * inner, x + i * inner, inner * sizeof *x);
 }
 
 static void track_input_range(struct pass_meter *m, const double *x, size_t n)
@@ -374,11 +442,11 @@ static void track_input_range(struct pass_meter *m, const double *x, size_t n)
 ADD_EXACT(uint8_t)
 ADD_EXACT(uint16_t)
 
-static void add_shifted(const double *x, const size_t *near, size_t width, size_t inner,
+static void add_shifted(const double *x, const uint32_t *near, size_t width, size_t inner,
                         struct loss_slot *s)
 {
     for (size_t i = 0; i < width; i++) {
-        size_t base = near[i] * inner;
+        size_t base = (size_t)near[i] * inner;
         for (size_t c = 0; c < inner; c++) {
             double v = x[i * inner + c] - s->shift[base + c];
             s->s1[base + c] += v;
@@ -390,7 +458,7 @@ static void add_shifted(const double *x, const size_t *near, size_t width, size_
 static void add_input_row(struct pass_meter *m, struct loss_slot *s, const void *row)
 {
     size_t inner = m->in.inner, width = m->in.size[2];
-    const size_t *near = m->map[AX_W].nearest;
+    const uint32_t *near = m->map[AX_W].nearest;
     if (m->exact) {
         size_t n = width * inner;
         if (s->rows_seen == 0)
@@ -408,7 +476,7 @@ void meter_input_row(struct pass_meter *m, const void *row)
 {
     size_t width = m->in.size[2], h_len = m->in.size[1];
     size_t d = m->in_row / h_len, h = m->in_row % h_len;
-    size_t r = m->map[AX_D].nearest[d] * m->out.size[1] + m->map[AX_H].nearest[h];
+    size_t r = (size_t)m->map[AX_D].nearest[d] * m->out.size[1] + m->map[AX_H].nearest[h];
     if (++m->in_row == m->in.size[0] * h_len)
         m->in_row = 0;
     if (r % m->sample)
@@ -569,7 +637,7 @@ static struct channel_figures channel_result(const struct pass_meter *m,
     if (a->nan || !a->n)
         return (struct channel_figures){NAN, NAN, NAN, NAN};
     double n = (double)a->n, mean = a->s1 / n, var = a->s2 / n - mean * mean;
-    return (struct channel_figures){a->min, a->max, a->shift + mean, sqrt(var > 0 ? var : 0)};
+    return (struct channel_figures){a->min, a->max, a->shift + mean, sqrt(var < 0 ? 0 : var)};
 }
 
 void meter_figures(struct pass_meter *m, struct meter_figures *f)
@@ -578,8 +646,9 @@ void meter_figures(struct pass_meter *m, struct meter_figures *f)
         m->figures[c] = channel_result(m, &m->chan[c]);
     f->channels = m->channels.count;
     f->channel = m->figures;
+    /* Rounding can leave a float sum a hair below 0; NaN (NaN or inf inputs) stays. */
     double sse = m->exact ? (double)(m->sum_x2 - (unsigned __int128)m->cross)
-                          : m->sse > 0 ? m->sse : 0;
+                          : m->sse < 0 ? 0 : m->sse;
     f->mse = m->lost_track || !m->compared ? NAN : sse / (double)m->compared;
     f->rmse = sqrt(f->mse);
     f->peak = m->peak > 0 ? m->peak : m->in_nan ? NAN : m->in_max - m->in_min;
@@ -593,13 +662,10 @@ void meter_free(struct pass_meter *m)
     for (int a = 0; a < 3; a++) {
         free(m->map[a].nearest);
         free(m->map[a].count);
-        free(m->map[a].first);
     }
-    for (size_t i = 0; m->slots && i < m->nslots; i++) {
-        free(m->slots[i].shift);
-        free(m->slots[i].column_sum);
-        free(m->slots[i].exact_y);
-    }
+    for (size_t i = 0; m->slots && i < m->nslots; i++)
+        free_slot_buffers(&m->slots[i]);
+    free(m->row_s1);
     free(m->slots);
     for (size_t c = 0; m->chan && c < m->channels.count; c++)
         free(m->chan[c].histogram);

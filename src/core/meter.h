@@ -39,7 +39,7 @@ struct meter_figures {
     size_t channels;
     const struct channel_figures *channel;  /* owned by the meter */
     double mse, rmse;               /* input vs expanded output, over every element */
-    double peak;                    /* the PSNR's peak: the type's range, or the input's */
+    double peak;                    /* the PSNR's peak: 8/16-bit codes' range, else the input's */
     double psnr;                    /* dB; +inf when nothing changed, NaN with NaN inputs */
 };
 
@@ -47,11 +47,11 @@ struct pass_meter;
 
 /* axis: the pass's depth, height and width tables (the stage's own). peak: the largest
  * code when the data are codes below the type's range (a PNM maxval), else 0.
- * sample > 1 measures the loss on every sample-th output row (of each plane) only, and no
- * channel figures: a cheap estimate, for a warning. */
+ * estimate_rows > 0 measures the loss on about that many output rows only, evenly spread,
+ * and no channel figures: a cheap estimate, for a warning. */
 int meter_create(struct pass_meter **out, const struct row_geom *in, const struct row_geom *out_geom,
                  const struct axis_table axis[3], const struct channel_map *channels,
-                 double peak, size_t sample, struct pool_error *err);
+                 double peak, size_t estimate_rows, struct pool_error *err);
 /* Every input row, in order, before the pass sees it. */
 void meter_input_row(struct pass_meter *m, const void *row);
 /* Every output row, in order, as the pass emits it. */

@@ -63,17 +63,15 @@ int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, s
         return pool_fail(err, "out of memory");
     f->in = *in;
     f->number = number;
-    f->timed = opt->measure && opt->sample <= 1;
+    f->timed = opt->measure && !opt->estimate_rows;
     f->tap = opt->tap;
     f->tap_ctx = opt->tap_ctx;
-    f->observe = opt->observe;
-    f->observe_ctx = opt->observe_ctx;
     if (stage_create(&f->stage, pass, in, err))
         goto fail;
     stage_set_sink(f->stage, pass_output, f);
     const struct row_geom *geom = stage_out_geom(f->stage);
     if (opt->measure && meter_create(&f->meter, in, geom, stage_axes(f->stage), &opt->channels,
-                                     opt->peak, opt->sample, err))
+                                     opt->peak, opt->estimate_rows, err))
         goto fail;
     if (opt->tap && opt->tap_codes) {
         if (convert_create(&f->to_codes, LINEAR_TO_SRGB, geom, opt->code_type, opt->code_max,
@@ -98,6 +96,13 @@ const struct row_geom *pass_filter_out_geom(const struct pass_filter *f)
 const struct row_geom *pass_filter_tap_geom(const struct pass_filter *f)
 {
     return f->to_codes ? convert_out_geom(f->to_codes) : stage_out_geom(f->stage);
+}
+
+void pass_filter_observe(struct pass_filter *f, void (*observe)(void *, size_t, const void *),
+                         void *ctx)
+{
+    f->observe = observe;
+    f->observe_ctx = ctx;
 }
 
 void pass_filter_set_sink(struct pass_filter *f, row_sink_fn sink, void *ctx)

@@ -18,12 +18,9 @@ struct pass_filter;
 
 struct pass_filter_options {
     bool measure;                       /* meter and time the pass */
-    size_t sample;                      /* >1: a cheap, sampled meter (see meter.h), untimed */
+    size_t estimate_rows;               /* >0: a cheap, sampled meter (see meter.h), untimed */
     struct channel_map channels;
     double peak;                        /* codes below the type's range: the largest */
-    /* Every output row as the pass emits it (its own values), for the shift test. */
-    void (*observe)(void *ctx, size_t pass, const void *row);
-    void *observe_ctx;
     pass_tap_fn tap;                    /* NULL: no copies */
     void *tap_ctx;
     /* --linear: the pass works in linear light; the tap gets sRGB codes of code_type. */
@@ -41,6 +38,9 @@ const struct row_geom *pass_filter_out_geom(const struct pass_filter *f);
 /* The geometry of the rows the tap receives. */
 const struct row_geom *pass_filter_tap_geom(const struct pass_filter *f);
 void pass_filter_set_sink(struct pass_filter *f, row_sink_fn sink, void *ctx);
+/* Every output row as the pass emits it (its own values), for the shift test. */
+void pass_filter_observe(struct pass_filter *f, void (*observe)(void *, size_t, const void *),
+                         void *ctx);
 int pass_filter_push(struct pass_filter *f, const void *row, struct pool_error *err);
 /* After the last row: the meter's figures (NULL when not measuring) and seconds spent
  * pooling, not counting the passes after it, decoding or encoding. */

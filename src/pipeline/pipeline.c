@@ -117,18 +117,25 @@ static void observe_pass(void *ctx, size_t pass, const void *row)
     shift_probe_reference(ctx, pass, row);
 }
 
+/* After the passes are built (so that their errors name them): the feeder goes in front
+ * of the first pass, and every pass reports its rows to the probe. */
 static int add_shift_probe(struct pipeline *p, const struct pool_pass *passes, size_t npasses,
-                           const char *letters, struct pool_error *err)
+                           const struct row_geom *pass_in, size_t at, const char *letters,
+                           struct pool_error *err)
 {
     struct shift_feeder *f = calloc(1, sizeof *f);
     if (!f)
         return pool_fail(err, "out of memory");
-    if (shift_probe_create(&p->shift, passes, npasses, &p->out, letters, err)) {
+    if (shift_probe_create(&p->shift, passes, npasses, pass_in, letters, err)) {
         free(f);
         return -1;
     }
     f->probe = p->shift;
-    p->filters[p->nfilters++] = (struct row_filter){f, feeder_push, feeder_sink, feeder_free};
+    memmove(&p->filters[at + 1], &p->filters[at], (p->nfilters - at) * sizeof *p->filters);
+    p->filters[at] = (struct row_filter){f, feeder_push, feeder_sink, feeder_free};
+    p->nfilters++;
+    for (size_t i = 0; i < p->npasses; i++)
+        pass_filter_observe(p->passes[i], observe_pass, p->shift);
     return 0;
 }
 
@@ -171,21 +178,20 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
         add_conversion(p, SRGB_TO_LINEAR, in->dtype, code_max, opt->has_alpha, err))
         return -1;
     struct pass_filter_options fo = {
-        .measure = opt->measure, .sample = opt->sample, .channels = opt->channels,
+        .measure = opt->measure, .estimate_rows = opt->estimate_rows, .channels = opt->channels,
         .peak = rescale ? 0 : opt->maxval, .tap = opt->tap, .tap_ctx = opt->tap_ctx,
         .tap_codes = opt->linear, .code_type = in->dtype, .code_max = code_max,
         .has_alpha = opt->has_alpha};
     if (opt->linear)
         fo.peak = 0;    /* linear light is [0, 1]: the input's own range */
-    if (opt->shift_test && npasses) {
-        if (add_shift_probe(p, passes, npasses, opt->spatial_letters, err))
-            return -1;
-        fo.observe = observe_pass;
-        fo.observe_ctx = p->shift;
-    }
+    size_t first_pass = p->nfilters;
+    struct row_geom pass_in = p->out;
     for (size_t i = 0; i < npasses; i++)
         if (add_pass(p, &passes[i], i + 1, &fo, err))
             return -1;
+    if (opt->shift_test && npasses &&
+        add_shift_probe(p, passes, npasses, &pass_in, first_pass, opt->spatial_letters, err))
+        return -1;
     if (opt->linear &&
         add_conversion(p, LINEAR_TO_SRGB, in->dtype, code_max, opt->has_alpha, err))
         return -1;

@@ -28,7 +28,7 @@ struct pipeline_options {
     unsigned maxval;    /* the input's largest code (a PNM maxval), 0 for the type's */
     bool rescale;       /* first stretch codes 0..maxval to the type's full range */
     bool measure;       /* meter and time every pass (--stats) */
-    size_t sample;      /* >1: only a sampled loss estimate (the PSNR warning) */
+    size_t estimate_rows;   /* >0: only a loss estimate on this many rows (the warning) */
     struct channel_map channels;
     bool shift_test;    /* also pool the input shifted by one element per spatial axis */
     const char *spatial_letters;    /* the layout's spatial axes, for the shift figures */

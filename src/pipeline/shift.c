@@ -216,7 +216,8 @@ void shift_probe_figures(const struct shift_probe *p, size_t pass, struct shift_
         double n = (double)cmp->compared, mean_abs = n ? cmp->abs_sum / n : NAN;
         f->axis[i] = p->letters[i];
         f->changed[i] = n ? (double)cmp->changed / n : NAN;
-        f->change[i] = mean_abs == 0 ? 0 : mean_abs / range;
+        /* A constant output that changed has no range to measure against: NaN (null). */
+        f->change[i] = mean_abs == 0 ? 0 : range > 0 ? mean_abs / range : NAN;
     }
 }
 

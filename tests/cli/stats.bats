@@ -189,3 +189,65 @@ stats_check() {
     [ "${lines[4]}" = "     shift h by 1: 0.0% of outputs changed, by 0.00% of their range on average" ]
     [ "${lines[5]}" = "     shift w by 1: 25.0% of outputs changed, by 25.00% of their range on average" ]
 }
+
+@test "loss where window centres tie or run backwards: adaptive upsampling, dilated and padded" {
+    # [0 10 20] adaptively to 7: every input has an exact copy at its nearest output
+    mknpy r.npy 'np.array([[[[0, 10, 20]]]], np.float32)'
+    "$POOL" -q -P avg,out=1x7 --stats=s.jsonl r.npy -o /dev/null
+    [ "$(json_get s.jsonl 0 mse)" = "0" ]
+    run "$POOL" -P avg,out=1x7 r.npy -o /dev/null
+    [ -z "$output" ]
+    # centres 4 3 5 7 9 (max 2, dilation 3, padding 1, stride 1 over 0..50): by hand,
+    # inputs 0..5 pair with outputs 1 1 0 2 3 4: errors 30 20 20 20 20 20 -> MSE 233.33
+    mknpy d.npy 'np.array([[0, 10, 20, 30, 40, 50]], np.float32)'
+    "$POOL" -q --layout cl -P max:2,d=3,p=1,s=1 --stats=t.jsonl d.npy -o /dev/null
+    [ "$(json_get t.jsonl 0 mse)" = "233.33333333333334" ]
+    mknpy f.npy 'np.random.default_rng(5).standard_normal((1, 2, 12, 12)).astype(np.float32)'
+    mknpy v.npy 'np.random.default_rng(6).standard_normal((1, 1, 5, 6, 7))'
+    mknpy t.npy 'np.random.default_rng(7).standard_normal((1, 2, 2, 3)).astype(np.float32)'
+    stats_check f.npy max:2,d=3,p=1,s=1 avg,out=14x13
+    stats_check v.npy max,out=13x14x6
+    stats_check t.npy avg:4,s=1,p=2,ceil,cip
+    stats_check f.npy lp:2,norm=1.23456789
+}
+
+@test "NaN or inf in the input: the loss and the spread are null, not 0" {
+    mknpy n.npy 'np.where(np.arange(64).reshape(1, 8, 8) == 9, np.nan, np.arange(64).reshape(1, 8, 8)).astype(np.float32)'
+    mknpy i.npy 'np.where(np.arange(64).reshape(1, 8, 8) == 9, np.inf, np.arange(64).reshape(1, 8, 8)).astype(np.float32)'
+    "$POOL" -q -P max:2 -P avg:2 --stats=n.jsonl n.npy -o /dev/null
+    "$POOL" -q -P max:2 --stats=i.jsonl i.npy -o /dev/null
+    grep -q '"mse":null,"rmse":null' n.jsonl
+    grep -q '"mse":null,"rmse":null' i.jsonl
+    grep -q '"std":\[null\]' i.jsonl
+}
+
+@test "32- and 64-bit integers measure PSNR against the input's range" {
+    mknpy w.npy 'np.arange(64, dtype=np.int32).reshape(1, 8, 8) * 1000'
+    stats_check w.npy avg:2
+    "$POOL" -q -P avg:2 --stats=s.jsonl w.npy -o /dev/null
+    [ "$(json_get s.jsonl 0 peak)" = "63000" ]
+}
+
+@test "with --shift-test a pass that does not fit is still named" {
+    pgm a.pgm 4 4 '\000\001\002\003\004\005\006\007\010\011\012\013\014\015\016\017'
+    run "$POOL" -q -m avg -k 2 -r 5 --shift-test a.pgm -o /dev/null
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: a.pgm: pass 3 (avg): axis H: "* ]]
+}
+
+@test "the shift test of a constant output that changes has no relative change" {
+    mknpy g.npy 'np.arange(9, dtype=np.float32).reshape(1, 9)'
+    "$POOL" -q --layout cl -P gavg --shift-test --stats=s.jsonl g.npy -o /dev/null
+    grep -q '"shift":{"l":{"changed":1,"change":null}}' s.jsonl
+    run bash -c '"$0" -q --layout cl -P gavg --shift-test --stats-format=text g.npy -o /dev/null' "$POOL"
+    [[ "$output" == *"shift l by 1: 100.0% of outputs changed (the output is constant: no range to compare with)"* ]]
+}
+
+@test "file names that are not UTF-8 still give JSON; --stats-format implies --stats" {
+    pgm a.pgm 2 2 '\000\144\000\000'
+    cp a.pgm "$(printf 'b\377.pgm')"
+    "$POOL" -q -P avg:2 --stats=s.jsonl "$(printf 'b\377.pgm')" -o /dev/null
+    [ "$(json_get s.jsonl 0 input)" = "b�.pgm" ]
+    run bash -c '"$0" -q -P avg:2 --stats-format=text a.pgm -o /dev/null' "$POOL"
+    [ "${lines[0]}" = "a.pgm (image 1)" ]
+}

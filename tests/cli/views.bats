@@ -124,3 +124,39 @@ assert (a[:512, 2 * 516:] == mean).all(), a[0, 2 * 516]
     [ -z "$(ls -A s)" ]
     no_files_but short.pgm s
 }
+
+@test "the contact sheet of a PNM with a small maxval: panels stretched, margins untouched" {
+    "$PY" -c 'import numpy as np
+a = (np.arange(64 * 64).reshape(64, 64) % 101).astype(np.uint8)
+open("m.pgm", "wb").write(b"P5 64 64 100\n" + a.tobytes())'
+    "$POOL" -q -k 2 --contact-sheet sheet.png m.pgm -o out.pgm
+    png_check sheet.png '
+src = (np.arange(64 * 64).reshape(64, 64) % 101)
+assert (a[:64, :64] == (src * 255 + 50) // 100).all()
+assert (a[:64, 64:66] == 128).all(), a[:64, 64:66]
+assert set(np.unique(a[64:])) == {0, 255}
+'
+}
+
+@test "CMYK JPEG: passes are saved as .npy, and the contact sheet is refused" {
+    "$PY" -c 'import numpy as np; from PIL import Image
+Image.fromarray(np.random.default_rng(1).integers(0, 255, (32, 32, 4), dtype=np.uint8), "CMYK").save("c.jpg")'
+    "$POOL" -q -k 2 --save-passes s c.jpg -o out.jpg
+    [ "$(ls s)" = "c.pass1.npy" ]
+    [ "$(npy_show s/c.pass1.npy)" = "uint8 (16, 16, 4)" ]
+    run "$POOL" -q -k 2 --contact-sheet sheet.png c.jpg -o out2.jpg
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: sheet.png: a contact sheet of a CMYK image is not supported"* ]]
+    [ ! -e out2.jpg ] && [ ! -e sheet.png ]
+}
+
+@test "empty names for the saved passes or the sheet are usage errors" {
+    pgm16 a.pgm
+    run "$POOL" -q -k 2 --contact-sheet= a.pgm -o out.pgm
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --contact-sheet: give a file name" ]
+    run "$POOL" -q -k 2 --save-passes= a.pgm -o out.pgm
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --save-passes: give a folder" ]
+    no_files_but a.pgm
+}
