@@ -10,8 +10,11 @@ enum { AX_D, AX_H, AX_W };
 /* One axis of the expansion: which output each input index is compared with, and how many
  * inputs each output is compared with. */
 struct axis_map {
-    uint32_t *nearest;          /* in_len entries (32 bits: these tables grow with height) */
-    uint32_t *count;            /* out_len entries */
+    const struct axis_table *t;
+    /* Width: tables (in_len and out_len entries). Height and depth, which stream: nothing
+     * stored; each input row's output is found among a few neighbours of its readers. */
+    uint32_t *nearest, *count;
+    size_t radius;              /* lazy axes: how far around the readers to look */
 };
 
 /* Running sums for one output row whose comparison is not finished: inputs mapped to it
@@ -21,6 +24,7 @@ struct loss_slot {
     bool busy, emitted;
     size_t row;                 /* the output row (depth * height index within a plane) */
     size_t rows_seen;           /* input rows mapped to it so far */
+    size_t rows_expected;       /* and how many will be */
     double *shift, *s1, *s2, *y;
     /* 8- and 16-bit inputs, exactly: column sums of the input rows mapped to the row
      * (summed across width only once the row is done), and the output row. */
@@ -75,11 +79,12 @@ struct channel_map channel_map_of(const struct tensor_shape *s)
 }
 
 /* Doubled centre of output o's real taps; windows without taps get none. */
-static bool window_centre2(const struct axis_window *w, size_t *c2)
+static bool window_centre2(const struct axis_table *t, size_t o, size_t *c2)
 {
-    if (!w->count)
+    struct axis_window w = axis_window_at(t, o);
+    if (!w.count)
         return false;
-    *c2 = 2 * w->first + w->step * (w->count - 1);
+    *c2 = 2 * w.first + w.step * (w.count - 1);
     return true;
 }
 
@@ -90,7 +95,7 @@ static size_t distance(size_t a, size_t b) { return a > b ? a - b : b - a; }
 static void nearest_by_sweep(struct axis_map *m, const struct axis_table *t)
 {
     size_t best = 0, best_c2 = 0, c2;
-    while (best < t->out_len && !window_centre2(&t->win[best], &best_c2))
+    while (best < t->out_len && !window_centre2(t, best, &best_c2))
         best++;
     if (best == t->out_len) {   /* no window reads anything: all compare with output 0 */
         memset(m->nearest, 0, t->in_len * sizeof *m->nearest);
@@ -98,7 +103,7 @@ static void nearest_by_sweep(struct axis_map *m, const struct axis_table *t)
     }
     for (size_t i = 0; i < t->in_len; i++) {
         for (size_t o = best + 1; o < t->out_len; o++) {
-            if (!window_centre2(&t->win[o], &c2) || c2 == best_c2)
+            if (!window_centre2(t, o, &c2) || c2 == best_c2)
                 continue;
             if (distance(c2, 2 * i) >= distance(best_c2, 2 * i))
                 break;
@@ -131,7 +136,7 @@ static int nearest_by_search(struct axis_map *m, const struct axis_table *t,
         return pool_fail(err, "out of memory for the statistics of a pass");
     size_t n = 0;
     for (size_t o = 0; o < t->out_len; o++)
-        if (window_centre2(&t->win[o], &c[n].c2))
+        if (window_centre2(t, o, &c[n].c2))
             c[n++].o = o;
     qsort(c, n, sizeof *c, by_centre);
     size_t groups = 0;
@@ -160,8 +165,75 @@ static int nearest_by_search(struct axis_map *m, const struct axis_table *t,
     return 0;
 }
 
-static int axis_map_init(struct axis_map *m, const struct axis_table *t, struct pool_error *err)
+/* The nearest centre to input i, among outputs within `radius` of the outputs that read it
+ * (or of the two around it, in a gap): centres sit about a stride apart and at most half a
+ * dilated kernel from where their windows start, so no farther output can be nearer. */
+static size_t lazy_nearest(const struct axis_map *m, size_t i)
 {
+    const struct axis_table *t = m->t;
+    size_t f, l, c2;
+    axis_readers(t, i, &f, &l);
+    size_t lo = f < l ? f : l, hi = f > l ? f : l;
+    lo = lo > m->radius ? lo - m->radius : 0;
+    hi = hi + m->radius < t->out_len ? hi + m->radius : t->out_len - 1;
+    lo = lo < hi ? lo : hi;
+    size_t best = t->out_len, best_d = 0;
+    for (size_t o = lo; o <= hi; o++)
+        if (window_centre2(t, o, &c2) && (best == t->out_len || distance(c2, 2 * i) < best_d)) {
+            best = o;
+            best_d = distance(c2, 2 * i);
+        }
+    for (size_t o = 0; best == t->out_len && o < t->out_len; o++)   /* no taps near: rare */
+        if (window_centre2(t, o, &c2))
+            best = o;
+    return best == t->out_len ? 0 : best;
+}
+
+static size_t nearest_of(const struct axis_map *m, size_t i)
+{
+    return m->nearest ? m->nearest[i] : lazy_nearest(m, i);
+}
+
+/* Inputs paired with output o lie within (radius + 1) strides and a dilated kernel of its
+ * window (the converse of lazy_nearest's search); count them there. */
+static size_t input_range(const struct axis_map *m, size_t o, size_t *first, size_t *last)
+{
+    const struct axis_table *t = m->t;
+    const struct axis_params *a = &t->params;
+    size_t r = m->radius + 1;
+    double lo, hi;
+    if (a->adaptive_out) {
+        double scale = (double)t->in_len / (double)t->out_len;
+        lo = ((double)o - (double)r) * scale - 1;
+        hi = ((double)o + (double)r + 1) * scale + 1;
+    } else {
+        double span = (double)((a->kernel - 1) * (t->dilated ? a->dilation : 1));
+        lo = ((double)o - (double)r) * (double)a->stride - (double)a->padding - span;
+        hi = ((double)o + (double)r) * (double)a->stride + span;
+    }
+    *first = lo < 0 ? 0 : (size_t)lo;
+    *last = hi >= (double)(t->in_len - 1) ? t->in_len - 1 : (size_t)hi;
+    return *last >= *first ? *last - *first + 1 : 0;
+}
+
+static size_t count_of(const struct axis_map *m, size_t o)
+{
+    if (m->count)
+        return m->count[o];
+    size_t first, last, n = 0;
+    input_range(m, o, &first, &last);
+    for (size_t i = first; i <= last && first <= last; i++)
+        n += lazy_nearest(m, i) == o;
+    return n;
+}
+
+static int axis_map_init(struct axis_map *m, const struct axis_table *t, bool lazy,
+                         struct pool_error *err)
+{
+    m->t = t;
+    m->radius = t->reach + 2;
+    if (lazy)
+        return 0;
     if (t->in_len > UINT32_MAX || t->out_len > UINT32_MAX)
         return pool_fail(err, "an axis of over 2^32 elements is too long for statistics");
     m->nearest = calloc(t->in_len, sizeof *m->nearest);
@@ -171,7 +243,7 @@ static int axis_map_init(struct axis_map *m, const struct axis_table *t, struct 
     bool ordered = true;
     size_t prev = 0, c2;
     for (size_t o = 0; o < t->out_len; o++)
-        if (window_centre2(&t->win[o], &c2)) {
+        if (window_centre2(t, o, &c2)) {
             ordered &= c2 >= prev;
             prev = c2;
         }
@@ -197,8 +269,8 @@ static bool alloc_slot_buffers(const struct pass_meter *m, struct loss_slot *s)
     double *block = malloc(4 * n * sizeof *block);
     uint32_t *columns = malloc(geom_row_elems(&m->in) * sizeof *columns);
     int64_t *exact_y = malloc(n * sizeof *exact_y);
-    *s = (struct loss_slot){false, false, 0, 0, block, block + n, block + 2 * n, block + 3 * n,
-                            columns, exact_y};
+    *s = (struct loss_slot){false, false, 0, 0, 0, block, block + n, block + 2 * n,
+                            block + 3 * n, columns, exact_y};
     if (block && columns && exact_y)
         return true;
     free_slot_buffers(s);
@@ -251,10 +323,13 @@ static bool grow_slots(struct pass_meter *m)
  * sum of the rows mapped to one output row in 32 bits, and 2 y s1 in 64. */
 static bool exact_sums_fit(const struct pass_meter *m)
 {
-    size_t most[3] = {0, 0, 0};
+    size_t most[3] = {0, 0, 0}, first, last;
     for (int a = 0; a < 3; a++)
-        for (size_t o = 0; o < m->out.size[a]; o++)
-            most[a] = m->map[a].count[o] > most[a] ? m->map[a].count[o] : most[a];
+        if (m->map[a].count)
+            for (size_t o = 0; o < m->out.size[a]; o++)
+                most[a] = m->map[a].count[o] > most[a] ? m->map[a].count[o] : most[a];
+        else   /* a bound: the inputs that could pair with one output */
+            most[a] = input_range(&m->map[a], m->out.size[a] / 2, &first, &last) + 1;
     size_t rows = most[0] * most[1], elements = rows * most[2];
     if (m->in.dtype == DT_U8)
         return rows < ((size_t)1 << 24) && elements < ((size_t)1 << 40);
@@ -311,7 +386,7 @@ int meter_create(struct pass_meter **out, const struct row_geom *in, const struc
         }
     }
     for (int a = 0; a < 3; a++)
-        if (axis_map_init(&m->map[a], &axis[a], err))
+        if (axis_map_init(&m->map[a], &axis[a], a != AX_W, err))
             goto fail;
     m->exact = exact_sums_fit(m);
     *out = m;
@@ -319,6 +394,12 @@ int meter_create(struct pass_meter **out, const struct row_geom *in, const struc
 fail:
     meter_free(m);
     return -1;
+}
+
+static size_t rows_expected(const struct pass_meter *m, size_t r)
+{
+    size_t oh_len = m->out.size[1];
+    return count_of(&m->map[AX_D], r / oh_len) * count_of(&m->map[AX_H], r % oh_len);
 }
 
 static struct loss_slot *slot_for(struct pass_meter *m, size_t r)
@@ -336,15 +417,11 @@ static struct loss_slot *slot_for(struct pass_meter *m, size_t r)
         s->emitted = false;
         s->row = r;
         s->rows_seen = 0;
+        s->rows_expected = rows_expected(m, r);
     }
     return s;
 }
 
-static size_t rows_expected(const struct pass_meter *m, size_t r)
-{
-    size_t oh_len = m->out.size[1];
-    return (size_t)m->map[AX_D].count[r / oh_len] * m->map[AX_H].count[r % oh_len];
-}
 
 /* Exact inputs: the slot's column sums, gathered across width into per-output sums. */
 static void gather_columns(struct pass_meter *m, const struct loss_slot *s)
@@ -388,7 +465,7 @@ static void finish_slot(struct pass_meter *m, struct loss_slot *s)
 
 static void maybe_finish(struct pass_meter *m, struct loss_slot *s)
 {
-    if (s->emitted && s->rows_seen == rows_expected(m, s->row))
+    if (s->emitted && s->rows_seen == s->rows_expected)
         finish_slot(m, s);
 }
 
@@ -476,7 +553,7 @@ void meter_input_row(struct pass_meter *m, const void *row)
 {
     size_t width = m->in.size[2], h_len = m->in.size[1];
     size_t d = m->in_row / h_len, h = m->in_row % h_len;
-    size_t r = (size_t)m->map[AX_D].nearest[d] * m->out.size[1] + m->map[AX_H].nearest[h];
+    size_t r = nearest_of(&m->map[AX_D], d) * m->out.size[1] + nearest_of(&m->map[AX_H], h);
     if (++m->in_row == m->in.size[0] * h_len)
         m->in_row = 0;
     if (r % m->sample)

@@ -17,12 +17,20 @@ __attribute__((format(printf, 2, 3))) static void warn(struct pass_plan *plan, c
     va_end(ap);
 }
 
-/* Input indices that no window reads (their contributor list is empty). */
+/* Input indices that no window reads. */
 static size_t unread(const struct axis_table *t)
 {
     size_t n = 0;
-    for (size_t i = 0; i < t->in_len; i++)
-        n += t->contrib_start[i] == t->contrib_start[i + 1];
+    for (size_t i = 0; i < t->in_len; i++) {
+        size_t first, last;
+        bool read = false;
+        axis_readers(t, i, &first, &last);
+        for (size_t o = first; o <= last && first <= last && !read; o++) {
+            struct axis_window w = axis_window_at(t, o);
+            read = axis_reads(t, o, i) && w.count && i >= w.first && i <= w.first + (w.count - 1) * w.step;
+        }
+        n += !read;
+    }
     return n;
 }
 
@@ -31,8 +39,8 @@ static size_t widest_window(const struct axis_table *t)
 {
     size_t widest = 1;
     for (size_t o = 0; o < t->out_len; o++) {
-        const struct axis_window *w = &t->win[o];
-        size_t extent = w->count ? (w->count - 1) * w->step + 1 : 0;
+        struct axis_window w = axis_window_at(t, o);
+        size_t extent = w.count ? (w.count - 1) * w.step + 1 : 0;
         if (extent > widest)
             widest = extent;
     }
@@ -106,7 +114,7 @@ int plan_pass(const struct pool_pass *p, size_t index, size_t count, const struc
     if (pass_out_geom(p, in, &out->out, &why) || pass_resolve(p, in->nspatial, ax, &why))
         return pool_fail(err, "%s: %s", label, why.msg);
     for (int i = 0; i < 3 && rc == 0; i++) {
-        rc = axis_table_init(&tables[i], &ax[i], p->mode, in->size[i], &why);
+        rc = axis_table_init(&tables[i], &ax[i], p->mode, in->size[i], false, &why);
         if (rc == 0) {
             out->coverage *= 1.0 - (double)unread(&tables[i]) / (double)tables[i].in_len;
             plan_axis(out, i, &ax[i], &tables[i], prev);

@@ -77,7 +77,7 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
     if (pass_out_geom(pass, in, &s->out, err) || pass_resolve(pass, in->nspatial, ax, err))
         goto fail;
     for (int i = 0; i < 3; i++)
-        if (axis_table_init(&s->axis[i], &ax[i], pass->mode, in->size[i], err))
+        if (axis_table_init(&s->axis[i], &ax[i], pass->mode, in->size[i], i == AX_W, err))
             goto fail;
     s->kernels = kernels_for(in->dtype);
     s->acc = acc_for(in->dtype, pass->mode);
@@ -114,7 +114,8 @@ static size_t acc_row_elems(const struct pool_stage *s) { return s->out.size[2] 
 static int emit_row(struct pool_stage *s, const void *acc, size_t out_d, size_t out_h,
                     struct pool_error *err)
 {
-    s->finish.divisor_rest = s->axis[AX_D].win[out_d].divisor * s->axis[AX_H].win[out_h].divisor;
+    s->finish.divisor_rest = axis_window_at(&s->axis[AX_D], out_d).divisor *
+                             axis_window_at(&s->axis[AX_H], out_h).divisor;
     s->kernels->finish_row(acc, s->out_row, &s->axis[AX_W], &s->finish);
     return s->sink(s->sink_ctx, s->out_row, err);
 }
@@ -127,14 +128,18 @@ static int height_row_done(struct pool_stage *s, size_t in_d, size_t out_h, cons
     if (depth->identity)
         return emit_row(s, acc, in_d, out_h, err);
     size_t slab_bytes = s->acc_row_bytes * s->out.size[1];
-    for (size_t i = depth->contrib_start[in_d]; i < depth->contrib_start[in_d + 1]; i++) {
-        char *slab = ring_slot(s->depth_ring, slab_bytes, depth->contrib[i], depth->max_live);
+    size_t first, last;
+    axis_readers(depth, in_d, &first, &last);
+    for (size_t o = first; o <= last && first <= last; o++) {
+        if (!axis_reads(depth, o, in_d))
+            continue;
+        char *slab = ring_slot(s->depth_ring, slab_bytes, o, depth->max_live);
         acc_combine(s->acc, s->mode, slab + out_h * s->acc_row_bytes, acc, acc_row_elems(s));
     }
     if (out_h + 1 < s->out.size[1])
         return 0;
     /* The slab's last output row: emit every depth window that this slab closes. */
-    while (s->next_out_d < depth->out_len && depth->ready_at[s->next_out_d] <= in_d) {
+    while (s->next_out_d < depth->out_len && axis_ready_at(depth, s->next_out_d) <= in_d) {
         char *slab = ring_slot(s->depth_ring, slab_bytes, s->next_out_d, depth->max_live);
         for (size_t h = 0; h < s->out.size[1]; h++)
             if (emit_row(s, slab + h * s->acc_row_bytes, s->next_out_d, h, err))
@@ -154,12 +159,14 @@ int stage_push(struct pool_stage *s, const void *row, struct pool_error *err)
         if (height_row_done(s, in_d, in_h, s->reduced, err))
             return -1;
     } else {
-        for (size_t i = height->contrib_start[in_h]; i < height->contrib_start[in_h + 1]; i++)
-            acc_combine(s->acc, s->mode,
-                        ring_slot(s->height_ring, s->acc_row_bytes, height->contrib[i],
-                                  height->max_live),
-                        s->reduced, acc_row_elems(s));
-        while (s->next_out_h < height->out_len && height->ready_at[s->next_out_h] <= in_h) {
+        size_t first, last;
+        axis_readers(height, in_h, &first, &last);
+        for (size_t o = first; o <= last && first <= last; o++)
+            if (axis_reads(height, o, in_h))
+                acc_combine(s->acc, s->mode,
+                            ring_slot(s->height_ring, s->acc_row_bytes, o, height->max_live),
+                            s->reduced, acc_row_elems(s));
+        while (s->next_out_h < height->out_len && axis_ready_at(height, s->next_out_h) <= in_h) {
             void *slot = ring_slot(s->height_ring, s->acc_row_bytes, s->next_out_h,
                                    height->max_live);
             if (height_row_done(s, in_d, s->next_out_h, slot, err))

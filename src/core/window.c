@@ -45,15 +45,83 @@ static struct axis_window average_window(const struct axis_params *a, size_t o, 
                                 a->count_include_pad ? (size_t)(end - start) : real};
 }
 
+static struct axis_window compute_window(const struct axis_table *t, size_t o)
+{
+    if (t->params.adaptive_out)
+        return adaptive_window(o, t->out_len, t->in_len);
+    if (t->mode == MODE_MAX || t->mode == MODE_MIN)
+        return dilated_window(&t->params, o, t->in_len);
+    return average_window(&t->params, o, t->in_len);
+}
+
+struct axis_window axis_window_at(const struct axis_table *t, size_t o)
+{
+    return t->win ? t->win[o] : compute_window(t, o);
+}
+
 static size_t last_tap(const struct axis_window *w) { return w->first + (w->count - 1) * w->step; }
 
-/* Smallest o with ready_at[o] >= i (ready_at is nondecreasing). */
-static size_t first_ready_at_or_after(const struct axis_table *t, size_t n, size_t i)
+/*
+ * The running maximum of last taps, from a few outputs: a window starts at o*s - p and its
+ * last tap is at most (k-1)d further, so any window with real taps that starts `reach`
+ * outputs later (reach = ceil((k-1)d / s)) ends no earlier. Below the latest window q <= o
+ * with real taps, only [q - reach, q] can hold the maximum.
+ */
+size_t axis_ready_at(const struct axis_table *t, size_t o)
 {
-    size_t lo = 0, hi = n;
+    size_t q = o;
+    struct axis_window w = axis_window_at(t, q);
+    while (!w.count && q > 0)
+        w = axis_window_at(t, --q);
+    if (!w.count)
+        return 0;
+    size_t ready = last_tap(&w);
+    for (size_t back = 1; back <= t->reach && back <= q; back++) {
+        struct axis_window v = axis_window_at(t, q - back);
+        if (v.count && last_tap(&v) > ready)
+            ready = last_tap(&v);
+    }
+    return ready;
+}
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+void axis_readers(const struct axis_table *t, size_t i, size_t *first, size_t *last)
+{
+    const struct axis_params *a = &t->params;
+    if (a->adaptive_out) {
+        /* start(o) <= i < end(o)  <=>  floor(i O / L) <= o <= ceil((i+1) O / L) - 1 */
+        unsigned __int128 O = t->out_len, L = t->in_len;
+        *first = (size_t)(i * O / L);
+        *last = (size_t)(((i + 1) * O + L - 1) / L) - 1;
+    } else {
+        /* o s - p <= i <= o s - p + (k-1) d */
+        size_t span = (a->kernel - 1) * (t->dilated ? a->dilation : 1);
+        size_t top = i + a->padding;
+        *first = top >= span ? ceil_div(top - span, a->stride) : 0;
+        *last = top / a->stride;
+    }
+    if (*last >= t->out_len)
+        *last = t->out_len - 1;
+}
+
+bool axis_reads(const struct axis_table *t, size_t o, size_t i)
+{
+    const struct axis_params *a = &t->params;
+    if (!t->dilated || a->dilation == 1)
+        return true;
+    /* the tap o s - p + j d lands on i for some j < k */
+    size_t offset = i + a->padding - o * a->stride;
+    return offset % a->dilation == 0 && offset / a->dilation < a->kernel;
+}
+
+/* Smallest o' <= o with ready_at(o') >= i (ready_at is nondecreasing). */
+static size_t oldest_open(const struct axis_table *t, size_t o, size_t i)
+{
+    size_t lo = 0, hi = o;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (t->ready_at[mid] >= i)
+        if (axis_ready_at(t, mid) >= i)
             hi = mid;
         else
             lo = mid + 1;
@@ -61,84 +129,51 @@ static size_t first_ready_at_or_after(const struct axis_table *t, size_t n, size
     return lo;
 }
 
-static void compute_ready_and_live(struct axis_table *t)
+/* Output o may use ring slot o % max_live only once o - max_live has been emitted, i.e.
+ * before o's first tap is read. */
+static void compute_live(struct axis_table *t)
 {
-    size_t ready = 0;
-    for (size_t o = 0; o < t->out_len; o++) {
-        const struct axis_window *w = &t->win[o];
-        if (w->count && last_tap(w) > ready)
-            ready = last_tap(w);
-        t->ready_at[o] = ready;
-    }
-    /* Output o may use ring slot o % max_live only once o - max_live has been emitted,
-     * i.e. before o's first tap is read. */
     t->max_live = 1;
     for (size_t o = 0; o < t->out_len; o++) {
-        if (!t->win[o].count)
+        struct axis_window w = axis_window_at(t, o);
+        if (!w.count)
             continue;
-        size_t oldest_open = first_ready_at_or_after(t, o, t->win[o].first);
-        if (o - oldest_open + 1 > t->max_live)
-            t->max_live = o - oldest_open + 1;
+        size_t live = o - oldest_open(t, o, w.first) + 1;
+        if (live > t->max_live)
+            t->max_live = live;
     }
-}
-
-static int build_contributions(struct axis_table *t, struct pool_error *err)
-{
-    size_t total = 0;
-    for (size_t o = 0; o < t->out_len; o++)
-        total += t->win[o].count;
-    t->contrib_start = calloc(t->in_len + 1, sizeof *t->contrib_start);
-    t->contrib = malloc((total ? total : 1) * sizeof *t->contrib);
-    if (!t->contrib_start || !t->contrib)
-        return pool_fail(err, "out of memory for the window table");
-    for (size_t o = 0; o < t->out_len; o++)
-        for (size_t j = 0; j < t->win[o].count; j++)
-            t->contrib_start[t->win[o].first + j * t->win[o].step + 1]++;
-    for (size_t i = 0; i < t->in_len; i++)
-        t->contrib_start[i + 1] += t->contrib_start[i];
-    size_t *fill = calloc(t->in_len ? t->in_len : 1, sizeof *fill);
-    if (!fill)
-        return pool_fail(err, "out of memory for the window table");
-    for (size_t o = 0; o < t->out_len; o++)
-        for (size_t j = 0; j < t->win[o].count; j++) {
-            size_t i = t->win[o].first + j * t->win[o].step;
-            t->contrib[t->contrib_start[i] + fill[i]++] = o;
-        }
-    free(fill);
-    return 0;
 }
 
 int axis_table_init(struct axis_table *t, const struct axis_params *a, enum pool_mode mode,
-                    size_t in_len, struct pool_error *err)
+                    size_t in_len, bool materialize, struct pool_error *err)
 {
     memset(t, 0, sizeof *t);
     if (axis_out_len(a, in_len, &t->out_len, err))
         return -1;
     t->in_len = in_len;
-    t->win = malloc(t->out_len * sizeof *t->win);
-    t->ready_at = malloc(t->out_len * sizeof *t->ready_at);
-    if (!t->win || !t->ready_at)
-        return pool_fail(err, "out of memory for the window table");
-    t->identity = t->out_len == in_len;
-    for (size_t o = 0; o < t->out_len; o++) {
-        if (a->adaptive_out)
-            t->win[o] = adaptive_window(o, t->out_len, in_len);
-        else if (mode == MODE_MAX || mode == MODE_MIN)
-            t->win[o] = dilated_window(a, o, in_len);
-        else
-            t->win[o] = average_window(a, o, in_len);
-        const struct axis_window *w = &t->win[o];
-        t->identity &= w->count == 1 && w->first == o && w->divisor == 1;
+    t->params = *a;
+    t->dilated = !a->adaptive_out && (mode == MODE_MAX || mode == MODE_MIN);
+    t->mode = mode;
+    size_t span = a->adaptive_out ? 0 : (a->kernel - 1) * (t->dilated ? a->dilation : 1);
+    t->reach = a->adaptive_out ? 1 : ceil_div(span, a->stride);
+    if (materialize) {
+        t->win = malloc(t->out_len * sizeof *t->win);
+        if (!t->win)
+            return pool_fail(err, "out of memory for the window table");
+        for (size_t o = 0; o < t->out_len; o++)
+            t->win[o] = compute_window(t, o);
     }
-    compute_ready_and_live(t);
-    return build_contributions(t, err);
+    t->identity = t->out_len == in_len;
+    for (size_t o = 0; o < t->out_len && t->identity; o++) {
+        struct axis_window w = axis_window_at(t, o);
+        t->identity = w.count == 1 && w.first == o && w.divisor == 1;
+    }
+    compute_live(t);
+    return 0;
 }
 
 void axis_table_free(struct axis_table *t)
 {
     free(t->win);
-    free(t->ready_at);
-    free(t->contrib_start);
-    free(t->contrib);
     memset(t, 0, sizeof *t);
 }

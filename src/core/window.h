@@ -1,4 +1,9 @@
-/* Per-axis window tables: which input indices each output of a pass reads. */
+/*
+ * Per-axis window arithmetic: which input indices each output of a pass reads, and which
+ * outputs read each input. Everything is computed from the pass's parameters when asked,
+ * so the streamed axes (height, depth) need no table that grows with the image; the width
+ * axis, which the row kernels walk for every row, keeps its windows in an array.
+ */
 #ifndef POOL_WINDOW_H
 #define POOL_WINDOW_H
 
@@ -16,17 +21,27 @@ struct axis_window {
 
 struct axis_table {
     size_t in_len, out_len;
-    struct axis_window *win;   /* out_len entries */
-    /* Output o is complete once input index ready_at[o] has been read; nondecreasing in o. */
-    size_t *ready_at;
-    /* contrib[contrib_start[i] .. contrib_start[i+1]) lists the outputs that read input i. */
-    size_t *contrib_start, *contrib;
+    struct axis_params params;
+    enum pool_mode mode;
+    bool dilated;              /* max/min windows: taps d apart (avg and Lp are contiguous) */
+    struct axis_window *win;   /* out_len entries when materialized, else NULL */
+    size_t reach;              /* outputs whose windows can overlap one window: see ready_at */
     size_t max_live;           /* most outputs open at once: ring size for accumulators */
     bool identity;             /* every output is its own input: the axis needs no work */
 };
 
+/* materialize: also keep every window in t->win (for the width axis). */
 int axis_table_init(struct axis_table *t, const struct axis_params *a, enum pool_mode mode,
-                    size_t in_len, struct pool_error *err);
+                    size_t in_len, bool materialize, struct pool_error *err);
 void axis_table_free(struct axis_table *t);
+
+struct axis_window axis_window_at(const struct axis_table *t, size_t o);
+/* Output o is complete once input index axis_ready_at(o) has been read; nondecreasing in
+ * o (the largest last tap of the outputs up to o). */
+size_t axis_ready_at(const struct axis_table *t, size_t o);
+/* The outputs that may read input i lie in [*first, *last] (empty when first > last);
+ * axis_reads says which do. Ascending, as accumulators are updated. */
+void axis_readers(const struct axis_table *t, size_t i, size_t *first, size_t *last);
+bool axis_reads(const struct axis_table *t, size_t o, size_t i);
 
 #endif

@@ -142,7 +142,7 @@ static void test_windows(void)
     struct pool_error err;
     /* adaptive L=5 -> 3: [0,2) [1,4) [3,5) */
     struct axis_params a = {.adaptive_out = 3};
-    CHECK(axis_table_init(&t, &a, MODE_AVG, 5, &err) == 0);
+    CHECK(axis_table_init(&t, &a, MODE_AVG, 5, true, &err) == 0);
     CHECK(t.win[0].first == 0 && t.win[0].count == 2);
     CHECK(t.win[1].first == 1 && t.win[1].count == 3);
     CHECK(t.win[2].first == 3 && t.win[2].count == 2);
@@ -150,7 +150,7 @@ static void test_windows(void)
     axis_table_free(&t);
     /* dilated max with padding: L=5, k=3, s=1, p=1, d=2: taps for o=0 are -1, 1, 3 */
     a = (struct axis_params){.kernel = 3, .stride = 1, .padding = 1, .dilation = 2};
-    CHECK(axis_table_init(&t, &a, MODE_MAX, 5, &err) == 0);
+    CHECK(axis_table_init(&t, &a, MODE_MAX, 5, true, &err) == 0);
     CHECK_EQ_INT(t.out_len, 3);
     CHECK(t.win[0].first == 1 && t.win[0].count == 2 && t.win[0].step == 2);
     CHECK(t.win[1].first == 0 && t.win[1].count == 3);
@@ -158,11 +158,11 @@ static void test_windows(void)
     axis_table_free(&t);
     /* avg divisor with and without count_include_pad: L=5, k=3, s=2, p=1 */
     a = (struct axis_params){.kernel = 3, .stride = 2, .padding = 1, .dilation = 1};
-    CHECK(axis_table_init(&t, &a, MODE_AVG, 5, &err) == 0);
+    CHECK(axis_table_init(&t, &a, MODE_AVG, 5, true, &err) == 0);
     CHECK(t.win[0].count == 2 && t.win[0].divisor == 2);
     axis_table_free(&t);
     a.count_include_pad = true;
-    CHECK(axis_table_init(&t, &a, MODE_AVG, 5, &err) == 0);
+    CHECK(axis_table_init(&t, &a, MODE_AVG, 5, true, &err) == 0);
     CHECK(t.win[0].count == 2 && t.win[0].divisor == 3);
     axis_table_free(&t);
 }
@@ -507,6 +507,56 @@ static void test_memory_independent_of_height(void)
     stage_free(b);
 }
 
+/* The streamed axes compute windows when asked: ready_at and the readers of each input
+ * must agree with a table of every window, for every kind of window. */
+static void test_lazy_windows(void)
+{
+    unsigned seed = 12345;
+    int mismatches = 0;
+    for (int n = 0; n < 3000; n++) {
+        seed = seed * 1103515245 + 12345;
+        size_t L = 1 + (seed >> 8) % 40;
+        struct axis_params a = {.kernel = 1 + (seed >> 14) % 5, .stride = 1 + (seed >> 17) % 4,
+                                .dilation = 1 + (seed >> 20) % 3,
+                                .ceil_mode = (seed >> 23) & 1,
+                                .count_include_pad = (seed >> 24) & 1};
+        a.padding = ((seed >> 25) % 3) <= a.kernel / 2 ? (seed >> 25) % 3 : 0;
+        enum pool_mode mode = (enum pool_mode)((seed >> 27) % 4);
+        if (mode == MODE_AVG || mode == MODE_LP)
+            a.dilation = 1;
+        if (((seed >> 29) & 3) == 0)
+            a = (struct axis_params){.adaptive_out = 1 + (seed >> 10) % 50};
+        struct axis_table full, lazy;
+        struct pool_error err;
+        if (axis_table_init(&full, &a, mode, L, true, &err))
+            continue;   /* an output size below 1: refused either way */
+        CHECK(axis_table_init(&lazy, &a, mode, L, false, &err) == 0);
+        size_t running = 0;
+        for (size_t o = 0; o < full.out_len; o++) {
+            const struct axis_window *w = &full.win[o];
+            if (w->count && w->first + (w->count - 1) * w->step > running)
+                running = w->first + (w->count - 1) * w->step;
+            mismatches += axis_ready_at(&lazy, o) != running;
+        }
+        for (size_t i = 0; i < L; i++) {
+            size_t first, last;
+            axis_readers(&lazy, i, &first, &last);
+            for (size_t o = 0; o < full.out_len; o++) {
+                const struct axis_window *w = &full.win[o];
+                bool reads = false;
+                for (size_t j = 0; j < w->count; j++)
+                    reads |= w->first + j * w->step == i;
+                bool lazy_reads = o >= first && o <= last && first <= last && axis_reads(&lazy, o, i);
+                mismatches += reads != lazy_reads;
+            }
+        }
+        mismatches += full.max_live != lazy.max_live;
+        axis_table_free(&full);
+        axis_table_free(&lazy);
+    }
+    CHECK_EQ_INT(mismatches, 0);
+}
+
 /* Runs one pass with a meter on its rows; returns the figures (the meter is freed). */
 struct metered {
     struct pass_meter *meter;
@@ -612,5 +662,6 @@ int main(void)
     test_linear_round_trip();
     test_memory_independent_of_height();
     test_meter();
+    test_lazy_windows();
     return check_summary();
 }
