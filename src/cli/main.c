@@ -328,6 +328,10 @@ int main(int argc, char **argv)
     }
     if (opt.plan)
         return check_stdout(planner_run(&opt, stdout));
+    if (views_check_inputs(&opt, &err)) {
+        fprintf(stderr, "pool: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
     output_install_signal_cleanup();
     struct job job = {.opt = &opt, .views = {.opt = &opt}};
     job.in_name = display_name(opt.input, "<stdin>");

@@ -72,6 +72,20 @@ static void stem_of(const char *path, char *buf, size_t len)
     snprintf(buf, len, "%.*s", n, base);
 }
 
+int views_check_inputs(const struct cli_options *o, struct pool_error *err)
+{
+    char a[256], b[256];
+    for (int i = 0; o->save_passes && i < o->ninputs; i++)
+        for (int k = i + 1; k < o->ninputs; k++) {
+            stem_of(o->inputs[i], a, sizeof a);
+            stem_of(o->inputs[k], b, sizeof b);
+            if (!strcmp(a, b))
+                return pool_fail(err, "--save-passes: %s and %s would both save as %s.passN",
+                                 o->inputs[i], o->inputs[k], a);
+        }
+    return 0;
+}
+
 /* Images stay images (PNG, or PNM for PNM input to keep its maxval and its several
  * images); tensors, and images the passes turned into something else, go to .npy. */
 static enum file_format saved_format(const struct tensor_reader *r, const struct row_geom *g)

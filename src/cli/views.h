@@ -34,6 +34,8 @@ struct pass_views {
 };
 
 bool views_wanted(const struct cli_options *o);
+/* Before anything is read: two inputs whose saved passes would have the same names. */
+int views_check_inputs(const struct cli_options *o, struct pool_error *err);
 /* Installs the tap: call before pipeline_build. */
 void views_tap_into(struct pass_views *v, struct pipeline_options *po);
 /* After the pipeline is built for an image (image: 1-based within the input). */

@@ -160,3 +160,18 @@ Image.fromarray(np.random.default_rng(1).integers(0, 255, (32, 32, 4), dtype=np.
     [ "$output" = "pool: --save-passes: give a folder" ]
     no_files_but a.pgm
 }
+
+@test "--save-passes refuses two inputs whose pass files would have the same names" {
+    pgm16 a.pgm
+    mkdir d
+    cp a.pgm d/a.pgm
+    run "$POOL" -q -k 2 --save-passes s -f pnm a.pgm d/a.pgm -o out.pnm
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --save-passes: a.pgm and d/a.pgm would both save as a.passN" ]
+    no_files_but a.pgm d
+    run "$POOL" -q -k 2 --save-passes s -f pnm a.pgm a.pgm -o out.pnm
+    [ "$status" -eq 2 ]
+    cp a.pgm b.pgm
+    "$POOL" -q -k 2 --save-passes s -f pnm a.pgm b.pgm -o out.pnm
+    [ "$(ls s | tr '\n' ' ')" = "a.pass1.pnm b.pass1.pnm " ]
+}
