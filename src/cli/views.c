@@ -6,32 +6,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../core/convert.h"
 #include "report.h"
 
 bool views_wanted(const struct cli_options *o) { return o->save_passes || o->contact_sheet; }
-
-/* Codes 0..maxval to the full range, as the pipeline's rescale does for image output. */
-static void stretch(void *row, size_t n, enum pool_dtype t, unsigned maxval)
-{
-    unsigned full = t == DT_U8 ? 255 : 65535;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = t == DT_U8 ? ((uint8_t *)row)[i] : ((uint16_t *)row)[i];
-        unsigned s = (unsigned)(((unsigned long)v * full + maxval / 2) / maxval);
-        if (t == DT_U8)
-            ((uint8_t *)row)[i] = (uint8_t)s;
-        else
-            ((uint16_t *)row)[i] = (uint16_t)s;
-    }
-}
 
 static int views_tap(void *ctx, size_t pass, const void *row, struct pool_error *err)
 {
     struct pass_views *v = ctx;
     if (v->sheet && !v->sheet_drawn) {
         if (v->sheet_maxval) {
-            size_t n = v->panel_elems[pass];
-            memcpy(v->stretched, row, n * dtype_size(sheet_dtype(v->sheet)));
-            stretch(v->stretched, n, sheet_dtype(v->sheet), v->sheet_maxval);
+            /* as the pipeline stretches codes for image output */
+            rescale_codes(sheet_dtype(v->sheet), row, v->stretched, v->panel_elems[pass],
+                          v->sheet_maxval);
             row = v->stretched;
         }
         sheet_add_row(v->sheet, pass, row);

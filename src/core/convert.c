@@ -96,16 +96,15 @@ static unsigned encode_value(const struct convert_stage *c, double v, bool alpha
 }
 
 /* v * full / maxval, rounded half up, in integers. */
-static void rescale_row(const struct convert_stage *c, const void *row, void *dst, size_t n)
+void rescale_codes(enum pool_dtype t, const void *row, void *dst, size_t n, unsigned code_max)
 {
-    uint64_t max = (uint64_t)c->code_max, full = c->full_max;
+    uint64_t max = code_max, full = t == DT_U8 ? 255 : 65535;
     for (size_t i = 0; i < n; i++) {
-        uint64_t v = c->in.dtype == DT_U8 ? ((const uint8_t *)row)[i]
-                                          : ((const uint16_t *)row)[i];
+        uint64_t v = t == DT_U8 ? ((const uint8_t *)row)[i] : ((const uint16_t *)row)[i];
         uint64_t scaled = (2 * v * full + max) / (2 * max);
         if (scaled > full)
             scaled = full;
-        if (c->in.dtype == DT_U8)
+        if (t == DT_U8)
             ((uint8_t *)dst)[i] = (uint8_t)scaled;
         else
             ((uint16_t *)dst)[i] = (uint16_t)scaled;
@@ -116,7 +115,7 @@ int convert_push(struct convert_stage *c, const void *row, struct pool_error *er
 {
     size_t n = geom_row_elems(&c->in);
     if (c->dir == RESCALE) {
-        rescale_row(c, row, c->out_row, n);
+        rescale_codes(c->in.dtype, row, c->out_row, n, (unsigned)c->code_max);
     } else if (c->dir == SRGB_TO_LINEAR) {
         decode_row(c, row, c->out_row, n);
     } else {

@@ -32,6 +32,10 @@ void convert_set_sink(struct convert_stage *c, row_sink_fn sink, void *ctx);
 int convert_push(struct convert_stage *c, const void *row, struct pool_error *err);
 void convert_free(struct convert_stage *c);
 
+/* n u8 or u16 codes 0..code_max stretched to the type's full range, rounded half up (in
+ * may be out). */
+void rescale_codes(enum pool_dtype t, const void *in, void *out, size_t n, unsigned code_max);
+
 /* The curve itself, for tests: code in [0, max] to linear [0, 1] and back. */
 double srgb_to_linear(double encoded);
 double linear_to_srgb(double linear);

@@ -11,8 +11,9 @@ enum { AX_D, AX_H, AX_W };
  * inputs each output is compared with. */
 struct axis_map {
     const struct axis_table *t;
-    /* Width: tables (in_len and out_len entries). Height and depth, which stream: nothing
-     * stored; each input row's output is found among a few neighbours of its readers. */
+    /* Each input's output is found among a few neighbours of its readers (lazy_nearest).
+     * Width, walked for every row, keeps the answers (in_len and out_len entries); height
+     * and depth, which stream, store nothing. */
     uint32_t *nearest, *count;
     size_t radius;              /* lazy axes: how far around the readers to look */
 };
@@ -90,81 +91,6 @@ static bool window_centre2(const struct axis_table *t, size_t o, size_t *c2)
 
 static size_t distance(size_t a, size_t b) { return a > b ? a - b : b - a; }
 
-/* Usual case: centres never decrease with o, so one sweep finds each input's nearest
- * output. Outputs sharing a centre keep the earliest. */
-static void nearest_by_sweep(struct axis_map *m, const struct axis_table *t)
-{
-    size_t best = 0, best_c2 = 0, c2;
-    while (best < t->out_len && !window_centre2(t, best, &best_c2))
-        best++;
-    if (best == t->out_len) {   /* no window reads anything: all compare with output 0 */
-        memset(m->nearest, 0, t->in_len * sizeof *m->nearest);
-        return;
-    }
-    for (size_t i = 0; i < t->in_len; i++) {
-        for (size_t o = best + 1; o < t->out_len; o++) {
-            if (!window_centre2(t, o, &c2) || c2 == best_c2)
-                continue;
-            if (distance(c2, 2 * i) >= distance(best_c2, 2 * i))
-                break;
-            best = o;
-            best_c2 = c2;
-        }
-        m->nearest[i] = (uint32_t)best;
-    }
-}
-
-struct centre {
-    size_t c2, o;
-};
-
-static int by_centre(const void *a, const void *b)
-{
-    const struct centre *x = a, *y = b;
-    if (x->c2 != y->c2)
-        return x->c2 < y->c2 ? -1 : 1;
-    return x->o < y->o ? -1 : x->o > y->o;
-}
-
-/* Centres out of order (dilated windows clipped by padding): sort them, keep the earliest
- * output of each centre, and search. */
-static int nearest_by_search(struct axis_map *m, const struct axis_table *t,
-                             struct pool_error *err)
-{
-    struct centre *c = malloc(t->out_len * sizeof *c);
-    if (!c)
-        return pool_fail(err, "out of memory for the statistics of a pass");
-    size_t n = 0;
-    for (size_t o = 0; o < t->out_len; o++)
-        if (window_centre2(t, o, &c[n].c2))
-            c[n++].o = o;
-    qsort(c, n, sizeof *c, by_centre);
-    size_t groups = 0;
-    for (size_t k = 0; k < n; k++)
-        if (k == 0 || c[k].c2 != c[k - 1].c2)
-            c[groups++] = c[k];
-    for (size_t i = 0; i < t->in_len; i++) {
-        size_t lo = 0, hi = groups;     /* the first group whose centre is >= 2i */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (c[mid].c2 < 2 * i)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        const struct centre *best = lo < groups ? &c[lo] : &c[lo - 1];
-        if (lo > 0 && lo < groups) {
-            const struct centre *below = &c[lo - 1];
-            size_t db = distance(below->c2, 2 * i), da = distance(best->c2, 2 * i);
-            if (db < da || (db == da && below->o < best->o))
-                best = below;
-        }
-        m->nearest[i] = (uint32_t)best->o;
-    }
-    free(c);
-    return 0;
-}
-
 /* The nearest centre to input i, among outputs within `radius` of the outputs that read it
  * (or of the two around it, in a gap): centres sit about a stride apart and at most half a
  * dilated kernel from where their windows start, so no farther output can be nearer. */
@@ -240,19 +166,10 @@ static int axis_map_init(struct axis_map *m, const struct axis_table *t, bool la
     m->count = calloc(t->out_len, sizeof *m->count);
     if (!m->nearest || !m->count)
         return pool_fail(err, "out of memory for the statistics of a pass");
-    bool ordered = true;
-    size_t prev = 0, c2;
-    for (size_t o = 0; o < t->out_len; o++)
-        if (window_centre2(t, o, &c2)) {
-            ordered &= c2 >= prev;
-            prev = c2;
-        }
-    if (ordered)
-        nearest_by_sweep(m, t);
-    else if (nearest_by_search(m, t, err))
-        return -1;
-    for (size_t i = 0; i < t->in_len; i++)
+    for (size_t i = 0; i < t->in_len; i++) {
+        m->nearest[i] = (uint32_t)lazy_nearest(m, i);
         m->count[m->nearest[i]]++;
+    }
     return 0;
 }
 

@@ -25,10 +25,8 @@ static size_t unread(const struct axis_table *t)
         size_t first, last;
         bool read = false;
         axis_readers(t, i, &first, &last);
-        for (size_t o = first; o <= last && first <= last && !read; o++) {
-            struct axis_window w = axis_window_at(t, o);
-            read = axis_reads(t, o, i) && w.count && i >= w.first && i <= w.first + (w.count - 1) * w.step;
-        }
+        for (size_t o = first; o <= last && first <= last && !read; o++)
+            read = axis_reads(t, o, i);
         n += !read;
     }
     return n;
