@@ -17,6 +17,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -110,8 +111,10 @@ def check_shift(name, rec, src, layout, passes, spatial, y):
     want = {}
     for i in spatial:
         shifted = np.concatenate([np.take(x0, [0], axis=i), np.take(x0, range(x0.shape[i] - 1), axis=i)], axis=i)
-        np.save("shifted.npy", shifted)
-        ys = pool_npy(["--layout", lay] + passes, "shifted.npy")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "shifted.npy")
+            np.save(path, shifted)
+            ys = pool_npy(["--layout", lay] + passes, path)
         a, b = y.astype(np.float64), ys.astype(np.float64)
         same = (a == b) | (np.isnan(a) & np.isnan(b))   # equal infinities are unchanged
         diff = np.where(same, 0.0, np.abs(a - b))
