@@ -486,6 +486,9 @@ static int png_writer_begin(struct tensor_writer *w, struct pool_error *err)
     if (!st->png || !st->info)
         return pool_fail(err, "cannot start libpng (out of memory, or a libpng other than "
                               "the one pool was built with)");
+    /* libpng refuses to write more than a million rows or columns unless told: the
+     * format's own limit is 2^31 - 1 (PNG spec, section 11.2.2). */
+    png_set_user_limits(st->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     if (run_guarded(st->png, write_header, st))
         return write_failure(st, err);
     return 0;

@@ -396,6 +396,42 @@ static int read_magic(struct pnm_input *in, char *magic, struct pool_error *err)
     return 0;
 }
 
+/* The fewest bytes the current image's samples can take: raw formats exactly; plain ones
+ * a digit a sample, with a space between samples except in P1, whose bits may touch. */
+static unsigned __int128 raster_bytes_min(const struct pnm_reader *st)
+{
+    unsigned __int128 samples = (unsigned __int128)st->width * st->height * st->channels;
+    switch (st->magic) {
+    case '1': return samples;
+    case '2': case '3': return 2 * samples - 1;
+    case '4': return (unsigned __int128)((st->width + 7) / 8) * st->height;
+    default: return samples * (st->wide ? 2 : 1);
+    }
+}
+
+/* On a regular file the bytes left are known: an image whose samples cannot fit in them
+ * fails now, before any work in proportion to the size its header declares. */
+static int check_raster_fits(const struct pnm_reader *st, struct pool_error *err)
+{
+    const struct byte_source *src = st->in.src;
+    if (src->size < 0 || (unsigned long long)src->size < src->consumed)
+        return 0;
+    unsigned long long left = (unsigned long long)src->size - src->consumed +
+                              (st->in.len - st->in.pos);
+    unsigned __int128 need = raster_bytes_min(st);
+    if (need <= left)
+        return 0;
+    char needed[48];
+    if (need > UINT64_MAX)
+        snprintf(needed, sizeof needed, "over 2^64 bytes");
+    else
+        snprintf(needed, sizeof needed, "%s%llu byte%s", st->magic <= '3' ? "at least " : "",
+                 (unsigned long long)need, need == 1 ? "" : "s");
+    return pool_fail(err, "truncated PNM data: the header declares %zux%zu pixels, which "
+                          "need %s of samples, and the file has %llu byte%s after it",
+                     st->width, st->height, needed, left, left == 1 ? "" : "s");
+}
+
 /* The header of the image at the current byte, into st and r's shape and meta. */
 static int read_image_header(struct tensor_reader *r, struct pool_error *err)
 {
@@ -422,7 +458,7 @@ static int read_image_header(struct tensor_reader *r, struct pool_error *err)
     r->meta.color = h.color;
     r->meta.has_alpha = h.has_alpha;
     r->meta.maxval = h.maxval == 255 || h.maxval == PNM_MAXVAL_MAX ? 0 : (unsigned)h.maxval;
-    return 0;
+    return check_raster_fits(st, err);
 }
 
 bool pnm_sniff(const unsigned char *bytes, size_t n)

@@ -17,40 +17,12 @@ __attribute__((format(printf, 2, 3))) static void warn(struct pass_plan *plan, c
     va_end(ap);
 }
 
-/* Input indices that no window reads. */
-static size_t unread(const struct axis_table *t)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < t->in_len; i++) {
-        size_t first, last;
-        bool read = false;
-        axis_readers(t, i, &first, &last);
-        for (size_t o = first; o <= last && first <= last && !read; o++)
-            read = axis_reads(t, o, i);
-        n += !read;
-    }
-    return n;
-}
-
-/* The widest window on the axis, in input elements from first to last tap. */
-static size_t widest_window(const struct axis_table *t)
-{
-    size_t widest = 1;
-    for (size_t o = 0; o < t->out_len; o++) {
-        struct axis_window w = axis_window_at(t, o);
-        size_t extent = w.count ? (w.count - 1) * w.step + 1 : 0;
-        if (extent > widest)
-            widest = extent;
-    }
-    return widest;
-}
-
 static void plan_axis(struct pass_plan *plan, int axis, const struct axis_params *a,
                       const struct axis_table *t, const struct pass_plan *prev)
 {
     double jump = prev ? prev->stride[axis] : 1.0, field = prev ? prev->field[axis] : 1.0;
     double stride = a->adaptive_out ? (double)t->in_len / (double)t->out_len : (double)a->stride;
-    double span = a->adaptive_out ? (double)widest_window(t)
+    double span = a->adaptive_out ? (double)axis_widest_window(t)
                                   : (double)(a->dilation * (a->kernel - 1) + 1);
     plan->field[axis] = field + (span - 1) * jump;
     plan->stride[axis] = jump * stride;
@@ -114,7 +86,7 @@ int plan_pass(const struct pool_pass *p, size_t index, size_t count, const struc
     for (int i = 0; i < 3 && rc == 0; i++) {
         rc = axis_table_init(&tables[i], &ax[i], p->mode, in->size[i], false, &why);
         if (rc == 0) {
-            out->coverage *= 1.0 - (double)unread(&tables[i]) / (double)tables[i].in_len;
+            out->coverage *= 1.0 - (double)axis_unread(&tables[i]) / (double)tables[i].in_len;
             plan_axis(out, i, &ax[i], &tables[i], prev);
         }
     }

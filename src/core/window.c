@@ -45,8 +45,14 @@ static struct axis_window average_window(const struct axis_params *a, size_t o, 
                                 a->count_include_pad ? (size_t)(end - start) : real};
 }
 
+/* Tests count the windows computed, to show that setup does not loop over an axis. */
+#ifndef WINDOW_PROBE
+#define WINDOW_PROBE() ((void)0)
+#endif
+
 static struct axis_window compute_window(const struct axis_table *t, size_t o)
 {
+    WINDOW_PROBE();
     if (t->params.adaptive_out)
         return adaptive_window(o, t->out_len, t->in_len);
     if (t->mode == MODE_MAX || t->mode == MODE_MIN)
@@ -129,19 +135,146 @@ static size_t oldest_open(const struct axis_table *t, size_t o, size_t i)
     return lo;
 }
 
+/* How many outputs are open when output o's first tap is read. */
+static size_t live_at(const struct axis_table *t, size_t o)
+{
+    struct axis_window w = axis_window_at(t, o);
+    return w.count ? o - oldest_open(t, o, w.first) + 1 : 1;
+}
+
+static size_t gcd(size_t a, size_t b)
+{
+    while (b) {
+        size_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+/*
+ * The outputs of a strided axis whose windows are not whole: [0, *head) holds those that
+ * start in the left padding and then (span/s + 1) whole ones, [*tail, out_len) those that
+ * end past the input. Every output between is a whole window, its predecessor's shifted by
+ * one stride, and behaves as the last of the head does: so an axis of any length is
+ * described by a few outputs at each end, and setting it up costs nothing in its length.
+ */
+static void border_outputs(const struct axis_table *t, size_t *head, size_t *tail)
+{
+    const struct axis_params *a = &t->params;
+    size_t span = (a->kernel - 1) * (t->dilated ? a->dilation : 1);
+    size_t h = ceil_div(a->padding, a->stride) + span / a->stride + 2;
+    /* whole windows end at o s - p + span <= L - 1 */
+    size_t right = t->in_len - 1 + a->padding;
+    size_t first_clipped = right >= span ? (right - span) / a->stride + 1 : 0;
+    *head = h < t->out_len ? h : t->out_len;
+    *tail = first_clipped > *head ? (first_clipped < t->out_len ? first_clipped : t->out_len)
+                                  : *head;
+}
+
+/*
+ * Adaptive windows (o L / O rounded out): when input i = floor(o L / O) is read, outputs
+ * floor(i O / L) .. o are open, that is ceil((o L mod O) / L) + 1 of them; o L mod O runs
+ * over the multiples of gcd(L, O) below O.
+ */
+static size_t adaptive_max_live(size_t in_len, size_t out_len)
+{
+    return ceil_div(out_len - gcd(in_len, out_len), in_len) + 1;
+}
+
 /* Output o may use ring slot o % max_live only once o - max_live has been emitted, i.e.
- * before o's first tap is read. */
+ * before o's first tap is read. The most outputs open at once is found at the borders or
+ * in the first whole windows (border_outputs). */
 static void compute_live(struct axis_table *t)
 {
-    t->max_live = 1;
-    for (size_t o = 0; o < t->out_len; o++) {
-        struct axis_window w = axis_window_at(t, o);
-        if (!w.count)
-            continue;
-        size_t live = o - oldest_open(t, o, w.first) + 1;
-        if (live > t->max_live)
-            t->max_live = live;
+    if (t->params.adaptive_out) {
+        t->max_live = adaptive_max_live(t->in_len, t->out_len);
+        return;
     }
+    size_t head, tail;
+    border_outputs(t, &head, &tail);
+    t->max_live = 1;
+    for (size_t o = 0; o < t->out_len; o = o + 1 == head ? tail : o + 1) {
+        size_t live = live_at(t, o);
+        t->max_live = live > t->max_live ? live : t->max_live;
+    }
+}
+
+/* Every output is its own input: checked on the border outputs, which stand for the rest. */
+static bool is_identity(const struct axis_table *t)
+{
+    if (t->out_len != t->in_len)
+        return false;
+    if (t->params.adaptive_out)
+        return true;   /* L windows over L inputs: [o, o + 1) */
+    size_t head, tail;
+    border_outputs(t, &head, &tail);
+    for (size_t o = 0; o < t->out_len; o = o + 1 == head ? tail : o + 1) {
+        struct axis_window w = axis_window_at(t, o);
+        if (w.count != 1 || w.first != o || w.divisor != 1)
+            return false;
+    }
+    return true;
+}
+
+static bool is_read(const struct axis_table *t, size_t i)
+{
+    size_t first, last;
+    axis_readers(t, i, &first, &last);
+    for (size_t o = first; o <= last && first <= last; o++)
+        if (axis_reads(t, o, i))
+            return true;
+    return false;
+}
+
+static size_t unread_in(const struct axis_table *t, size_t from, size_t to)
+{
+    size_t n = 0;
+    for (size_t i = from; i < to; i++)
+        n += !is_read(t, i);
+    return n;
+}
+
+/*
+ * Inputs i with span <= i + p < O s have all their readers inside the axis, and whether
+ * one reads i depends only on (i + p) mod s: count one stride of them and multiply.
+ */
+size_t axis_unread(const struct axis_table *t)
+{
+    const struct axis_params *a = &t->params;
+    if (a->adaptive_out)
+        return 0;   /* adaptive windows cover [0, L) */
+    size_t L = t->in_len, s = a->stride;
+    size_t span = (a->kernel - 1) * (t->dilated ? a->dilation : 1);
+    size_t lo = span > a->padding ? span - a->padding : 0;
+    unsigned __int128 end = (unsigned __int128)t->out_len * s;
+    size_t hi = end <= a->padding                       ? 0
+                : end - a->padding > (unsigned __int128)L ? L
+                                                          : (size_t)(end - a->padding);
+    if (hi <= lo || hi - lo < 2 * s)
+        return unread_in(t, 0, L);
+    size_t n = hi - lo, periods = n / s, rest = n % s;
+    return unread_in(t, 0, lo) + periods * unread_in(t, lo, lo + s) +
+           unread_in(t, lo, lo + rest) + unread_in(t, hi, L);
+}
+
+/* The widest extent from first to last tap. Adaptive: L = qO + r gives windows of q (r = 0),
+ * up to q + 1 (r divides O) or q + 2 (see adaptive_window's rounding). */
+size_t axis_widest_window(const struct axis_table *t)
+{
+    const struct axis_params *a = &t->params;
+    if (a->adaptive_out) {
+        size_t q = t->in_len / t->out_len, r = t->in_len % t->out_len;
+        return r == 0 ? q : t->out_len % r == 0 ? q + 1 : q + 2;
+    }
+    size_t widest = 1, head, tail;
+    border_outputs(t, &head, &tail);
+    for (size_t o = 0; o < t->out_len; o = o + 1 == head ? tail : o + 1) {
+        struct axis_window w = axis_window_at(t, o);
+        size_t extent = w.count ? (w.count - 1) * w.step + 1 : 0;
+        widest = extent > widest ? extent : widest;
+    }
+    return widest;
 }
 
 int axis_table_init(struct axis_table *t, const struct axis_params *a, enum pool_mode mode,
@@ -163,11 +296,7 @@ int axis_table_init(struct axis_table *t, const struct axis_params *a, enum pool
         for (size_t o = 0; o < t->out_len; o++)
             t->win[o] = compute_window(t, o);
     }
-    t->identity = t->out_len == in_len;
-    for (size_t o = 0; o < t->out_len && t->identity; o++) {
-        struct axis_window w = axis_window_at(t, o);
-        t->identity = w.count == 1 && w.first == o && w.divisor == 1;
-    }
+    t->identity = is_identity(t);
     compute_live(t);
     return 0;
 }

@@ -30,7 +30,9 @@ struct axis_table {
     bool identity;             /* every output is its own input: the axis needs no work */
 };
 
-/* materialize: also keep every window in t->win (for the width axis). */
+/* materialize: also keep every window in t->win (for the width axis). Only that costs time
+ * or memory in proportion to the axis's length: the rest is derived from a few outputs at
+ * each end, so a header that declares a huge height costs nothing before its rows come. */
 int axis_table_init(struct axis_table *t, const struct axis_params *a, enum pool_mode mode,
                     size_t in_len, bool materialize, struct pool_error *err);
 void axis_table_free(struct axis_table *t);
@@ -43,5 +45,10 @@ size_t axis_ready_at(const struct axis_table *t, size_t o);
  * axis_reads says which do. Ascending, as accumulators are updated. */
 void axis_readers(const struct axis_table *t, size_t i, size_t *first, size_t *last);
 bool axis_reads(const struct axis_table *t, size_t o, size_t i);
+/* Input indices that no window reads (stride past the dilated kernel, or dilation gaps).
+ * Work in proportion to the kernel and stride, not to the axis's length. */
+size_t axis_unread(const struct axis_table *t);
+/* The widest window, from its first to its last real tap, in input elements. */
+size_t axis_widest_window(const struct axis_table *t);
 
 #endif

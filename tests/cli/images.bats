@@ -68,6 +68,17 @@ pixels() {
     npy_equal out16.npy '(np.floor((np.arange(64*64, dtype=np.float64) * 16).reshape(32, 2, 32, 2).mean(axis=(1, 3)) + 0.5)).astype(np.uint16)'
 }
 
+@test "a PNG of over a million rows is written (libpng's default limit is lifted)" {
+    { printf 'P5\n2 1500000\n255\n'; head -c 3000000 /dev/urandom; } > tall.pgm
+    run "$POOL" -k 1 tall.pgm -o tall.png
+    [ "$status" -eq 0 ]
+    "$PY" -c 'from PIL import Image; import numpy as np
+Image.MAX_IMAGE_PIXELS = None
+got = np.asarray(Image.open("tall.png"))
+want = np.frombuffer(open("tall.pgm", "rb").read()[-3000000:], np.uint8).reshape(1500000, 2)
+assert got.shape == want.shape and (got == want).all()'
+}
+
 @test "an ICC profile is kept in PNG and JPEG output" {
     cp "$DATA/astronaut.png" a.png
     "$POOL" -m avg -k 2 a.png -o b.png

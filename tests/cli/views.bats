@@ -119,9 +119,16 @@ assert (a[:512, 2 * 516:] == mean).all(), a[0, 2 * 516]
 
 @test "a failing run leaves no saved passes and no contact sheet" {
     { printf 'P5 4 4 255\n'; printf 'abc'; } > short.pgm
-    run "$POOL" -q -k 2 --save-passes s --contact-sheet sheet.png short.pgm -o out.pgm
+    # through a pipe the short data is found mid-stream, after the views have begun
+    run sh -c 'cat short.pgm | "$0" -q -k 2 --save-passes s --contact-sheet sheet.png -o out.pgm' "$POOL"
     [ "$status" -eq 1 ]
+    [ "$output" = "pool: <stdin>: truncated PNM data (row 1 of 4)" ]
     [ -z "$(ls -A s)" ]
+    no_files_but short.pgm s
+    # from the file it is found at the header, before anything is made
+    run "$POOL" -q -k 2 --save-passes s2 --contact-sheet sheet.png short.pgm -o out.pgm
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: short.pgm: truncated PNM data: the header declares 4x4 pixels"* ]]
     no_files_but short.pgm s
 }
 

@@ -507,25 +507,93 @@ static void test_memory_independent_of_height(void)
     stage_free(b);
 }
 
-/* The streamed axes compute windows when asked: ready_at and the readers of each input
- * must agree with a table of every window, for every kind of window. */
+/* Reference answers from a table of every window, computed the slow, obvious way. */
+static size_t last_tap_of(const struct axis_window *w) { return w->first + (w->count - 1) * w->step; }
+
+static size_t brute_max_live(const struct axis_table *full)
+{
+    size_t most = 1;
+    for (size_t o = 0; o < full->out_len; o++) {
+        if (!full->win[o].count)
+            continue;
+        /* outputs o' <= o still open when o's first tap is read: some q <= o' ends at or
+         * after it */
+        size_t oldest = o, running = 0;
+        bool any = false;
+        for (size_t q = 0; q <= o; q++) {
+            const struct axis_window *w = &full->win[q];
+            if (w->count && (!any || last_tap_of(w) > running)) {
+                running = last_tap_of(w);
+                any = true;
+            }
+            if (any && running >= full->win[o].first) {
+                oldest = q;
+                break;
+            }
+        }
+        most = o - oldest + 1 > most ? o - oldest + 1 : most;
+    }
+    return most;
+}
+
+static bool brute_identity(const struct axis_table *full)
+{
+    bool id = full->out_len == full->in_len;
+    for (size_t o = 0; o < full->out_len && id; o++)
+        id = full->win[o].count == 1 && full->win[o].first == o && full->win[o].divisor == 1;
+    return id;
+}
+
+static size_t brute_unread(const struct axis_table *full)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < full->in_len; i++) {
+        bool read = false;
+        for (size_t o = 0; o < full->out_len && !read; o++)
+            for (size_t j = 0; j < full->win[o].count && !read; j++)
+                read = full->win[o].first + j * full->win[o].step == i;
+        n += !read;
+    }
+    return n;
+}
+
+static size_t brute_widest(const struct axis_table *full)
+{
+    size_t widest = 1;
+    for (size_t o = 0; o < full->out_len; o++)
+        if (full->win[o].count && last_tap_of(&full->win[o]) - full->win[o].first + 1 > widest)
+            widest = last_tap_of(&full->win[o]) - full->win[o].first + 1;
+    return widest;
+}
+
+static struct axis_params random_axis(unsigned *seed, size_t *L, enum pool_mode *mode)
+{
+    *seed = *seed * 1103515245 + 12345;
+    unsigned r = *seed;
+    /* mostly short axes, some long enough to have many whole windows between the borders */
+    *L = (r >> 5) & 1 ? 1 + (r >> 8) % 40 : 1 + (r >> 8) % 300;
+    struct axis_params a = {.kernel = 1 + (r >> 14) % 5, .stride = 1 + (r >> 17) % 4,
+                            .dilation = 1 + (r >> 20) % 3, .ceil_mode = (r >> 23) & 1,
+                            .count_include_pad = (r >> 24) & 1};
+    a.padding = ((r >> 25) % 3) <= a.kernel / 2 ? (r >> 25) % 3 : 0;
+    *mode = (enum pool_mode)((r >> 27) % 4);
+    if (*mode == MODE_AVG || *mode == MODE_LP)
+        a.dilation = 1;
+    if (((r >> 29) & 3) == 0)
+        a = (struct axis_params){.adaptive_out = 1 + (r >> 10) % 50};
+    return a;
+}
+
+/* The streamed axes compute windows when asked: ready_at, the readers of each input, and
+ * what setup derives from the borders alone must agree with a table of every window. */
 static void test_lazy_windows(void)
 {
     unsigned seed = 12345;
-    int mismatches = 0;
+    int mismatches = 0, derived = 0;
     for (int n = 0; n < 3000; n++) {
-        seed = seed * 1103515245 + 12345;
-        size_t L = 1 + (seed >> 8) % 40;
-        struct axis_params a = {.kernel = 1 + (seed >> 14) % 5, .stride = 1 + (seed >> 17) % 4,
-                                .dilation = 1 + (seed >> 20) % 3,
-                                .ceil_mode = (seed >> 23) & 1,
-                                .count_include_pad = (seed >> 24) & 1};
-        a.padding = ((seed >> 25) % 3) <= a.kernel / 2 ? (seed >> 25) % 3 : 0;
-        enum pool_mode mode = (enum pool_mode)((seed >> 27) % 4);
-        if (mode == MODE_AVG || mode == MODE_LP)
-            a.dilation = 1;
-        if (((seed >> 29) & 3) == 0)
-            a = (struct axis_params){.adaptive_out = 1 + (seed >> 10) % 50};
+        size_t L;
+        enum pool_mode mode;
+        struct axis_params a = random_axis(&seed, &L, &mode);
         struct axis_table full, lazy;
         struct pool_error err;
         if (axis_table_init(&full, &a, mode, L, true, &err))
@@ -534,8 +602,8 @@ static void test_lazy_windows(void)
         size_t running = 0;
         for (size_t o = 0; o < full.out_len; o++) {
             const struct axis_window *w = &full.win[o];
-            if (w->count && w->first + (w->count - 1) * w->step > running)
-                running = w->first + (w->count - 1) * w->step;
+            if (w->count && last_tap_of(w) > running)
+                running = last_tap_of(w);
             mismatches += axis_ready_at(&lazy, o) != running;
         }
         for (size_t i = 0; i < L; i++) {
@@ -550,11 +618,15 @@ static void test_lazy_windows(void)
                 mismatches += reads != lazy_reads;
             }
         }
-        mismatches += full.max_live != lazy.max_live;
+        derived += lazy.max_live != brute_max_live(&full);
+        derived += lazy.identity != brute_identity(&full);
+        derived += axis_unread(&lazy) != brute_unread(&full);
+        derived += axis_widest_window(&lazy) != brute_widest(&full);
         axis_table_free(&full);
         axis_table_free(&lazy);
     }
     CHECK_EQ_INT(mismatches, 0);
+    CHECK_EQ_INT(derived, 0);
 }
 
 /* Runs one pass with a meter on its rows; returns the figures (the meter is freed). */

@@ -29,6 +29,9 @@ struct stream {
     struct decoded images[MAX_IMAGES];
 };
 
+/* Set: the bytes come as from a pipe, their length unknown until the end. */
+static bool size_unknown;
+
 static int open_bytes(struct byte_source *src, const void *bytes, size_t n)
 {
     memset(src, 0, sizeof *src);
@@ -40,7 +43,7 @@ static int open_bytes(struct byte_source *src, const void *bytes, size_t n)
     }
     src->name = "test";
     src->owns_fp = true;
-    src->size = (long long)n;
+    src->size = size_unknown ? -1 : (long long)n;
     return 0;
 }
 
@@ -162,6 +165,16 @@ static void expect_error(const char *bytes, size_t n, const char *want)
 }
 
 #define EXPECT_ERROR(lit, want) expect_error(lit, sizeof(lit) - 1, want)
+
+/* The same bytes from a pipe: a short raster is found only when its rows run out. */
+static void expect_stream_error(const char *bytes, size_t n, const char *want)
+{
+    size_unknown = true;
+    expect_error(bytes, n, want);
+    size_unknown = false;
+}
+
+#define EXPECT_STREAM_ERROR(lit, want) expect_stream_error(lit, sizeof(lit) - 1, want)
 
 /* ---- the reader ---- */
 
@@ -336,7 +349,7 @@ static void test_several_images(void)
     EXPECT_ERROR("P5 1 1 255\n\x01xyz", "unexpected 'x' after image 1");
     EXPECT_ERROR("P5 1 1 255\n\x01P9", "not a PNM file");
     EXPECT_ERROR("P5 1 1 255\n\x01P5 1 1 0\n", "maxval 0");
-    EXPECT_ERROR("P5 1 1 255\n\x01P5 1 2 255\n\x01", "truncated PNM data (row 2 of 2)");
+    EXPECT_STREAM_ERROR("P5 1 1 255\n\x01P5 1 2 255\n\x01", "truncated PNM data (row 2 of 2)");
 }
 
 /* ---- bad input ---- */
@@ -418,15 +431,32 @@ static void test_bad_data(void)
     EXPECT_ERROR("P2 2 1 255\n1 -1\n", "expected a sample, found '-' at row 1");
     EXPECT_ERROR("P3 1 1 255\n1 2x 3\n", "expected a sample, found 'x'");
     EXPECT_ERROR("P1 2 1\n0 2\n", "expected 0 or 1, found '2'");
-    EXPECT_ERROR("P5 2 3 255\n\x01\x02\x03", "truncated PNM data (row 2 of 3)");
-    EXPECT_ERROR("P5 2 3 65535\n\x01\x02\x03\x04", "truncated PNM data (row 2 of 3)");
-    EXPECT_ERROR("P6 2 2 255\n", "truncated PNM data (row 1 of 2)");
-    EXPECT_ERROR("P4 9 2\n\x00\x00\x00", "truncated PNM data (row 2 of 2)");
-    EXPECT_ERROR("P2 2 2 255\n1 2 3", "truncated PNM data (row 2 of 2)");
-    EXPECT_ERROR("P1 2 2\n1 0 1", "truncated PNM data (row 2 of 2)");
-    EXPECT_ERROR("P3 1 1 255\n1 2 #3\n", "truncated PNM data (row 1 of 1)");
+    EXPECT_STREAM_ERROR("P5 2 3 255\n\x01\x02\x03", "truncated PNM data (row 2 of 3)");
+    EXPECT_STREAM_ERROR("P5 2 3 65535\n\x01\x02\x03\x04", "truncated PNM data (row 2 of 3)");
+    EXPECT_STREAM_ERROR("P6 2 2 255\n", "truncated PNM data (row 1 of 2)");
+    EXPECT_STREAM_ERROR("P4 9 2\n\x00\x00\x00", "truncated PNM data (row 2 of 2)");
+    EXPECT_STREAM_ERROR("P2 2 2 255\n1 2 3", "truncated PNM data (row 2 of 2)");
+    EXPECT_STREAM_ERROR("P1 2 2\n1 0 1", "truncated PNM data (row 2 of 2)");
+    EXPECT_STREAM_ERROR("P3 1 1 255\n1 2 #3\n", "truncated PNM data (row 1 of 1)");
+    EXPECT_STREAM_ERROR("P7\nWIDTH 2\nHEIGHT 2\nDEPTH 4\nMAXVAL 255\nENDHDR\n1234567",
+                        "truncated PNM data (row 1 of 2)");
+    /* From a file, a raster longer than what is left fails at the header, naming both. */
+    EXPECT_ERROR("P5 2 3 255\n\x01\x02\x03", "the header declares 2x3 pixels, which need 6 "
+                                              "bytes of samples, and the file has 3 bytes after it");
+    EXPECT_ERROR("P5 2 3 65535\n\x01\x02\x03\x04", "need 12 bytes of samples, and the file has 4");
+    EXPECT_ERROR("P6 2 2 255\n", "need 12 bytes of samples, and the file has 0 bytes after it");
+    EXPECT_ERROR("P4 9 2\n\x00\x00\x00", "need 4 bytes of samples, and the file has 3");
+    EXPECT_ERROR("P2 2 2 255\n1 2 3", "need at least 7 bytes of samples, and the file has 5");
+    EXPECT_ERROR("P1 2 2\n101", "the header declares 2x2 pixels, which need at least 4 bytes");
     EXPECT_ERROR("P7\nWIDTH 2\nHEIGHT 2\nDEPTH 4\nMAXVAL 255\nENDHDR\n1234567",
-                 "truncated PNM data (row 1 of 2)");
+                 "need 16 bytes of samples, and the file has 7 bytes after it");
+    EXPECT_ERROR("P5 1 1 255\n\x01P5 1 2 255\n\x01", "need 2 bytes of samples, and the file "
+                                                      "has 1 byte after it");
+    EXPECT_ERROR("P5\n2 536870912\n255\n\x01", "the header declares 2x536870912 pixels, which "
+                                               "need 1073741824 bytes");
+    /* Exactly enough is enough: the plain bound is a lower one (P1 bits may touch). */
+    CHECK_U8("P1 2 2\n1001", 2, 2, 1, 0, 0, 255, 255, 0);
+    CHECK_U8("P2 2 1 9\n1 2", 1, 2, 1, 9, 1, 2);
 }
 
 static void test_read_counts(void)
