@@ -41,6 +41,7 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
     [[ "$output" == "pool: -k 2x: bad size"* ]]
     run "$POOL" -k 2 -s 1.5 in.npy
     [ "$status" -eq 2 ]
+    [ "$output" = "pool: -s 1.5: bad size '1.5': unexpected '.'" ]
     run "$POOL" -k 2 -r 0 in.npy
     [ "$status" -eq 2 ]
     [[ "$output" == "pool: -r 0: bad number"* ]]
@@ -57,13 +58,16 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
     [[ "$output" == *"dilation works with max and min only"* ]]
     run "$POOL" -m max -k 2 --count-include-pad in.npy -o out.npy
     [ "$status" -eq 2 ]
+    [ "$output" = "pool: -m max -k 2 --count-include-pad: count-include-pad works with avg only" ]
     run "$POOL" -m lp -k 2 -p 1 in.npy -o out.npy
     [ "$status" -eq 2 ]
+    [ "$output" = "pool: -m lp -k 2 -p 1: lp takes no padding (as PyTorch's lp_pool)" ]
     run "$POOL" -m avg in.npy -o out.npy
     [ "$status" -eq 2 ]
     [[ "$output" == *"needs a kernel size"* ]]
     run "$POOL" -m gavg -k 2 in.npy -o out.npy
     [ "$status" -eq 2 ]
+    [[ "$output" == "pool: -m gavg -k 2: gavg pools each channel to one value: it takes no kernel,"* ]]
     run "$POOL" -k 2 -P max:2 in.npy -o out.npy
     [ "$status" -eq 2 ]
     [[ "$output" == *"not both"* ]]
@@ -94,6 +98,7 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
     [[ "$output" == "pool: -k: needs a value" ]]
     run "$POOL" -k 2 in.npy in.npy
     [ "$status" -eq 2 ]
+    [[ "$output" == "pool: <stdout>: several inputs go into one csv, txt or PNM output"* ]]
     run "$POOL" -k 2 -f gif in.npy
     [ "$status" -eq 2 ]
     [[ "$output" == "pool: -f gif: unknown format (png jpeg pnm npy raw txt csv)" ]]
@@ -108,6 +113,7 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
     [[ "$output" == *"layout 'chw' has 3 axes but the tensor has 2"* ]]
     run "$POOL" --dtype f32 -k 2 in.npy
     [ "$status" -eq 2 ]
+    [ "$output" = "pool: --dtype describes raw input: give --shape too" ]
     no_files_but in.npy
 }
 
@@ -169,6 +175,7 @@ PY
     mknpy c.npy 'np.zeros(4, np.complex64)'
     run "$POOL" -k 1 c.npy -o out.npy
     [ "$status" -eq 1 ]
+    [ "$output" = "pool: c.npy: unsupported dtype '<c8' (complex); supported: f2, f4, f8, i1, i2, i4, i8, u1, u2, u4, u8 (any byte order)" ]
     no_files_but b.npy c.npy
 }
 

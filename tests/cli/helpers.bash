@@ -4,6 +4,28 @@
 POOL=${POOL:-$BATS_TEST_DIRNAME/../../build/pool}
 PY=${ORACLE_PYTHON:-/usr/bin/python3}
 
+# Real photographs: Debian's python3-skimage ships them in its data/ folder, found through
+# the oracle Python so that no path is written down twice. Empty when it is missing; tests
+# that need it call need_photos.
+DATA=$("$PY" -c 'import os, skimage; print(os.path.join(os.path.dirname(skimage.__file__), "data"))' 2>/dev/null) || DATA=
+export DATA
+
+# The skip policy (tests/skips.sh): under scripts/test and in CI a skip fails the test
+# unless its reason holds on every machine. bats's own skip stays, behind the policy.
+. "$BATS_TEST_DIRNAME/../skips.sh"
+eval "$(declare -f skip | sed '1s/^skip /bats_skip /')"
+skip() {
+    if skips_strict && ! skip_allowed "${1:-}"; then
+        echo "a skip is a failure under scripts/test and in CI: ${1:-no reason given}" >&2
+        return 1
+    fi
+    bats_skip "$@"
+}
+
+need_photos() {
+    [ -n "$DATA" ] && [ -f "$DATA/astronaut.png" ] || skip "no skimage photographs (python3-skimage) for $PY"
+}
+
 setup() {
     TMP=$(mktemp -d)
     cd "$TMP" || return 1

@@ -3,7 +3,6 @@
 
 load helpers
 
-DATA=$("${ORACLE_PYTHON:-/usr/bin/python3}" -c 'import os, skimage; print(os.path.join(os.path.dirname(skimage.__file__), "data"))' 2>/dev/null)
 
 @test "-f txt writes one line per batch item, values in C order" {
     mknpy a.npy 'np.arange(2*3*4*4, dtype=np.float32).reshape(2, 3, 4, 4)'

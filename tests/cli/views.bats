@@ -3,7 +3,6 @@
 
 load helpers
 
-DATA=/usr/lib/python3/dist-packages/skimage/data
 
 # A 4x4 PGM: values 0, 16, ..., 240 in C order.
 pgm16() {
@@ -32,7 +31,7 @@ PY
 }
 
 @test "--save-passes: PNG and JPEG inputs give PNG, tensors .npy, stdin is named stdin" {
-    [ -f "$DATA/astronaut.png" ] || skip "no skimage photographs"
+    need_photos
     "$POOL" -q -k 2 -r 2 --save-passes s "$DATA/astronaut.png" -o out.jpg
     "$POOL" -q -k 2 -r 2 "$DATA/astronaut.png" -o want.png
     [ "$(ls s | tr '\n' ' ')" = "astronaut.pass1.png astronaut.pass2.png " ]
@@ -50,8 +49,10 @@ EOF
 @test "--save-passes keeps every image of a PNM stream, and makes its folder" {
     pgm16 a.pgm
     cat a.pgm a.pgm > two.pgm
-    "$POOL" -q -k 2 --save-passes new/dir two.pgm -o out.pnm 2>&1 || true
-    [ ! -e new/dir ]   # one level only: the parent must exist
+    run "$POOL" -q -k 2 --save-passes new/dir two.pgm -o out.pnm
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: new/dir: cannot create the folder: No such file or directory" ]
+    [ ! -e new ] && [ ! -e out.pnm ]   # one level only: the parent must exist
     "$POOL" -q -k 2 --save-passes new two.pgm -o out.pnm
     [ "$(wc -c < new/two.pass1.pnm)" -eq $(( 2 * (11 + 4) )) ]
     cmp new/two.pass1.pnm out.pnm
@@ -92,7 +93,7 @@ for x0, x1 in ((0, 96), (98, 194), (196, 196 + w2)):   # text under each panel
 }
 
 @test "the contact sheet of a photograph: size, the input's pixels, a global pass's colour" {
-    [ -f "$DATA/astronaut.png" ] || skip "no skimage photographs"
+    need_photos
     "$POOL" -q -P avg:4 -P gavg --contact-sheet sheet.png "$DATA/astronaut.png" -o out.png
     "$POOL" -q -P avg:4 -P gavg "$DATA/astronaut.png" -f txt -o mean.txt
     png_check sheet.png "

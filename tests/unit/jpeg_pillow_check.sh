@@ -13,17 +13,17 @@
 # Usage: tests/unit/jpeg_pillow_check.sh [TEST_COMMAND]   (default $TEST_JPEG, else
 # /tmp/test_jpeg; may have words, e.g. "valgrind -q --error-exitcode=1 /tmp/test_jpeg")
 # Needs Debian's /usr/bin/python3 with Pillow and numpy (apt-get install python3-pil
-# python3-numpy); the python3 on PATH may be another one without them. Exits 77 (skipped)
-# when they are missing, or 1 when POOL_REQUIRE_ORACLE is set.
+# python3-numpy); the python3 on PATH may be another one without them.
+# Skips when they are missing, except under scripts/test and in CI, where that fails
+# (tests/skips.sh).
 set -eu
 
 test_command=${1:-${TEST_JPEG:-/tmp/test_jpeg}}
 python=${ORACLE_PYTHON:-/usr/bin/python3}
 
 if ! "$python" -c 'import numpy, PIL.Image' 2>/dev/null; then
-    echo "jpeg_pillow_check: $python has no Pillow or numpy" >&2
-    [ -n "${POOL_REQUIRE_ORACLE:-}" ] && exit 1
-    exit 77
+    . "${TESTS_DIR:-$(dirname "$0")/..}/skips.sh"
+    skip_all "jpeg_pillow_check: $python has no Pillow or numpy"
 fi
 
 dir=$(mktemp -d /tmp/jpeg_fixtures.XXXXXX)

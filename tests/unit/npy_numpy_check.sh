@@ -8,16 +8,17 @@
 # Usage: tests/unit/npy_numpy_check.sh [TEST_COMMAND]   (default $TEST_NPY, else /tmp/test_npy; may have
 # words, e.g. "valgrind -q --error-exitcode=1 /tmp/test_npy")
 # Needs Debian's /usr/bin/python3 with numpy (apt-get install python3-numpy); the python3
-# on PATH may be another one without numpy. Exits 77 (skipped) when numpy is missing.
+# on PATH may be another one without numpy.
+# Skips when they are missing, except under scripts/test and in CI, where that fails
+# (tests/skips.sh).
 set -eu
 
 test_command=${1:-${TEST_NPY:-/tmp/test_npy}}
 python=${ORACLE_PYTHON:-/usr/bin/python3}
 
 if ! "$python" -c 'import numpy' 2>/dev/null; then
-    echo "npy_numpy_check: $python has no numpy" >&2
-    [ -n "${POOL_REQUIRE_ORACLE:-}" ] && exit 1
-    exit 77
+    . "${TESTS_DIR:-$(dirname "$0")/..}/skips.sh"
+    skip_all "npy_numpy_check: $python has no numpy"
 fi
 
 dir=$(mktemp -d /tmp/npy_fixtures.XXXXXX)

@@ -9,16 +9,17 @@
 # Usage: tests/unit/pnm_pillow_check.sh [TEST_COMMAND]   (default $TEST_PNM, else
 # /tmp/test_pnm; may have words, e.g. "valgrind -q --error-exitcode=1 /tmp/test_pnm")
 # Needs Debian's /usr/bin/python3 with Pillow and numpy (apt-get install python3-pil
-# python3-numpy). Exits 77 (skipped) without them, or 1 when POOL_REQUIRE_ORACLE is set.
+# python3-numpy).
+# Skips when they are missing, except under scripts/test and in CI, where that fails
+# (tests/skips.sh).
 set -eu
 
 test_command=${1:-${TEST_PNM:-/tmp/test_pnm}}
 python=${ORACLE_PYTHON:-/usr/bin/python3}
 
 if ! "$python" -c 'import numpy, PIL' 2>/dev/null; then
-    echo "pnm_pillow_check: $python has no Pillow or numpy" >&2
-    [ -n "${POOL_REQUIRE_ORACLE:-}" ] && exit 1
-    exit 77
+    . "${TESTS_DIR:-$(dirname "$0")/..}/skips.sh"
+    skip_all "pnm_pillow_check: $python has no Pillow or numpy"
 fi
 
 dir=$(mktemp -d /tmp/pnm_fixtures.XXXXXX)

@@ -719,21 +719,21 @@ static void test_meter(void)
 
 int main(void)
 {
-    test_out_len();
-    test_pass_check();
-    test_windows();
-    test_avg_ceil_1d();
-    test_avg_padding_2d();
-    test_max_min_nan();
-    test_integer_rounding();
-    test_every_dtype();
-    test_big_window_rounding();
-    test_half_conversion();
-    test_channels_last_and_3d();
-    test_premultiplied_alpha();
-    test_linear_round_trip();
-    test_memory_independent_of_height();
-    test_meter();
-    test_lazy_windows();
+    RUN(test_out_len());
+    RUN(test_pass_check());
+    RUN(test_windows());
+    RUN(test_avg_ceil_1d());
+    RUN(test_avg_padding_2d());
+    RUN(test_max_min_nan());
+    RUN(test_integer_rounding());
+    RUN(test_every_dtype());
+    RUN(test_big_window_rounding());
+    RUN(test_half_conversion());
+    RUN(test_channels_last_and_3d());
+    RUN(test_premultiplied_alpha());
+    RUN(test_linear_round_trip());
+    RUN(test_memory_independent_of_height());
+    RUN(test_meter());
+    RUN(test_lazy_windows());
     return check_summary();
 }

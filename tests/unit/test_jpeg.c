@@ -913,22 +913,22 @@ static void test_pillow_files(const char *dir)
 
 int main(void)
 {
-    test_sniff();
-    test_round_trips();
-    test_quality_and_cmyk_polarity();
-    test_icc_round_trip();
-    test_truncation();
-    test_corrupt_data();
-    test_declared_size();
-    test_not_jpeg();
-    test_reader_misuse();
+    RUN(test_sniff());
+    RUN(test_round_trips());
+    RUN(test_quality_and_cmyk_polarity());
+    RUN(test_icc_round_trip());
+    RUN(test_truncation());
+    RUN(test_corrupt_data());
+    RUN(test_declared_size());
+    RUN(test_not_jpeg());
+    RUN(test_reader_misuse());
     const char *dir = getenv("JPEG_FIXTURE_DIR");
     fixture_dir = dir && *dir ? dir : NULL;
-    test_ycck();
-    test_scan_limit();
-    test_writer_refusals();
-    test_writer_misuse();
+    RUN(test_ycck());
+    RUN(test_scan_limit());
+    RUN(test_writer_refusals());
+    RUN(test_writer_misuse());
     if (fixture_dir)
-        test_pillow_files(fixture_dir);
+        RUN(test_pillow_files(fixture_dir));
     return check_summary();
 }

@@ -691,24 +691,24 @@ static void test_numpy_fixtures(const char *dir)
 
 int main(void)
 {
-    test_roundtrip_every_dtype();
-    test_header_matches_numpy();
-    test_raw_roundtrip();
-    test_versions();
-    test_big_endian();
-    test_fortran_order();
-    test_fortran_big_endian_truncated();
-    test_header_variants();
-    test_unsupported_dtypes();
-    test_bad_headers();
-    test_truncation_and_trailing_data();
-    test_bad_prefix();
-    test_raw_size_mismatch();
-    test_write_errors();
-    test_format_names();
-    test_source_peek_after_partial_read();
+    RUN(test_roundtrip_every_dtype());
+    RUN(test_header_matches_numpy());
+    RUN(test_raw_roundtrip());
+    RUN(test_versions());
+    RUN(test_big_endian());
+    RUN(test_fortran_order());
+    RUN(test_fortran_big_endian_truncated());
+    RUN(test_header_variants());
+    RUN(test_unsupported_dtypes());
+    RUN(test_bad_headers());
+    RUN(test_truncation_and_trailing_data());
+    RUN(test_bad_prefix());
+    RUN(test_raw_size_mismatch());
+    RUN(test_write_errors());
+    RUN(test_format_names());
+    RUN(test_source_peek_after_partial_read());
     const char *fixtures = getenv("NPY_FIXTURE_DIR");
     if (fixtures && *fixtures)
-        test_numpy_fixtures(fixtures);
+        RUN(test_numpy_fixtures(fixtures));
     return check_summary();
 }

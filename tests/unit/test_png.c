@@ -890,25 +890,25 @@ static void test_pillow_fixtures(const char *dir)
 
 int main(void)
 {
-    test_roundtrips();
-    test_16bit_byte_order();
-    test_palette();
-    test_sub_byte_gray();
-    test_color_key();
-    test_interlaced();
-    test_icc();
-    test_gamma_and_srgb();
-    test_invalid_color_chunks();
-    test_truncated();
-    test_bad_crc();
-    test_bad_headers();
-    test_sniff();
-    test_read_misuse();
-    test_read_after_failure();
-    test_writer_refusals();
-    test_writer_misuse();
+    RUN(test_roundtrips());
+    RUN(test_16bit_byte_order());
+    RUN(test_palette());
+    RUN(test_sub_byte_gray());
+    RUN(test_color_key());
+    RUN(test_interlaced());
+    RUN(test_icc());
+    RUN(test_gamma_and_srgb());
+    RUN(test_invalid_color_chunks());
+    RUN(test_truncated());
+    RUN(test_bad_crc());
+    RUN(test_bad_headers());
+    RUN(test_sniff());
+    RUN(test_read_misuse());
+    RUN(test_read_after_failure());
+    RUN(test_writer_refusals());
+    RUN(test_writer_misuse());
     const char *fixtures = getenv("PNG_FIXTURE_DIR");
     if (fixtures && *fixtures)
-        test_pillow_fixtures(fixtures);
+        RUN(test_pillow_fixtures(fixtures));
     return check_summary();
 }

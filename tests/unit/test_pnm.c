@@ -764,11 +764,8 @@ static void check_fixture(const char *dir, const char *line)
     free(want);
 }
 
-static void test_pillow_fixtures(void)
+static void test_pillow_fixtures(const char *dir)
 {
-    const char *dir = getenv("PNM_FIXTURE_DIR");
-    if (!dir)
-        return;
     size_t len = 0;
     char *manifest = (char *)load_file(dir, "manifest.txt", &len);
     CHECK(manifest != NULL);
@@ -785,21 +782,23 @@ static void test_pillow_fixtures(void)
 
 int main(void)
 {
-    test_sniff();
-    test_plain_bitmap();
-    test_plain_gray_and_rgb();
-    test_raw_bitmap();
-    test_raw_gray_and_rgb();
-    test_pam();
-    test_several_images();
-    test_bad_headers();
-    test_bad_pam_headers();
-    test_bad_data();
-    test_read_counts();
-    test_read_error();
-    test_writer_round_trips();
-    test_writer_errors();
-    test_writer_next_image();
-    test_pillow_fixtures();
+    RUN(test_sniff());
+    RUN(test_plain_bitmap());
+    RUN(test_plain_gray_and_rgb());
+    RUN(test_raw_bitmap());
+    RUN(test_raw_gray_and_rgb());
+    RUN(test_pam());
+    RUN(test_several_images());
+    RUN(test_bad_headers());
+    RUN(test_bad_pam_headers());
+    RUN(test_bad_data());
+    RUN(test_read_counts());
+    RUN(test_read_error());
+    RUN(test_writer_round_trips());
+    RUN(test_writer_errors());
+    RUN(test_writer_next_image());
+    const char *fixtures = getenv("PNM_FIXTURE_DIR");
+    if (fixtures && *fixtures)
+        RUN(test_pillow_fixtures(fixtures));
     return check_summary();
 }

@@ -82,9 +82,9 @@ static void test_shapes(void)
 
 int main(void)
 {
-    test_sizes();
-    test_numbers();
-    test_pass_specs();
-    test_shapes();
+    RUN(test_sizes());
+    RUN(test_numbers());
+    RUN(test_pass_specs());
+    RUN(test_shapes());
     return check_summary();
 }

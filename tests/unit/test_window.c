@@ -123,7 +123,7 @@ static void test_pass_setup(void)
 
 int main(void)
 {
-    test_axis_setup();
-    test_pass_setup();
+    RUN(test_axis_setup());
+    RUN(test_pass_setup());
     return check_summary();
 }
