@@ -5,28 +5,38 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The temp files a signal handler must remove (the output, a stats file, saved passes, a
- * contact sheet); only the CLI layer keeps such state. Entries point at the output_file's own
- * temp_path and are cleared before it is freed. */
+/* The temp files a signal handler must remove (outputs, stats files, saved passes, contact
+ * sheets), from every thread. Slots are claimed and cleared with atomic exchanges, which a
+ * signal handler may read (C11 7.14.1.1: lock-free atomics are async-signal-safe); an
+ * entry points at its output_file's own temp_path and is cleared before that is freed. */
 #define MAX_PENDING_TEMPS 2048
-static char *volatile pending_temps[MAX_PENDING_TEMPS];
+static _Atomic(char *) pending_temps[MAX_PENDING_TEMPS];
+
+/* The process's umask, read once at start-up: reading it means setting it, which would
+ * race with threads creating files. */
+static mode_t creation_mask = 022;
 
 static void remove_temp_and_die(int sig)
 {
-    for (int i = 0; i < MAX_PENDING_TEMPS; i++)
-        if (pending_temps[i])
-            unlink(pending_temps[i]);
+    for (int i = 0; i < MAX_PENDING_TEMPS; i++) {
+        char *path = atomic_load(&pending_temps[i]);
+        if (path)
+            unlink(path);
+    }
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
-void output_install_signal_cleanup(void)
+void output_init(void)
 {
+    creation_mask = umask(0);
+    umask(creation_mask);
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         struct sigaction sa;
@@ -39,19 +49,21 @@ void output_install_signal_cleanup(void)
 
 static bool add_pending_temp(char *path)
 {
-    for (int i = 0; i < MAX_PENDING_TEMPS; i++)
-        if (!pending_temps[i]) {
-            pending_temps[i] = path;
+    for (int i = 0; i < MAX_PENDING_TEMPS; i++) {
+        char *expected = NULL;
+        if (atomic_compare_exchange_strong(&pending_temps[i], &expected, path))
             return true;
-        }
+    }
     return false;
 }
 
-static void drop_pending_temp(const char *path)
+static void drop_pending_temp(char *path)
 {
-    for (int i = 0; i < MAX_PENDING_TEMPS; i++)
-        if (pending_temps[i] == path)
-            pending_temps[i] = NULL;
+    for (int i = 0; i < MAX_PENDING_TEMPS; i++) {
+        char *expected = path;
+        if (atomic_compare_exchange_strong(&pending_temps[i], &expected, NULL))
+            return;
+    }
 }
 
 /* "dir/name.npy" -> "dir/.name.npy.pool-XXXXXX", in the destination's folder so that
@@ -99,7 +111,7 @@ int output_open(struct output_file *o, const char *path, struct pool_error *err)
         o->path = o->resolved_path;
     o->temp_path = temp_name_for(o->path);
     if (!o->temp_path)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     int fd = mkstemp(o->temp_path);
     if (fd < 0) {
         int e = errno;
@@ -114,9 +126,7 @@ int output_open(struct output_file *o, const char *path, struct pool_error *err)
     }
     /* mkstemp makes the file 0600: a file being replaced keeps its own permissions (a
      * private file stays private), a new one gets what a plain fopen would give it. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, exists ? st.st_mode & 07777 : 0666 & ~mask);
+    fchmod(fd, exists ? st.st_mode & 07777 : 0666 & ~creation_mask);
     o->fp = fdopen(fd, "wb");
     if (!o->fp) {
         int e = errno;

@@ -16,8 +16,9 @@ struct output_file {
     FILE *fp;
 };
 
-/* Removes a half-written temp file if the process is interrupted (SIGINT, SIGTERM, SIGHUP). */
-void output_install_signal_cleanup(void);
+/* Once at start-up, before any thread: reads the umask, and makes an interrupted process
+ * (SIGINT, SIGTERM, SIGHUP) remove every half-written temp file. The rest is thread-safe. */
+void output_init(void);
 
 int output_open(struct output_file *o, const char *path, struct pool_error *err);
 /* Flushes, checks for write errors, and renames the temp file into place. */

@@ -5,6 +5,7 @@
 
 #include "../codec/codec.h"
 #include "../core/plan.h"
+#include "messages.h"
 
 /* "2x2" from the spatial entries of a per-axis vector (D, H, W), as integers when whole. */
 static void format_axes(const double v[3], int nspatial, char *buf, size_t len)
@@ -74,16 +75,17 @@ int planner_run(const struct cli_options *o, FILE *out)
     struct pool_error err;
     size_t npasses;
     if (plan_input(o, &shape, &err) || tensor_geom(&shape, &geom, &err)) {
-        fprintf(stderr, "pool: %s: %s\n", o->plan, err.msg);
-        return 1;
+        say_failure(&err, o->plan);
+        return EXIT_FAILURE_DATA;
     }
     struct pool_pass *passes = options_expand_passes(o, &npasses);
     struct pass_plan *plans = calloc(npasses, sizeof *plans);
     if (!passes || !plans) {
         free(passes);
         free(plans);
-        fprintf(stderr, "pool: out of memory\n");
-        return 1;
+        pool_fail_resource(&err, "out of memory");
+        say_failure(&err, NULL);
+        return EXIT_FAILURE_DATA;
     }
     char text[64], stride[48], field[48], cover[24], number[24];
     int status = 0;
@@ -93,8 +95,8 @@ int planner_run(const struct cli_options *o, FILE *out)
     for (size_t i = 0; i < npasses; i++) {
         if (plan_pass(&passes[i], i, npasses, i ? &plans[i - 1].out : &geom,
                       i ? &plans[i - 1] : NULL, &plans[i], &err)) {
-            fprintf(stderr, "pool: %s: %s\n", o->plan, err.msg);
-            status = 1;
+            say_failure(&err, o->plan);
+            status = EXIT_FAILURE_DATA;
             break;
         }
         format_shape(&shape, plans[i].out.size, text, sizeof text);
@@ -104,7 +106,7 @@ int planner_run(const struct cli_options *o, FILE *out)
         snprintf(number, sizeof number, "%zu", i + 1);
         print_row(out, number, mode_name(&passes[i]), text, stride, field, cover);
         for (int w = 0; w < plans[i].nwarnings && !o->quiet; w++)
-            fprintf(stderr, "pool: %s: warning: %s\n", o->plan, plans[i].warnings[w]);
+            say_warning(o->plan, "%s", plans[i].warnings[w]);
     }
     free(passes);
     free(plans);
@@ -120,7 +122,7 @@ void planner_warn(const char *what, const struct pool_pass *passes, size_t npass
         if (plan_pass(&passes[i], i, npasses, &geom, i ? &prev : NULL, &cur, NULL))
             return;
         for (int w = 0; w < cur.nwarnings; w++)
-            fprintf(stderr, "pool: %s: warning: %s\n", what, cur.warnings[w]);
+            say_warning(what, "%s", cur.warnings[w]);
         geom = cur.out;
         prev = cur;
     }

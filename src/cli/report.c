@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/plan.h"
+#include "messages.h"
 
 int report_open(struct report *r, const struct cli_options *o, struct pool_error *err)
 {
@@ -351,12 +352,11 @@ bool report_warn_psnr(const char *input, const struct pool_pass *passes, struct 
             return false;
         meter_figures(m, &f);
         if (f.psnr < threshold) {
-            fprintf(stderr,
-                    "pool: %s: warning: pass %zu (%s): PSNR %s%.1f dB against its input, below "
-                    "%g dB: the pass throws away much of the detail (--warn-psnr sets the "
-                    "limit)\n",
-                    input, k + 1, mode_name(&passes[k]), estimated ? "about " : "", f.psnr,
-                    threshold);
+            say_warning(input,
+                        "pass %zu (%s): PSNR %s%.1f dB against its input, below %g dB: the "
+                        "pass throws away much of the detail (--warn-psnr sets the limit)",
+                        k + 1, mode_name(&passes[k]), estimated ? "about " : "", f.psnr,
+                        threshold);
             return true;
         }
     }

@@ -25,10 +25,8 @@ static int views_tap(void *ctx, size_t pass, const void *row, struct pool_error 
     }
     if (v->files_open && pass >= 1) {
         struct tensor_writer *w = &v->writers[pass - 1];
-        if (w->ops->write(w, row, v->row_elems[pass - 1], err)) {
-            v->culprit = v->paths[pass - 1];
-            return -1;
-        }
+        if (w->ops->write(w, row, v->row_elems[pass - 1], err))
+            return pool_blame(err, ERROR_OUTPUT, v->paths[pass - 1]);
     }
     return 0;
 }
@@ -101,7 +99,7 @@ static int open_saved_passes(struct pass_views *v, const char *input_path,
 {
     const char *dir = v->opt->save_passes;
     char stem[256];
-    v->culprit = dir;
+    v->working_on = dir;
     if (make_folder(dir, err))
         return -1;
     stem_of(input_path, stem, sizeof stem);
@@ -114,13 +112,13 @@ static int open_saved_passes(struct pass_views *v, const char *input_path,
         size_t len = strlen(dir) + strlen(stem) + 48;
         char *path = v->paths[k] = malloc(len);
         if (!path)
-            return pool_fail(err, "out of memory");
+            return pool_fail_resource(err, "out of memory");
         snprintf(path, len, "%s/%s.pass%zu.%s", dir, stem, k + 1, format_name(f));
         struct tensor_shape shape = r->shape;
         tensor_respace(&shape, g->size);
         shape.dtype = g->dtype;
         v->row_elems[k] = geom_row_elems(g);
-        v->culprit = path;
+        v->working_on = path;
         if (output_open(&v->files[k], path, err) || writer_open(&v->writers[k], f, v->files[k].fp, &shape, &v->saved_meta,
                               &v->opt->writer, err))
             return -1;
@@ -135,7 +133,7 @@ static int next_saved_image(struct pass_views *v, const struct tensor_reader *r,
     for (size_t k = 0; k < v->npasses; k++) {
         struct tensor_writer *w = &v->writers[k];
         const struct row_geom *g = tap_geom(p, k + 1);
-        v->culprit = v->paths[k];
+        v->working_on = v->paths[k];
         if (!w->ops->next_image)
             return pool_fail(err, "the input holds several images and this format one");
         w->shape = r->shape;
@@ -162,10 +160,10 @@ static int start_sheet(struct pass_views *v, const struct tensor_reader *r,
     char (*captions)[192] = calloc(n, sizeof *captions);
     const char **caption_ptrs = calloc(n, sizeof *caption_ptrs);
     int rc = -1;
-    v->culprit = v->opt->contact_sheet;
+    v->working_on = v->opt->contact_sheet;
     v->panel_elems = calloc(n, sizeof *v->panel_elems);
     if (!panels || !captions || !caption_ptrs || !v->panel_elems) {
-        pool_fail(err, "out of memory");
+        pool_fail_resource(err, "out of memory");
         goto done;
     }
     if (r->meta.color == COLOR_CMYK) {
@@ -189,7 +187,7 @@ static int start_sheet(struct pass_views *v, const struct tensor_reader *r,
         widest = v->panel_elems[k] > widest ? v->panel_elems[k] : widest;
     }
     if (!(v->stretched = malloc(widest * sizeof(uint16_t)))) {
-        pool_fail(err, "out of memory");
+        pool_fail_resource(err, "out of memory");
         goto done;
     }
     v->sheet_maxval = rescaled ? 0 : r->meta.maxval;
@@ -213,13 +211,13 @@ int views_begin_image(struct pass_views *v, const char *input_path, const struct
         v->row_elems = calloc(v->npasses, sizeof *v->row_elems);
         v->paths = calloc(v->npasses, sizeof *v->paths);
         if (!v->files || !v->writers || !v->row_elems || !v->paths)
-            return pool_fail(err, "out of memory");
+            return pool_fail_resource(err, "out of memory");
     }
     if (v->opt->save_passes && (image == 1 ? open_saved_passes(v, input_path, r, p, rescaled, err)
                                            : next_saved_image(v, r, p, err)))
-        return -1;
+        return pool_blame(err, ERROR_OUTPUT, v->working_on);
     if (v->opt->contact_sheet && !v->sheet && start_sheet(v, r, p, passes, rescaled, err))
-        return -1;
+        return pool_blame(err, ERROR_OUTPUT, v->working_on);
     return 0;
 }
 
@@ -232,7 +230,6 @@ static int write_sheet(struct pass_views *v, struct pool_error *err)
     struct tensor_writer w = {0};
     size_t n = shape.dims[1] * shape.dims[2];
     int rc = -1;
-    v->culprit = v->opt->contact_sheet;
     if (output_open(&v->sheet_file, v->opt->contact_sheet, err) ||
         writer_open(&w, FORMAT_PNG, v->sheet_file.fp, &shape, &meta, &v->opt->writer, err))
         goto done;
@@ -249,14 +246,13 @@ done:
 int views_end_image(struct pass_views *v, struct pool_error *err)
 {
     for (size_t k = 0; v->files_open && k < v->npasses; k++) {
-        v->culprit = v->paths[k];
         if (v->writers[k].ops->finish(&v->writers[k], err))
-            return -1;
+            return pool_blame(err, ERROR_OUTPUT, v->paths[k]);
     }
     if (!v->sheet || v->sheet_drawn)
         return 0;
     v->sheet_drawn = true;
-    return write_sheet(v, err);
+    return write_sheet(v, err) ? pool_blame(err, ERROR_OUTPUT, v->opt->contact_sheet) : 0;
 }
 
 /* Without commit, the files of the current input are removed. */
@@ -274,17 +270,15 @@ int views_end_input(struct pass_views *v, struct pool_error *err)
     if (!v->files_open)
         return 0;
     for (size_t k = 0; k < v->npasses; k++) {
-        v->culprit = v->paths[k];
         writer_close(&v->writers[k]);
         if (output_commit(&v->files[k], err))
-            return -1;
+            return pool_blame(err, ERROR_OUTPUT, v->paths[k]);
     }
     close_saved_passes(v);
     for (size_t k = 0; k < v->npasses; k++) {
         free(v->paths[k]);
         v->paths[k] = NULL;
     }
-    v->culprit = NULL;
     return 0;
 }
 
@@ -292,8 +286,9 @@ int views_commit(struct pass_views *v, struct pool_error *err)
 {
     if (!v->sheet_drawn)
         return 0;
-    v->culprit = v->opt->contact_sheet;
-    return output_commit(&v->sheet_file, err);
+    if (output_commit(&v->sheet_file, err))
+        return pool_blame(err, ERROR_OUTPUT, v->opt->contact_sheet);
+    return 0;
 }
 
 void views_abort(struct pass_views *v)

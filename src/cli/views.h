@@ -7,7 +7,7 @@
 #define POOL_VIEWS_H
 
 #include "../codec/codec.h"
-#include "../core/sheet.h"
+#include "sheet.h"
 #include "../pipeline/pipeline.h"
 #include "options.h"
 #include "output.h"
@@ -29,13 +29,14 @@ struct pass_views {
     unsigned sheet_maxval;      /* codes below the full range (a PNM maxval): stretch them */
     size_t *panel_elems;        /* per panel: elements in one of its rows */
     void *stretched;            /* a panel row, stretched to the full range */
-    /* the file a failure is about */
-    const char *culprit;
+    /* the file being opened or begun, which a failure there is about */
+    const char *working_on;
 };
 
 bool views_wanted(const struct cli_options *o);
 /* Before anything is read: two inputs whose saved passes would have the same names. */
 int views_check_inputs(const struct cli_options *o, struct pool_error *err);
+/* Each call that fails says which view file it was about (ERROR_OUTPUT and its path). */
 /* Installs the tap: call before pipeline_build. */
 void views_tap_into(struct pass_views *v, struct pipeline_options *po);
 /* After the pipeline is built for an image (image: 1-based within the input). */

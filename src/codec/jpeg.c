@@ -311,7 +311,7 @@ int jpeg_codec_read_header(struct tensor_reader *r, struct pool_error *err)
 {
     struct jpeg_reader *st = calloc(1, sizeof *st);
     if (!st)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     r->state = st;
     st->src = r->src;
     strict_errors_init(&st->errors);
@@ -564,7 +564,7 @@ static int jpeg_begin(struct tensor_writer *w, struct pool_error *err)
         return -1;
     struct jpeg_writer *st = calloc(1, sizeof *st);
     if (!st)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     w->state = st;
     st->out = w->out;
     st->meta = w->meta;
@@ -575,7 +575,7 @@ static int jpeg_begin(struct tensor_writer *w, struct pool_error *err)
     if (st->color == JCS_CMYK) {
         st->inverted_row = malloc(st->row_bytes);
         if (!st->inverted_row)
-            return pool_fail(err, "out of memory");
+            return pool_fail_resource(err, "out of memory");
     }
     strict_errors_init(&st->errors);
     st->cinfo.err = &st->errors.pub;

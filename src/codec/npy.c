@@ -361,7 +361,7 @@ static int read_dict(struct byte_source *src, struct npy_header *h, struct pool_
         return -1;
     char *text = malloc(len ? len : 1);
     if (!text)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     int rc = read_exact(src, text, len, "header", err);
     if (rc == 0)
         rc = parse_dict(text, len, h, err);
@@ -401,7 +401,7 @@ int npy_read_header(struct tensor_reader *r, struct pool_error *err)
         return -1;
     struct npy_reader *st = calloc(1, sizeof *st);
     if (!st)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     r->state = st;
     memset(&r->shape, 0, sizeof r->shape);
     if (descr_to_dtype(h.descr, &r->shape.dtype, &st->swap, err) ||
@@ -440,7 +440,7 @@ static int load_whole(struct tensor_reader *r, struct pool_error *err)
     struct npy_reader *st = r->state;
     st->whole = malloc(st->total_bytes);
     if (!st->whole)
-        return pool_fail(err, "out of memory: a Fortran-order array is read whole (%zu bytes)",
+        return pool_fail_resource(err, "out of memory: a Fortran-order array is read whole (%zu bytes)",
                          st->total_bytes);
     if (read_data(r, st->whole, st->total_bytes, err)) {
         free(st->whole);
@@ -598,7 +598,7 @@ static int npy_begin(struct tensor_writer *w, struct pool_error *err)
         return -1;
     struct npy_writer *st = calloc(1, sizeof *st);
     if (!st)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     st->expected = count;
     w->state = st;
     return write_header(w->out, s, err);

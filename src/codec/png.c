@@ -200,7 +200,7 @@ static int read_meta(struct tensor_reader *r, struct pool_error *err)
     if (png_get_iCCP(st->png, st->info, &name, &compression, &profile, &len) && len > 0) {
         m->icc = malloc(len);
         if (!m->icc)
-            return pool_fail(err, "out of memory");
+            return pool_fail_resource(err, "out of memory");
         memcpy(m->icc, profile, len);
         m->icc_len = len;
     }
@@ -224,7 +224,7 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
 {
     struct png_reader *st = calloc(1, sizeof *st);
     if (!st)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     r->state = st;
     st->src = r->src;
     if (read_signature(st, err) || create_read_struct(st, err))
@@ -275,7 +275,7 @@ static int decode_interlaced(struct png_reader *st, struct pool_error *err)
     /* Zeroed, so that no byte is undefined before the last pass has filled it. */
     st->image = calloc(st->height, st->row_bytes);
     if (!st->image)
-        return pool_fail(err, "out of memory: an interlaced PNG is decoded whole (%zu bytes)",
+        return pool_fail_resource(err, "out of memory: an interlaced PNG is decoded whole (%zu bytes)",
                          st->height * st->row_bytes);
     if (run_guarded(st->png, read_passes, st)) {
         char where[96];
@@ -471,7 +471,7 @@ static int png_writer_begin(struct tensor_writer *w, struct pool_error *err)
                          (unsigned long)PNG_UINT_31_MAX, dims.width, dims.height);
     struct png_writer *st = calloc(1, sizeof *st);
     if (!st)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     w->state = st;
     st->out = w->out;
     st->meta = w->meta;

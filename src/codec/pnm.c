@@ -472,7 +472,7 @@ int pnm_read_header(struct tensor_reader *r, struct pool_error *err)
 {
     struct pnm_reader *st = calloc(1, sizeof *st);
     if (!st)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     st->in.src = r->src;
     st->image = 1;
     r->state = st;
@@ -722,7 +722,7 @@ static int pnm_begin(struct tensor_writer *w, struct pool_error *err)
 {
     struct pnm_writer *st = calloc(1, sizeof *st);
     if (!st)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     w->state = st;
     return start_image(w, err);
 }

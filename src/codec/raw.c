@@ -49,7 +49,7 @@ int raw_read_header(struct tensor_reader *r, const struct raw_options *raw, stru
         return -1;
     struct raw_stream *st = calloc(1, sizeof *st);
     if (!st)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     r->state = st;
     st->total_bytes = count * dtype_size(r->shape.dtype);
     /* A regular file's size is known: a wrong shape fails now, before any work. */
@@ -117,7 +117,7 @@ static int raw_begin(struct tensor_writer *w, struct pool_error *err)
         return -1;
     struct raw_stream *st = calloc(1, sizeof *st);
     if (!st)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     st->total_bytes = count * dtype_size(s->dtype);
     w->state = st;
     return 0;

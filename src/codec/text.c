@@ -98,7 +98,7 @@ static int text_begin(struct tensor_writer *w, struct pool_error *err)
 {
     struct text_writer *t = calloc(1, sizeof *t);
     if (!t)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     t->csv = w->ops->format == FORMAT_CSV;
     w->state = t;
     return text_begin_item(w, err);

@@ -40,7 +40,7 @@ int convert_create(struct convert_stage **out, enum convert_direction dir,
                          dtype_name(code_type));
     struct convert_stage *c = calloc(1, sizeof *c);
     if (!c)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     c->dir = dir;
     c->in = c->out = *in;
     c->out.dtype = dir == SRGB_TO_LINEAR ? DT_F64 : code_type;
@@ -59,7 +59,7 @@ int convert_create(struct convert_stage **out, enum convert_direction dir,
     }
     if (!c->out_row || (dir == SRGB_TO_LINEAR && !c->decode_lut)) {
         convert_free(c);
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     }
     *out = c;
     return 0;

@@ -1,13 +1,34 @@
-/* A failure's reason, filled by whoever fails and printed by the CLI. */
+/*
+ * A failure: its reason, what kind of failure it is and which file it is about. Whoever
+ * fails fills the reason; the kind and the subject are filled where they are known (a
+ * reader knows its input, a writer its output), and the CLI maps the kind to an exit
+ * status in one place (see src/cli/messages.h).
+ */
 #ifndef POOL_ERROR_H
 #define POOL_ERROR_H
 
-struct pool_error {
-    char msg[512];
+enum pool_error_kind {
+    ERROR_UNSET,        /* not said yet: the boundary that catches it decides */
+    ERROR_USAGE,        /* the command line asks for what cannot be done (exit status 2) */
+    ERROR_INPUT,        /* an input cannot be read, or is not what it claims to be */
+    ERROR_OUTPUT,       /* an output cannot be written */
+    ERROR_RESOURCE,     /* memory, or another limit of the machine */
 };
 
-/* Formats the reason into err (if not NULL) and returns -1, so callers can `return pool_fail(...)`. */
+struct pool_error {
+    char msg[512];
+    enum pool_error_kind kind;
+    const char *subject;    /* the file (or option) it is about, as the user named it */
+};
+
+/* Formats the reason into err (if not NULL), kind and subject not yet said, and returns -1,
+ * so callers can `return pool_fail(...)`. */
 int pool_fail(struct pool_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The same for a failure to get memory or another resource (kind ERROR_RESOURCE). */
+int pool_fail_resource(struct pool_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Says what err is about, unless a nearer caller already did (either part); returns -1. */
+int pool_blame(struct pool_error *err, enum pool_error_kind kind, const char *subject);
 
 #endif

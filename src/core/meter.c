@@ -165,7 +165,7 @@ static int axis_map_init(struct axis_map *m, const struct axis_table *t, bool la
     m->nearest = calloc(t->in_len, sizeof *m->nearest);
     m->count = calloc(t->out_len, sizeof *m->count);
     if (!m->nearest || !m->count)
-        return pool_fail(err, "out of memory for the statistics of a pass");
+        return pool_fail_resource(err, "out of memory for the statistics of a pass");
     for (size_t i = 0; i < t->in_len; i++) {
         m->nearest[i] = (uint32_t)lazy_nearest(m, i);
         m->count[m->nearest[i]]++;
@@ -271,7 +271,7 @@ int meter_create(struct pass_meter **out, const struct row_geom *in, const struc
     struct pass_meter *m = calloc(1, sizeof *m);
     *out = NULL;
     if (!m)
-        return pool_fail(err, "out of memory for the statistics of a pass");
+        return pool_fail_resource(err, "out of memory for the statistics of a pass");
     m->in = *in;
     m->out = *out_geom;
     m->channels = *channels;
@@ -290,7 +290,7 @@ int meter_create(struct pass_meter **out, const struct row_geom *in, const struc
     m->nslots = 1;
     if (!m->chan || !m->figures || !m->in_values || !m->out_values || !m->row_s1 ||
         !m->slots || !alloc_slot_buffers(m, &m->slots[0])) {
-        pool_fail(err, "out of memory for the statistics of a pass");
+        pool_fail_resource(err, "out of memory for the statistics of a pass");
         goto fail;
     }
     for (size_t c = 0; c < channels->count; c++) {
@@ -298,7 +298,7 @@ int meter_create(struct pass_meter **out, const struct row_geom *in, const struc
         m->chan[c].imax = INT64_MIN;
         if (out_geom->dtype == DT_U8 &&
             !(m->chan[c].histogram = calloc(256, sizeof *m->chan[c].histogram))) {
-            pool_fail(err, "out of memory for the statistics of a pass");
+            pool_fail_resource(err, "out of memory for the statistics of a pass");
             goto fail;
         }
     }

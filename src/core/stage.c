@@ -49,12 +49,12 @@ static int alloc_buffers(struct pool_stage *s, struct pool_error *err)
         s->depth_ring = malloc(row * s->out.size[1] * d_live);
         s->bytes += row * s->out.size[1] * d_live;
         if (!s->depth_ring)
-            return pool_fail(err, "out of memory for a depth window of %zu slabs", d_live);
+            return pool_fail_resource(err, "out of memory for a depth window of %zu slabs", d_live);
         acc_reset(s->acc, s->mode, s->depth_ring, s->out.size[2] * s->out.inner *
                                                       s->out.size[1] * d_live);
     }
     if (!s->reduced || !s->height_ring || !s->out_row)
-        return pool_fail(err, "out of memory for the rows of a pass");
+        return pool_fail_resource(err, "out of memory for the rows of a pass");
     acc_reset(s->acc, s->mode, s->height_ring, s->out.size[2] * s->out.inner * h_live);
     return 0;
 }
@@ -71,7 +71,7 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
     struct pool_stage *s = calloc(1, sizeof *s);
     *out = NULL;
     if (!s)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     s->in = *in;
     s->mode = pass->mode;
     if (pass_out_geom(pass, in, &s->out, err) || pass_resolve(pass, in->nspatial, ax, err))

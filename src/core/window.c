@@ -292,7 +292,7 @@ int axis_table_init(struct axis_table *t, const struct axis_params *a, enum pool
     if (materialize) {
         t->win = malloc(t->out_len * sizeof *t->win);
         if (!t->win)
-            return pool_fail(err, "out of memory for the window table");
+            return pool_fail_resource(err, "out of memory for the window table");
         for (size_t o = 0; o < t->out_len; o++)
             t->win[o] = compute_window(t, o);
     }

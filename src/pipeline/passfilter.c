@@ -60,7 +60,7 @@ int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, s
     struct pass_filter *f = calloc(1, sizeof *f);
     *out = NULL;
     if (!f)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     f->in = *in;
     f->number = number;
     f->timed = opt->measure && !opt->estimate_rows;

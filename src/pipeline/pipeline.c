@@ -12,7 +12,9 @@ enum { READ_BATCH_ROWS = 16 };
 static int write_row(void *ctx, const void *row, struct pool_error *err)
 {
     struct pipeline *p = ctx;
-    return p->writer->ops->write(p->writer, row, geom_row_elems(&p->out), err);
+    if (p->writer->ops->write(p->writer, row, geom_row_elems(&p->out), err))
+        return pool_blame(err, ERROR_OUTPUT, NULL);
+    return 0;
 }
 
 static int push_to_filter(void *ctx, const void *row, struct pool_error *err)
@@ -59,7 +61,7 @@ static int add_input_tap(struct pipeline *p, const struct pipeline_options *opt,
 {
     struct input_tap *t = calloc(1, sizeof *t);
     if (!t)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     t->tap = opt->tap;
     t->tap_ctx = opt->tap_ctx;
     p->filters[p->nfilters++] = (struct row_filter){t, input_tap_push, input_tap_sink,
@@ -125,7 +127,7 @@ static int add_shift_probe(struct pipeline *p, const struct pool_pass *passes, s
 {
     struct shift_feeder *f = calloc(1, sizeof *f);
     if (!f)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     if (shift_probe_create(&p->shift, passes, npasses, pass_in, letters, err)) {
         free(f);
         return -1;
@@ -167,7 +169,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
                         : READ_BATCH_ROWS;
     p->in_row = malloc(p->batch_rows * geom_row_elems(in) * dtype_size(in->dtype));
     if (!p->filters || !p->passes || !p->in_row)
-        return pool_fail(err, "out of memory");
+        return pool_fail_resource(err, "out of memory");
     bool rescale = opt->rescale && opt->maxval;
     unsigned code_max = rescale ? 0 : opt->maxval;
     if (rescale && add_conversion(p, RESCALE, in->dtype, opt->maxval, false, err))
@@ -202,8 +204,8 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     return 0;
 }
 
-/* Sends a batch of input rows down the chain. A failing sink is the writer: filters
- * themselves never fail once built. */
+/* Sends a batch of input rows down the chain. What fails there (the writer, a tap's file)
+ * has said so: filters themselves never fail once built. */
 static int push_batch(struct pipeline *p, const void *batch, size_t rows, size_t row_bytes,
                       struct pool_error *err)
 {
@@ -219,14 +221,14 @@ static int push_batch(struct pipeline *p, const void *batch, size_t rows, size_t
 
 /* With a second thread decoding ahead. */
 static int run_prefetched(struct pipeline *p, struct prefetch *ahead, size_t total_rows,
-                          size_t row_bytes, enum pipe_side *side, struct pool_error *err)
+                          size_t row_bytes, struct pool_error *err)
 {
     int rc = 0;
     for (size_t done = 0; rc == 0 && done < total_rows;) {
         size_t rows;
         const void *batch = prefetch_next(ahead, &rows, err);
-        *side = batch ? SIDE_OUTPUT : SIDE_INPUT;
-        rc = batch ? push_batch(p, batch, rows, row_bytes, err) : -1;
+        rc = batch ? push_batch(p, batch, rows, row_bytes, err)
+                   : pool_blame(err, ERROR_INPUT, NULL);
         done += batch ? rows : 0;
     }
     prefetch_stop(ahead);
@@ -234,29 +236,25 @@ static int run_prefetched(struct pipeline *p, struct prefetch *ahead, size_t tot
 }
 
 int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writer *w,
-                 enum pipe_side *side, struct pool_error *err)
+                 struct pool_error *err)
 {
     size_t row_elems = geom_row_elems(&p->in);
     size_t row_bytes = row_elems * dtype_size(p->in.dtype);
     size_t rows = p->in.planes * geom_rows_per_plane(&p->in);
     p->writer = w;
-    *side = SIDE_INPUT;
     struct prefetch *ahead = rows > 2 * p->batch_rows
                                  ? prefetch_start(r, row_elems, row_bytes, rows, p->batch_rows)
                                  : NULL;
     if (ahead)
-        return run_prefetched(p, ahead, rows, row_bytes, side, err);
+        return run_prefetched(p, ahead, rows, row_bytes, err);
     for (size_t done = 0; done < rows;) {
         size_t batch = rows - done < p->batch_rows ? rows - done : p->batch_rows;
-        *side = SIDE_INPUT;
         if (r->ops->read(r, p->in_row, batch * row_elems, err))
-            return -1;
-        *side = SIDE_OUTPUT;
+            return pool_blame(err, ERROR_INPUT, NULL);
         if (push_batch(p, p->in_row, batch, row_bytes, err))
             return -1;
         done += batch;
     }
-    *side = SIDE_INPUT;
     return 0;
 }
 

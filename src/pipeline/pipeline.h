@@ -11,9 +11,6 @@
 #include "passfilter.h"
 #include "shift.h"
 
-/* Which end a failure came from, so the CLI can name the right file. */
-enum pipe_side { SIDE_INPUT, SIDE_OUTPUT };
-
 /* One link of the chain: a pooling stage or a conversion. */
 struct row_filter {
     void *self;
@@ -54,9 +51,11 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
                    const struct row_geom *in, const struct pipeline_options *opt,
                    struct pool_error *err);
 /* Streams every row of one image or tensor from the reader through the chain into the
- * writer (the reader's finish/next is the caller's). */
+ * writer (the reader's finish/next is the caller's). A failure says its kind: the reader's
+ * ERROR_INPUT, the writer's ERROR_OUTPUT, a tap's its own, each without a subject unless
+ * the tap names its file: the caller knows the names. */
 int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writer *w,
-                 enum pipe_side *side, struct pool_error *err);
+                 struct pool_error *err);
 void pipeline_free(struct pipeline *p);
 
 #endif

@@ -117,7 +117,7 @@ static int chain_init(struct shift_probe *p, struct shifted_chain *c, int axis,
     c->held = malloc(p->row_bytes * (axis == 0 ? plane_rows : 1));
     c->shifted = malloc(p->row_bytes);
     if (!c->stages || !c->links || !c->cursor || !c->cmp || !c->held || !c->shifted)
-        return pool_fail(err, "out of memory for the shift test");
+        return pool_fail_resource(err, "out of memory for the shift test");
     const struct row_geom *g = &p->in;
     for (size_t k = 0; k < n; k++) {
         if (stage_create(&c->stages[k], &passes[k], g, err))
@@ -136,7 +136,7 @@ int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes,
     struct shift_probe *p = calloc(1, sizeof *p);
     *out = NULL;
     if (!p)
-        return pool_fail(err, "out of memory for the shift test");
+        return pool_fail_resource(err, "out of memory for the shift test");
     p->in = *in;
     p->npasses = npasses;
     p->row_bytes = geom_row_elems(in) * dtype_size(in->dtype);
@@ -164,7 +164,7 @@ int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes,
     *out = p;
     return 0;
 oom:
-    pool_fail(err, "out of memory for the shift test");
+    pool_fail_resource(err, "out of memory for the shift test");
 fail:
     shift_probe_free(p);
     return -1;

@@ -75,6 +75,24 @@ static struct pool_pass pass_of(enum pool_mode mode, size_t k, size_t s, size_t 
     return pass;
 }
 
+/* A failure is told where it happens; the nearest caller that knows more says the rest. */
+static void test_errors(void)
+{
+    struct pool_error err = {0};
+    CHECK(pool_fail(&err, "bad %s", "row") == -1);
+    CHECK(!strcmp(err.msg, "bad row") && err.kind == ERROR_UNSET && !err.subject);
+    CHECK(pool_blame(&err, ERROR_INPUT, "a.png") == -1);
+    CHECK(err.kind == ERROR_INPUT && !strcmp(err.subject, "a.png"));
+    pool_blame(&err, ERROR_OUTPUT, "b.png");   /* the nearer blame stands */
+    CHECK(err.kind == ERROR_INPUT && !strcmp(err.subject, "a.png"));
+    pool_fail(&err, "again");                  /* a new failure is told anew */
+    CHECK(err.kind == ERROR_UNSET && !err.subject);
+    pool_fail_resource(&err, "out of memory");
+    pool_blame(&err, ERROR_INPUT, "a.png");    /* keeps its kind, takes the subject */
+    CHECK(err.kind == ERROR_RESOURCE && !strcmp(err.subject, "a.png"));
+    CHECK(pool_fail(NULL, "nowhere") == -1 && pool_blame(NULL, ERROR_USAGE, NULL) == -1);
+}
+
 static void test_out_len(void)
 {
     struct axis_params a = {.kernel = 2, .stride = 2, .padding = 0, .dilation = 1};
@@ -719,6 +737,7 @@ static void test_meter(void)
 
 int main(void)
 {
+    RUN(test_errors());
     RUN(test_out_len());
     RUN(test_pass_check());
     RUN(test_windows());

@@ -229,7 +229,7 @@ static void check_round_trip(const char *what, size_t h, size_t w, size_t c,
                              const struct encode_options *eo, size_t rows_per_write,
                              enum color_space want_color, double max_mean, int max_error)
 {
-    struct pool_error err = {{0}};
+    struct pool_error err = {0};
     unsigned char *px = make_pattern(h, w, c);
     struct bytes file = {0};
     struct image im = {0};
@@ -697,7 +697,7 @@ static int begin_with(const struct tensor_shape *s, const struct image_meta *met
 static void check_refused(const struct tensor_shape *s, const struct image_meta *meta,
                           int quality, const char *want)
 {
-    struct pool_error err = {{0}};
+    struct pool_error err = {0};
     CHECK_EQ_INT(begin_with(s, meta, quality, &err), -1);
     if (!contains(err.msg, want))
         fprintf(stderr, "error \"%s\", want \"%s\"\n", err.msg, want);
@@ -813,7 +813,7 @@ static void check_pillow_decode(const char *dir, const char *name, size_t h, siz
     struct bytes file = {0};
     struct image im = {0};
     unsigned char *want = NULL;
-    struct pool_error err = {{0}};
+    struct pool_error err = {0};
     int rc = read_file(path, &file);
     if (rc == 0)
         rc = decode(&file, &im, &err);
@@ -870,7 +870,7 @@ static void write_for_pillow(const char *dir, const char *name, size_t h, size_t
                                 .color = color_named(color)};
     struct bytes file = {0};
     struct image im = {0};
-    struct pool_error err = {{0}};
+    struct pool_error err = {0};
     int rc = encode(px, h, w, c, &eo, 3, &file, &err);
     if (rc == 0)
         rc = decode(&file, &im, &err);

@@ -134,7 +134,7 @@ static void check_u8_image(const char *bytes, size_t n, size_t h, size_t w, size
                            const unsigned char *want, unsigned maxval)
 {
     struct stream s;
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     int rc = decode(bytes, n, &s, &err);
     CHECK_EQ_INT(rc, 0);
     if (rc) {
@@ -154,7 +154,7 @@ static void check_u8_image(const char *bytes, size_t n, size_t h, size_t w, size
 static void expect_error(const char *bytes, size_t n, const char *want)
 {
     struct stream s;
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     CHECK_EQ_INT(decode(bytes, n, &s, &err), -1);
     if (!strstr(err.msg, want)) {
         check_failed++;
@@ -209,7 +209,7 @@ static void test_plain_gray_and_rgb(void)
     CHECK_U8("P3\r\n2 1\r\n1\r\n1 0 1 0 1 0\r\n", 1, 2, 3, 1, 1, 0, 1, 0, 1, 0);
 
     struct stream s;
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     CHECK_EQ_INT(DECODE("P2 2 2 65535 0 65535\n256 1000", &s, &err), 0);
     CHECK(shape_is(&s.images[0], 2, 2, 1, DT_U16));
     CHECK_EQ_INT(s.images[0].meta.maxval, 0);
@@ -243,7 +243,7 @@ static void test_raw_gray_and_rgb(void)
     CHECK_U8("P6\n# c\n2 1\n255\n\x01\x02\x03\x04\x05\x06", 1, 2, 3, 0, 1, 2, 3, 4, 5, 6);
 
     struct stream s;
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     CHECK_EQ_INT(DECODE("P5 2 1 256\n\x01\x00\x00\xff", &s, &err), 0);
     CHECK(shape_is(&s.images[0], 1, 2, 1, DT_U16));
     CHECK_EQ_INT(s.images[0].meta.maxval, 256);
@@ -261,7 +261,7 @@ static void check_pam(const char *bytes, size_t n, size_t c, enum color_space co
                       bool alpha)
 {
     struct stream s;
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     int rc = decode(bytes, n, &s, &err);
     CHECK_EQ_INT(rc, 0);
     if (rc) {
@@ -305,7 +305,7 @@ static void test_pam(void)
     CHECK_U8("P7\nWIDTH 3\nHEIGHT 1\nDEPTH 1\nMAXVAL 1\nTUPLTYPE BLACKANDWHITE\nENDHDR\n"
              "\x00\x01\x01", 1, 3, 1, 1, 0, 1, 1);
     struct stream s;
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     CHECK_EQ_INT(DECODE("P7\nWIDTH 1\nHEIGHT 1\nDEPTH 2\nMAXVAL 4095\n"
                         "TUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n\x0f\xff\x00\x10", &s, &err), 0);
     CHECK(shape_is(&s.images[0], 1, 1, 2, DT_U16));
@@ -323,7 +323,7 @@ static void test_several_images(void)
                                 "TUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n\x07\x08\x09\x0a"
                                 "\n";
     struct stream s;
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     int rc = decode(bytes, sizeof bytes - 1, &s, &err);
     CHECK_EQ_INT(rc, 0);
     if (rc)
@@ -374,7 +374,7 @@ static void test_bad_headers(void)
                  "100000x100000");
 
     struct stream s;
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     struct reader_options small = {.max_pixels = 5};
     CHECK_EQ_INT(decode_with("P5 3 2 255\n", 11, &small, &s, &err), -1);
     CHECK(strstr(err.msg, "over the limit of 5") != NULL);
@@ -493,7 +493,7 @@ static void test_read_error(void)
     if (!src.fp)
         return;
     struct tensor_reader r = {.src = &src, .opt = &default_options, .ops = &pnm_reader_ops};
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     CHECK_EQ_INT(pnm_read_header(&r, &err), -1);
     CHECK(strstr(err.msg, "read failed: ") != NULL);
     r.ops->destroy(&r);
@@ -577,7 +577,7 @@ static void check_round_trip(size_t c, enum pool_dtype t, const struct image_met
     store_value(data, H * W * c - 1, t, top);     /* the extremes are kept */
 
     struct encoded e = {NULL, 0};
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     int rc = encode(&shape, meta, data, 1, &e, &err);
     CHECK_EQ_INT(rc, 0);
     if (rc) {
@@ -629,7 +629,7 @@ static void test_writer_errors(void)
     static const struct image_meta none, maxval100 = {.maxval = 100};
     struct tensor_shape shape;
     struct encoded e = {NULL, 0};
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     unsigned char data[8] = {1, 2, 3, 4, 101, 6};
     shape_for(&shape, 2, 3, 1, DT_U8);
     CHECK_EQ_INT(encode(&shape, &maxval100, data, 1, &e, &err), -1);
@@ -674,7 +674,7 @@ static void test_writer_next_image(void)
     static const struct image_meta rgba = {.is_image = true, .color = COLOR_RGB,
                                            .has_alpha = true};
     struct encoded e = {NULL, 0};
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     FILE *fp = open_memstream(&e.bytes, &e.len);
     struct tensor_writer w = {.ops = &pnm_writer_ops, .out = fp, .meta = &gray,
                               .opt = &no_writer_options};
@@ -745,7 +745,7 @@ static void check_fixture(const char *dir, const char *line)
     unsigned char *bytes = load_file(dir, file, &len);
     unsigned char *want = load_file(dir, raw, &want_len);
     struct stream *s = malloc(sizeof *s);
-    struct pool_error err = {""};
+    struct pool_error err = {0};
     int rc = bytes && want && s ? decode(bytes, len, s, &err) : pool_fail(&err, "cannot load");
     if (rc || s->count <= index) {
         check_failed++;

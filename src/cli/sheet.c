@@ -106,7 +106,7 @@ static int lay_out(struct contact_sheet *s, const struct row_geom *p, struct poo
     s->pixels = malloc((size_t)bytes);
     s->expanded = malloc(widest * s->inner * s->elem);
     if (!s->pixels || !s->expanded)
-        return pool_fail(err, "out of memory for the contact sheet");
+        return pool_fail_resource(err, "out of memory for the contact sheet");
     return 0;
 }
 
@@ -120,7 +120,7 @@ int sheet_create(struct contact_sheet **out, const struct row_geom *panels,
     struct contact_sheet *s = calloc(1, sizeof *s);
     if (!s || !(s->panels = calloc(npanels, sizeof *s->panels))) {
         free(s);
-        return pool_fail(err, "out of memory for the contact sheet");
+        return pool_fail_resource(err, "out of memory for the contact sheet");
     }
     s->dtype = panels[0].dtype;
     s->inner = panels[0].inner;

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "error.h"
-#include "tensor.h"
+#include "../core/error.h"
+#include "../core/tensor.h"
 
 struct contact_sheet;
 

@@ -1,0 +1,275 @@
+#include "run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../pipeline/pipeline.h"
+#include "planner.h"
+
+/* Without --stats the PSNR warning reads about this many output rows, evenly spread (all of
+ * a small image), and the input rows paired with them: a few percent of the time on a big
+ * image, and close enough to say that a pass throws detail away. */
+#define PSNR_ESTIMATE_ROWS 256
+
+/* One input's state, from opening it to its last image. */
+struct input_run {
+    const struct run_settings *s;
+    struct run_shared *shared;
+    const char *path, *name;    /* as given, and as messages show it */
+    struct byte_source src;
+    struct tensor_reader reader;
+    struct pipeline pipe;
+    struct pool_pass *passes;   /* the settings' passes, with this input's alpha rule */
+    bool pipe_rescaled;         /* the pipeline stretches PNM codes to the full range */
+    size_t image;               /* 1-based, within the input */
+};
+
+/* The output's format: -f, else -o's extension, else the input's. */
+static int choose_format(const struct cli_options *o, enum file_format input,
+                         enum file_format *out, struct pool_error *err)
+{
+    struct stat st;
+    *out = o->format;
+    /* A device or FIFO (/dev/null, a named pipe) gets the input's format, as stdout does. */
+    bool special = stat(o->output, &st) == 0 && !S_ISREG(st.st_mode);
+    if (*out == FORMAT_UNKNOWN && strcmp(o->output, "-") && !special) {
+        *out = format_from_path(o->output);
+        if (*out == FORMAT_UNKNOWN)
+            return pool_fail(err, "cannot tell the output format from the file name: "
+                                  "use an extension (.png .jpg .pnm .npy .raw) or -f");
+    }
+    if (*out == FORMAT_UNKNOWN)
+        *out = input;
+    return 0;
+}
+
+/* Before the output is opened: can it take what is coming? */
+static int check_output(const struct cli_options *o, enum file_format format,
+                        struct pool_error *err)
+{
+    bool text = format == FORMAT_TXT || format == FORMAT_CSV;
+    if (!strcmp(o->output, "-") && isatty(STDOUT_FILENO) && !text)
+        return pool_fail(err, "refusing to write binary data to a terminal: use -o FILE, a "
+                              "pipe, or -f txt");
+    if (o->ninputs > 1 && !(text || format == FORMAT_PNM))
+        return pool_fail(err, "several inputs go into one csv, txt or PNM output (-f csv, txt "
+                              "or pnm); for one output each, run pool once per file");
+    return 0;
+}
+
+/* Whether the passes are metered: for --stats, and for the PSNR warning unless -q. */
+static bool measuring(const struct cli_options *o)
+{
+    return o->stats || (o->warn_psnr > 0 && !o->quiet);
+}
+
+/* Lays out the reader's current image or tensor and builds the pipeline for it. */
+static int plan_image(struct input_run *in, struct tensor_shape *out_shape,
+                      struct pool_error *err)
+{
+    const struct cli_options *o = in->s->opt;
+    struct row_geom geom;
+    struct tensor_shape *shape = &in->reader.shape;
+    const char *layout = o->layout ? o->layout : reader_default_layout(&in->reader);
+    if (!layout)
+        return pool_fail(err, "a %d-axis tensor has no default layout: give --layout",
+                         shape->ndim);
+    if (layout_check(layout, shape->ndim, err))
+        return -1;
+    snprintf(shape->layout, sizeof shape->layout, "%s", layout);
+    if (tensor_geom(shape, &geom, err))
+        return -1;
+    bool alpha = in->reader.meta.has_alpha && geom.inner >= 2;
+    for (size_t i = 0; i < in->s->npasses; i++)
+        in->passes[i].premultiply_alpha = alpha && !o->no_premultiply;
+    /* A PNM maxval below the type's range survives into PNM output; any other image
+     * format wants the full range, so stretch the codes first. */
+    enum file_format format = in->shared->output.format;
+    bool image_out = format == FORMAT_PNG || format == FORMAT_JPEG;
+    in->pipe_rescaled = image_out && in->reader.meta.maxval;
+    char letters[4] = "";
+    for (const char *a = shape->layout; *a; a++)
+        if (strchr("dhwl", *a) && strlen(letters) < 3)
+            letters[strlen(letters)] = *a;
+    struct pipeline_options po = {
+        .linear = o->linear, .has_alpha = alpha, .maxval = in->reader.meta.maxval,
+        .rescale = image_out, .measure = measuring(o),
+        .estimate_rows = o->stats ? 0 : PSNR_ESTIMATE_ROWS, .channels = channel_map_of(shape),
+        .shift_test = o->shift_test, .spatial_letters = letters};
+    if (views_wanted(o))
+        views_tap_into(&in->shared->views, &po);
+    pipeline_free(&in->pipe);
+    if (pipeline_build(&in->pipe, in->passes, in->s->npasses, &geom, &po, err))
+        return -1;
+    if (!in->shared->warned && !o->quiet)
+        planner_warn(in->name, in->passes, in->s->npasses, &geom);
+    in->shared->warned = true;
+    *out_shape = *shape;
+    tensor_respace(out_shape, in->pipe.out.size);
+    return 0;
+}
+
+/* The first input opens the output: its format, and the first image's shape. */
+static int open_output(struct input_run *in, const struct tensor_shape *out_shape,
+                       struct pool_error *err)
+{
+    const struct cli_options *o = in->s->opt;
+    struct run_output *out = &in->shared->output;
+    struct tensor_shape shape = *out_shape;
+    if (o->flatten && out->format == FORMAT_NPY)
+        tensor_squeeze(&shape);
+    if (output_open(&out->file, out->path, err) ||
+        writer_open(&out->writer, out->format, out->file.fp, &shape, &in->reader.meta,
+                    &o->writer, err))
+        return pool_blame(err, ERROR_OUTPUT, out->name);
+    out->open = true;
+    return 0;
+}
+
+/* A later input goes on in the output the first one opened: it must fit that table. */
+static int continue_output(struct input_run *in, const struct tensor_shape *out_shape,
+                           struct pool_error *err)
+{
+    struct tensor_writer *w = &in->shared->output.writer;
+    w->shape = *out_shape;
+    w->name = in->name;
+    if (w->ops->next_image(w, err))
+        return pool_blame(err, ERROR_INPUT, in->name);
+    return 0;
+}
+
+/* After an image: 1 when the input holds another (now planned), 0 at its end. */
+static int next_image(struct input_run *in, struct tensor_shape *out_shape,
+                      struct pool_error *err)
+{
+    const struct reader_ops *ops = in->reader.ops;
+    if (!ops->next)
+        return ops->finish ? ops->finish(&in->reader, err) : 0;
+    int more = ops->next(&in->reader, err);
+    if (more <= 0)
+        return more;
+    in->image++;
+    return plan_image(in, out_shape, err) ? -1 : 1;
+}
+
+/* What the passes kept and lost, for --stats and the PSNR warning. */
+static int report_pass_figures(struct input_run *in, struct pool_error *err)
+{
+    const struct cli_options *o = in->s->opt;
+    struct run_shared *sh = in->shared;
+    if (!sh->psnr_warned && o->warn_psnr > 0 && !o->quiet)
+        sh->psnr_warned = report_warn_psnr(in->name, in->passes, &in->pipe, o->warn_psnr,
+                                           !o->stats);
+    if (o->stats && report_image(&sh->report, in->name, in->image, &in->reader.shape,
+                                 in->passes, &in->pipe, err))
+        return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");
+    return 0;
+}
+
+/* Pools every image of the input into the open writer. */
+static int pool_images(struct input_run *in, struct tensor_shape *out_shape,
+                       struct pool_error *err)
+{
+    const struct cli_options *o = in->s->opt;
+    struct pass_views *views = &in->shared->views;
+    struct tensor_writer *w = &in->shared->output.writer;
+    for (;;) {
+        if (views_wanted(o) && views_begin_image(views, in->path, &in->reader, in->image,
+                                                 &in->pipe, in->passes, in->pipe_rescaled, err))
+            return -1;
+        if (pipeline_run(&in->pipe, &in->reader, w, err) ||
+            (views_wanted(o) && views_end_image(views, err)) || report_pass_figures(in, err))
+            return -1;
+        if (w->ops->finish(w, err))
+            return pool_blame(err, ERROR_OUTPUT, NULL);
+        int more = next_image(in, out_shape, err);
+        if (more < 0)
+            return pool_blame(err, ERROR_INPUT, NULL);
+        if (more == 0)
+            return views_end_input(views, err);
+        if (!w->ops->next_image) {
+            pool_fail(err, "the input holds several images, and only PNM output can hold "
+                           "more than one: use -f pnm, or split the stream");
+            return pool_blame(err, ERROR_OUTPUT, NULL);
+        }
+        w->shape = *out_shape;
+        if (w->ops->next_image(w, err))
+            return pool_blame(err, ERROR_OUTPUT, NULL);
+    }
+}
+
+/* Opens the input, plans its first image, and opens the output or goes on in it. */
+static int start_input(struct input_run *in, bool first, struct tensor_shape *out_shape,
+                       struct pool_error *err)
+{
+    const struct cli_options *o = in->s->opt;
+    struct run_output *out = &in->shared->output;
+    if (source_open(&in->src, in->path, err) ||
+        reader_open(&in->reader, &in->src, &o->reader, err))
+        return pool_blame(err, ERROR_INPUT, in->name);
+    if (first && (choose_format(o, in->reader.ops->format, &out->format, err) ||
+                  check_output(o, out->format, err)))
+        return pool_blame(err, ERROR_USAGE, out->name);
+    if (plan_image(in, out_shape, err))
+        return pool_blame(err, ERROR_INPUT, in->name);
+    if (first ? open_output(in, out_shape, err) : continue_output(in, out_shape, err))
+        return -1;
+    out->writer.name = in->name;
+    return 0;
+}
+
+static const char *display_name(const char *path, const char *stdio_name)
+{
+    return strcmp(path, "-") ? path : stdio_name;
+}
+
+int run_input(const struct run_settings *s, struct run_shared *shared, int index,
+              struct pool_error *err)
+{
+    struct input_run in = {.s = s, .shared = shared, .path = s->opt->inputs[index], .image = 1};
+    struct tensor_shape out_shape;
+    in.name = display_name(in.path, "<stdin>");
+    shared->output.path = s->opt->output;
+    shared->output.name = display_name(s->opt->output, "<stdout>");
+    in.passes = malloc(s->npasses * sizeof *in.passes);
+    int rc = in.passes ? 0 : pool_fail_resource(err, "out of memory");
+    if (rc == 0) {
+        memcpy(in.passes, s->passes, s->npasses * sizeof *in.passes);
+        rc = start_input(&in, !shared->output.open, &out_shape, err);
+    }
+    if (rc == 0)
+        rc = pool_images(&in, &out_shape, err);
+    /* What did not say which file it is about is about this input, or the output. */
+    if (rc)
+        pool_blame(err, err->kind == ERROR_UNSET ? ERROR_INPUT : err->kind,
+                   err->kind == ERROR_OUTPUT ? shared->output.name : in.name);
+    reader_close(&in.reader);
+    source_close(&in.src);
+    pipeline_free(&in.pipe);
+    free(in.passes);
+    return rc;
+}
+
+int run_commit(const struct run_settings *s, struct run_shared *shared, struct pool_error *err)
+{
+    const struct cli_options *o = s->opt;
+    /* The result comes last: it appears only when everything beside it did. */
+    if (views_commit(&shared->views, err))
+        return -1;
+    if (o->stats && report_commit(&shared->report, err))
+        return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");
+    if (output_commit(&shared->output.file, err))
+        return pool_blame(err, ERROR_OUTPUT, shared->output.name);
+    return 0;
+}
+
+void run_shared_free(struct run_shared *shared)
+{
+    output_abort(&shared->output.file);
+    report_abort(&shared->report);
+    views_abort(&shared->views);
+    writer_close(&shared->output.writer);
+}

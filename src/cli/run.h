@@ -1,0 +1,53 @@
+/*
+ * Running one input through the passes to its outputs: open it, lay it out, build the
+ * pipeline, pool every image it holds into the output, report its figures and views. All
+ * of one input's state lives in the call. What the inputs of a run share comes in either
+ * read-only (run_settings) or as the collectors that take each input's results in turn
+ * (run_shared: the output several inputs may fill, the stats report, the views' files).
+ */
+#ifndef POOL_RUN_H
+#define POOL_RUN_H
+
+#include <stdbool.h>
+
+#include "../codec/codec.h"
+#include "options.h"
+#include "output.h"
+#include "report.h"
+#include "views.h"
+
+struct run_settings {
+    const struct cli_options *opt;
+    const struct pool_pass *passes;     /* as run: --repeat applied */
+    size_t npasses;
+};
+
+/* The output of a run, opened by its first input, which also decides its format. */
+struct run_output {
+    const char *path;                   /* as given: "-" for stdout */
+    const char *name;                   /* as messages show it */
+    enum file_format format;
+    struct output_file file;
+    struct tensor_writer writer;
+    bool open;
+};
+
+struct run_shared {
+    struct run_output output;
+    struct report report;               /* --stats: opened by the caller */
+    struct pass_views views;
+    bool warned, psnr_warned;           /* warnings are given once per run */
+};
+
+/* Pools input number `index` of s->opt->inputs into shared. Returns 0, or -1 with err's
+ * kind and subject said (the input, the output, a stats or view file). */
+int run_input(const struct run_settings *s, struct run_shared *shared, int index,
+              struct pool_error *err);
+
+/* Once every input succeeded: the views, the stats and the output appear, the output
+ * last. Returns 0, or -1 with err's kind and subject said. */
+int run_commit(const struct run_settings *s, struct run_shared *shared, struct pool_error *err);
+/* Whatever happened: removes what was not committed and frees everything. */
+void run_shared_free(struct run_shared *shared);
+
+#endif
