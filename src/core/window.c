@@ -75,6 +75,10 @@ static size_t last_tap(const struct axis_window *w) { return w->first + (w->coun
  */
 size_t axis_ready_at(const struct axis_table *t, size_t o)
 {
+    const struct axis_params *a = &t->params;
+    /* Windows that end inside the input have real last taps o s - p + span, increasing. */
+    if (o < t->whole_end)
+        return o * a->stride + t->span - a->padding;
     size_t q = o;
     struct axis_window w = axis_window_at(t, q);
     while (!w.count && q > 0)
@@ -95,6 +99,7 @@ static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 void axis_readers(const struct axis_table *t, size_t i, size_t *first, size_t *last)
 {
     const struct axis_params *a = &t->params;
+    WINDOW_PROBE();
     if (a->adaptive_out) {
         /* start(o) <= i < end(o)  <=>  floor(i O / L) <= o <= ceil((i+1) O / L) - 1 */
         unsigned __int128 O = t->out_len, L = t->in_len;
@@ -154,7 +159,7 @@ static size_t gcd(size_t a, size_t b)
 
 /*
  * The outputs of a strided axis whose windows are not whole: [0, *head) holds those that
- * start in the left padding and then (span/s + 1) whole ones, [*tail, out_len) those that
+ * start in the left padding and then (span/s + 2) whole ones, [*tail, out_len) those that
  * end past the input. Every output between is a whole window, its predecessor's shifted by
  * one stride, and behaves as the last of the head does: so an axis of any length is
  * described by a few outputs at each end, and setting it up costs nothing in its length.
@@ -162,14 +167,21 @@ static size_t gcd(size_t a, size_t b)
 static void border_outputs(const struct axis_table *t, size_t *head, size_t *tail)
 {
     const struct axis_params *a = &t->params;
-    size_t span = (a->kernel - 1) * (t->dilated ? a->dilation : 1);
-    size_t h = ceil_div(a->padding, a->stride) + span / a->stride + 2;
-    /* whole windows end at o s - p + span <= L - 1 */
-    size_t right = t->in_len - 1 + a->padding;
-    size_t first_clipped = right >= span ? (right - span) / a->stride + 1 : 0;
+    size_t h = ceil_div(a->padding, a->stride) + t->span / a->stride + 2;
     *head = h < t->out_len ? h : t->out_len;
-    *tail = first_clipped > *head ? (first_clipped < t->out_len ? first_clipped : t->out_len)
-                                  : *head;
+    *tail = t->whole_end > *head ? t->whole_end : *head;
+}
+
+/* The first output whose window ends past the input: last taps o s - p + span <= L - 1
+ * before it. (Adaptive axes: 0, none is known to.) */
+static size_t first_clipped_output(const struct axis_table *t)
+{
+    const struct axis_params *a = &t->params;
+    if (a->adaptive_out)
+        return 0;
+    size_t right = t->in_len - 1 + a->padding;
+    size_t first = right >= t->span ? (right - t->span) / a->stride + 1 : 0;
+    return first < t->out_len ? first : t->out_len;
 }
 
 /*
@@ -235,24 +247,41 @@ static size_t unread_in(const struct axis_table *t, size_t from, size_t to)
     return n;
 }
 
+/* Real taps of the outputs in [from, to). */
+static size_t taps_in(const struct axis_table *t, size_t from, size_t to)
+{
+    size_t n = 0;
+    for (size_t o = from; o < to; o++)
+        n += axis_window_at(t, o).count;
+    return n;
+}
+
 /*
- * Inputs i with span <= i + p < O s have all their readers inside the axis, and whether
- * one reads i depends only on (i + p) mod s: count one stride of them and multiply.
+ * Windows further apart than they are wide (s > span) share no input: the unread inputs
+ * are those no tap lands on, counted from the border outputs and k taps for each whole
+ * window between. Overlapping windows: inputs i with span <= i + p < O s have all their
+ * readers inside the axis, and whether one reads i depends only on (i + p) mod s, so one
+ * stride of them is counted and multiplied. Either way the work is in proportion to the
+ * kernel and stride, not to the axis's length.
  */
 size_t axis_unread(const struct axis_table *t)
 {
     const struct axis_params *a = &t->params;
     if (a->adaptive_out)
         return 0;   /* adaptive windows cover [0, L) */
-    size_t L = t->in_len, s = a->stride;
-    size_t span = (a->kernel - 1) * (t->dilated ? a->dilation : 1);
+    size_t L = t->in_len, s = a->stride, span = t->span;
+    if (s > span) {
+        size_t head, tail;
+        border_outputs(t, &head, &tail);
+        return L - taps_in(t, 0, head) - (tail - head) * a->kernel - taps_in(t, tail, t->out_len);
+    }
     size_t lo = span > a->padding ? span - a->padding : 0;
     unsigned __int128 end = (unsigned __int128)t->out_len * s;
     size_t hi = end <= a->padding                       ? 0
                 : end - a->padding > (unsigned __int128)L ? L
                                                           : (size_t)(end - a->padding);
     if (hi <= lo || hi - lo < 2 * s)
-        return unread_in(t, 0, L);
+        return unread_in(t, 0, L);   /* L < 3 span + 2 s: short */
     size_t n = hi - lo, periods = n / s, rest = n % s;
     return unread_in(t, 0, lo) + periods * unread_in(t, lo, lo + s) +
            unread_in(t, lo, lo + rest) + unread_in(t, hi, L);
@@ -287,8 +316,9 @@ int axis_table_init(struct axis_table *t, const struct axis_params *a, enum pool
     t->params = *a;
     t->dilated = !a->adaptive_out && (mode == MODE_MAX || mode == MODE_MIN);
     t->mode = mode;
-    size_t span = a->adaptive_out ? 0 : (a->kernel - 1) * (t->dilated ? a->dilation : 1);
-    t->reach = a->adaptive_out ? 1 : ceil_div(span, a->stride);
+    t->span = a->adaptive_out ? 0 : (a->kernel - 1) * (t->dilated ? a->dilation : 1);
+    t->reach = a->adaptive_out ? 1 : ceil_div(t->span, a->stride);
+    t->whole_end = first_clipped_output(t);
     if (materialize) {
         t->win = malloc(t->out_len * sizeof *t->win);
         if (!t->win)

@@ -25,6 +25,8 @@ struct axis_table {
     enum pool_mode mode;
     bool dilated;              /* max/min windows: taps d apart (avg and Lp are contiguous) */
     struct axis_window *win;   /* out_len entries when materialized, else NULL */
+    size_t span;               /* first to last tap of a whole window: (k-1)d, or k-1 */
+    size_t whole_end;          /* outputs before it end inside the input (not adaptive) */
     size_t reach;              /* outputs whose windows can overlap one window: see ready_at */
     size_t max_live;           /* most outputs open at once: ring size for accumulators */
     bool identity;             /* every output is its own input: the axis needs no work */

@@ -65,6 +65,22 @@ static void test_axis_setup(void)
     CHECK(!t.identity);
     CHECK(window_calls < FEW_WINDOWS);
     axis_table_free(&t);
+    /* a stride as long as the axis: two outputs, counted without walking the inputs */
+    a = (struct axis_params){.kernel = 2, .stride = TALL, .dilation = 1};
+    window_calls = 0;
+    CHECK(axis_table_init(&t, &a, MODE_MAX, 2 * TALL, false, &err) == 0);
+    CHECK_EQ_INT(t.out_len, 2);
+    CHECK_EQ_INT(axis_unread(&t), 2 * TALL - 4);
+    CHECK(window_calls < FEW_WINDOWS);
+    axis_table_free(&t);
+    /* a long kernel, stride 1: work in proportion to the kernel only */
+    a = (struct axis_params){.kernel = 1000, .stride = 1, .padding = 500, .dilation = 1};
+    window_calls = 0;
+    CHECK(axis_table_init(&t, &a, MODE_AVG, TALL, false, &err) == 0);
+    CHECK_EQ_INT(t.max_live, 1000);
+    CHECK_EQ_INT(axis_unread(&t), 0);
+    CHECK(window_calls < 100 * 1000);
+    axis_table_free(&t);
     /* kernel 1, stride 1: the identity, found from the borders */
     a = (struct axis_params){.kernel = 1, .stride = 1, .dilation = 1};
     window_calls = 0;
