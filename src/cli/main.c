@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "batch.h"
+#include "inputs.h"
 #include "messages.h"
 #include "options.h"
 #include "output.h"
@@ -22,16 +24,42 @@ static int check_stdout(int status)
 }
 
 /* Every input into the one output; the first failure ends the run. */
-static int run_all(const struct run_settings *s, struct run_shared *shared,
-                   struct pool_error *err)
+static int run_all(const struct run_settings *s, const struct input_list *inputs,
+                   struct run_shared *shared, struct pool_error *err)
 {
-    const struct cli_options *o = s->opt;
-    if (o->stats && report_open(&shared->report, o, err))
-        return pool_blame(err, ERROR_OUTPUT, o->stats_file);
-    for (int k = 0; k < o->ninputs; k++)
-        if (run_input(s, shared, k, err))
+    for (size_t k = 0; k < inputs->count; k++)
+        if (run_input(s, shared, inputs_path(inputs, k), err))
             return -1;
     return run_commit(s, shared, err);
+}
+
+/* One output per input; the status says whether any failed. */
+static int run_batch(const struct run_settings *s, const struct input_list *inputs,
+                     struct run_shared *shared, int *status, struct pool_error *err)
+{
+    struct batch_counts n;
+    if (batch_run(s, inputs, shared, &n, err))
+        return -1;
+    if (!s->opt->quiet)
+        fprintf(stderr, "pool: %zu written, %zu failed, %zu skipped\n", n.written, n.failed,
+                n.skipped);
+    *status = n.failed ? EXIT_FAILURE_DATA : 0;
+    /* The stats of the inputs that were pooled appear even when others failed. */
+    return run_commit(s, shared, err);
+}
+
+/* inputs: listed here, freed by the caller after any failure is said (its subject may be
+ * one of them). */
+static int run(const struct run_settings *s, struct input_list *inputs, struct run_shared *shared,
+               int *status, struct pool_error *err)
+{
+    const struct cli_options *o = s->opt;
+    if (inputs_list(inputs, o, err))
+        return -1;
+    if (o->stats && report_open(&shared->report, o, err))
+        return pool_blame(err, ERROR_OUTPUT, o->stats_file);
+    return s->one_output_each ? run_batch(s, inputs, shared, status, err)
+                              : run_all(s, inputs, shared, err);
 }
 
 static int usage_error(struct pool_error *err)
@@ -60,18 +88,20 @@ int main(int argc, char **argv)
     if (views_check_inputs(&opt, &err))
         return usage_error(&err);
     output_init();
-    struct run_settings settings = {.opt = &opt};
+    struct run_settings settings = {.opt = &opt, .one_output_each = options_batch(&opt)};
     struct run_shared shared = {.views = {.opt = &opt}};
+    struct input_list inputs = {0};
     int status = 0;
     struct pool_pass *passes = options_expand_passes(&opt, &settings.npasses);
     settings.passes = passes;
     if (!passes)
         pool_fail_resource(&err, "out of memory");
-    if (!passes || run_all(&settings, &shared, &err)) {
+    if (!passes || run(&settings, &inputs, &shared, &status, &err)) {
         say_failure(&err, NULL);
         status = exit_status_of(&err);
     }
     run_shared_free(&shared);
+    inputs_free(&inputs);
     free(passes);
     return check_stdout(status);
 }

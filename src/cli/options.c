@@ -12,7 +12,8 @@ enum {
     OPT_CEIL = 256, OPT_CIP, OPT_NORM, OPT_OUTPUT_SIZE, OPT_LAYOUT, OPT_SHAPE, OPT_DTYPE,
     OPT_PNG_LEVEL, OPT_QUALITY, OPT_PROGRESSIVE, OPT_MAX_PIXELS, OPT_LINEAR, OPT_NO_PREMULTIPLY,
     OPT_PLAN, OPT_FLATTEN, OPT_STATS, OPT_STATS_FORMAT, OPT_SHIFT_TEST, OPT_WARN_PSNR,
-    OPT_SAVE_PASSES, OPT_CONTACT_SHEET,
+    OPT_SAVE_PASSES, OPT_CONTACT_SHEET, OPT_FILES_FROM, OPT_FORCE, OPT_SKIP_EXISTING,
+    OPT_FAIL_FAST,
 };
 
 static const struct option long_options[] = {
@@ -45,6 +46,13 @@ static const struct option long_options[] = {
     {"save-passes", required_argument, NULL, OPT_SAVE_PASSES},
     {"contact-sheet", required_argument, NULL, OPT_CONTACT_SHEET},
     {"output", required_argument, NULL, 'o'},
+    {"outdir", required_argument, NULL, 'O'},
+    {"recursive", no_argument, NULL, 'R'},
+    {"files-from", required_argument, NULL, OPT_FILES_FROM},
+    {"null", no_argument, NULL, '0'},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"skip-existing", no_argument, NULL, OPT_SKIP_EXISTING},
+    {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
     {"format", required_argument, NULL, 'f'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -55,10 +63,11 @@ static const struct option long_options[] = {
 void options_print_help(FILE *out)
 {
     fputs(
-        "Usage: pool [OPTIONS] [FILE...]\n"
+        "Usage: pool [OPTIONS] [FILE|DIR...]\n"
         "Downsample an image or a tensor by pooling, exactly as PyTorch defines it.\n"
         "Reads FILE (PNG, JPEG, PNM/PAM, .npy, or raw with --shape), or stdin when FILE\n"
-        "is - or absent. Several FILEs go into one csv, txt or PNM output.\n"
+        "is - or absent. Several FILEs go into one csv, txt or PNM output, or with -O or\n"
+        "an -o template into one output each.\n"
         "\n"
         "One pass from flags:\n"
         "  -m, --mode MODE        max (default), avg, min, lp, gmax, gavg, gmin\n"
@@ -85,7 +94,9 @@ void options_print_help(FILE *out)
         "      --linear           average 8/16-bit sRGB in linear light\n"
         "      --no-premultiply   average alpha images channel by channel\n"
         "Output:\n"
-        "  -o, --output FILE      write here (default: stdout)\n"
+        "  -o, --output FILE      write here (default: stdout); with %n %e %d %i %%, a\n"
+        "                         template naming one output per input\n"
+        "  -O, --outdir DIR       one output per input, mirroring folders under DIR\n"
         "  -f, --format FMT       png jpeg pnm npy raw txt csv (default: from -o's\n"
         "                         extension, else the input's)\n"
         "      --flatten          drop size-1 axes from .npy output\n"
@@ -94,6 +105,13 @@ void options_print_help(FILE *out)
         "      --progressive      progressive JPEG\n"
         "      --plan SHAPE|FILE  print each pass's output shape, stride, receptive field\n"
         "                         and coverage for a shape (3x224x224) or a file's header\n"
+        "Many inputs:\n"
+        "  -R, --recursive        walk folders among the inputs (images and tensors only)\n"
+        "      --files-from FILE  read the inputs from FILE (- for stdin), one a line\n"
+        "  -0, --null             ... separated by NUL bytes instead (find -print0)\n"
+        "      --force            overwrite outputs that exist (with -O or a template)\n"
+        "      --skip-existing    skip inputs whose output exists\n"
+        "      --fail-fast        stop at the first input that fails\n"
         "Seeing what each pass keeps and loses:\n"
         "      --stats[=FILE]     per pass: shapes, coverage, per-channel min max mean\n"
         "                         std, RMSE and PSNR against the input, time; JSON Lines\n"
@@ -254,7 +272,21 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         o->contact_sheet = arg;
         return 0;
     case OPT_NO_PREMULTIPLY: o->no_premultiply = true; return 0;
-    case 'o': o->output = arg; return 0;
+    case 'o':
+        o->output = arg;
+        o->output_template = strchr(arg, '%') != NULL;
+        return 0;
+    case 'O':
+        if (!*arg)
+            return pool_fail(err, "-O: give a folder");
+        o->outdir = arg;
+        return 0;
+    case 'R': o->recursive = true; return 0;
+    case OPT_FILES_FROM: o->files_from = arg; return 0;
+    case '0': o->null_separated = true; return 0;
+    case OPT_FORCE: o->force = true; return 0;
+    case OPT_SKIP_EXISTING: o->skip_existing = true; return 0;
+    case OPT_FAIL_FAST: o->fail_fast = true; return 0;
     case 'f':
         o->format = format_from_name(arg);
         if (o->format == FORMAT_UNKNOWN)
@@ -288,6 +320,25 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
     }
     if (dtype_given && !o->reader.raw.given)
         return pool_fail(err, "--dtype describes raw input: give --shape too");
+    return 0;
+}
+
+/* Rules between the options of a batch. */
+static int check_batch(const struct cli_options *o, struct pool_error *err)
+{
+    if (o->outdir && strcmp(o->output, "-"))
+        return pool_fail(err, "-O and -o: give one (-o may be a template such as "
+                              "'out/%%d/%%n.%%e')");
+    if (o->force && o->skip_existing)
+        return pool_fail(err, "--force and --skip-existing: give one");
+    if ((o->force || o->skip_existing) && !options_batch(o))
+        return pool_fail(err, "--%s works with one output per input (-O DIR, or -o with %% "
+                              "codes)", o->force ? "force" : "skip-existing");
+    if (o->null_separated && !o->files_from)
+        return pool_fail(err, "-0 describes the list of --files-from: give it");
+    if (o->files_from && o->inputs_given && o->ninputs == 1 && !strcmp(o->inputs[0], "-") &&
+        !strcmp(o->files_from, "-"))
+        return pool_fail(err, "--files-from - and the input - would both read stdin");
     return 0;
 }
 
@@ -346,7 +397,7 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, ":m:k:s:p:d:r:P:o:f:qhV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:k:s:p:d:r:P:o:O:f:R0qhV", long_options, NULL)) != -1) {
         if (c == '?')
             return bad_option(optopt, argv[optind - 1], err);
         if (c == ':')
@@ -357,10 +408,15 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
             return -1;
     }
     static char *stdin_only[] = {"-"};
-    o->inputs = argc > optind ? argv + optind : stdin_only;
-    o->ninputs = argc > optind ? argc - optind : 1;
+    o->inputs_given = argc > optind;
+    o->inputs = o->inputs_given ? argv + optind : stdin_only;
+    o->ninputs = o->inputs_given ? argc - optind : 1;
     o->input = o->inputs[0];
-    if (o->contact_sheet && o->ninputs > 1)
+    if (o->contact_sheet && (o->ninputs > 1 || o->recursive || o->files_from))
         return pool_fail(err, "--contact-sheet shows one image: give one input");
-    return finish_passes(o, &flags, dtype_given, err);
+    if (finish_passes(o, &flags, dtype_given, err) || check_batch(o, err))
+        return -1;
+    return 0;
 }
+
+bool options_batch(const struct cli_options *o) { return o->outdir || o->output_template; }

@@ -26,6 +26,14 @@ struct cli_options {
     const char *input;                  /* the first input; "-" for stdin */
     char **inputs;                      /* every input (argv's), ninputs of them */
     int ninputs;
+    bool inputs_given;                  /* FILE arguments were given (else inputs is "-") */
+    bool recursive;                     /* -R: walk folders among the inputs */
+    const char *files_from;             /* a list of inputs, one a line ("-": stdin) */
+    bool null_separated;                /* -0: that list is NUL-separated */
+    const char *outdir;                 /* -O: one output per input, mirrored under it */
+    bool output_template;               /* -o has % codes: one output per input */
+    bool force, skip_existing;          /* batch: overwrite, or skip, existing outputs */
+    bool fail_fast;                     /* batch: stop at the first failure */
     const char *output;                 /* "-" for stdout */
     enum file_format format;            /* FORMAT_UNKNOWN: from -o's extension or the input */
     const char *plan;                   /* --plan SHAPE or FILE: print the plan, pool nothing */
@@ -43,6 +51,8 @@ struct cli_options {
 
 /* Returns 0, or -1 with err naming the option and what is wrong (a usage error). */
 int options_parse(int argc, char **argv, struct cli_options *o, struct pool_error *err);
+/* One output per input (-O, or -o with % codes), or everything into one output. */
+bool options_batch(const struct cli_options *o);
 void options_print_help(FILE *out);
 /* The passes as run: the list given, --repeat times (malloc'd; NULL when out of memory). */
 struct pool_pass *options_expand_passes(const struct cli_options *o, size_t *n);

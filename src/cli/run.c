@@ -27,16 +27,16 @@ struct input_run {
     size_t image;               /* 1-based, within the input */
 };
 
-/* The output's format: -f, else -o's extension, else the input's. */
-static int choose_format(const struct cli_options *o, enum file_format input,
+/* The output's format: -f, else the output's extension, else the input's. */
+static int choose_format(const struct cli_options *o, const char *path, enum file_format input,
                          enum file_format *out, struct pool_error *err)
 {
     struct stat st;
     *out = o->format;
     /* A device or FIFO (/dev/null, a named pipe) gets the input's format, as stdout does. */
-    bool special = stat(o->output, &st) == 0 && !S_ISREG(st.st_mode);
-    if (*out == FORMAT_UNKNOWN && strcmp(o->output, "-") && !special) {
-        *out = format_from_path(o->output);
+    bool special = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    if (*out == FORMAT_UNKNOWN && strcmp(path, "-") && !special) {
+        *out = format_from_path(path);
         if (*out == FORMAT_UNKNOWN)
             return pool_fail(err, "cannot tell the output format from the file name: "
                                   "use an extension (.png .jpg .pnm .npy .raw) or -f");
@@ -47,16 +47,18 @@ static int choose_format(const struct cli_options *o, enum file_format input,
 }
 
 /* Before the output is opened: can it take what is coming? */
-static int check_output(const struct cli_options *o, enum file_format format,
+static int check_output(const struct run_settings *s, const char *path, enum file_format format,
                         struct pool_error *err)
 {
+    const struct cli_options *o = s->opt;
     bool text = format == FORMAT_TXT || format == FORMAT_CSV;
-    if (!strcmp(o->output, "-") && isatty(STDOUT_FILENO) && !text)
+    if (!strcmp(path, "-") && isatty(STDOUT_FILENO) && !text)
         return pool_fail(err, "refusing to write binary data to a terminal: use -o FILE, a "
                               "pipe, or -f txt");
-    if (o->ninputs > 1 && !(text || format == FORMAT_PNM))
+    bool several = o->ninputs > 1 || o->recursive || o->files_from;
+    if (several && !s->one_output_each && !(text || format == FORMAT_PNM))
         return pool_fail(err, "several inputs go into one csv, txt or PNM output (-f csv, txt "
-                              "or pnm); for one output each, run pool once per file");
+                              "or pnm); for one output each, give -O DIR or an -o template");
     return 0;
 }
 
@@ -210,8 +212,8 @@ static int start_input(struct input_run *in, bool first, struct tensor_shape *ou
     if (source_open(&in->src, in->path, err) ||
         reader_open(&in->reader, &in->src, &o->reader, err))
         return pool_blame(err, ERROR_INPUT, in->name);
-    if (first && (choose_format(o, in->reader.ops->format, &out->format, err) ||
-                  check_output(o, out->format, err)))
+    if (first && (choose_format(o, out->path, in->reader.ops->format, &out->format, err) ||
+                  check_output(in->s, out->path, out->format, err)))
         return pool_blame(err, ERROR_USAGE, out->name);
     if (plan_image(in, out_shape, err))
         return pool_blame(err, ERROR_INPUT, in->name);
@@ -226,14 +228,15 @@ static const char *display_name(const char *path, const char *stdio_name)
     return strcmp(path, "-") ? path : stdio_name;
 }
 
-int run_input(const struct run_settings *s, struct run_shared *shared, int index,
+int run_input(const struct run_settings *s, struct run_shared *shared, const char *path,
               struct pool_error *err)
 {
-    struct input_run in = {.s = s, .shared = shared, .path = s->opt->inputs[index], .image = 1};
+    struct input_run in = {.s = s, .shared = shared, .path = path, .image = 1};
     struct tensor_shape out_shape;
     in.name = display_name(in.path, "<stdin>");
-    shared->output.path = s->opt->output;
-    shared->output.name = display_name(s->opt->output, "<stdout>");
+    if (!shared->output.path)
+        shared->output.path = s->opt->output;
+    shared->output.name = display_name(shared->output.path, "<stdout>");
     in.passes = malloc(s->npasses * sizeof *in.passes);
     int rc = in.passes ? 0 : pool_fail_resource(err, "out of memory");
     if (rc == 0) {
@@ -261,9 +264,25 @@ int run_commit(const struct run_settings *s, struct run_shared *shared, struct p
         return -1;
     if (o->stats && report_commit(&shared->report, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");
-    if (output_commit(&shared->output.file, err))
+    /* (a batch has committed each input's output already) */
+    if (shared->output.open && output_commit(&shared->output.file, err))
         return pool_blame(err, ERROR_OUTPUT, shared->output.name);
     return 0;
+}
+
+int run_output_commit(struct run_shared *shared, struct pool_error *err)
+{
+    struct run_output *out = &shared->output;
+    int rc = output_commit(&out->file, err) ? pool_blame(err, ERROR_OUTPUT, out->name) : 0;
+    run_output_discard(shared);
+    return rc;
+}
+
+void run_output_discard(struct run_shared *shared)
+{
+    output_abort(&shared->output.file);
+    writer_close(&shared->output.writer);
+    memset(&shared->output, 0, sizeof shared->output);
 }
 
 void run_shared_free(struct run_shared *shared)

@@ -20,11 +20,13 @@ struct run_settings {
     const struct cli_options *opt;
     const struct pool_pass *passes;     /* as run: --repeat applied */
     size_t npasses;
+    bool one_output_each;               /* a batch: each input has an output of its own */
 };
 
-/* The output of a run, opened by its first input, which also decides its format. */
+/* The output of a run (or of one input of a batch), opened by its first input, which also
+ * decides its format. */
 struct run_output {
-    const char *path;                   /* as given: "-" for stdout */
+    const char *path;                   /* as given, "-" for stdout; NULL: -o's */
     const char *name;                   /* as messages show it */
     enum file_format format;
     struct output_file file;
@@ -39,10 +41,15 @@ struct run_shared {
     bool warned, psnr_warned;           /* warnings are given once per run */
 };
 
-/* Pools input number `index` of s->opt->inputs into shared. Returns 0, or -1 with err's
- * kind and subject said (the input, the output, a stats or view file). */
-int run_input(const struct run_settings *s, struct run_shared *shared, int index,
+/* Pools the input at path ("-": stdin) into shared. Returns 0, or -1 with err's kind and
+ * subject said (the input, the output, a stats or view file). */
+int run_input(const struct run_settings *s, struct run_shared *shared, const char *path,
               struct pool_error *err);
+
+/* A batch, after each input: its output appears (commit), or goes (discard); either way
+ * shared->output is ready for the next input. */
+int run_output_commit(struct run_shared *shared, struct pool_error *err);
+void run_output_discard(struct run_shared *shared);
 
 /* Once every input succeeded: the views, the stats and the output appear, the output
  * last. Returns 0, or -1 with err's kind and subject said. */

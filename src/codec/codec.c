@@ -42,6 +42,20 @@ static const struct format_entry *entry_for(enum file_format f)
     return NULL;
 }
 
+enum file_format format_sniff(const unsigned char *bytes, size_t n)
+{
+    for (size_t i = 0; i < FORMAT_COUNT; i++)
+        if (formats[i].sniff && formats[i].sniff(bytes, n))
+            return formats[i].format;
+    return FORMAT_UNKNOWN;
+}
+
+const char *format_extension(enum file_format f)
+{
+    const struct format_entry *e = entry_for(f);
+    return e ? e->extensions[0] : NULL;
+}
+
 /* ".npy" (or ".npy, .png" as formats are added): what the magic bytes can recognise. */
 static void sniffable_names(char *buf, size_t len)
 {

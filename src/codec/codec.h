@@ -119,6 +119,11 @@ void writer_close(struct tensor_writer *w);
 enum file_format format_from_name(const char *name);
 enum file_format format_from_path(const char *path);
 const char *format_name(enum file_format f);
+/* The format whose magic bytes begin `bytes` (SOURCE_PEEK_MAX of them suffice), or
+ * FORMAT_UNKNOWN. */
+enum file_format format_sniff(const unsigned char *bytes, size_t n);
+/* A format's usual file extension, without the dot ("png", "jpg"); NULL when unknown. */
+const char *format_extension(enum file_format f);
 
 /* The modules: each has a sniff (magic bytes), a read_header and a pair of ops. */
 extern const struct reader_ops npy_reader_ops, raw_reader_ops, png_reader_ops, jpeg_reader_ops,

@@ -123,8 +123,8 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
     [ "$output" = "pool: nope.npy: cannot open: No such file or directory" ]
     mkdir d
     run "$POOL" -k 2 d -o out.npy
-    [ "$status" -eq 1 ]
-    [ "$output" = "pool: d: is a directory" ]
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: d: is a folder: give -R to pool the files in it" ]
     : > empty.npy
     run "$POOL" -k 2 empty.npy -o out.npy
     [ "$status" -eq 1 ]

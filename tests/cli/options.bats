@@ -6,7 +6,8 @@ load helpers
 @test "--help and -h print the usage and exit 0" {
     run "$POOL" --help
     [ "$status" -eq 0 ]
-    [[ "$output" == *"Usage: pool [OPTIONS] [FILE...]"* ]]
+    [[ "$output" == *"Usage: pool [OPTIONS] [FILE|DIR...]"* ]]
+    [[ "$output" == *"-R, --recursive"* ]]
     [[ "$output" == *"--output-size"* ]]
     run "$POOL" -h
     [ "$status" -eq 0 ]

@@ -58,3 +58,25 @@ skip_unless_valgrind() {
     run vg -k 2 --contact-sheet s.png v.npy -o c.npy
     [ "$status" -eq 1 ]
 }
+
+@test "valgrind: a batch with a bad file, a skip, a collision and a symbolic link loop" {
+    skip_unless_valgrind
+    mkdir -p in/a
+    mknpy in/x.npy 'np.arange(64, dtype=np.float32).reshape(8, 8)'
+    mknpy in/a/y.npy 'np.arange(64, dtype=np.uint8).reshape(8, 8)'
+    head -c 20 in/x.npy > in/a/bad.npy
+    echo text > in/notes.txt
+    ln -s .. in/a/up
+    run vg -k 2 -R in -O out
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"pool: 2 written, 1 failed, 1 skipped" ]]
+    run vg -k 2 -R in -O out --skip-existing --stats=s.jsonl
+    [ "$status" -eq 1 ]
+    run vg -k 2 -R in -o 'flat/%q'
+    [ "$status" -eq 2 ]
+    printf 'in/x.npy\0in/a\0' > list
+    # in/a/up leads back to in/x.npy, which the list also names: one output, two inputs
+    run vg -k 2 -R --files-from list -0 -o 'flat/%n.%e'
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"pool: in/x.npy and in/a/up/x.npy would both write flat/x.npy" ]]
+}

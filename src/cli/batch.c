@@ -1,0 +1,285 @@
+#include "batch.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../codec/codec.h"
+#include "messages.h"
+
+/* A growing string. */
+struct text {
+    char *s;
+    size_t len, cap;
+    bool failed;
+};
+
+static void append(struct text *t, const char *bytes, size_t n)
+{
+    if (t->failed)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 128;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(t->s, cap);
+        if (!grown) {
+            t->failed = true;
+            return;
+        }
+        t->s = grown;
+        t->cap = cap;
+    }
+    memcpy(t->s + t->len, bytes, n);
+    t->len += n;
+    t->s[t->len] = '\0';
+}
+
+static void append_str(struct text *t, const char *s) { append(t, s, strlen(s)); }
+
+/* The input's own extension ("png" of "a/x.png"), or "" when it has none. */
+static const char *extension_of(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && dot != base ? dot + 1 : "";
+}
+
+/* The output's extension: -f's format's, else the input's own, else its format's. */
+static const char *output_extension(const struct cli_options *o, const char *input)
+{
+    if (o->format != FORMAT_UNKNOWN)
+        return format_extension(o->format);
+    const char *own = extension_of(input);
+    if (*own)
+        return own;
+    unsigned char bytes[SOURCE_PEEK_MAX];
+    size_t n = 0;
+    FILE *f = fopen(input, "rb");
+    if (f) {
+        n = fread(bytes, 1, sizeof bytes, f);
+        fclose(f);
+    }
+    const char *ext = format_extension(format_sniff(bytes, n));
+    return ext ? ext : "out";
+}
+
+/* The name without folder and extension. */
+static void append_stem(struct text *t, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *ext = extension_of(base);
+    append(t, base, *ext ? (size_t)(ext - 1 - base) : strlen(base));
+}
+
+/* The folder of a relative path, without its last '/': "a/b" of "a/b/x.png", "" of "x.png". */
+static void append_folder(struct text *t, const char *relative)
+{
+    const char *slash = strrchr(relative, '/');
+    append(t, relative, slash ? (size_t)(slash - relative) : 0);
+}
+
+static int expand_template(struct text *t, const char *template, const struct cli_options *o,
+                           const struct input_list *l, size_t i, struct pool_error *err)
+{
+    const char *input = inputs_path(l, i);
+    for (const char *c = template; *c; c++) {
+        if (*c != '%') {
+            append(t, c, 1);
+            continue;
+        }
+        char num[24];
+        switch (*++c) {
+        case 'n': append_stem(t, input); break;
+        case 'e': append_str(t, output_extension(o, input)); break;
+        case 'd': append_folder(t, inputs_relative(l, i)); break;
+        case 'i':
+            snprintf(num, sizeof num, "%zu", i + 1);
+            append_str(t, num);
+            break;
+        case '%': append(t, "%", 1); break;
+        default:
+            pool_fail(err, "%%%c: unknown code in the output template (%%n %%e %%d %%i %%%%)",
+                      *c ? *c : ' ');
+            return pool_blame(err, ERROR_USAGE, template);
+        }
+    }
+    return 0;
+}
+
+char *batch_output_path(const struct cli_options *o, const struct input_list *l, size_t i,
+                        struct pool_error *err)
+{
+    struct text t = {0};
+    const char *input = inputs_path(l, i);
+    if (!strcmp(input, "-")) {
+        pool_fail(err, "standard input has no name to give its output: name the files");
+        pool_blame(err, ERROR_USAGE, "<stdin>");
+        return NULL;
+    }
+    if (o->outdir) {
+        append_str(&t, o->outdir);
+        if (t.len && t.s[t.len - 1] != '/')
+            append(&t, "/", 1);
+        const char *relative = inputs_relative(l, i);
+        append_folder(&t, relative);
+        if (strchr(relative, '/'))
+            append(&t, "/", 1);
+        append_stem(&t, input);
+        append(&t, ".", 1);
+        append_str(&t, output_extension(o, input));
+    } else if (expand_template(&t, o->output, o, l, i, err)) {
+        free(t.s);
+        return NULL;
+    }
+    if (t.failed || !t.s) {
+        free(t.s);
+        pool_fail_resource(err, "out of memory for an output's name");
+        return NULL;
+    }
+    return t.s;
+}
+
+/* FNV-1a, 64 bits: output names are compared by hash first, then by name on a match. */
+static uint64_t hash_of(const char *s)
+{
+    uint64_t h = 14695981039346656037u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+struct named_output {
+    uint64_t hash;
+    size_t input;
+};
+
+static int by_hash(const void *a, const void *b)
+{
+    const struct named_output *x = a, *y = b;
+    return x->hash < y->hash ? -1 : x->hash > y->hash ? 1 : x->input < y->input ? -1 : 1;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* Two inputs of hash-equal outputs: the same name, or a 64-bit coincidence. */
+static int check_pair(const struct cli_options *o, const struct input_list *l, size_t a,
+                      size_t b, struct pool_error *err)
+{
+    char *x = batch_output_path(o, l, a, err), *y = x ? batch_output_path(o, l, b, err) : NULL;
+    int rc = x && y ? 0 : -1;
+    if (rc == 0 && !strcmp(x, y)) {
+        pool_fail(err, "%s and %s would both write %s", inputs_path(l, a), inputs_path(l, b), x);
+        rc = pool_blame(err, ERROR_USAGE, NULL);
+    }
+    free(x);
+    free(y);
+    return rc;
+}
+
+/* Before anything is read: every output has a name, its own, that is not its input. */
+static int check_outputs(const struct cli_options *o, const struct input_list *l,
+                         struct pool_error *err)
+{
+    struct named_output *names = malloc((l->count ? l->count : 1) * sizeof *names);
+    if (!names)
+        return pool_fail_resource(err, "out of memory for the outputs' names");
+    int rc = 0;
+    for (size_t i = 0; i < l->count && rc == 0; i++) {
+        char *path = batch_output_path(o, l, i, err);
+        if (!path) {
+            rc = -1;
+            break;
+        }
+        names[i] = (struct named_output){hash_of(path), i};
+        if (same_file(path, inputs_path(l, i))) {
+            pool_fail(err, "the output %s is the input itself", path);
+            rc = pool_blame(err, ERROR_USAGE, inputs_path(l, i));
+        }
+        free(path);
+    }
+    if (rc == 0)
+        qsort(names, l->count, sizeof *names, by_hash);
+    for (size_t i = 1; i < l->count && rc == 0; i++)
+        if (names[i].hash == names[i - 1].hash)
+            rc = check_pair(o, l, names[i - 1].input, names[i].input, err);
+    free(names);
+    return rc;
+}
+
+/* mkdir -p of the folder that will hold path. */
+static int make_parents(char *path, struct pool_error *err)
+{
+    for (char *slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        struct stat st;
+        int rc = 0;
+        if (stat(path, &st) != 0 && mkdir(path, 0777) != 0 && errno != EEXIST)
+            rc = pool_fail(err, "cannot create the folder %s: %s", path, strerror(errno));
+        else if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+            rc = pool_fail(err, "%s is in the way of a folder", path);
+        *slash = '/';
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+/* One input of the batch: 1 written, 0 skipped, -1 failed (said). */
+static int batch_one(const struct run_settings *s, const struct input_list *l, size_t i,
+                     struct run_shared *shared)
+{
+    const struct cli_options *o = s->opt;
+    struct pool_error err = {0};
+    char *path = batch_output_path(o, l, i, &err);
+    int rc = path ? 0 : -1;
+    struct stat st;
+    if (rc == 0 && stat(path, &st) == 0 && !o->force) {
+        if (o->skip_existing) {
+            free(path);
+            return 0;
+        }
+        pool_fail(&err, "exists (--force overwrites it, --skip-existing skips its input)");
+        rc = pool_blame(&err, ERROR_OUTPUT, path);
+    }
+    if (rc == 0 && make_parents(path, &err))
+        rc = pool_blame(&err, ERROR_OUTPUT, path);
+    if (rc == 0) {
+        shared->output.path = path;
+        rc = run_input(s, shared, inputs_path(l, i), &err);
+        rc = rc ? rc : run_output_commit(shared, &err);
+    }
+    run_output_discard(shared);
+    if (rc)
+        say_failure(&err, inputs_path(l, i));
+    free(path);
+    return rc ? -1 : 1;
+}
+
+int batch_run(const struct run_settings *s, const struct input_list *l, struct run_shared *shared,
+              struct batch_counts *counts, struct pool_error *err)
+{
+    memset(counts, 0, sizeof *counts);
+    counts->skipped = l->skipped;
+    if (check_outputs(s->opt, l, err))
+        return -1;
+    for (size_t i = 0; i < l->count; i++) {
+        int rc = batch_one(s, l, i, shared);
+        counts->written += rc == 1;
+        counts->skipped += rc == 0;
+        counts->failed += rc < 0;
+        if (rc < 0 && s->opt->fail_fast)
+            break;
+    }
+    return 0;
+}

@@ -1,0 +1,244 @@
+#include "inputs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../codec/codec.h"
+#include "messages.h"
+
+/* The folders being walked, outermost first: a folder met again is a symbolic link loop. */
+struct walk_stack {
+    struct walked_folder {
+        dev_t dev;
+        ino_t ino;
+    } folders[256];
+    int depth;
+};
+
+static int add_path(struct input_list *l, const char *path, size_t root_len,
+                    struct pool_error *err)
+{
+    size_t len = strlen(path) + 1;
+    if (l->used + len > l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 4096;
+        while (cap < l->used + len)
+            cap *= 2;
+        char *bytes = realloc(l->bytes, cap);
+        if (!bytes)
+            return pool_fail_resource(err, "out of memory for the list of inputs");
+        l->bytes = bytes;
+        l->cap = cap;
+    }
+    if (l->count == l->entries_cap) {
+        size_t cap = l->entries_cap ? 2 * l->entries_cap : 256;
+        struct input_entry *e = realloc(l->entries, cap * sizeof *e);
+        if (!e)
+            return pool_fail_resource(err, "out of memory for the list of inputs");
+        l->entries = e;
+        l->entries_cap = cap;
+    }
+    memcpy(l->bytes + l->used, path, len);
+    l->entries[l->count++] = (struct input_entry){l->used, root_len};
+    l->used += len;
+    return 0;
+}
+
+/* Whether a file found in a folder is one pool reads: by its magic bytes, not its name. */
+static bool is_readable_kind(const char *path)
+{
+    unsigned char bytes[SOURCE_PEEK_MAX];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return true;    /* let the run say why it cannot be opened */
+    size_t n = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    return format_sniff(bytes, n) != FORMAT_UNKNOWN;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The visible entries of a folder, sorted by their bytes (not the locale). */
+static int read_folder(const char *dir, char ***names, size_t *count, struct pool_error *err)
+{
+    DIR *d = opendir(dir);
+    *names = NULL;
+    *count = 0;
+    if (!d)
+        return pool_fail(err, "cannot read the folder: %s", strerror(errno));
+    size_t cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (*count == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(*names, cap * sizeof *grown);
+            if (!grown) {
+                rc = pool_fail_resource(err, "out of memory for a folder's names");
+                break;
+            }
+            *names = grown;
+        }
+        if (!((*names)[*count] = strdup(e->d_name)))
+            rc = pool_fail_resource(err, "out of memory for a folder's names");
+        else
+            (*count)++;
+    }
+    closedir(d);
+    qsort(*names, *count, sizeof **names, by_name);
+    return rc;
+}
+
+static void free_names(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+}
+
+static int walk(struct input_list *l, const char *dir, size_t root_len, struct walk_stack *stack,
+                struct pool_error *err);
+
+/* One entry of a folder being walked. */
+static int walk_entry(struct input_list *l, const char *path, size_t root_len,
+                      struct walk_stack *stack, struct pool_error *err)
+{
+    struct stat st;
+    if (stat(path, &st))
+        return 0;   /* a dangling link, or gone since the listing: nothing to pool */
+    if (S_ISDIR(st.st_mode)) {
+        for (int k = 0; k < stack->depth; k++)
+            if (stack->folders[k].dev == st.st_dev && stack->folders[k].ino == st.st_ino) {
+                say_warning(path, "a symbolic link back to a folder being walked: not "
+                                  "walked again");
+                return 0;
+            }
+        if (stack->depth == (int)(sizeof stack->folders / sizeof stack->folders[0])) {
+            pool_fail(err, "folders nested over %d deep", stack->depth);
+            return pool_blame(err, ERROR_INPUT, path);
+        }
+        stack->folders[stack->depth++] = (struct walked_folder){st.st_dev, st.st_ino};
+        int rc = walk(l, path, root_len, stack, err);
+        stack->depth--;
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode) || !is_readable_kind(path)) {
+        l->skipped++;
+        return 0;
+    }
+    return add_path(l, path, root_len, err);
+}
+
+static int walk(struct input_list *l, const char *dir, size_t root_len, struct walk_stack *stack,
+                struct pool_error *err)
+{
+    char **names;
+    size_t count;
+    if (read_folder(dir, &names, &count, err))
+        return pool_blame(err, ERROR_INPUT, dir);
+    size_t dir_len = strlen(dir);
+    bool slash = dir_len && dir[dir_len - 1] == '/';
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        size_t len = dir_len + 1 + strlen(names[i]) + 1;
+        char *path = malloc(len);
+        if (!path) {
+            rc = pool_fail_resource(err, "out of memory for a path");
+            break;
+        }
+        snprintf(path, len, "%s%s%s", dir, slash ? "" : "/", names[i]);
+        rc = walk_entry(l, path, root_len, stack, err);
+        free(path);
+    }
+    free_names(names, count);
+    return rc;
+}
+
+/* A FILE argument or a listed path: a file (kept whatever it holds: the run says what is
+ * wrong with it), or a folder to walk. */
+static int add_argument(struct input_list *l, const char *arg, const struct cli_options *o,
+                        struct pool_error *err)
+{
+    struct stat st;
+    if (strcmp(arg, "-") && stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (!o->recursive) {
+            pool_fail(err, "is a folder: give -R to pool the files in it");
+            return pool_blame(err, ERROR_USAGE, arg);
+        }
+        struct walk_stack stack = {.folders = {{st.st_dev, st.st_ino}}, .depth = 1};
+        size_t len = strlen(arg);
+        return walk(l, arg, len && arg[len - 1] == '/' ? len : len + 1, &stack, err);
+    }
+    const char *base = strrchr(arg, '/');
+    return add_path(l, arg, base ? (size_t)(base - arg) + 1 : 0, err);
+}
+
+/* --files-from: one path a line (or NUL-separated with -0); empty lines are ignored. */
+static int add_listed(struct input_list *l, const struct cli_options *o, struct pool_error *err)
+{
+    const char *name = strcmp(o->files_from, "-") ? o->files_from : "<stdin>";
+    FILE *f = strcmp(o->files_from, "-") ? fopen(o->files_from, "r") : stdin;
+    if (!f) {
+        pool_fail(err, "cannot open the list of inputs: %s", strerror(errno));
+        return pool_blame(err, ERROR_USAGE, name);
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while (rc == 0 && (n = getdelim(&line, &cap, o->null_separated ? '\0' : '\n', f)) >= 0) {
+        if (n > 0 && line[n - 1] == (o->null_separated ? '\0' : '\n'))
+            line[--n] = '\0';
+        if (n > 0)
+            rc = add_argument(l, line, o, err);
+    }
+    if (rc == 0 && ferror(f)) {
+        pool_fail(err, "cannot read the list of inputs: %s", strerror(errno));
+        rc = pool_blame(err, ERROR_USAGE, name);
+    }
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_error *err)
+{
+    memset(l, 0, sizeof *l);
+    int rc = 0;
+    if (o->files_from)
+        rc = add_listed(l, o, err);
+    for (int i = 0; rc == 0 && i < o->ninputs && (!o->files_from || o->inputs_given); i++)
+        rc = add_argument(l, o->inputs[i], o, err);
+    if (rc == 0 && l->count == 0) {
+        pool_fail(err, "no images or tensors to pool%s", l->skipped ? " (every file found was "
+                                                                      "skipped)" : "");
+        rc = pool_blame(err, ERROR_USAGE, NULL);
+    }
+    return rc;
+}
+
+const char *inputs_path(const struct input_list *l, size_t i)
+{
+    return l->bytes + l->entries[i].path;
+}
+
+const char *inputs_relative(const struct input_list *l, size_t i)
+{
+    return inputs_path(l, i) + l->entries[i].root_len;
+}
+
+void inputs_free(struct input_list *l)
+{
+    free(l->bytes);
+    free(l->entries);
+    memset(l, 0, sizeof *l);
+}

@@ -1,0 +1,41 @@
+/*
+ * The inputs of a run, in a fixed order: the FILE arguments as given, or the paths that
+ * --files-from lists, each folder among them walked (with -R) in sorted order. Walking
+ * keeps the files whose magic bytes name a format pool reads and counts the others as
+ * skipped; hidden files and folders (names starting with '.') are left out, and a folder
+ * reached again through a symbolic link is not walked twice.
+ *
+ * Memory: the paths themselves (an arena of their bytes and an index), a few tens of
+ * bytes a file; nothing else grows with the number of files.
+ */
+#ifndef POOL_INPUTS_H
+#define POOL_INPUTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../core/error.h"
+#include "options.h"
+
+struct input_list {
+    char *bytes;                /* every path, NUL-terminated, one after another */
+    size_t used, cap;
+    struct input_entry {
+        size_t path;            /* offset into bytes */
+        size_t root_len;        /* bytes of the path that are the folder argument it came
+                                   from, with its '/'; 0 for a file argument */
+    } *entries;
+    size_t count, entries_cap;
+    size_t skipped;             /* files in walked folders that are not images or tensors */
+};
+
+/* Lists the run's inputs. Fails (a usage error) on a folder without -R, a list file that
+ * cannot be read, or no input at all after walking. */
+int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_error *err);
+const char *inputs_path(const struct input_list *l, size_t i);
+/* The part of input i's path below the folder argument it came from: "a/b/x.png" for
+ * "photos/a/b/x.png" from "photos"; the path itself for a file argument. */
+const char *inputs_relative(const struct input_list *l, size_t i);
+void inputs_free(struct input_list *l);
+
+#endif

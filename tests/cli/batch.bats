@@ -1,0 +1,201 @@
+#!/usr/bin/env bats
+# Batches: folders walked with -R, one output per input under -O DIR or an -o template,
+# collisions refused before anything is read, a bad file reported while the rest go on,
+# existing outputs refused, skipped or overwritten, and a summary line at the end.
+
+load helpers
+
+# A small tree of real photographs, with odd names, a broken file, a text file and a
+# hidden folder.
+make_tree() {
+    need_photos
+    mkdir -p photos/a/b "photos/with space" photos/.hidden "photos/-dash"
+    cp "$DATA/astronaut.png" photos/
+    cp "$DATA/camera.png" photos/a/
+    cp "$DATA/chelsea.png" photos/a/b/
+    cp "$DATA/coffee.png" "photos/with space/it's 1.png"
+    cp "$DATA/camera.png" "photos/-dash/-x.png"
+    cp "$DATA/camera.png" photos/.hidden/
+    echo "not an image" > photos/notes.txt
+    head -c 3000 "$DATA/astronaut.png" > photos/a/broken.png
+}
+
+# avg_equal OUT IN: OUT is the exact 2x2 average of IN, rounded half up, by NumPy.
+avg_equal() {
+    "$PY" - "$1" "$2" <<'PY'
+import sys, numpy as np
+from PIL import Image
+got = np.asarray(Image.open(sys.argv[1])).astype(np.int64)
+x = np.asarray(Image.open(sys.argv[2])).astype(np.int64)
+h, w = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
+x = x[:h, :w]
+s = x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2]
+want = (2 * s + 4) // 8
+assert got.shape == want.shape and (got == want).all(), f"{sys.argv[1]}: differs"
+PY
+}
+
+@test "-R -O mirrors a tree: every image pooled, bad files reported, the rest written" {
+    make_tree
+    run "$POOL" -m avg -k 2 -R photos -O out
+    [ "$status" -eq 1 ]
+    [ "${lines[0]}" = "pool: photos/a/broken.png: truncated PNG data (header)" ]
+    [ "${lines[1]}" = "pool: 5 written, 1 failed, 1 skipped" ]
+    [ "$(cd out && find . -type f | sort | tr '\n' ' ')" = \
+      "./-dash/-x.png ./a/b/chelsea.png ./a/camera.png ./astronaut.png ./with space/it's 1.png " ]
+    avg_equal out/astronaut.png photos/astronaut.png
+    avg_equal "out/with space/it's 1.png" "photos/with space/it's 1.png"
+    avg_equal out/a/b/chelsea.png photos/a/b/chelsea.png
+    # no temp files anywhere
+    [ -z "$(find out -name '.*')" ]
+}
+
+@test "a folder without -R is a usage error; hidden files and non-images are left out" {
+    make_tree
+    run "$POOL" -k 2 photos -O out
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: photos: is a folder: give -R to pool the files in it" ]
+    [ ! -e out ]
+    mkdir texts && echo hello > texts/a.txt
+    run "$POOL" -k 2 -R texts -O out
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: no images or tensors to pool (every file found was skipped)" ]
+    [ ! -e out ]
+}
+
+@test "an existing output fails its input; --skip-existing re-runs only what is missing; --force overwrites" {
+    make_tree
+    rm photos/a/broken.png
+    "$POOL" -q -m avg -k 2 -R photos -O out
+    rm out/a/camera.png
+    echo old > out/astronaut.png.keep
+    run "$POOL" -m avg -k 2 -R photos -O out
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"pool: out/astronaut.png: exists (--force overwrites it, --skip-existing skips its input)"* ]]
+    [[ "$output" == *"pool: 1 written, 4 failed, 1 skipped" ]]
+    rm out/a/camera.png
+    run "$POOL" -m avg -k 2 -R photos -O out --skip-existing
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: 1 written, 0 failed, 5 skipped" ]
+    avg_equal out/a/camera.png photos/a/camera.png
+    cp "$DATA/coffee.png" out/astronaut.png   # something else in its place
+    run "$POOL" -m avg -k 2 -R photos -O out --force
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: 5 written, 0 failed, 1 skipped" ]
+    avg_equal out/astronaut.png photos/astronaut.png
+    run "$POOL" -k 2 -R photos -O out --force --skip-existing
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --force and --skip-existing: give one" ]
+}
+
+@test "--fail-fast stops at the first failure" {
+    make_tree
+    run "$POOL" -m avg -k 2 -R photos -O out --fail-fast
+    [ "$status" -eq 1 ]
+    [ "${lines[1]}" = "pool: 2 written, 1 failed, 1 skipped" ]   # -dash/-x.png, a/b/chelsea.png, then a/broken.png
+    [ ! -e out/a/camera.png ]
+}
+
+@test "-o templates: %d %n %i %e %%, and -f converts as it goes" {
+    make_tree
+    rm photos/a/broken.png
+    run "$POOL" -q -m avg -k 2 -R photos -f jpeg -o 'small/%d/%n_%i%%.%e'
+    [ "$status" -eq 0 ]
+    [ "$(cd small && find . -type f | sort | tr '\n' ' ')" = \
+      "./-dash/-x_1%.jpg ./a/b/chelsea_2%.jpg ./a/camera_3%.jpg ./astronaut_4%.jpg ./with space/it's 1_5%.jpg " ]
+    "$PY" -c 'from PIL import Image; im = Image.open("small/a/camera_3%.jpg"); assert im.format == "JPEG" and im.size == (256, 256)'
+    run "$POOL" -k 2 -R photos -o 'x/%q.png'
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: x/%q.png: %q: unknown code in the output template (%n %e %d %i %%)" ]
+}
+
+@test "two inputs that would write one output, or an output that is its input, are refused before anything is read" {
+    make_tree
+    rm photos/a/broken.png
+    cp "$DATA/camera.png" photos/a/b/camera.png
+    run "$POOL" -k 2 -R photos -o 'flat/%n.png'
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: photos/a/b/camera.png and photos/a/camera.png would both write flat/camera.png" ]
+    [ ! -e flat ]
+    run "$POOL" -q -k 2 -R photos -O mirrored   # mirrored, they do not collide
+    [ "$status" -eq 0 ]
+    [ -f mirrored/a/b/camera.png ] && [ -f mirrored/a/camera.png ]
+    cp "$DATA/camera.png" c.png
+    run "$POOL" -k 2 c.png -o '%n.%e'
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: c.png: the output c.png is the input itself" ]
+    cmp c.png "$DATA/camera.png"
+}
+
+@test "--files-from lists inputs, one a line or NUL-separated with -0, names with newlines too" {
+    make_tree
+    rm photos/a/broken.png
+    nl_name=$'photos/new\nline.png'
+    cp "$DATA/camera.png" "$nl_name"
+    printf '%s\0%s\0' "$nl_name" photos/a | "$POOL" -q -m avg -k 2 -R --files-from - -0 -O out
+    [ -f $'out/new\nline.png' ] && [ -f out/camera.png ] && [ -f out/b/chelsea.png ]
+    avg_equal $'out/new\nline.png' "$DATA/camera.png"
+    printf 'photos/astronaut.png\n\nphotos/a/camera.png\n' > list.txt
+    run "$POOL" -m avg -k 2 --files-from list.txt -O out2
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: 2 written, 0 failed, 0 skipped" ]
+    [ -f out2/astronaut.png ] && [ -f out2/camera.png ]
+    run "$POOL" -k 2 --files-from missing.txt -O out3
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: missing.txt: cannot open the list of inputs: No such file or directory" ]
+    run "$POOL" -k 2 -0 photos/astronaut.png -O out3
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: -0 describes the list of --files-from: give it" ]
+}
+
+@test "a symbolic link back up the tree is walked once" {
+    make_tree
+    rm photos/a/broken.png
+    ln -s .. photos/a/b/up
+    run "$POOL" -m avg -k 2 -R photos -O out
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"pool: photos/a/b/up: warning: a symbolic link back to a folder being walked: not walked again"* ]]
+    [[ "$output" == *"pool: 5 written, 0 failed, 1 skipped" ]]
+}
+
+@test "several inputs without -O or a template still go into one table, and a folder too" {
+    make_tree
+    rm photos/a/broken.png
+    run "$POOL" -q -P gavg -R "photos/with space" photos/a/b photos/astronaut.png -f csv -o table.csv
+    [ "$status" -eq 0 ]
+    [ "$(cut -d, -f1 table.csv | tr '\n' ' ')" = "file photos/with space/it's 1.png photos/a/b/chelsea.png photos/astronaut.png " ]
+    run "$POOL" -k 2 photos/astronaut.png photos/a/camera.png -o two.png
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: two.png: several inputs go into one csv, txt or PNM output (-f csv, txt or pnm); for one output each, give -O DIR or an -o template" ]
+}
+
+@test "a batch killed midway leaves no partial output; --skip-existing then completes the set" {
+    need_photos
+    mkdir in
+    for i in $(seq -w 1 60); do cp "$DATA/astronaut.png" "in/p$i.png"; done
+    "$POOL" -q --png-level 9 -m avg -k 2 -R in -O out &
+    pid=$!
+    # kill it once a few outputs are in place (or let it finish on a fast machine)
+    for _ in $(seq 1 200); do
+        [ "$(ls out 2>/dev/null | wc -l)" -ge 3 ] && break
+        sleep 0.05
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" || true
+    [ -z "$(find out -name '.*pool-*')" ]           # no temp file left
+    n=$(ls out | wc -l)
+    # every file there is whole: each is the exact 2x2 average of the photograph
+    "$PY" - out/*.png <<'PY'
+import sys, numpy as np
+from PIL import Image
+x = np.asarray(Image.open("in/p01.png")).astype(np.int64)
+want = (2 * (x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2]) + 4) // 8
+for path in sys.argv[1:]:
+    assert (np.asarray(Image.open(path)) == want).all(), path
+PY
+    run "$POOL" -m avg -k 2 -R in -O out --skip-existing
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: $((60 - n)) written, 0 failed, $n skipped" ]
+    [ "$(ls out | wc -l)" -eq 60 ]
+    avg_equal out/p60.png in/p60.png
+}
