@@ -1,6 +1,7 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,51 +236,142 @@ static int make_parents(char *path, struct pool_error *err)
     return 0;
 }
 
-/* One input of the batch: 1 written, 0 skipped, -1 failed (said). */
-static int batch_one(const struct run_settings *s, const struct input_list *l, size_t i,
-                     struct run_shared *shared)
+/* What one input leaves for its turn: how it went, its message, its stats records. */
+struct input_result {
+    int outcome;                /* 1 written, 0 skipped, -1 failed */
+    char message[MESSAGE_LINE_MAX];
+    size_t message_len;
+    char *records;              /* --stats records (malloc'd by open_memstream), or NULL */
+    size_t records_len;
+};
+
+/* Runs input i into its own output; its stats records go to a buffer of their own. */
+static void batch_one(const struct run_settings *s, const struct input_list *l, size_t i,
+                      struct run_shared *mine, struct input_result *r)
 {
     const struct cli_options *o = s->opt;
     struct pool_error err = {0};
+    memset(r, 0, sizeof *r);
     char *path = batch_output_path(o, l, i, &err);
     int rc = path ? 0 : -1;
     struct stat st;
     if (rc == 0 && stat(path, &st) == 0 && !o->force) {
         if (o->skip_existing) {
             free(path);
-            return 0;
+            return;
         }
         pool_fail(&err, "exists (--force overwrites it, --skip-existing skips its input)");
         rc = pool_blame(&err, ERROR_OUTPUT, path);
     }
     if (rc == 0 && make_parents(path, &err))
         rc = pool_blame(&err, ERROR_OUTPUT, path);
-    if (rc == 0) {
-        shared->output.path = path;
-        rc = run_input(s, shared, inputs_path(l, i), &err);
-        rc = rc ? rc : run_output_commit(shared, &err);
+    if (rc == 0 && o->stats) {
+        mine->report.text = o->stats_text;
+        if (!(mine->report.out = open_memstream(&r->records, &r->records_len)))
+            rc = pool_fail_resource(&err, "out of memory for the stats records");
     }
-    run_output_discard(shared);
+    if (rc == 0) {
+        mine->output.path = path;
+        rc = run_input(s, mine, inputs_path(l, i), &err);
+        rc = rc ? rc : run_output_commit(mine, &err);
+    }
+    run_output_discard(mine);
+    if (mine->report.out) {
+        fclose(mine->report.out);
+        mine->report.out = NULL;
+        if (rc) {   /* a failed input's figures are not kept */
+            free(r->records);
+            r->records = NULL;
+        }
+    }
     if (rc)
-        say_failure(&err, inputs_path(l, i));
+        r->message_len = format_failure(&err, inputs_path(l, i), r->message, sizeof r->message);
+    r->outcome = rc ? -1 : 1;
     free(path);
-    return rc ? -1 : 1;
+}
+
+/* The workers' common state: who takes which input, and whose turn it is to be said. */
+struct batch_state {
+    const struct run_settings *s;
+    const struct input_list *l;
+    struct report *report;      /* the run's --stats */
+    struct run_once *once;
+    pthread_mutex_t lock;
+    pthread_cond_t turn;
+    size_t next_input, next_said;
+    bool stop;                  /* --fail-fast met a failure */
+    struct batch_counts *counts;
+};
+
+/* Input results are said in input order, whatever the workers' order: messages, records
+ * and counts come out the same for any number of workers. */
+static void say_in_turn(struct batch_state *b, size_t i, struct input_result *r)
+{
+    pthread_mutex_lock(&b->lock);
+    while (b->next_said != i)
+        pthread_cond_wait(&b->turn, &b->lock);
+    if (r->message_len)
+        fwrite(r->message, 1, r->message_len, stderr);
+    if (r->records)
+        fwrite(r->records, 1, r->records_len, b->report->out);
+    b->counts->written += r->outcome == 1;
+    b->counts->skipped += r->outcome == 0;
+    b->counts->failed += r->outcome < 0;
+    b->stop |= r->outcome < 0 && b->s->opt->fail_fast;
+    b->next_said++;
+    pthread_cond_broadcast(&b->turn);
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void *work(void *arg)
+{
+    struct batch_state *b = arg;
+    struct run_shared mine = {.views = {.opt = b->s->opt}, .once = b->once};
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        bool done = b->stop || b->next_input == b->l->count;
+        size_t i = b->next_input;
+        b->next_input += !done;
+        pthread_mutex_unlock(&b->lock);
+        if (done)
+            break;
+        struct input_result *r = malloc(sizeof *r);
+        if (!r) {   /* say it in turn all the same, so that the others are not held */
+            static struct input_result no_memory = {.outcome = -1};
+            say_in_turn(b, i, &no_memory);
+            continue;
+        }
+        batch_one(b->s, b->l, i, &mine, r);
+        say_in_turn(b, i, r);
+        free(r->records);
+        free(r);
+    }
+    views_abort(&mine.views);
+    return NULL;
 }
 
 int batch_run(const struct run_settings *s, const struct input_list *l, struct run_shared *shared,
               struct batch_counts *counts, struct pool_error *err)
 {
     memset(counts, 0, sizeof *counts);
-    counts->skipped = l->skipped;
     if (check_outputs(s->opt, l, err))
         return -1;
-    for (size_t i = 0; i < l->count; i++) {
-        int rc = batch_one(s, l, i, shared);
-        counts->written += rc == 1;
-        counts->skipped += rc == 0;
-        counts->failed += rc < 0;
-        if (rc < 0 && s->opt->fail_fast)
-            break;
-    }
+    struct batch_state b = {.s = s, .l = l, .report = &shared->report, .once = shared->once,
+                            .counts = counts};
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.turn, NULL);
+    size_t jobs = s->opt->jobs < l->count ? s->opt->jobs : l->count;
+    pthread_t *threads = calloc(jobs, sizeof *threads);
+    size_t started = 0;
+    /* The calling thread is a worker too; others are started while they can be. */
+    while (threads && started + 1 < jobs && pthread_create(&threads[started], NULL, work, &b) == 0)
+        started++;
+    work(&b);
+    for (size_t k = 0; k < started; k++)
+        pthread_join(threads[k], NULL);
+    free(threads);
+    pthread_cond_destroy(&b.turn);
+    pthread_mutex_destroy(&b.lock);
+    counts->skipped += l->skipped;
     return 0;
 }

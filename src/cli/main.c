@@ -89,7 +89,9 @@ int main(int argc, char **argv)
         return usage_error(&err);
     output_init();
     struct run_settings settings = {.opt = &opt, .one_output_each = options_batch(&opt)};
-    struct run_shared shared = {.views = {.opt = &opt}};
+    settings.no_decode_ahead = settings.one_output_each && opt.jobs > 1;
+    struct run_once once = {0};
+    struct run_shared shared = {.views = {.opt = &opt}, .once = &once};
     struct input_list inputs = {0};
     int status = 0;
     struct pool_pass *passes = options_expand_passes(&opt, &settings.npasses);

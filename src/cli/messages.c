@@ -20,21 +20,34 @@ static void append_escaped(char *line, size_t len, size_t *used, const char *tex
     line[*used] = '\0';
 }
 
+/* "pool: SUBJECT: PREFIXTEXT\n" into line; returns its length. */
+static size_t format_line(char *line, size_t len, const char *subject, const char *prefix,
+                          const char *text)
+{
+    size_t used = 0;
+    append_escaped(line, len - 1, &used, "pool: ");
+    if (subject) {
+        append_escaped(line, len - 1, &used, subject);
+        append_escaped(line, len - 1, &used, ": ");
+    }
+    append_escaped(line, len - 1, &used, prefix);
+    append_escaped(line, len - 1, &used, text);
+    line[used++] = '\n';
+    line[used] = '\0';
+    return used;
+}
+
 /* One line, one write: stderr is unbuffered, and a line of a few hundred bytes written in
  * one call is not split by writes from other threads. */
 static void say_line(const char *subject, const char *prefix, const char *text)
 {
-    char line[2048];
-    size_t used = 0;
-    append_escaped(line, sizeof line - 1, &used, "pool: ");
-    if (subject) {
-        append_escaped(line, sizeof line - 1, &used, subject);
-        append_escaped(line, sizeof line - 1, &used, ": ");
-    }
-    append_escaped(line, sizeof line - 1, &used, prefix);
-    append_escaped(line, sizeof line - 1, &used, text);
-    line[used++] = '\n';
-    fwrite(line, 1, used, stderr);
+    char line[MESSAGE_LINE_MAX];
+    fwrite(line, 1, format_line(line, sizeof line, subject, prefix, text), stderr);
+}
+
+size_t format_failure(const struct pool_error *err, const char *subject, char *line, size_t len)
+{
+    return format_line(line, len, err->subject ? err->subject : subject, "", err->msg);
 }
 
 void say_failure(const struct pool_error *err, const char *subject)

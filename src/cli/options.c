@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "spec.h"
 
@@ -53,6 +54,7 @@ static const struct option long_options[] = {
     {"force", no_argument, NULL, OPT_FORCE},
     {"skip-existing", no_argument, NULL, OPT_SKIP_EXISTING},
     {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
+    {"jobs", required_argument, NULL, 'j'},
     {"format", required_argument, NULL, 'f'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -112,6 +114,7 @@ void options_print_help(FILE *out)
         "      --force            overwrite outputs that exist (with -O or a template)\n"
         "      --skip-existing    skip inputs whose output exists\n"
         "      --fail-fast        stop at the first input that fails\n"
+        "  -j, --jobs N           pool N inputs at once (default: the processors)\n"
         "Seeing what each pass keeps and loses:\n"
         "      --stats[=FILE]     per pass: shapes, coverage, per-channel min max mean\n"
         "                         std, RMSE and PSNR against the input, time; JSON Lines\n"
@@ -287,6 +290,13 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case OPT_FORCE: o->force = true; return 0;
     case OPT_SKIP_EXISTING: o->skip_existing = true; return 0;
     case OPT_FAIL_FAST: o->fail_fast = true; return 0;
+    case 'j': {
+        long v;
+        if (count_parse(arg, 1, MAX_JOBS, &v, &why))
+            return pool_fail(err, "-j %s: %s", arg, why.msg);
+        o->jobs = (size_t)v;
+        return 0;
+    }
     case 'f':
         o->format = format_from_name(arg);
         if (o->format == FORMAT_UNKNOWN)
@@ -334,6 +344,9 @@ static int check_batch(const struct cli_options *o, struct pool_error *err)
     if ((o->force || o->skip_existing) && !options_batch(o))
         return pool_fail(err, "--%s works with one output per input (-O DIR, or -o with %% "
                               "codes)", o->force ? "force" : "skip-existing");
+    if (options_batch(o) && o->contact_sheet)
+        return pool_fail(err, "--contact-sheet shows one image: pool that input alone, "
+                              "without -O or a template");
     if (o->null_separated && !o->files_from)
         return pool_fail(err, "-0 describes the list of --files-from: give it");
     if (o->files_from && o->inputs_given && o->ninputs == 1 && !strcmp(o->inputs[0], "-") &&
@@ -394,10 +407,12 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     o->writer.png_level = DEFAULT_PNG_LEVEL;
     o->writer.jpeg_quality = DEFAULT_JPEG_QUALITY;
     o->warn_psnr = DEFAULT_WARN_PSNR;
+    long processors = sysconf(_SC_NPROCESSORS_ONLN);
+    o->jobs = processors < 1 ? 1 : processors > MAX_JOBS ? MAX_JOBS : (size_t)processors;
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, ":m:k:s:p:d:r:P:o:O:f:R0qhV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:k:s:p:d:r:P:o:O:f:j:R0qhV", long_options, NULL)) != -1) {
         if (c == '?')
             return bad_option(optopt, argv[optind - 1], err);
         if (c == ':')

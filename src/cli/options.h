@@ -8,6 +8,7 @@
 #include "../core/pass.h"
 
 #define MAX_PASSES 64
+#define MAX_JOBS 256
 #define DEFAULT_PNG_LEVEL 3
 #define DEFAULT_JPEG_QUALITY 90
 #define DEFAULT_WARN_PSNR 20.0
@@ -34,6 +35,7 @@ struct cli_options {
     bool output_template;               /* -o has % codes: one output per input */
     bool force, skip_existing;          /* batch: overwrite, or skip, existing outputs */
     bool fail_fast;                     /* batch: stop at the first failure */
+    size_t jobs;                        /* batch: worker threads (default: the processors) */
     const char *output;                 /* "-" for stdout */
     enum file_format format;            /* FORMAT_UNKNOWN: from -o's extension or the input */
     const char *plan;                   /* --plan SHAPE or FILE: print the plan, pool nothing */

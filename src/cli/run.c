@@ -100,15 +100,15 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape,
         .linear = o->linear, .has_alpha = alpha, .maxval = in->reader.meta.maxval,
         .rescale = image_out, .measure = measuring(o),
         .estimate_rows = o->stats ? 0 : PSNR_ESTIMATE_ROWS, .channels = channel_map_of(shape),
-        .shift_test = o->shift_test, .spatial_letters = letters};
+        .shift_test = o->shift_test, .spatial_letters = letters,
+        .no_decode_ahead = in->s->no_decode_ahead};
     if (views_wanted(o))
         views_tap_into(&in->shared->views, &po);
     pipeline_free(&in->pipe);
     if (pipeline_build(&in->pipe, in->passes, in->s->npasses, &geom, &po, err))
         return -1;
-    if (!in->shared->warned && !o->quiet)
+    if (!o->quiet && !atomic_exchange(&in->shared->once->plan, true))
         planner_warn(in->name, in->passes, in->s->npasses, &geom);
-    in->shared->warned = true;
     *out_shape = *shape;
     tensor_respace(out_shape, in->pipe.out.size);
     return 0;
@@ -162,9 +162,9 @@ static int report_pass_figures(struct input_run *in, struct pool_error *err)
 {
     const struct cli_options *o = in->s->opt;
     struct run_shared *sh = in->shared;
-    if (!sh->psnr_warned && o->warn_psnr > 0 && !o->quiet)
-        sh->psnr_warned = report_warn_psnr(in->name, in->passes, &in->pipe, o->warn_psnr,
-                                           !o->stats);
+    if (!atomic_load(&sh->once->psnr) && o->warn_psnr > 0 && !o->quiet &&
+        report_warn_psnr(in->name, in->passes, &in->pipe, o->warn_psnr, !o->stats))
+        atomic_store(&sh->once->psnr, true);
     if (o->stats && report_image(&sh->report, in->name, in->image, &in->reader.shape,
                                  in->passes, &in->pipe, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");

@@ -8,6 +8,7 @@
 #ifndef POOL_RUN_H
 #define POOL_RUN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "../codec/codec.h"
@@ -21,6 +22,7 @@ struct run_settings {
     const struct pool_pass *passes;     /* as run: --repeat applied */
     size_t npasses;
     bool one_output_each;               /* a batch: each input has an output of its own */
+    bool no_decode_ahead;               /* workers share the cores: no reader thread each */
 };
 
 /* The output of a run (or of one input of a batch), opened by its first input, which also
@@ -34,11 +36,16 @@ struct run_output {
     bool open;
 };
 
+/* Warnings given once per run, whichever input or worker meets them first. */
+struct run_once {
+    atomic_bool plan, psnr;
+};
+
 struct run_shared {
     struct run_output output;
     struct report report;               /* --stats: opened by the caller */
     struct pass_views views;
-    bool warned, psnr_warned;           /* warnings are given once per run */
+    struct run_once *once;              /* the run's, shared by a batch's workers */
 };
 
 /* Pools the input at path ("-": stdin) into shared. Returns 0, or -1 with err's kind and

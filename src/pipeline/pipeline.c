@@ -160,6 +160,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
 {
     memset(p, 0, sizeof *p);
     p->in = p->out = *in;
+    p->decode_ahead = !opt->no_decode_ahead;
     p->filters = calloc(npasses + 5, sizeof *p->filters);
     p->passes = calloc(npasses ? npasses : 1, sizeof *p->passes);
     /* Rows are read a batch at a time: decoders such as libjpeg copy through their own
@@ -242,7 +243,7 @@ int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writ
     size_t row_bytes = row_elems * dtype_size(p->in.dtype);
     size_t rows = p->in.planes * geom_rows_per_plane(&p->in);
     p->writer = w;
-    struct prefetch *ahead = rows > 2 * p->batch_rows
+    struct prefetch *ahead = p->decode_ahead && rows > 2 * p->batch_rows
                                  ? prefetch_start(r, row_elems, row_bytes, rows, p->batch_rows)
                                  : NULL;
     if (ahead)

@@ -29,6 +29,7 @@ struct pipeline_options {
     struct channel_map channels;
     bool shift_test;    /* also pool the input shifted by one element per spatial axis */
     const char *spatial_letters;    /* the layout's spatial axes, for the shift figures */
+    bool no_decode_ahead;   /* read on this thread only (other threads have the cores) */
     pass_tap_fn tap;    /* copies of the input (pass 0) and of every pass's output rows */
     void *tap_ctx;
 };
@@ -44,6 +45,7 @@ struct pipeline {
     size_t npasses;
     struct row_geom tap_geom;   /* of the rows the tap gets as pass 0 */
     struct shift_probe *shift;  /* with shift_test */
+    bool decode_ahead;          /* a second thread may read ahead */
 };
 
 /* Builds the chain for the passes. On failure err names the pass (1-based) and the rule. */

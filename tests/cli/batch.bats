@@ -90,10 +90,15 @@ PY
 
 @test "--fail-fast stops at the first failure" {
     make_tree
-    run "$POOL" -m avg -k 2 -R photos -O out --fail-fast
+    run "$POOL" -m avg -k 2 -R photos -O out --fail-fast -j 1
     [ "$status" -eq 1 ]
     [ "${lines[1]}" = "pool: 2 written, 1 failed, 1 skipped" ]   # -dash/-x.png, a/b/chelsea.png, then a/broken.png
     [ ! -e out/a/camera.png ]
+    # with two workers, the input the other one had begun may still finish
+    run "$POOL" -m avg -k 2 -R photos -O out2 --fail-fast -j 2
+    [ "$status" -eq 1 ]
+    [[ "${lines[1]}" == "pool: "[23]" written, 1 failed, 1 skipped" ]]
+    [ ! -e out2/astronaut.png ]
 }
 
 @test "-o templates: %d %n %i %e %%, and -f converts as it goes" {
@@ -198,4 +203,32 @@ PY
     [ "$output" = "pool: $((60 - n)) written, 0 failed, $n skipped" ]
     [ "$(ls out | wc -l)" -eq 60 ]
     avg_equal out/p60.png in/p60.png
+}
+
+@test "-j 1 and -j 2 give the same outputs, stats records, messages and summary" {
+    make_tree
+    for i in 1 2 3 4 5 6; do cp "$DATA/coffee.png" "photos/a/c$i.png"; done
+    "$POOL" -m avg -k 2 -R photos -O one -j 1 --stats=one.jsonl 2> one.err && false
+    "$POOL" -m avg -k 2 -R photos -O two -j 2 --stats=two.jsonl 2> two.err && false
+    diff -r one two
+    cmp one.err two.err
+    [ "$(tail -n 1 two.err)" = "pool: 11 written, 1 failed, 1 skipped" ]
+    # the records in input order, with the same figures (seconds aside)
+    "$PY" - <<'PY'
+import json
+one = [json.loads(l) for l in open("one.jsonl")]
+two = [json.loads(l) for l in open("two.jsonl")]
+assert len(one) == len(two) == 11, (len(one), len(two))
+for a, b in zip(one, two):
+    a.pop("seconds"); b.pop("seconds")
+    assert a == b, (a, b)
+names = [r["input"] for r in one]
+want = (["photos/-dash/-x.png", "photos/a/b/chelsea.png"] +
+        [f"photos/a/c{i}.png" for i in range(1, 7)] +
+        ["photos/a/camera.png", "photos/astronaut.png", "photos/with space/it's 1.png"])
+assert names == want, names
+PY
+    run "$POOL" -k 2 -j 0 -R photos -O three
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: -j 0: bad number '0'"* ]]
 }
