@@ -155,15 +155,10 @@ static uint64_t hash_of(const char *s)
     return h;
 }
 
-struct named_output {
-    uint64_t hash;
-    size_t input;
-};
-
-static int by_hash(const void *a, const void *b)
+static int by_value(const void *a, const void *b)
 {
-    const struct named_output *x = a, *y = b;
-    return x->hash < y->hash ? -1 : x->hash > y->hash ? 1 : x->input < y->input ? -1 : 1;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
 static bool same_file(const char *a, const char *b)
@@ -173,27 +168,44 @@ static bool same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
-/* Two inputs of hash-equal outputs: the same name, or a 64-bit coincidence. */
-static int check_pair(const struct cli_options *o, const struct input_list *l, size_t a,
-                      size_t b, struct pool_error *err)
+/* The inputs whose outputs hash to h: the same name twice, or a 64-bit coincidence. */
+static int check_hash(const struct cli_options *o, const struct input_list *l, uint64_t h,
+                      struct pool_error *err)
 {
-    char *x = batch_output_path(o, l, a, err), *y = x ? batch_output_path(o, l, b, err) : NULL;
-    int rc = x && y ? 0 : -1;
-    if (rc == 0 && !strcmp(x, y)) {
-        pool_fail(err, "%s and %s would both write %s", inputs_path(l, a), inputs_path(l, b), x);
-        rc = pool_blame(err, ERROR_USAGE, NULL);
+    char *first = NULL;
+    size_t first_input = 0;
+    int rc = 0;
+    for (size_t i = 0; i < l->count && rc == 0; i++) {
+        char *path = batch_output_path(o, l, i, err);
+        if (!path) {
+            rc = -1;
+            break;
+        }
+        if (hash_of(path) != h) {
+            free(path);
+        } else if (!first) {
+            first = path;
+            first_input = i;
+        } else {
+            if (!strcmp(first, path)) {
+                pool_fail(err, "%s and %s would both write %s", inputs_path(l, first_input),
+                          inputs_path(l, i), path);
+                rc = pool_blame(err, ERROR_USAGE, NULL);
+            }
+            free(path);
+        }
     }
-    free(x);
-    free(y);
+    free(first);
     return rc;
 }
 
-/* Before anything is read: every output has a name, its own, that is not its input. */
+/* Before anything is read: every output has a name, its own, that is not its input. Only
+ * the names' hashes are kept (8 bytes an input); a repeated hash is looked into. */
 static int check_outputs(const struct cli_options *o, const struct input_list *l,
                          struct pool_error *err)
 {
-    struct named_output *names = malloc((l->count ? l->count : 1) * sizeof *names);
-    if (!names)
+    uint64_t *hashes = malloc((l->count ? l->count : 1) * sizeof *hashes);
+    if (!hashes)
         return pool_fail_resource(err, "out of memory for the outputs' names");
     int rc = 0;
     for (size_t i = 0; i < l->count && rc == 0; i++) {
@@ -202,7 +214,7 @@ static int check_outputs(const struct cli_options *o, const struct input_list *l
             rc = -1;
             break;
         }
-        names[i] = (struct named_output){hash_of(path), i};
+        hashes[i] = hash_of(path);
         if (same_file(path, inputs_path(l, i))) {
             pool_fail(err, "the output %s is the input itself", path);
             rc = pool_blame(err, ERROR_USAGE, inputs_path(l, i));
@@ -210,11 +222,11 @@ static int check_outputs(const struct cli_options *o, const struct input_list *l
         free(path);
     }
     if (rc == 0)
-        qsort(names, l->count, sizeof *names, by_hash);
+        qsort(hashes, l->count, sizeof *hashes, by_value);
     for (size_t i = 1; i < l->count && rc == 0; i++)
-        if (names[i].hash == names[i - 1].hash)
-            rc = check_pair(o, l, names[i - 1].input, names[i].input, err);
-    free(names);
+        if (hashes[i] == hashes[i - 1] && (i < 2 || hashes[i] != hashes[i - 2]))
+            rc = check_hash(o, l, hashes[i], err);
+    free(hashes);
     return rc;
 }
 

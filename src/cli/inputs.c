@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,13 @@ static int add_path(struct input_list *l, const char *path, size_t root_len,
                     struct pool_error *err)
 {
     size_t len = strlen(path) + 1;
-    if (l->used + len > l->cap) {
+    if (root_len > UINT16_MAX || len > UINT16_MAX) {
+        pool_fail(err, "the path is too long");
+        return pool_blame(err, ERROR_INPUT, path);
+    }
+    if (l->used + 2 + len > l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 4096;
-        while (cap < l->used + len)
+        while (cap < l->used + 2 + len)
             cap *= 2;
         char *bytes = realloc(l->bytes, cap);
         if (!bytes)
@@ -33,16 +38,18 @@ static int add_path(struct input_list *l, const char *path, size_t root_len,
         l->bytes = bytes;
         l->cap = cap;
     }
-    if (l->count == l->entries_cap) {
-        size_t cap = l->entries_cap ? 2 * l->entries_cap : 256;
-        struct input_entry *e = realloc(l->entries, cap * sizeof *e);
-        if (!e)
+    if (l->count == l->starts_cap) {
+        size_t cap = l->starts_cap ? 2 * l->starts_cap : 256;
+        size_t *starts = realloc(l->starts, cap * sizeof *starts);
+        if (!starts)
             return pool_fail_resource(err, "out of memory for the list of inputs");
-        l->entries = e;
-        l->entries_cap = cap;
+        l->starts = starts;
+        l->starts_cap = cap;
     }
+    l->starts[l->count++] = l->used;
+    l->bytes[l->used++] = (char)(root_len & 0xff);
+    l->bytes[l->used++] = (char)(root_len >> 8);
     memcpy(l->bytes + l->used, path, len);
-    l->entries[l->count++] = (struct input_entry){l->used, root_len};
     l->used += len;
     return 0;
 }
@@ -228,17 +235,18 @@ int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_e
 
 const char *inputs_path(const struct input_list *l, size_t i)
 {
-    return l->bytes + l->entries[i].path;
+    return l->bytes + l->starts[i] + 2;
 }
 
 const char *inputs_relative(const struct input_list *l, size_t i)
 {
-    return inputs_path(l, i) + l->entries[i].root_len;
+    const unsigned char *at = (const unsigned char *)l->bytes + l->starts[i];
+    return inputs_path(l, i) + (at[0] | (size_t)at[1] << 8);
 }
 
 void inputs_free(struct input_list *l)
 {
     free(l->bytes);
-    free(l->entries);
+    free(l->starts);
     memset(l, 0, sizeof *l);
 }

@@ -5,8 +5,8 @@
  * skipped; hidden files and folders (names starting with '.') are left out, and a folder
  * reached again through a symbolic link is not walked twice.
  *
- * Memory: the paths themselves (an arena of their bytes and an index), a few tens of
- * bytes a file; nothing else grows with the number of files.
+ * Memory: the paths themselves, with 10 bytes more each (their root's length and where
+ * they begin); nothing else grows with the number of files.
  */
 #ifndef POOL_INPUTS_H
 #define POOL_INPUTS_H
@@ -18,14 +18,13 @@
 #include "options.h"
 
 struct input_list {
-    char *bytes;                /* every path, NUL-terminated, one after another */
+    /* Every input, one after another: two bytes (little-endian) saying how much of the path
+     * is the folder argument it came from, with its '/' (for a file argument, its folder),
+     * then the path, NUL-terminated. */
+    char *bytes;
     size_t used, cap;
-    struct input_entry {
-        size_t path;            /* offset into bytes */
-        size_t root_len;        /* bytes of the path that are the folder argument it came
-                                   from, with its '/'; 0 for a file argument */
-    } *entries;
-    size_t count, entries_cap;
+    size_t *starts;             /* where each input begins in bytes */
+    size_t count, starts_cap;
     size_t skipped;             /* files in walked folders that are not images or tensors */
 };
 

@@ -54,7 +54,7 @@ static int run(const struct run_settings *s, struct input_list *inputs, struct r
                int *status, struct pool_error *err)
 {
     const struct cli_options *o = s->opt;
-    if (inputs_list(inputs, o, err))
+    if (inputs_list(inputs, o, err) || views_check_inputs(o, inputs, err))
         return -1;
     if (o->stats && report_open(&shared->report, o, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file);
@@ -85,8 +85,6 @@ int main(int argc, char **argv)
     }
     if (opt.plan)
         return check_stdout(planner_run(&opt, stdout));
-    if (views_check_inputs(&opt, &err))
-        return usage_error(&err);
     output_init();
     struct run_settings settings = {.opt = &opt, .one_output_each = options_batch(&opt)};
     settings.no_decode_ahead = settings.one_output_each && opt.jobs > 1;

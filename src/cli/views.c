@@ -1,6 +1,7 @@
 #include "views.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,18 +58,54 @@ static void stem_of(const char *path, char *buf, size_t len)
     snprintf(buf, len, "%.*s", n, base);
 }
 
-int views_check_inputs(const struct cli_options *o, struct pool_error *err)
+/* Inputs by the hash of their stem, to find two that share one. */
+struct stem_key {
+    uint64_t hash;
+    size_t input;
+};
+
+static uint64_t stem_hash(const char *path)
 {
+    char stem[256];
+    stem_of(path, stem, sizeof stem);
+    uint64_t h = 14695981039346656037u;   /* FNV-1a */
+    for (const char *c = stem; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211u;
+    return h;
+}
+
+static int by_stem_hash(const void *a, const void *b)
+{
+    const struct stem_key *x = a, *y = b;
+    return x->hash < y->hash ? -1 : x->hash > y->hash ? 1 : x->input < y->input ? -1 : 1;
+}
+
+int views_check_inputs(const struct cli_options *o, const struct input_list *l,
+                       struct pool_error *err)
+{
+    if (!o->save_passes || l->count < 2)
+        return 0;
+    struct stem_key *keys = malloc(l->count * sizeof *keys);
+    if (!keys)
+        return pool_fail_resource(err, "out of memory");
+    for (size_t i = 0; i < l->count; i++)
+        keys[i] = (struct stem_key){stem_hash(inputs_path(l, i)), i};
+    qsort(keys, l->count, sizeof *keys, by_stem_hash);
+    int rc = 0;
     char a[256], b[256];
-    for (int i = 0; o->save_passes && i < o->ninputs; i++)
-        for (int k = i + 1; k < o->ninputs; k++) {
-            stem_of(o->inputs[i], a, sizeof a);
-            stem_of(o->inputs[k], b, sizeof b);
-            if (!strcmp(a, b))
-                return pool_fail(err, "--save-passes: %s and %s would both save as %s.passN",
-                                 o->inputs[i], o->inputs[k], a);
+    for (size_t i = 1; i < l->count && rc == 0; i++) {
+        if (keys[i].hash != keys[i - 1].hash)
+            continue;
+        const char *x = inputs_path(l, keys[i - 1].input), *y = inputs_path(l, keys[i].input);
+        stem_of(x, a, sizeof a);
+        stem_of(y, b, sizeof b);
+        if (!strcmp(a, b)) {
+            pool_fail(err, "--save-passes: %s and %s would both save as %s.passN", x, y, a);
+            rc = pool_blame(err, ERROR_USAGE, NULL);
         }
-    return 0;
+    }
+    free(keys);
+    return rc;
 }
 
 /* Images stay images (PNG, or PNM for PNM input to keep its maxval and its several

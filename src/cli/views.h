@@ -9,6 +9,7 @@
 #include "../codec/codec.h"
 #include "sheet.h"
 #include "../pipeline/pipeline.h"
+#include "inputs.h"
 #include "options.h"
 #include "output.h"
 
@@ -35,7 +36,8 @@ struct pass_views {
 
 bool views_wanted(const struct cli_options *o);
 /* Before anything is read: two inputs whose saved passes would have the same names. */
-int views_check_inputs(const struct cli_options *o, struct pool_error *err);
+int views_check_inputs(const struct cli_options *o, const struct input_list *l,
+                       struct pool_error *err);
 /* Each call that fails says which view file it was about (ERROR_OUTPUT and its path). */
 /* Installs the tap: call before pipeline_build. */
 void views_tap_into(struct pass_views *v, struct pipeline_options *po);

@@ -232,3 +232,13 @@ PY
     [ "$status" -eq 2 ]
     [[ "$output" == "pool: -j 0: bad number '0'"* ]]
 }
+
+@test "--save-passes refuses walked inputs whose pass files would share names" {
+    make_tree
+    rm photos/a/broken.png
+    cp "$DATA/camera.png" photos/a/b/camera.png
+    run "$POOL" -k 2 -R photos -O out --save-passes passes
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --save-passes: photos/a/b/camera.png and photos/a/camera.png would both save as camera.passN" ]
+    [ ! -e out ] && [ ! -e passes ]
+}
