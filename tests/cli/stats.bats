@@ -3,8 +3,6 @@
 
 load helpers
 
-DATA=/usr/lib/python3/dist-packages/skimage/data
-
 # pgm FILE W H BYTES...: an 8-bit PGM with these pixel values (octal escapes for printf).
 pgm() {
     local file=$1 w=$2 h=$3
@@ -17,26 +15,55 @@ json_get() {
     "$PY" -c 'import sys, json; r = json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])]); print(r[sys.argv[3]])' "$@"
 }
 
+# json_near FILE LINE KEY EXPR: that value equals EXPR (Python, with math's names) to 1e-12.
+json_near() {
+    "$PY" - "$@" <<'PY'
+import json, math, sys
+file, line, key, expr = sys.argv[1:]
+got = json.loads(open(file).read().splitlines()[int(line)])[key]
+want = eval(expr, vars(math))
+if got is None or not math.isclose(got, want, rel_tol=1e-12):
+    sys.exit(f"{key}: {got}, want {expr} = {want}")
+PY
+}
+
+# pnm_at_maxval PHOTO MAXVAL FILE: the photograph as a P5 (gray) or P6 whose codes are
+# rescaled to MAXVAL.
+pnm_at_maxval() {
+    "$PY" - "$@" <<'PY'
+import sys, numpy as np
+from PIL import Image
+im = Image.open(sys.argv[1])
+a = np.asarray(im if im.mode == "L" else im.convert("RGB")).astype(np.int64)
+maxval = int(sys.argv[2])
+codes = ((2 * a * maxval + 255) // 510).astype(np.uint8 if maxval < 256 else ">u2")
+magic = b"P5" if a.ndim == 2 else b"P6"
+with open(sys.argv[3], "wb") as f:
+    f.write(b"%s %d %d %d\n" % (magic, a.shape[1], a.shape[0], maxval) + codes.tobytes())
+PY
+}
+
+# stats_check [--shift] [--linear] [--layout L] [--format FMT] INPUT SPEC...: every key of
+# pool's --stats against PyTorch and NumPy (tests/oracle/stats_check.py).
 stats_check() {
-    [ -f "$DATA/astronaut.png" ] || skip "no skimage photographs"
     run "$PY" "$BATS_TEST_DIRNAME/../oracle/stats_check.py" "$@"
     echo "$output"
     [ "$status" -eq 0 ]
 }
 
-@test "every JSON key matches NumPy on a photograph: avg 2x2 then max 3x3 stride 2 pad 1" {
+@test "every JSON key matches PyTorch and NumPy on a photograph: avg 2x2 then max 3x3 stride 2 pad 1" {
     stats_check "$DATA/astronaut.png" avg:2 max:3,s=2,p=1
 }
 
-@test "every JSON key matches NumPy: stride > kernel, ceil and count_include_pad on odd sizes" {
+@test "every JSON key matches PyTorch and NumPy: stride > kernel, ceil and count_include_pad on odd sizes" {
     stats_check "$DATA/coffee.png" max:2,s=3 avg:3,ceil,cip,p=1
 }
 
-@test "every JSON key matches NumPy: Lp, adaptive and global passes on a gray photograph" {
+@test "every JSON key matches PyTorch and NumPy: Lp, adaptive and global passes on a gray photograph" {
     stats_check "$DATA/camera.png" lp:3,norm=3 max,out=7x5 gavg
 }
 
-@test "every JSON key matches NumPy: float, 3-D, 1-D and 16-bit tensors" {
+@test "every JSON key matches PyTorch and NumPy: float, 3-D, 1-D and 16-bit tensors" {
     mknpy f.npy 'np.random.default_rng(1).standard_normal((2, 3, 37, 29)).astype(np.float32) * 10 + 1000'
     mknpy v.npy 'np.random.default_rng(2).standard_normal((1, 2, 9, 17, 13))'
     mknpy l.npy 'np.random.default_rng(3).standard_normal((2, 4, 101)).astype(np.float32)'
@@ -145,7 +172,6 @@ stats_check() {
     run "$POOL" -P avg:2 --warn-psnr 0 a.pgm -o out.pgm
     [ -z "$output" ]
     # a gentle pass on a photograph: no warning
-    [ -f "$DATA/astronaut.png" ] || skip "no skimage photographs"
     run "$POOL" -P avg:2 "$DATA/astronaut.png" -o out.png
     [ -z "$output" ]
     # an 8x8 max on it: about 16 dB, named
@@ -173,7 +199,7 @@ stats_check() {
     [ "$(json_get avg.jsonl 0 shift)" = "{'h': {'changed': 0, 'change': 0}, 'w': {'changed': 0.75, 'change': 0.37450980392156863}}" ]
 }
 
-@test "shift test: per pass, the stack so far, checked against NumPy on a photograph and tensors" {
+@test "shift test: per pass, the stack so far, checked against PyTorch and NumPy on a photograph and tensors" {
     stats_check --shift "$DATA/astronaut.png" avg:2 max:3,s=2,p=1
     mknpy v.npy 'np.random.default_rng(2).standard_normal((1, 2, 9, 17, 13))'
     mknpy l.npy 'np.random.default_rng(3).standard_normal((2, 4, 101)).astype(np.float32)'
@@ -226,6 +252,69 @@ stats_check() {
     stats_check w.npy avg:2
     "$POOL" -q -P avg:2 --stats=s.jsonl w.npy -o /dev/null
     [ "$(json_get s.jsonl 0 peak)" = "63000" ]
+}
+
+@test "the PSNR peak of a PNM whose codes keep their maxval is the maxval; stretched, 255" {
+    # [0 100; 0 0] at maxval 100: output 25, MSE 1875 as at maxval 255, but the peak is 100
+    printf 'P5 2 2 100\n\000\144\000\000' > m.pgm
+    "$POOL" -q -P avg:2 --stats=s.jsonl m.pgm -o out.pgm
+    [ "$(json_get s.jsonl 0 peak)" = "100" ]
+    json_near s.jsonl 0 psnr '10 * log10(100**2 / 1875)'       # 7.27 dB, not 15.40
+    # PNG output wants the full range: codes 0 255 0 0 first, output 64 (63.75 half up),
+    # errors 64 191 64 64, against 255
+    "$POOL" -q -P avg:2 --stats=t.jsonl m.pgm -o out.png
+    [ "$(json_get t.jsonl 0 peak)" = "255" ]
+    [ "$(json_get t.jsonl 0 mse)" = "12192.25" ]
+    json_near t.jsonl 0 psnr '10 * log10(255**2 / 12192.25)'
+    pnm_at_maxval "$DATA/camera.png" 100 camera.pgm
+    pnm_at_maxval "$DATA/astronaut.png" 1000 astronaut.ppm
+    stats_check camera.pgm avg:2 max:3,s=2,p=1
+    stats_check --format png camera.pgm avg:3 lp:2
+    stats_check --shift astronaut.ppm avg:2 min:3,s=2
+}
+
+@test "the PSNR peak of 8- and 16-bit integers, signed too, is the type's range" {
+    # i8 [-100 100; 0 0]: output 0, errors 100 100 0 0, MSE 5000; the peak is 255, not the
+    # input's max - min (200)
+    mknpy b.npy 'np.array([[-100, 100], [0, 0]], np.int8)'
+    "$POOL" -q -P avg:2 --stats=s.jsonl b.npy -o /dev/null
+    [ "$(json_get s.jsonl 0 peak)" = "255" ]
+    json_near s.jsonl 0 psnr '10 * log10(255**2 / 5000)'        # 11.14 dB
+    mknpy i8.npy 'np.random.default_rng(8).integers(-60, 61, (2, 3, 30, 41)).astype(np.int8)'
+    mknpy i16.npy 'np.random.default_rng(9).integers(-3000, 3001, (3, 33, 40)).astype(np.int16)'
+    stats_check i8.npy avg:3,s=2,p=1 max:2 lp:2
+    stats_check i16.npy avg:2 min:3,s=2,ceil
+}
+
+@test "with --linear the PSNR peak is the linear input's max - min, not 1, 255 or a maxval" {
+    # codes 0 and 10 lie on the sRGB curve's straight part: 10 is v = 10/255/12.92 in
+    # linear light. [0 v; 0 0]: output v/4, errors v/4 3v/4 v/4 v/4, MSE 0.1875 v^2, and
+    # with peak v a PSNR of 10 log10(1 / 0.1875) = 7.27 dB (peak 1: 57.6 dB; 255: 105.8)
+    pgm a.pgm 2 2 '\000\012\000\000'
+    "$POOL" -q --linear -P avg:2 --stats=s.jsonl a.pgm -o out.pgm
+    [ "$(json_get s.jsonl 0 dtype)" = "f64" ]
+    json_near s.jsonl 0 peak '10 / 255 / 12.92'
+    json_near s.jsonl 0 psnr '10 * log10(1 / 0.1875)'
+    # at maxval 100 code 4 is 4/100/12.92: a maxval kept in the codes is no peak here
+    printf 'P5 2 2 100\n\000\004\000\000' > m.pgm
+    "$POOL" -q --linear -P avg:2 --stats=t.jsonl m.pgm -o out.pgm
+    json_near t.jsonl 0 peak '4 / 100 / 12.92'
+    json_near t.jsonl 0 psnr '10 * log10(1 / 0.1875)'
+    pnm_at_maxval "$DATA/camera.png" 100 camera.pgm
+    stats_check --linear "$DATA/astronaut.png" avg:2 max:3,s=2,p=1
+    stats_check --linear "$DATA/logo.png" avg:3 lp:2
+    stats_check --linear --shift camera.pgm avg:2 min:2,s=1
+}
+
+@test "the shift test counts NaN against NaN as no change, and leaves NaN out of the range" {
+    # 0..15 in 4x4, NaN at the top left: max 2x2 gives [NaN 7; 13 15], range 15 - 7 = 8.
+    # Shifted down [NaN 3; 9 11]: 3 of 4 changed, by 4 each: mean 12/4 = 3, 3/8 of the range.
+    # Shifted right [NaN 6; 12 14]: 3 of 4 changed, by 1 each: mean 0.75, 0.75/8 = 0.09375.
+    mknpy n.npy 'np.where(np.arange(16).reshape(4, 4) == 0, np.nan, np.arange(16).reshape(4, 4)).astype(np.float32)'
+    "$POOL" -q -P max:2 --shift-test --stats=s.jsonl n.npy -o /dev/null
+    [ "$(json_get s.jsonl 0 shift)" = "{'h': {'changed': 0.75, 'change': 0.375}, 'w': {'changed': 0.75, 'change': 0.09375}}" ]
+    mknpy r.npy 'np.where(np.random.default_rng(10).random((2, 3, 15, 17)) < 0.05, np.nan, np.random.default_rng(11).standard_normal((2, 3, 15, 17))).astype(np.float32)'
+    stats_check --shift r.npy max:2 avg:3,s=2,p=1 gmax
 }
 
 @test "with --shift-test a pass that does not fit is still named" {
