@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "../codec/codec.h"
 #include "batch.h"
 #include "inputs.h"
 #include "messages.h"
@@ -23,13 +24,40 @@ static int check_stdout(int status)
     return status;
 }
 
-/* Every input into the one output; the first failure ends the run. */
-static int run_all(const struct run_settings *s, const struct input_list *inputs,
-                   struct run_shared *shared, struct pool_error *err)
+/* The output's format as far as the command line tells it: -f, else -o's extension. */
+static enum file_format named_format(const struct cli_options *o)
 {
-    for (size_t k = 0; k < inputs->count; k++)
-        if (run_input(s, shared, inputs_path(inputs, k), err))
+    return o->format != FORMAT_UNKNOWN ? o->format : format_from_path(o->output);
+}
+
+/* Every input into the one output. A table goes on past a failing input, which is
+ * reported and left out (a summary follows, and status 1); any other output ends at the
+ * first failure. */
+static int run_all(const struct run_settings *s, const struct input_list *inputs,
+                   struct run_shared *shared, int *status, struct pool_error *err)
+{
+    bool table = is_table(named_format(s->opt)) && inputs->count > 1;
+    size_t failed = 0, pooled = 0;
+    for (size_t k = 0; k < inputs->count; k++) {
+        if (!run_input(s, shared, inputs_path(inputs, k), err)) {
+            pooled++;
+            continue;
+        }
+        if (!table || err->kind == ERROR_USAGE)
             return -1;
+        say_failure(err, NULL);
+        failed++;
+        if (s->opt->fail_fast)
+            break;
+    }
+    if (failed) {
+        if (!s->opt->quiet)
+            fprintf(stderr, "pool: %zu of %zu inputs in the table, %zu failed\n", pooled,
+                    inputs->count, failed);
+        *status = EXIT_FAILURE_DATA;
+        if (!pooled)
+            return 0;   /* every input failed: no table, not even its header */
+    }
     return run_commit(s, shared, err);
 }
 
@@ -59,7 +87,7 @@ static int run(const struct run_settings *s, struct input_list *inputs, struct r
     if (o->stats && report_open(&shared->report, o, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file);
     return s->one_output_each ? run_batch(s, inputs, shared, status, err)
-                              : run_all(s, inputs, shared, err);
+                              : run_all(s, inputs, shared, status, err);
 }
 
 static int usage_error(struct pool_error *err)

@@ -223,6 +223,37 @@ static int start_input(struct input_run *in, bool first, struct tensor_shape *ou
     return 0;
 }
 
+bool is_table(enum file_format f) { return f == FORMAT_CSV || f == FORMAT_TXT; }
+
+/* A table's rows from one input, held until the input is through. */
+struct staged_rows {
+    FILE *fp, *real;
+    char *bytes;
+    size_t len;
+};
+
+/* From here the writer's rows go to memory: a failing input leaves none in the table. */
+static int stage_rows(struct tensor_writer *w, struct staged_rows *st, struct pool_error *err)
+{
+    st->real = w->out;
+    if (!(st->fp = open_memstream(&st->bytes, &st->len)))
+        return pool_fail_resource(err, "out of memory for an input's rows");
+    w->out = st->fp;
+    return 0;
+}
+
+/* The rows go into the table (keep) or away; the writer writes to the table again. */
+static int unstage_rows(struct tensor_writer *w, struct staged_rows *st, bool keep,
+                        struct pool_error *err)
+{
+    w->out = st->real;
+    bool failed = fclose(st->fp) != 0;
+    if (!failed && keep && st->len)
+        failed = fwrite(st->bytes, 1, st->len, st->real) != st->len;
+    free(st->bytes);
+    return keep && failed ? pool_fail(err, "write failed") : 0;
+}
+
 static const char *display_name(const char *path, const char *stdio_name)
 {
     return strcmp(path, "-") ? path : stdio_name;
@@ -243,8 +274,13 @@ int run_input(const struct run_settings *s, struct run_shared *shared, const cha
         memcpy(in.passes, s->passes, s->npasses * sizeof *in.passes);
         rc = start_input(&in, !shared->output.open, &out_shape, err);
     }
+    struct staged_rows staged = {0};
+    if (rc == 0 && is_table(shared->output.format) && !s->one_output_each)
+        rc = stage_rows(&shared->output.writer, &staged, err);
     if (rc == 0)
         rc = pool_images(&in, &out_shape, err);
+    if (staged.fp && unstage_rows(&shared->output.writer, &staged, rc == 0, err) && rc == 0)
+        rc = pool_blame(err, ERROR_OUTPUT, shared->output.name);
     /* What did not say which file it is about is about this input, or the output. */
     if (rc)
         pool_blame(err, err->kind == ERROR_UNSET ? ERROR_INPUT : err->kind,

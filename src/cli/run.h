@@ -48,8 +48,13 @@ struct run_shared {
     struct run_once *once;              /* the run's, shared by a batch's workers */
 };
 
+/* csv and txt: tables, which several inputs fill row by row. */
+bool is_table(enum file_format f);
+
 /* Pools the input at path ("-": stdin) into shared. Returns 0, or -1 with err's kind and
- * subject said (the input, the output, a stats or view file). */
+ * subject said (the input, the output, a stats or view file). Into a table shared by
+ * several inputs, an input's rows are held until it is through: a failing input adds none,
+ * and the table can go on with the next. */
 int run_input(const struct run_settings *s, struct run_shared *shared, const char *path,
               struct pool_error *err);
 

@@ -242,3 +242,36 @@ PY
     [ "$output" = "pool: --save-passes: photos/a/b/camera.png and photos/a/camera.png would both save as camera.passN" ]
     [ ! -e out ] && [ ! -e passes ]
 }
+
+@test "a table goes on past a bad input, which adds no row, not even part of one" {
+    need_photos
+    cp "$DATA/camera.png" a.png
+    cp "$DATA/moon.png" c.png
+    # the data stops halfway down: the row of 16x16 averages would be half written
+    "$PY" -c 'd = open("a.png", "rb").read(); open("b.png", "wb").write(d[: len(d) * 6 // 10])'
+    run "$POOL" -m avg -k 16 a.png b.png c.png -f csv -o table.csv
+    [ "$status" -eq 1 ]
+    [[ "${lines[0]}" == "pool: b.png: "* ]]
+    [ "${lines[1]}" = "pool: 2 of 3 inputs in the table, 1 failed" ]
+    "$PY" - <<'PY'
+import csv
+import numpy as np
+from PIL import Image
+rows = list(csv.reader(open("table.csv")))
+assert [r[0] for r in rows] == ["file", "a.png", "c.png"], [r[0] for r in rows]
+for name, row in zip(["a.png", "c.png"], rows[1:]):
+    x = np.asarray(Image.open(name)).astype(np.int64)
+    s = x.reshape(32, 16, 32, 16).sum(axis=(1, 3))
+    want = (2 * s + 256) // 512
+    assert [int(v) for v in row[1:]] == want.ravel().tolist(), name
+PY
+    # every input failing leaves no table at all
+    run "$POOL" -q -m avg -k 16 b.png b.png -f csv -o none.csv
+    [ "$status" -eq 1 ]
+    [ ! -e none.csv ]
+    # any other output still stops at the first failure
+    run "$POOL" -m avg -k 16 a.png b.png c.png -f pnm -o stream.pnm
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "pool: b.png: "* ]]
+    [ ! -e stream.pnm ]
+}
