@@ -28,4 +28,4 @@ apt_ensure() {
 }
 
 BUILD_PACKAGES=(build-essential autoconf automake pkg-config libpng-dev libjpeg-dev zlib1g-dev)
-TEST_PACKAGES=(bats python3 python3-numpy python3-torch python3-pil python3-png python3-skimage valgrind)
+TEST_PACKAGES=(bats python3 python3-numpy python3-torch python3-pil python3-png python3-skimage valgrind parallel)

@@ -362,12 +362,15 @@ static void *work(void *arg)
     return NULL;
 }
 
-int batch_run(const struct run_settings *s, const struct input_list *l, struct run_shared *shared,
+int batch_run(const struct run_settings *s, struct input_list *l, struct run_shared *shared,
               struct batch_counts *counts, struct pool_error *err)
 {
     memset(counts, 0, sizeof *counts);
     if (check_outputs(s->opt, l, err))
         return -1;
+    /* Names are checked across every shard: two shards must not write one file either. */
+    if (s->opt->shards)
+        inputs_keep_shard(l, s->opt->shard, s->opt->shards);
     struct batch_state b = {.s = s, .l = l, .report = &shared->report, .once = shared->once,
                             .counts = counts};
     pthread_mutex_init(&b.lock, NULL);

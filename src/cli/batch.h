@@ -21,10 +21,11 @@ struct batch_counts {
     size_t written, failed, skipped;
 };
 
-/* Runs every input of l; shared holds the report and views of the whole run. Each input's
- * failure is said as it happens and counted. Returns 0, or -1 with err set when the batch
+/* Runs every input of l (with --shard, after checking every name, only its shard's, which
+ * is all l keeps then); shared holds the report and views of the whole run. Each input's
+ * failure is said in its turn and counted. Returns 0, or -1 with err set when the batch
  * cannot start (outputs that collide, or a template that cannot name them). */
-int batch_run(const struct run_settings *s, const struct input_list *l, struct run_shared *shared,
+int batch_run(const struct run_settings *s, struct input_list *l, struct run_shared *shared,
               struct batch_counts *counts, struct pool_error *err);
 
 /* The output path of input i (malloc'd), or NULL with err set. */

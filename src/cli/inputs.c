@@ -217,6 +217,28 @@ static int add_listed(struct input_list *l, const struct cli_options *o, struct 
     return rc;
 }
 
+/* FNV-1a, 64 bits, then mixed (splitmix64's finalizer) so that N shards share paths evenly. */
+static uint64_t shard_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9u;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebu;
+    return h ^ (h >> 31);
+}
+
+void inputs_keep_shard(struct input_list *l, size_t shard, size_t shards)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < l->count; i++)
+        if (shard_hash(inputs_relative(l, i)) % shards == shard)
+            l->starts[kept++] = l->starts[i];
+    l->count = kept;
+}
+
 int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_error *err)
 {
     memset(l, 0, sizeof *l);

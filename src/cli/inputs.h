@@ -35,6 +35,9 @@ const char *inputs_path(const struct input_list *l, size_t i);
 /* The part of input i's path below the folder argument it came from: "a/b/x.png" for
  * "photos/a/b/x.png" from "photos"; the path itself for a file argument. */
 const char *inputs_relative(const struct input_list *l, size_t i);
+/* --shard K/N: keeps the inputs whose path below their folder argument hashes to shard K
+ * of N (a 64-bit hash, so a file's shard never changes as others come and go). */
+void inputs_keep_shard(struct input_list *l, size_t shard, size_t shards);
 void inputs_free(struct input_list *l);
 
 #endif

@@ -62,7 +62,7 @@ static int run_all(const struct run_settings *s, const struct input_list *inputs
 }
 
 /* One output per input; the status says whether any failed. */
-static int run_batch(const struct run_settings *s, const struct input_list *inputs,
+static int run_batch(const struct run_settings *s, struct input_list *inputs,
                      struct run_shared *shared, int *status, struct pool_error *err)
 {
     struct batch_counts n;

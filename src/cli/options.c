@@ -14,7 +14,7 @@ enum {
     OPT_PNG_LEVEL, OPT_QUALITY, OPT_PROGRESSIVE, OPT_MAX_PIXELS, OPT_LINEAR, OPT_NO_PREMULTIPLY,
     OPT_PLAN, OPT_FLATTEN, OPT_STATS, OPT_STATS_FORMAT, OPT_SHIFT_TEST, OPT_WARN_PSNR,
     OPT_SAVE_PASSES, OPT_CONTACT_SHEET, OPT_FILES_FROM, OPT_FORCE, OPT_SKIP_EXISTING,
-    OPT_FAIL_FAST,
+    OPT_FAIL_FAST, OPT_SHARD,
 };
 
 static const struct option long_options[] = {
@@ -55,6 +55,7 @@ static const struct option long_options[] = {
     {"skip-existing", no_argument, NULL, OPT_SKIP_EXISTING},
     {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
     {"jobs", required_argument, NULL, 'j'},
+    {"shard", required_argument, NULL, OPT_SHARD},
     {"format", required_argument, NULL, 'f'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -115,6 +116,8 @@ void options_print_help(FILE *out)
         "      --skip-existing    skip inputs whose output exists\n"
         "      --fail-fast        stop at the first input that fails\n"
         "  -j, --jobs N           pool N inputs at once (default: the processors)\n"
+        "      --shard K/N        only the inputs of shard K of N (0 <= K < N), by a hash\n"
+        "                         of their path below their folder argument\n"
         "Seeing what each pass keeps and loses:\n"
         "      --stats[=FILE]     per pass: shapes, coverage, per-channel min max mean\n"
         "                         std, RMSE and PSNR against the input, time; JSON Lines\n"
@@ -181,6 +184,25 @@ static int parse_int_option(const char *flag, const char *arg, long min, long ma
     if (count_parse(arg, min, max, &v, &why))
         return pool_fail(err, "%s %s: %s", flag, arg, why.msg);
     *out = (int)v;
+    return 0;
+}
+
+/* "K/N": shard K of N, K from 0 (as SLURM_ARRAY_TASK_ID counts) to N - 1. */
+static int parse_shard(struct cli_options *o, const char *arg, struct pool_error *err)
+{
+    struct pool_error why;
+    const char *slash = strchr(arg, '/');
+    char k[32];
+    long shard, shards;
+    if (!slash || (size_t)(slash - arg) >= sizeof k)
+        return pool_fail(err, "--shard %s: give K/N, e.g. 0/4", arg);
+    snprintf(k, sizeof k, "%.*s", (int)(slash - arg), arg);
+    if (count_parse(slash + 1, 1, 1L << 20, &shards, &why))
+        return pool_fail(err, "--shard %s: N: %s", arg, why.msg);
+    if (count_parse(k, 0, shards - 1, &shard, &why))
+        return pool_fail(err, "--shard %s: K: %s", arg, why.msg);
+    o->shard = (size_t)shard;
+    o->shards = (size_t)shards;
     return 0;
 }
 
@@ -290,6 +312,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case OPT_FORCE: o->force = true; return 0;
     case OPT_SKIP_EXISTING: o->skip_existing = true; return 0;
     case OPT_FAIL_FAST: o->fail_fast = true; return 0;
+    case OPT_SHARD: return parse_shard(o, arg, err);
     case 'j': {
         long v;
         if (count_parse(arg, 1, MAX_JOBS, &v, &why))
@@ -344,6 +367,9 @@ static int check_batch(const struct cli_options *o, struct pool_error *err)
     if ((o->force || o->skip_existing) && !options_batch(o))
         return pool_fail(err, "--%s works with one output per input (-O DIR, or -o with %% "
                               "codes)", o->force ? "force" : "skip-existing");
+    if (o->shards && !options_batch(o))
+        return pool_fail(err, "--shard works with one output per input (-O DIR, or -o with %% "
+                              "codes)");
     if (options_batch(o) && o->contact_sheet)
         return pool_fail(err, "--contact-sheet shows one image: pool that input alone, "
                               "without -O or a template");

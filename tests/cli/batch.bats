@@ -275,3 +275,25 @@ PY
     [ "${#lines[@]}" -eq 1 ] && [[ "$output" == "pool: b.png: "* ]]
     [ ! -e stream.pnm ]
 }
+
+@test "--shard: the shards together write exactly what one run writes; GNU parallel runs them" {
+    make_tree
+    rm photos/a/broken.png
+    for i in 1 2 3 4 5 6 7 8; do cp "$DATA/coffee.png" "photos/a/c$i.png"; done
+    "$POOL" -q -m avg -k 2 -R photos -O one -j 2
+    for k in 0 1 2; do "$POOL" -q -m avg -k 2 -R photos -O three --shard $k/3; done
+    diff -r one three
+    # each input in exactly one shard: three runs into separate folders share no file
+    for k in 0 1 2; do "$POOL" -q -m avg -k 2 -R photos -O "s$k" --shard $k/3; done
+    [ "$(cd s0 && find . -type f; cd ../s1 && find . -type f; cd ../s2 && find . -type f)" != "" ]
+    [ "$( (cd s0 && find . -type f; cd ../s1 && find . -type f; cd ../s2 && find . -type f) | sort | uniq -d)" = "" ]
+    # the README's recipe, on two local job slots
+    seq 0 3 | parallel -j 2 "$POOL" -q -j 1 -m avg -k 2 -R photos -O par --shard {}/4
+    diff -r one par
+    run "$POOL" -k 2 -R photos -O x --shard 3/3
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: --shard 3/3: K: bad number '3'"* ]]
+    run "$POOL" -k 2 photos/astronaut.png -o y.png --shard 0/2
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --shard works with one output per input (-O DIR, or -o with % codes)" ]
+}
