@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../codec/codec.h"
 #include "messages.h"
@@ -255,6 +257,7 @@ struct input_result {
     size_t message_len;
     char *records;              /* --stats records (malloc'd by open_memstream), or NULL */
     size_t records_len;
+    unsigned long long bytes;   /* the input's size, for the progress line */
 };
 
 /* Runs input i into its own output; its stats records go to a buffer of their own. */
@@ -264,6 +267,9 @@ static void batch_one(const struct run_settings *s, const struct input_list *l, 
     const struct cli_options *o = s->opt;
     struct pool_error err = {0};
     memset(r, 0, sizeof *r);
+    struct stat in_st;
+    if (stat(inputs_path(l, i), &in_st) == 0 && S_ISREG(in_st.st_mode))
+        r->bytes = (unsigned long long)in_st.st_size;
     char *path = batch_output_path(o, l, i, &err);
     int rc = path ? 0 : -1;
     struct stat st;
@@ -313,7 +319,41 @@ struct batch_state {
     size_t next_input, next_said;
     bool stop;                  /* --fail-fast met a failure */
     struct batch_counts *counts;
+    /* the progress line: on a terminal (or --progress), not with -q */
+    bool progress;
+    struct timespec started, drawn;
+    unsigned long long bytes;
 };
+
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + 1e-9 * (double)(b->tv_nsec - a->tv_nsec);
+}
+
+/* "pool: 123/500 files, 41.3 MB/s, 0:07 left", redrawn in place at most ten times a
+ * second (and for the last input). Called with the lock held. */
+static void draw_progress(struct batch_state *b, bool force)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!force && seconds_between(&b->drawn, &now) < 0.1)
+        return;
+    b->drawn = now;
+    double elapsed = seconds_between(&b->started, &now);
+    size_t done = b->next_said, total = b->l->count;
+    double rate = elapsed > 0 ? (double)b->bytes / elapsed / 1e6 : 0;
+    long left = done && elapsed > 0 ? (long)(elapsed * (double)(total - done) / (double)done) : 0;
+    char line[160];
+    int n = snprintf(line, sizeof line, "\rpool: %zu/%zu files, %.1f MB/s, %ld:%02ld left\033[K",
+                     done, total, rate, left / 60, left % 60);
+    fwrite(line, 1, n > 0 ? (size_t)n : 0, stderr);
+}
+
+static void clear_progress(const struct batch_state *b)
+{
+    if (b->progress)
+        fputs("\r\033[K", stderr);
+}
 
 /* Input results are said in input order, whatever the workers' order: messages, records
  * and counts come out the same for any number of workers. */
@@ -322,15 +362,20 @@ static void say_in_turn(struct batch_state *b, size_t i, struct input_result *r)
     pthread_mutex_lock(&b->lock);
     while (b->next_said != i)
         pthread_cond_wait(&b->turn, &b->lock);
-    if (r->message_len)
+    if (r->message_len) {
+        clear_progress(b);
         fwrite(r->message, 1, r->message_len, stderr);
+    }
     if (r->records)
         fwrite(r->records, 1, r->records_len, b->report->out);
     b->counts->written += r->outcome == 1;
     b->counts->skipped += r->outcome == 0;
     b->counts->failed += r->outcome < 0;
     b->stop |= r->outcome < 0 && b->s->opt->fail_fast;
+    b->bytes += r->bytes;
     b->next_said++;
+    if (b->progress)
+        draw_progress(b, b->next_said == b->l->count);
     pthread_cond_broadcast(&b->turn);
     pthread_mutex_unlock(&b->lock);
 }
@@ -372,7 +417,9 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
     if (s->opt->shards)
         inputs_keep_shard(l, s->opt->shard, s->opt->shards);
     struct batch_state b = {.s = s, .l = l, .report = &shared->report, .once = shared->once,
-                            .counts = counts};
+                            .counts = counts,
+                            .progress = !s->opt->quiet && (s->opt->progress || isatty(STDERR_FILENO))};
+    clock_gettime(CLOCK_MONOTONIC, &b.started);
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.turn, NULL);
     size_t jobs = s->opt->jobs < l->count ? s->opt->jobs : l->count;
@@ -387,6 +434,7 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
     free(threads);
     pthread_cond_destroy(&b.turn);
     pthread_mutex_destroy(&b.lock);
+    clear_progress(&b);
     counts->skipped += l->skipped;
     return 0;
 }

@@ -14,7 +14,7 @@ enum {
     OPT_PNG_LEVEL, OPT_QUALITY, OPT_PROGRESSIVE, OPT_MAX_PIXELS, OPT_LINEAR, OPT_NO_PREMULTIPLY,
     OPT_PLAN, OPT_FLATTEN, OPT_STATS, OPT_STATS_FORMAT, OPT_SHIFT_TEST, OPT_WARN_PSNR,
     OPT_SAVE_PASSES, OPT_CONTACT_SHEET, OPT_FILES_FROM, OPT_FORCE, OPT_SKIP_EXISTING,
-    OPT_FAIL_FAST, OPT_SHARD,
+    OPT_FAIL_FAST, OPT_SHARD, OPT_PROGRESS,
 };
 
 static const struct option long_options[] = {
@@ -56,6 +56,7 @@ static const struct option long_options[] = {
     {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
     {"jobs", required_argument, NULL, 'j'},
     {"shard", required_argument, NULL, OPT_SHARD},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
     {"format", required_argument, NULL, 'f'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -116,6 +117,8 @@ void options_print_help(FILE *out)
         "      --skip-existing    skip inputs whose output exists\n"
         "      --fail-fast        stop at the first input that fails\n"
         "  -j, --jobs N           pool N inputs at once (default: the processors)\n"
+        "      --progress         a progress line on stderr even when it is not a terminal\n"
+        "                         (on a terminal it is there anyway; -q: never)\n"
         "      --shard K/N        only the inputs of shard K of N (0 <= K < N), by a hash\n"
         "                         of their path below their folder argument\n"
         "Seeing what each pass keeps and loses:\n"
@@ -313,6 +316,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case OPT_SKIP_EXISTING: o->skip_existing = true; return 0;
     case OPT_FAIL_FAST: o->fail_fast = true; return 0;
     case OPT_SHARD: return parse_shard(o, arg, err);
+    case OPT_PROGRESS: o->progress = true; return 0;
     case 'j': {
         long v;
         if (count_parse(arg, 1, MAX_JOBS, &v, &why))

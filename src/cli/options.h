@@ -37,6 +37,7 @@ struct cli_options {
     bool fail_fast;                     /* batch: stop at the first failure */
     size_t jobs;                        /* batch: worker threads (default: the processors) */
     size_t shard, shards;               /* --shard K/N: only shard K of N (shards 0: all) */
+    bool progress;                      /* batch: a progress line even off a terminal */
     const char *output;                 /* "-" for stdout */
     enum file_format format;            /* FORMAT_UNKNOWN: from -o's extension or the input */
     const char *plan;                   /* --plan SHAPE or FILE: print the plan, pool nothing */

@@ -297,3 +297,23 @@ PY
     [ "$status" -eq 2 ]
     [ "$output" = "pool: --shard works with one output per input (-O DIR, or -o with % codes)" ]
 }
+
+@test "a progress line on a terminal only (or with --progress), never on stdout, never with -q" {
+    make_tree
+    command -v script >/dev/null || skip "no script(1)"
+    # under a pseudo-terminal: drawn in place, cleared before the summary
+    script -qc "\"$POOL\" -m avg -k 2 -R photos -O tty" /dev/null > tty.txt
+    grep -q $'\rpool: 6/6 files, [0-9.]* MB/s, 0:00 left' tty.txt
+    grep -q "pool: 5 written, 1 failed, 1 skipped" tty.txt
+    # not a terminal: nothing but messages and the summary
+    "$POOL" -m avg -k 2 -R photos -O plain 2> plain.err > plain.out && false
+    [ ! -s plain.out ]
+    ! grep -q $'\r' plain.err
+    [ "$(wc -l < plain.err)" -eq 2 ]
+    # --progress forces it, still on stderr; -q silences it
+    "$POOL" --progress -m avg -k 2 -R photos -O forced 2> forced.err > forced.out && false
+    [ ! -s forced.out ]
+    grep -q $'\rpool: 6/6 files' forced.err
+    script -qc "\"$POOL\" -q --progress -m avg -k 2 -R photos -O quiet" /dev/null > quiet.txt
+    ! grep -q "files," quiet.txt
+}
