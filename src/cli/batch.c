@@ -100,9 +100,13 @@ static int expand_template(struct text *t, const char *template, const struct cl
         switch (*++c) {
         case 'n': append_stem(t, input); break;
         case 'e': append_str(t, output_extension(o, input)); break;
-        case 'd': append_folder(t, inputs_relative(l, i)); break;
+        case 'd':
+            append_folder(t, inputs_relative(l, i));
+            if (!strchr(inputs_relative(l, i), '/') && c[1] == '/')
+                c++;    /* at the top: "small/%d/%n" is small/x, not small//x */
+            break;
         case 'i':
-            snprintf(num, sizeof num, "%zu", i + 1);
+            snprintf(num, sizeof num, "%zu", inputs_number(l, i) + 1);
             append_str(t, num);
             break;
         case '%': append(t, "%", 1); break;
@@ -258,6 +262,8 @@ struct input_result {
     char *records;              /* --stats records (malloc'd by open_memstream), or NULL */
     size_t records_len;
     unsigned long long bytes;   /* the input's size, for the progress line */
+    char *warnings;             /* its warnings, as if it were the run's only input */
+    size_t warnings_len;
 };
 
 /* Runs input i into its own output; its stats records go to a buffer of their own. */
@@ -288,11 +294,21 @@ static void batch_one(const struct run_settings *s, const struct input_list *l, 
         if (!(mine->report.out = open_memstream(&r->records, &r->records_len)))
             rc = pool_fail_resource(&err, "out of memory for the stats records");
     }
+    /* Each input meets the warnings afresh; the batch gives out those of the first input
+     * (in input order) that has any, whatever the workers' order. */
+    struct run_once fresh = {0};
+    mine->once = &fresh;
+    if (rc == 0 && !(mine->warnings = open_memstream(&r->warnings, &r->warnings_len)))
+        rc = pool_fail_resource(&err, "out of memory for warnings");
     if (rc == 0) {
         mine->output.path = path;
         rc = run_input(s, mine, inputs_path(l, i), &err);
         rc = rc ? rc : run_output_commit(mine, &err);
     }
+    if (mine->warnings)
+        fclose(mine->warnings);
+    mine->warnings = NULL;
+    mine->once = NULL;
     run_output_discard(mine);
     if (mine->report.out) {
         fclose(mine->report.out);
@@ -313,11 +329,11 @@ struct batch_state {
     const struct run_settings *s;
     const struct input_list *l;
     struct report *report;      /* the run's --stats */
-    struct run_once *once;
     pthread_mutex_t lock;
     pthread_cond_t turn;
     size_t next_input, next_said;
     bool stop;                  /* --fail-fast met a failure */
+    bool warned;                /* an input's warnings have been given */
     struct batch_counts *counts;
     /* the progress line: on a terminal (or --progress), not with -q */
     bool progress;
@@ -362,6 +378,11 @@ static void say_in_turn(struct batch_state *b, size_t i, struct input_result *r)
     pthread_mutex_lock(&b->lock);
     while (b->next_said != i)
         pthread_cond_wait(&b->turn, &b->lock);
+    if (r->warnings_len && !b->warned) {
+        clear_progress(b);
+        fwrite(r->warnings, 1, r->warnings_len, stderr);
+        b->warned = true;
+    }
     if (r->message_len) {
         clear_progress(b);
         fwrite(r->message, 1, r->message_len, stderr);
@@ -383,7 +404,7 @@ static void say_in_turn(struct batch_state *b, size_t i, struct input_result *r)
 static void *work(void *arg)
 {
     struct batch_state *b = arg;
-    struct run_shared mine = {.views = {.opt = b->s->opt}, .once = b->once};
+    struct run_shared mine = {.views = {.opt = b->s->opt}};
     for (;;) {
         pthread_mutex_lock(&b->lock);
         bool done = b->stop || b->next_input == b->l->count;
@@ -401,6 +422,7 @@ static void *work(void *arg)
         batch_one(b->s, b->l, i, &mine, r);
         say_in_turn(b, i, r);
         free(r->records);
+        free(r->warnings);
         free(r);
     }
     views_abort(&mine.views);
@@ -414,10 +436,9 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
     if (check_outputs(s->opt, l, err))
         return -1;
     /* Names are checked across every shard: two shards must not write one file either. */
-    if (s->opt->shards)
-        inputs_keep_shard(l, s->opt->shard, s->opt->shards);
-    struct batch_state b = {.s = s, .l = l, .report = &shared->report, .once = shared->once,
-                            .counts = counts,
+    if (s->opt->shards && inputs_keep_shard(l, s->opt->shard, s->opt->shards, err))
+        return -1;
+    struct batch_state b = {.s = s, .l = l, .report = &shared->report, .counts = counts,
                             .progress = !s->opt->quiet && (s->opt->progress || isatty(STDERR_FILENO))};
     clock_gettime(CLOCK_MONOTONIC, &b.started);
     pthread_mutex_init(&b.lock, NULL);
@@ -436,5 +457,6 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
     pthread_mutex_destroy(&b.lock);
     clear_progress(&b);
     counts->skipped += l->skipped;
+    counts->failed += l->unreadable;
     return 0;
 }

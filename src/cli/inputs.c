@@ -20,13 +20,22 @@ struct walk_stack {
     int depth;
 };
 
+/* Says which path a failure is about, with a copy that outlives the walk's buffers. */
+static int blame_path(struct input_list *l, struct pool_error *err, enum pool_error_kind kind,
+                      const char *path)
+{
+    free(l->blamed);
+    l->blamed = strdup(path);
+    return pool_blame(err, kind, l->blamed ? l->blamed : "(a path)");
+}
+
 static int add_path(struct input_list *l, const char *path, size_t root_len,
                     struct pool_error *err)
 {
     size_t len = strlen(path) + 1;
     if (root_len > UINT16_MAX || len > UINT16_MAX) {
         pool_fail(err, "the path is too long");
-        return pool_blame(err, ERROR_INPUT, path);
+        return blame_path(l, err, ERROR_INPUT, path);
     }
     if (l->used + 2 + len > l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 4096;
@@ -122,15 +131,18 @@ static int walk_entry(struct input_list *l, const char *path, size_t root_len,
     if (stat(path, &st))
         return 0;   /* a dangling link, or gone since the listing: nothing to pool */
     if (S_ISDIR(st.st_mode)) {
+        if (l->has_outdir && st.st_dev == l->outdir_dev && st.st_ino == l->outdir_ino)
+            return 0;   /* the outputs of an earlier run into the input tree */
         for (int k = 0; k < stack->depth; k++)
             if (stack->folders[k].dev == st.st_dev && stack->folders[k].ino == st.st_ino) {
-                say_warning(path, "a symbolic link back to a folder being walked: not "
-                                  "walked again");
+                if (!l->quiet)
+                    say_warning(NULL, path, "a symbolic link back to a folder being walked: not "
+                                      "walked again");
                 return 0;
             }
         if (stack->depth == (int)(sizeof stack->folders / sizeof stack->folders[0])) {
             pool_fail(err, "folders nested over %d deep", stack->depth);
-            return pool_blame(err, ERROR_INPUT, path);
+            return blame_path(l, err, ERROR_INPUT, path);
         }
         stack->folders[stack->depth++] = (struct walked_folder){st.st_dev, st.st_ino};
         int rc = walk(l, path, root_len, stack, err);
@@ -149,8 +161,12 @@ static int walk(struct input_list *l, const char *dir, size_t root_len, struct w
 {
     char **names;
     size_t count;
-    if (read_folder(dir, &names, &count, err))
-        return pool_blame(err, ERROR_INPUT, dir);
+    if (read_folder(dir, &names, &count, err)) {
+        /* as find does: say so, and walk the rest */
+        say_failure(err, dir);
+        l->unreadable++;
+        return 0;
+    }
     size_t dir_len = strlen(dir);
     bool slash = dir_len && dir[dir_len - 1] == '/';
     int rc = 0;
@@ -169,23 +185,50 @@ static int walk(struct input_list *l, const char *dir, size_t root_len, struct w
     return rc;
 }
 
+/* How much of a listed path is not mirrored: leading '/' and "./". A listed path is
+ * mirrored whole under -O (as rsync --files-from does), so it may not climb out with "..". */
+static int listed_root(struct input_list *l, const char *path, size_t *root_len,
+                       struct pool_error *err)
+{
+    size_t n = 0;
+    while (path[n] == '/' || (path[n] == '.' && path[n + 1] == '/'))
+        n += path[n] == '/' ? 1 : 2;
+    for (const char *c = path + n; *c; c = strchr(c, '/') ? strchr(c, '/') + 1 : c + strlen(c))
+        if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0')) {
+            pool_fail(err, "a listed path with '..' cannot be mirrored under the output folder: "
+                           "list it from a folder above it");
+            return blame_path(l, err, ERROR_USAGE, path);
+        }
+    *root_len = n;
+    return 0;
+}
+
 /* A FILE argument or a listed path: a file (kept whatever it holds: the run says what is
- * wrong with it), or a folder to walk. */
-static int add_argument(struct input_list *l, const char *arg, const struct cli_options *o,
-                        struct pool_error *err)
+ * wrong with it), or a folder to walk. A FILE argument's outputs go to the top of -O, a
+ * folder argument's mirror the paths below it; a listed path is mirrored whole. */
+static int add_argument(struct input_list *l, const char *arg, bool listed,
+                        const struct cli_options *o, struct pool_error *err)
 {
     struct stat st;
+    size_t root_len = 0;
+    if (listed && listed_root(l, arg, &root_len, err))
+        return -1;
     if (strcmp(arg, "-") && stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
         if (!o->recursive) {
             pool_fail(err, "is a folder: give -R to pool the files in it");
-            return pool_blame(err, ERROR_USAGE, arg);
+            return blame_path(l, err, ERROR_USAGE, arg);
         }
         struct walk_stack stack = {.folders = {{st.st_dev, st.st_ino}}, .depth = 1};
         size_t len = strlen(arg);
-        return walk(l, arg, len && arg[len - 1] == '/' ? len : len + 1, &stack, err);
+        if (!listed)
+            root_len = len && arg[len - 1] == '/' ? len : len + 1;
+        return walk(l, arg, root_len, &stack, err);
     }
-    const char *base = strrchr(arg, '/');
-    return add_path(l, arg, base ? (size_t)(base - arg) + 1 : 0, err);
+    if (!listed) {
+        const char *base = strrchr(arg, '/');
+        root_len = base ? (size_t)(base - arg) + 1 : 0;
+    }
+    return add_path(l, arg, root_len, err);
 }
 
 /* --files-from: one path a line (or NUL-separated with -0); empty lines are ignored. */
@@ -205,7 +248,7 @@ static int add_listed(struct input_list *l, const struct cli_options *o, struct 
         if (n > 0 && line[n - 1] == (o->null_separated ? '\0' : '\n'))
             line[--n] = '\0';
         if (n > 0)
-            rc = add_argument(l, line, o, err);
+            rc = add_argument(l, line, true, o, err);
     }
     if (rc == 0 && ferror(f)) {
         pool_fail(err, "cannot read the list of inputs: %s", strerror(errno));
@@ -230,23 +273,40 @@ static uint64_t shard_hash(const char *s)
     return h ^ (h >> 31);
 }
 
-void inputs_keep_shard(struct input_list *l, size_t shard, size_t shards)
+int inputs_keep_shard(struct input_list *l, size_t shard, size_t shards, struct pool_error *err)
 {
     size_t kept = 0;
+    if (!(l->numbers = malloc((l->count ? l->count : 1) * sizeof *l->numbers)))
+        return pool_fail_resource(err, "out of memory for the list of inputs");
     for (size_t i = 0; i < l->count; i++)
-        if (shard_hash(inputs_relative(l, i)) % shards == shard)
+        if (shard_hash(inputs_relative(l, i)) % shards == shard) {
+            l->numbers[kept] = i;   /* kept <= i: the places dropped are reused */
             l->starts[kept++] = l->starts[i];
+        }
     l->count = kept;
+    return 0;
+}
+
+size_t inputs_number(const struct input_list *l, size_t i)
+{
+    return l->numbers ? l->numbers[i] : i;
 }
 
 int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_error *err)
 {
     memset(l, 0, sizeof *l);
+    l->quiet = o->quiet;
+    struct stat out;
+    if (o->outdir && stat(o->outdir, &out) == 0 && S_ISDIR(out.st_mode)) {
+        l->has_outdir = true;
+        l->outdir_dev = out.st_dev;
+        l->outdir_ino = out.st_ino;
+    }
     int rc = 0;
     if (o->files_from)
         rc = add_listed(l, o, err);
     for (int i = 0; rc == 0 && i < o->ninputs && (!o->files_from || o->inputs_given); i++)
-        rc = add_argument(l, o->inputs[i], o, err);
+        rc = add_argument(l, o->inputs[i], false, o, err);
     if (rc == 0 && l->count == 0) {
         pool_fail(err, "no images or tensors to pool%s", l->skipped ? " (every file found was "
                                                                       "skipped)" : "");
@@ -270,5 +330,7 @@ void inputs_free(struct input_list *l)
 {
     free(l->bytes);
     free(l->starts);
+    free(l->numbers);
+    free(l->blamed);
     memset(l, 0, sizeof *l);
 }

@@ -2,8 +2,9 @@
  * The inputs of a run, in a fixed order: the FILE arguments as given, or the paths that
  * --files-from lists, each folder among them walked (with -R) in sorted order. Walking
  * keeps the files whose magic bytes name a format pool reads and counts the others as
- * skipped; hidden files and folders (names starting with '.') are left out, and a folder
- * reached again through a symbolic link is not walked twice.
+ * skipped; hidden files and folders (names starting with '.') are left out, a folder
+ * reached again through a symbolic link is not walked twice, and neither is the -O folder
+ * when it lies in the tree (an earlier run's outputs).
  *
  * Memory: the paths themselves, with 10 bytes more each (their root's length and where
  * they begin); nothing else grows with the number of files.
@@ -13,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../core/error.h"
 #include "options.h"
@@ -25,19 +27,28 @@ struct input_list {
     size_t used, cap;
     size_t *starts;             /* where each input begins in bytes */
     size_t count, starts_cap;
+    size_t *numbers;            /* with --shard: each input's place in the whole list */
     size_t skipped;             /* files in walked folders that are not images or tensors */
+    size_t unreadable;          /* folders that could not be read (said, and left out) */
+    char *blamed;               /* a failure's subject that outlives the walk (malloc'd) */
+    bool quiet;                 /* no warnings (-q) */
+    bool has_outdir;            /* -O names a folder that exists: it is not walked */
+    dev_t outdir_dev;
+    ino_t outdir_ino;
 };
 
 /* Lists the run's inputs. Fails (a usage error) on a folder without -R, a list file that
  * cannot be read, or no input at all after walking. */
 int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_error *err);
 const char *inputs_path(const struct input_list *l, size_t i);
+/* Input i's number in the whole run, from 0 (its place before --shard kept a part). */
+size_t inputs_number(const struct input_list *l, size_t i);
 /* The part of input i's path below the folder argument it came from: "a/b/x.png" for
  * "photos/a/b/x.png" from "photos"; the path itself for a file argument. */
 const char *inputs_relative(const struct input_list *l, size_t i);
 /* --shard K/N: keeps the inputs whose path below their folder argument hashes to shard K
  * of N (a 64-bit hash, so a file's shard never changes as others come and go). */
-void inputs_keep_shard(struct input_list *l, size_t shard, size_t shards);
+int inputs_keep_shard(struct input_list *l, size_t shard, size_t shards, struct pool_error *err);
 void inputs_free(struct input_list *l);
 
 #endif

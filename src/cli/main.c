@@ -86,8 +86,11 @@ static int run(const struct run_settings *s, struct input_list *inputs, struct r
         return -1;
     if (o->stats && report_open(&shared->report, o, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file);
-    return s->one_output_each ? run_batch(s, inputs, shared, status, err)
-                              : run_all(s, inputs, shared, status, err);
+    int rc = s->one_output_each ? run_batch(s, inputs, shared, status, err)
+                                : run_all(s, inputs, shared, status, err);
+    if (inputs->unreadable && *status == 0)
+        *status = EXIT_FAILURE_DATA;   /* a folder that could not be walked is a failure */
+    return rc;
 }
 
 static int usage_error(struct pool_error *err)

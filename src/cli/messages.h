@@ -10,6 +10,7 @@
 #include "../core/error.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum { EXIT_FAILURE_DATA = 1, EXIT_FAILURE_USAGE = 2 };
 
@@ -24,7 +25,9 @@ void say_failure(const struct pool_error *err, const char *subject);
 /* say_failure's line, newline included, into line (len >= 8) rather than stderr, for a
  * batch that gives its inputs' messages out in their order; returns its length. */
 size_t format_failure(const struct pool_error *err, const char *subject, char *line, size_t len);
-/* "pool: SUBJECT: warning: ...". */
-void say_warning(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "pool: SUBJECT: warning: ..." to `to` (NULL: stderr; a batch keeps an input's
+ * warnings to give them out in its turn). */
+void say_warning(FILE *to, const char *subject, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -37,7 +37,8 @@ void output_init(void)
 {
     creation_mask = umask(0);
     umask(creation_mask);
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    /* SIGPIPE too: a closed pipe on stderr or stdout must not leave temp files. */
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);

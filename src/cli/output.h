@@ -17,7 +17,7 @@ struct output_file {
 };
 
 /* Once at start-up, before any thread: reads the umask, and makes an interrupted process
- * (SIGINT, SIGTERM, SIGHUP) remove every half-written temp file. The rest is thread-safe. */
+ * (SIGINT, SIGTERM, SIGHUP, SIGPIPE) remove every half-written temp file. The rest is thread-safe. */
 void output_init(void);
 
 int output_open(struct output_file *o, const char *path, struct pool_error *err);

@@ -106,14 +106,14 @@ int planner_run(const struct cli_options *o, FILE *out)
         snprintf(number, sizeof number, "%zu", i + 1);
         print_row(out, number, mode_name(&passes[i]), text, stride, field, cover);
         for (int w = 0; w < plans[i].nwarnings && !o->quiet; w++)
-            say_warning(o->plan, "%s", plans[i].warnings[w]);
+            say_warning(NULL, o->plan, "%s", plans[i].warnings[w]);
     }
     free(passes);
     free(plans);
     return status;
 }
 
-void planner_warn(const char *what, const struct pool_pass *passes, size_t npasses,
+void planner_warn(FILE *to, const char *what, const struct pool_pass *passes, size_t npasses,
                   const struct row_geom *in)
 {
     struct pass_plan prev, cur;
@@ -122,7 +122,7 @@ void planner_warn(const char *what, const struct pool_pass *passes, size_t npass
         if (plan_pass(&passes[i], i, npasses, &geom, i ? &prev : NULL, &cur, NULL))
             return;
         for (int w = 0; w < cur.nwarnings; w++)
-            say_warning(what, "%s", cur.warnings[w]);
+            say_warning(to, what, "%s", cur.warnings[w]);
         geom = cur.out;
         prev = cur;
     }

@@ -12,8 +12,9 @@
 /* Prints the plan of the passes for o->plan; returns the exit status. */
 int planner_run(const struct cli_options *o, FILE *out);
 
-/* Prints the warnings of the passes over `in` to stderr as "pool: WHAT: warning: ...". */
-void planner_warn(const char *what, const struct pool_pass *passes, size_t npasses,
+/* Prints the warnings of the passes over `in` as "pool: WHAT: warning: ..." to `to`
+ * (NULL: stderr). */
+void planner_warn(FILE *to, const char *what, const struct pool_pass *passes, size_t npasses,
                   const struct row_geom *in);
 
 #endif

@@ -342,8 +342,8 @@ int report_image(struct report *rep, const char *input, size_t image,
     return 0;
 }
 
-bool report_warn_psnr(const char *input, const struct pool_pass *passes, struct pipeline *p,
-                      double threshold, bool estimated)
+bool report_warn_psnr(FILE *to, const char *input, const struct pool_pass *passes,
+                      struct pipeline *p, double threshold, bool estimated)
 {
     for (size_t k = 0; k < p->npasses; k++) {
         struct pass_meter *m = pass_filter_meter(p->passes[k]);
@@ -352,7 +352,7 @@ bool report_warn_psnr(const char *input, const struct pool_pass *passes, struct 
             return false;
         meter_figures(m, &f);
         if (f.psnr < threshold) {
-            say_warning(input,
+            say_warning(to, input,
                         "pass %zu (%s): PSNR %s%.1f dB against its input, below %g dB: the "
                         "pass throws away much of the detail (--warn-psnr sets the limit)",
                         k + 1, mode_name(&passes[k]), estimated ? "about " : "", f.psnr,

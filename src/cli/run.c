@@ -108,7 +108,7 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape,
     if (pipeline_build(&in->pipe, in->passes, in->s->npasses, &geom, &po, err))
         return -1;
     if (!o->quiet && !atomic_exchange(&in->shared->once->plan, true))
-        planner_warn(in->name, in->passes, in->s->npasses, &geom);
+        planner_warn(in->shared->warnings, in->name, in->passes, in->s->npasses, &geom);
     *out_shape = *shape;
     tensor_respace(out_shape, in->pipe.out.size);
     return 0;
@@ -163,7 +163,8 @@ static int report_pass_figures(struct input_run *in, struct pool_error *err)
     const struct cli_options *o = in->s->opt;
     struct run_shared *sh = in->shared;
     if (!atomic_load(&sh->once->psnr) && o->warn_psnr > 0 && !o->quiet &&
-        report_warn_psnr(in->name, in->passes, &in->pipe, o->warn_psnr, !o->stats))
+        report_warn_psnr(sh->warnings, in->name, in->passes, &in->pipe, o->warn_psnr,
+                         !o->stats))
         atomic_store(&sh->once->psnr, true);
     if (o->stats && report_image(&sh->report, in->name, in->image, &in->reader.shape,
                                  in->passes, &in->pipe, err))

@@ -45,7 +45,8 @@ struct run_shared {
     struct run_output output;
     struct report report;               /* --stats: opened by the caller */
     struct pass_views views;
-    struct run_once *once;              /* the run's, shared by a batch's workers */
+    struct run_once *once;              /* warnings given already */
+    FILE *warnings;                     /* where warnings go; NULL: stderr */
 };
 
 /* csv and txt: tables, which several inputs fill row by row. */

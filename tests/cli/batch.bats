@@ -137,14 +137,23 @@ PY
     rm photos/a/broken.png
     nl_name=$'photos/new\nline.png'
     cp "$DATA/camera.png" "$nl_name"
-    printf '%s\0%s\0' "$nl_name" photos/a | "$POOL" -q -m avg -k 2 -R --files-from - -0 -O out
-    [ -f $'out/new\nline.png' ] && [ -f out/camera.png ] && [ -f out/b/chelsea.png ]
-    avg_equal $'out/new\nline.png' "$DATA/camera.png"
+    # listed paths are mirrored whole, as rsync --files-from does
+    printf '%s\0%s\0' "$nl_name" ./photos/a | "$POOL" -q -m avg -k 2 -R --files-from - -0 -O out
+    [ -f $'out/photos/new\nline.png' ] && [ -f out/photos/a/camera.png ] && [ -f out/photos/a/b/chelsea.png ]
+    avg_equal $'out/photos/new\nline.png' "$DATA/camera.png"
     printf 'photos/astronaut.png\n\nphotos/a/camera.png\n' > list.txt
     run "$POOL" -m avg -k 2 --files-from list.txt -O out2
     [ "$status" -eq 0 ]
     [ "$output" = "pool: 2 written, 0 failed, 0 skipped" ]
-    [ -f out2/astronaut.png ] && [ -f out2/camera.png ]
+    [ -f out2/photos/astronaut.png ] && [ -f out2/photos/a/camera.png ]
+    # train/x.png and val/x.png stay apart
+    mkdir train val && cp "$DATA/camera.png" train/x.png && cp "$DATA/moon.png" val/x.png
+    find train val -name '*.png' -print0 | "$POOL" -q -m avg -k 2 --files-from - -0 -O split
+    avg_equal split/train/x.png train/x.png
+    avg_equal split/val/x.png val/x.png
+    run "$POOL" -k 2 --files-from <(echo ../x.png) -O out4
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: ../x.png: a listed path with '..' cannot be mirrored under the output folder: list it from a folder above it" ]
     run "$POOL" -k 2 --files-from missing.txt -O out3
     [ "$status" -eq 2 ]
     [ "$output" = "pool: missing.txt: cannot open the list of inputs: No such file or directory" ]
@@ -316,4 +325,30 @@ PY
     grep -q $'\rpool: 6/6 files' forced.err
     script -qc "\"$POOL\" -q --progress -m avg -k 2 -R photos -O quiet" /dev/null > quiet.txt
     ! grep -q "files," quiet.txt
+}
+
+@test "-O inside the input tree is not walked again; %i counts the whole run under --shard; an unreadable folder is said and the rest go on" {
+    make_tree
+    rm photos/a/broken.png
+    "$POOL" -q -m avg -k 2 -R photos -O photos/small
+    run "$POOL" -m avg -k 2 -R photos -O photos/small --skip-existing
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: 0 written, 0 failed, 6 skipped" ]
+    [ ! -e photos/small/small ]
+    rm -rf photos/small
+    "$POOL" -q -k 2 -R photos -o 'whole/%i.png'
+    for k in 0 1 2; do "$POOL" -q -k 2 -R photos -o 'sharded/%i.png' --shard $k/3; done
+    diff -r whole sharded
+    # root reads any folder: then run pool as nobody (setpriv, from util-linux)
+    as_user=()
+    [ "$(id -u)" -eq 0 ] && as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    chmod -R a+rX . && chmod a+rwx .
+    mkdir photos/locked && cp "$DATA/camera.png" photos/locked/ && chmod 000 photos/locked
+    cp "$POOL" ./pool-copy   # nobody may not reach the build folder
+    run "${as_user[@]}" ./pool-copy -m avg -k 2 -R photos -O out
+    chmod 755 photos/locked
+    [ "$status" -eq 1 ]
+    [ "${lines[0]}" = "pool: photos/locked: cannot read the folder: Permission denied" ]
+    [ "${lines[1]}" = "pool: 5 written, 1 failed, 1 skipped" ]
+    [ -f out/astronaut.png ]
 }
