@@ -67,6 +67,10 @@ static void drop_pending_temp(char *path)
     }
 }
 
+/* The most of the destination's name a temp name keeps: with the 13 bytes added it stays
+ * within NAME_MAX (255) however long the name. */
+#define TEMP_BASE_MAX 200
+
 /* "dir/name.npy" -> "dir/.name.npy.pool-XXXXXX", in the destination's folder so that
  * rename() stays on one file system and is atomic. */
 static char *temp_name_for(const char *path)
@@ -74,10 +78,11 @@ static char *temp_name_for(const char *path)
     const char *slash = strrchr(path, '/');
     size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
     const char *base = path + dir_len;
-    size_t len = dir_len + 1 + strlen(base) + sizeof ".pool-XXXXXX";
+    size_t base_len = strlen(base) < TEMP_BASE_MAX ? strlen(base) : TEMP_BASE_MAX;
+    size_t len = dir_len + 1 + base_len + sizeof ".pool-XXXXXX";
     char *t = malloc(len);
     if (t)
-        snprintf(t, len, "%.*s.%s.pool-XXXXXX", (int)dir_len, path, base);
+        snprintf(t, len, "%.*s.%.*s.pool-XXXXXX", (int)dir_len, path, (int)base_len, base);
     return t;
 }
 

@@ -131,3 +131,11 @@ PY
     [ "$(stat -c %a private.npy)" = "600" ]
     npy_equal private.npy 'np.zeros((2, 2), np.float32)'
 }
+
+@test "an output whose name is near NAME_MAX is written (its temp name stays short enough)" {
+    mknpy a.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'
+    long=$(printf 'n%.0s' $(seq 1 251)).npy   # 255 bytes, the most a name may have
+    "$POOL" -k 2 a.npy -o "$long"
+    npy_equal "$long" 'np.arange(16, dtype=np.float32).reshape(2, 2, 2, 2).max(axis=(1, 3))'
+    [ "$(ls -A | wc -l)" -eq 2 ]
+}
