@@ -152,15 +152,6 @@ char *batch_output_path(const struct cli_options *o, const struct input_list *l,
     return t.s;
 }
 
-/* FNV-1a, 64 bits: output names are compared by hash first, then by name on a match. */
-static uint64_t hash_of(const char *s)
-{
-    uint64_t h = 14695981039346656037u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
 static int by_value(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -187,7 +178,7 @@ static int check_hash(const struct cli_options *o, const struct input_list *l, u
             rc = -1;
             break;
         }
-        if (hash_of(path) != h) {
+        if (name_hash(path) != h) {
             free(path);
         } else if (!first) {
             first = path;
@@ -220,7 +211,7 @@ static int check_outputs(const struct cli_options *o, const struct input_list *l
             rc = -1;
             break;
         }
-        hashes[i] = hash_of(path);
+        hashes[i] = name_hash(path);
         if (same_file(path, inputs_path(l, i))) {
             pool_fail(err, "the output %s is the input itself", path);
             rc = pool_blame(err, ERROR_USAGE, inputs_path(l, i));

@@ -260,12 +260,18 @@ static int add_listed(struct input_list *l, const struct cli_options *o, struct 
     return rc;
 }
 
-/* FNV-1a, 64 bits, then mixed (splitmix64's finalizer) so that N shards share paths evenly. */
-static uint64_t shard_hash(const char *s)
+uint64_t name_hash(const char *s)
 {
     uint64_t h = 14695981039346656037u;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* name_hash mixed (splitmix64's finalizer) so that N shards share paths evenly. */
+static uint64_t shard_hash(const char *s)
+{
+    uint64_t h = name_hash(s);
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9u;
     h ^= h >> 27;

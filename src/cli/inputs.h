@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../core/error.h"
@@ -46,6 +47,10 @@ size_t inputs_number(const struct input_list *l, size_t i);
 /* The part of input i's path below the folder argument it came from: "a/b/x.png" for
  * "photos/a/b/x.png" from "photos"; the path itself for a file argument. */
 const char *inputs_relative(const struct input_list *l, size_t i);
+/* FNV-1a, 64 bits, of a name: many names (outputs, stems) are compared by hash first,
+ * then by name where two hashes meet. */
+uint64_t name_hash(const char *s);
+
 /* --shard K/N: keeps the inputs whose path below their folder argument hashes to shard K
  * of N (a 64-bit hash, so a file's shard never changes as others come and go). */
 int inputs_keep_shard(struct input_list *l, size_t shard, size_t shards, struct pool_error *err);

@@ -68,10 +68,7 @@ static uint64_t stem_hash(const char *path)
 {
     char stem[256];
     stem_of(path, stem, sizeof stem);
-    uint64_t h = 14695981039346656037u;   /* FNV-1a */
-    for (const char *c = stem; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211u;
-    return h;
+    return name_hash(stem);
 }
 
 static int by_stem_hash(const void *a, const void *b)
