@@ -253,8 +253,8 @@ struct input_result {
     char *records;              /* --stats records (malloc'd by open_memstream), or NULL */
     size_t records_len;
     unsigned long long bytes;   /* the input's size, for the progress line */
-    char *warnings;             /* its warnings, as if it were the run's only input */
-    size_t warnings_len;
+    struct input_warnings warnings;
+    bool ran;                   /* it was read (not skipped): its warnings count */
 };
 
 /* Runs input i into its own output; its stats records go to a buffer of their own. */
@@ -285,19 +285,16 @@ static void batch_one(const struct run_settings *s, const struct input_list *l, 
         if (!(mine->report.out = open_memstream(&r->records, &r->records_len)))
             rc = pool_fail_resource(&err, "out of memory for the stats records");
     }
-    /* Each input meets the warnings afresh; the batch gives out those of the first input
-     * (in input order) that has any, whatever the workers' order. */
+    /* Each input meets the warnings afresh; they are counted in its turn. */
     struct run_once fresh = {0};
     mine->once = &fresh;
-    if (rc == 0 && !(mine->warnings = open_memstream(&r->warnings, &r->warnings_len)))
-        rc = pool_fail_resource(&err, "out of memory for warnings");
+    mine->warnings = &r->warnings;
     if (rc == 0) {
         mine->output.path = path;
+        r->ran = true;
         rc = run_input(s, mine, inputs_path(l, i), &err);
         rc = rc ? rc : run_output_commit(mine, &err);
     }
-    if (mine->warnings)
-        fclose(mine->warnings);
     mine->warnings = NULL;
     mine->once = NULL;
     run_output_discard(mine);
@@ -324,7 +321,7 @@ struct batch_state {
     pthread_cond_t turn;
     size_t next_input, next_said;
     bool stop;                  /* --fail-fast met a failure */
-    bool warned;                /* an input's warnings have been given */
+    struct warning_tally *tally;
     struct batch_counts *counts;
     /* the progress line: on a terminal (or --progress), not with -q */
     bool progress;
@@ -369,11 +366,8 @@ static void say_in_turn(struct batch_state *b, size_t i, struct input_result *r)
     pthread_mutex_lock(&b->lock);
     while (b->next_said != i)
         pthread_cond_wait(&b->turn, &b->lock);
-    if (r->warnings_len && !b->warned) {
-        clear_progress(b);
-        fwrite(r->warnings, 1, r->warnings_len, stderr);
-        b->warned = true;
-    }
+    if (r->ran)
+        tally_add(b->tally, &r->warnings, inputs_path(b->l, i));
     if (r->message_len) {
         clear_progress(b);
         fwrite(r->message, 1, r->message_len, stderr);
@@ -413,7 +407,7 @@ static void *work(void *arg)
         batch_one(b->s, b->l, i, &mine, r);
         say_in_turn(b, i, r);
         free(r->records);
-        free(r->warnings);
+        input_warnings_clear(&r->warnings);
         free(r);
     }
     views_abort(&mine.views);
@@ -430,6 +424,7 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
     if (s->opt->shards && inputs_keep_shard(l, s->opt->shard, s->opt->shards, err))
         return -1;
     struct batch_state b = {.s = s, .l = l, .report = &shared->report, .counts = counts,
+                            .tally = &shared->tally,
                             .progress = !s->opt->quiet && (s->opt->progress || isatty(STDERR_FILENO))};
     clock_gettime(CLOCK_MONOTONIC, &b.started);
     pthread_mutex_init(&b.lock, NULL);
@@ -447,6 +442,7 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
     pthread_cond_destroy(&b.turn);
     pthread_mutex_destroy(&b.lock);
     clear_progress(&b);
+    tally_say(&shared->tally, s->opt->stats);
     counts->skipped += l->skipped;
     counts->failed += l->unreadable;
     return 0;

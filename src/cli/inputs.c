@@ -136,7 +136,7 @@ static int walk_entry(struct input_list *l, const char *path, size_t root_len,
         for (int k = 0; k < stack->depth; k++)
             if (stack->folders[k].dev == st.st_dev && stack->folders[k].ino == st.st_ino) {
                 if (!l->quiet)
-                    say_warning(NULL, path, "a symbolic link back to a folder being walked: not "
+                    say_warning(path, "a symbolic link back to a folder being walked: not "
                                       "walked again");
                 return 0;
             }

@@ -36,20 +36,37 @@ static enum file_format named_format(const struct cli_options *o)
 static int run_all(const struct run_settings *s, const struct input_list *inputs,
                    struct run_shared *shared, int *status, struct pool_error *err)
 {
-    bool table = is_table(named_format(s->opt)) && inputs->count > 1;
+    bool several = inputs->count > 1, table = is_table(named_format(s->opt)) && several;
     size_t failed = 0, pooled = 0;
-    for (size_t k = 0; k < inputs->count; k++) {
-        if (!run_input(s, shared, inputs_path(inputs, k), err)) {
-            pooled++;
-            continue;
+    struct run_once *given = shared->once;
+    bool stop = false, broken = false;
+    for (size_t k = 0; k < inputs->count && !stop; k++) {
+        /* Several inputs: each meets the warnings afresh, and they are counted. */
+        struct run_once fresh = {0};
+        struct input_warnings mine = {0};
+        if (several) {
+            shared->once = &fresh;
+            shared->warnings = &mine;
         }
-        if (!table || err->kind == ERROR_USAGE)
-            return -1;
-        say_failure(err, NULL);
-        failed++;
-        if (s->opt->fail_fast)
-            break;
+        int rc = run_input(s, shared, inputs_path(inputs, k), err);
+        if (several)
+            tally_add(&shared->tally, &mine, inputs_path(inputs, k));
+        input_warnings_clear(&mine);
+        shared->warnings = NULL;
+        shared->once = given;
+        if (rc == 0) {
+            pooled++;
+        } else if (!table || err->kind == ERROR_USAGE) {
+            stop = broken = true;
+        } else {
+            say_failure(err, NULL);
+            failed++;
+            stop = s->opt->fail_fast;
+        }
     }
+    tally_say(&shared->tally, s->opt->stats);
+    if (broken)
+        return -1;
     if (failed) {
         if (!s->opt->quiet)
             fprintf(stderr, "pool: %zu of %zu inputs in the table, %zu failed\n", pooled,

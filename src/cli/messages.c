@@ -55,13 +55,12 @@ void say_failure(const struct pool_error *err, const char *subject)
     say_line(err->subject ? err->subject : subject, "", err->msg);
 }
 
-void say_warning(FILE *to, const char *subject, const char *fmt, ...)
+void say_warning(const char *subject, const char *fmt, ...)
 {
-    char text[1024], line[MESSAGE_LINE_MAX];
+    char text[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    fwrite(line, 1, format_line(line, sizeof line, subject, "warning: ", text),
-           to ? to : stderr);
+    say_line(subject, "warning: ", text);
 }

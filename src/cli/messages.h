@@ -25,9 +25,7 @@ void say_failure(const struct pool_error *err, const char *subject);
 /* say_failure's line, newline included, into line (len >= 8) rather than stderr, for a
  * batch that gives its inputs' messages out in their order; returns its length. */
 size_t format_failure(const struct pool_error *err, const char *subject, char *line, size_t len);
-/* "pool: SUBJECT: warning: ..." to `to` (NULL: stderr; a batch keeps an input's
- * warnings to give them out in its turn). */
-void say_warning(FILE *to, const char *subject, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* "pool: SUBJECT: warning: ..." (no subject: "pool: warning: ..."). */
+void say_warning(const char *subject, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -106,23 +106,22 @@ int planner_run(const struct cli_options *o, FILE *out)
         snprintf(number, sizeof number, "%zu", i + 1);
         print_row(out, number, mode_name(&passes[i]), text, stride, field, cover);
         for (int w = 0; w < plans[i].nwarnings && !o->quiet; w++)
-            say_warning(NULL, o->plan, "%s", plans[i].warnings[w]);
+            say_warning(o->plan, "%s", plans[i].warnings[w].text);
     }
     free(passes);
     free(plans);
     return status;
 }
 
-void planner_warn(FILE *to, const char *what, const struct pool_pass *passes, size_t npasses,
-                  const struct row_geom *in)
+void planner_warn(struct input_warnings *to, const char *what, const struct pool_pass *passes,
+                  size_t npasses, const struct row_geom *in)
 {
     struct pass_plan prev, cur;
     struct row_geom geom = *in;
     for (size_t i = 0; i < npasses; i++) {
         if (plan_pass(&passes[i], i, npasses, &geom, i ? &prev : NULL, &cur, NULL))
             return;
-        for (int w = 0; w < cur.nwarnings; w++)
-            say_warning(to, what, "%s", cur.warnings[w]);
+        warning_give_plan(to, what, &cur);
         geom = cur.out;
         prev = cur;
     }

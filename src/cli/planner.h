@@ -8,13 +8,13 @@
 #include "../core/pass.h"
 #include "../core/tensor.h"
 #include "options.h"
+#include "warnings.h"
 
 /* Prints the plan of the passes for o->plan; returns the exit status. */
 int planner_run(const struct cli_options *o, FILE *out);
 
-/* Prints the warnings of the passes over `in` as "pool: WHAT: warning: ..." to `to`
- * (NULL: stderr). */
-void planner_warn(FILE *to, const char *what, const struct pool_pass *passes, size_t npasses,
-                  const struct row_geom *in);
+/* Gives the warnings of the passes over `in` about WHAT (warnings.h: to NULL says them). */
+void planner_warn(struct input_warnings *to, const char *what, const struct pool_pass *passes,
+                  size_t npasses, const struct row_geom *in);
 
 #endif

@@ -342,8 +342,9 @@ int report_image(struct report *rep, const char *input, size_t image,
     return 0;
 }
 
-bool report_warn_psnr(FILE *to, const char *input, const struct pool_pass *passes,
-                      struct pipeline *p, double threshold, bool estimated)
+bool report_warn_psnr(struct input_warnings *to, const char *input,
+                      const struct pool_pass *passes, struct pipeline *p, double threshold,
+                      bool estimated)
 {
     for (size_t k = 0; k < p->npasses; k++) {
         struct pass_meter *m = pass_filter_meter(p->passes[k]);
@@ -352,11 +353,14 @@ bool report_warn_psnr(FILE *to, const char *input, const struct pool_pass *passe
             return false;
         meter_figures(m, &f);
         if (f.psnr < threshold) {
-            say_warning(to, input,
-                        "pass %zu (%s): PSNR %s%.1f dB against its input, below %g dB: the "
-                        "pass throws away much of the detail (--warn-psnr sets the limit)",
-                        k + 1, mode_name(&passes[k]), estimated ? "about " : "", f.psnr,
-                        threshold);
+            char general[160];
+            snprintf(general, sizeof general, "pass %zu (%s): PSNR below %g dB against its input",
+                     k + 1, mode_name(&passes[k]), threshold);
+            warning_give(to, input, WARNING_PSNR, f.psnr, estimated, general,
+                         "pass %zu (%s): PSNR %s%.1f dB against its input, below %g dB: the "
+                         "pass throws away much of the detail (--warn-psnr sets the limit)",
+                         k + 1, mode_name(&passes[k]), estimated ? "about " : "", f.psnr,
+                         threshold);
             return true;
         }
     }

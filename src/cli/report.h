@@ -12,6 +12,7 @@
 #include "../pipeline/pipeline.h"
 #include "options.h"
 #include "output.h"
+#include "warnings.h"
 
 struct report {
     FILE *out;                  /* stderr, or file.fp */
@@ -30,10 +31,11 @@ void report_abort(struct report *r);
 /* "avg:2,s=1,p=1": a pass as a -P spec, with the values it resolved to (nspatial axes). */
 void describe_pass(const struct pool_pass *p, int nspatial, char *buf, size_t len);
 
-/* Warns (to `to`, NULL: stderr) about the first pass whose PSNR is below threshold; true
- * when it warned.
+/* Warns (warnings.h: to NULL says it) about the first pass whose PSNR is below threshold;
+ * true when it warned.
  * estimated: the meters sampled rows (see meter.h). */
-bool report_warn_psnr(FILE *to, const char *input, const struct pool_pass *passes,
-                      struct pipeline *p, double threshold, bool estimated);
+bool report_warn_psnr(struct input_warnings *to, const char *input,
+                      const struct pool_pass *passes, struct pipeline *p, double threshold,
+                      bool estimated);
 
 #endif

@@ -328,4 +328,5 @@ void run_shared_free(struct run_shared *shared)
     report_abort(&shared->report);
     views_abort(&shared->views);
     writer_close(&shared->output.writer);
+    tally_free(&shared->tally);
 }

@@ -16,6 +16,7 @@
 #include "output.h"
 #include "report.h"
 #include "views.h"
+#include "warnings.h"
 
 struct run_settings {
     const struct cli_options *opt;
@@ -45,8 +46,9 @@ struct run_shared {
     struct run_output output;
     struct report report;               /* --stats: opened by the caller */
     struct pass_views views;
-    struct run_once *once;              /* warnings given already */
-    FILE *warnings;                     /* where warnings go; NULL: stderr */
+    struct run_once *once;              /* warnings given already, for the input */
+    struct input_warnings *warnings;    /* the input's warnings, kept; NULL: say them */
+    struct warning_tally tally;         /* several inputs: their warnings, counted */
 };
 
 /* csv and txt: tables, which several inputs fill row by row. */

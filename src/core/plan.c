@@ -7,13 +7,20 @@
 
 #include "window.h"
 
-__attribute__((format(printf, 2, 3))) static void warn(struct pass_plan *plan, const char *fmt, ...)
+/* Adds a warning: `general` is its text without this shape's figures, fmt... the whole. */
+__attribute__((format(printf, 5, 6))) static void warn(struct pass_plan *plan,
+                                                       enum plan_warning_kind kind, double percent,
+                                                       const char *general, const char *fmt, ...)
 {
     if (plan->nwarnings == PLAN_MAX_WARNINGS)
         return;
+    struct plan_warning *w = &plan->warnings[plan->nwarnings++];
+    w->kind = kind;
+    w->percent = percent;
+    snprintf(w->general, sizeof w->general, "%s", general);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(plan->warnings[plan->nwarnings++], sizeof plan->warnings[0], fmt, ap);
+    vsnprintf(w->text, sizeof w->text, fmt, ap);
     va_end(ap);
 }
 
@@ -53,20 +60,27 @@ static void skip_warning(struct pass_plan *plan, const char *label, const struct
     }
     if (!skips)
         return;
-    char s[40], k[40];
+    char s[40], k[40], general[160];
     join_axes(stride, nspatial, s, sizeof s);
     join_axes(span, nspatial, k, sizeof k);
-    warn(plan, "%s: stride %s > kernel %s: %.0f%% of input elements are never read", label, s, k,
-         100 * (1 - plan->coverage));
+    snprintf(general, sizeof general, "%s: stride %s > kernel %s", label, s, k);
+    double percent = 100 * (1 - plan->coverage);
+    warn(plan, PLAN_UNREAD, percent, general, "%s: %.0f%% of input elements are never read",
+         general, percent);
 }
 
 static void axis_warnings(struct pass_plan *plan, const char *label, char axis_name,
                           const struct axis_params *a, const struct axis_table *t)
 {
     size_t span = a->dilation * (a->kernel - 1) + 1;
-    if (!a->adaptive_out && span > t->in_len + 2 * a->padding)
-        warn(plan, "%s: the window %zu is larger than the padded input %zu on axis %c", label,
-             span, t->in_len + 2 * a->padding, axis_name);
+    if (a->adaptive_out || span <= t->in_len + 2 * a->padding)
+        return;
+    char general[160];
+    snprintf(general, sizeof general, "%s: the window %zu is larger than the padded input on axis %c",
+             label, span, axis_name);
+    warn(plan, PLAN_WINDOW_TOO_WIDE, 0, general,
+         "%s: the window %zu is larger than the padded input %zu on axis %c", label, span,
+         t->in_len + 2 * a->padding, axis_name);
 }
 
 int plan_pass(const struct pool_pass *p, size_t index, size_t count, const struct row_geom *in,
@@ -94,9 +108,12 @@ int plan_pass(const struct pool_pass *p, size_t index, size_t count, const struc
         skip_warning(out, label, ax, in->nspatial);
     for (int i = 3 - in->nspatial; i < 3 && rc == 0; i++) {
         axis_warnings(out, label, in->axis_name[i], &ax[i], &tables[i]);
-        if (index + 1 < count && out->out.size[i] == 1 && in->size[i] > 1 && !p->global)
-            warn(out, "%s: axis %c collapses to 1 element before the last pass", label,
-                 in->axis_name[i]);
+        if (index + 1 < count && out->out.size[i] == 1 && in->size[i] > 1 && !p->global) {
+            char text[160];
+            snprintf(text, sizeof text, "%s: axis %c collapses to 1 element before the last pass",
+                     label, in->axis_name[i]);
+            warn(out, PLAN_COLLAPSE, 0, text, "%s", text);
+        }
     }
     for (int i = 0; i < 3; i++)
         axis_table_free(&tables[i]);

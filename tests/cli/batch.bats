@@ -242,6 +242,40 @@ PY
     [[ "$output" == "pool: -j 0: bad number '0'"* ]]
 }
 
+@test "warnings in a batch: one line per kind at the end, counted over the inputs, the same for any -j" {
+    make_tree
+    rm photos/a/broken.png
+    # a stride past the kernel: every input, with the range of the share never read
+    "$POOL" -m max -k 2 -s 3 -R photos -O one -j 1 2> one.err
+    "$POOL" -m max -k 2 -s 3 -R photos -O two -j 2 2> two.err
+    cmp one.err two.err
+    [ "$(wc -l < one.err)" -eq 2 ]
+    [[ "$(head -n 1 one.err)" =~ ^"pool: 5 of 5 inputs: warning: pass 1 (max): stride 3 > kernel 2: "5[0-9]"% to "5[0-9]"% of input elements are never read (most in photos/".*")"$ ]]
+    [ "$(tail -n 1 one.err)" = "pool: 5 written, 0 failed, 1 skipped" ]
+    # the PSNR warning: how many fell below, the lowest figure and whose it is
+    "$POOL" -m avg -k 32 -R photos -O psnr -j 2 --stats=psnr.jsonl 2> psnr.err
+    "$PY" - <<'PY'
+import json, re
+records = [json.loads(l) for l in open("psnr.jsonl")]
+low = [r for r in records if r["psnr"] < 20]
+worst = min(low, key=lambda r: r["psnr"])
+lines = open("psnr.err").read().splitlines()
+want = (f"pool: {len(low)} of {len(records)} inputs: warning: pass 1 (avg): PSNR below 20 dB "
+        f"against its input, the lowest {worst['psnr']:.1f} dB ({worst['input']}): "
+        "the pass throws away much of the detail")
+assert 1 < len(low) < len(records), [r["psnr"] for r in records]
+assert lines[0] == want, (lines, want)
+assert len(lines) == 2, lines
+PY
+    # met by one input only: that input's own warning
+    "$POOL" -m avg -k 12 -R photos -O twelve 2> twelve.err
+    [ "$(wc -l < twelve.err)" -eq 2 ]
+    [[ "$(head -n 1 twelve.err)" == "pool: photos/astronaut.png: warning: pass 1 (avg): PSNR about "*" dB against its input, below 20 dB: "* ]]
+    # -q: none
+    "$POOL" -q -m max -k 2 -s 3 -R photos -O quiet 2> quiet.err
+    [ ! -s quiet.err ]
+}
+
 @test "--save-passes refuses walked inputs whose pass files would share names" {
     make_tree
     rm photos/a/broken.png

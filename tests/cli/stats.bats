@@ -179,12 +179,20 @@ stats_check() {
     [[ "$output" =~ warning:\ pass\ 1\ \(max\):\ PSNR\ about\ 1[0-9]\.[0-9]\ dB ]]
 }
 
-@test "the warning names the first pass that falls below, once per run" {
+@test "the warning names the first pass that falls below, once per input; several inputs are counted" {
     pgm a.pgm 4 4 '\000\377\000\377\377\000\377\000\000\377\000\377\377\000\377\000'
-    run "$POOL" -P max:1 -P avg:2 -P avg:2 a.pgm a.pgm -f pnm -o out.pnm
+    # one input holding two images: one warning
+    cat a.pgm a.pgm > two.pgm
+    run "$POOL" -P max:1 -P avg:2 -P avg:2 two.pgm -f pnm -o out.pnm
     [ "$status" -eq 0 ]
     [ "${#lines[@]}" -eq 1 ]
-    [[ "${lines[0]}" == "pool: a.pgm: warning: pass 2 (avg): PSNR about "* ]]
+    [[ "${lines[0]}" == "pool: two.pgm: warning: pass 2 (avg): PSNR about "* ]]
+    # several inputs: one line for them all, said once the last is through
+    cp a.pgm b.pgm
+    run "$POOL" -P max:1 -P avg:2 -P avg:2 a.pgm two.pgm b.pgm -f pnm -o out.pnm
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "${lines[0]}" == "pool: 3 of 3 inputs: warning: pass 2 (avg): PSNR below 20 dB against its input, the lowest about "*" dB (a.pgm): the pass throws away much of the detail; --stats gives every input's figure" ]]
 }
 
 @test "shift test on stripes: max 2x2 changes 25% of outputs, avg 75%; along the stripes nothing" {
