@@ -30,13 +30,13 @@ static enum file_format named_format(const struct cli_options *o)
     return o->format != FORMAT_UNKNOWN ? o->format : format_from_path(o->output);
 }
 
-/* Every input into the one output. A table goes on past a failing input, which is
+/* Every input into the one output. A table or a stack goes on past a failing input, which is
  * reported and left out (a summary follows, and status 1); any other output ends at the
  * first failure. */
 static int run_all(const struct run_settings *s, const struct input_list *inputs,
                    struct run_shared *shared, int *status, struct pool_error *err)
 {
-    bool several = inputs->count > 1, table = is_table(named_format(s->opt)) && several;
+    bool several = inputs->count > 1, table = gathers(s->opt, named_format(s->opt)) && several;
     size_t failed = 0, pooled = 0;
     struct run_once *given = shared->once;
     bool stop = false, broken = false;
@@ -69,8 +69,8 @@ static int run_all(const struct run_settings *s, const struct input_list *inputs
         return -1;
     if (failed) {
         if (!s->opt->quiet)
-            fprintf(stderr, "pool: %zu of %zu inputs in the table, %zu failed\n", pooled,
-                    inputs->count, failed);
+            fprintf(stderr, "pool: %zu of %zu inputs in the %s, %zu failed\n", pooled,
+                    inputs->count, s->opt->writer.stack ? "stack" : "table", failed);
         *status = EXIT_FAILURE_DATA;
         if (!pooled)
             return 0;   /* every input failed: no table, not even its header */

@@ -14,7 +14,7 @@ enum {
     OPT_PNG_LEVEL, OPT_QUALITY, OPT_PROGRESSIVE, OPT_MAX_PIXELS, OPT_LINEAR, OPT_NO_PREMULTIPLY,
     OPT_PLAN, OPT_FLATTEN, OPT_STATS, OPT_STATS_FORMAT, OPT_SHIFT_TEST, OPT_WARN_PSNR,
     OPT_SAVE_PASSES, OPT_CONTACT_SHEET, OPT_FILES_FROM, OPT_FORCE, OPT_SKIP_EXISTING,
-    OPT_FAIL_FAST, OPT_SHARD, OPT_PROGRESS,
+    OPT_FAIL_FAST, OPT_SHARD, OPT_PROGRESS, OPT_NO_HEADER, OPT_STACK,
 };
 
 static const struct option long_options[] = {
@@ -40,6 +40,8 @@ static const struct option long_options[] = {
     {"no-premultiply", no_argument, NULL, OPT_NO_PREMULTIPLY},
     {"plan", required_argument, NULL, OPT_PLAN},
     {"flatten", no_argument, NULL, OPT_FLATTEN},
+    {"no-header", no_argument, NULL, OPT_NO_HEADER},
+    {"stack", no_argument, NULL, OPT_STACK},
     {"stats", optional_argument, NULL, OPT_STATS},
     {"stats-format", required_argument, NULL, OPT_STATS_FORMAT},
     {"shift-test", no_argument, NULL, OPT_SHIFT_TEST},
@@ -104,6 +106,8 @@ void options_print_help(FILE *out)
         "  -f, --format FMT       png jpeg pnm npy raw txt csv (default: from -o's\n"
         "                         extension, else the input's)\n"
         "      --flatten          drop size-1 axes from .npy output\n"
+        "      --stack            several inputs into one .npy, along a new leading axis\n"
+        "      --no-header        a csv table without its header row\n"
         "      --png-level N      PNG compression 0-9 (default 3)\n"
         "      --quality N        JPEG quality 1-100 (default 90)\n"
         "      --progressive      progressive JPEG\n"
@@ -267,6 +271,8 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case OPT_LINEAR: o->linear = true; return 0;
     case OPT_PLAN: o->plan = arg; return 0;
     case OPT_FLATTEN: o->flatten = true; return 0;
+    case OPT_NO_HEADER: o->writer.no_header = true; return 0;
+    case OPT_STACK: o->writer.stack = true; return 0;
     case OPT_STATS:
         o->stats = true;
         if (arg && !strcmp(arg, "shift"))
@@ -374,6 +380,9 @@ static int check_batch(const struct cli_options *o, struct pool_error *err)
     if (o->shards && !options_batch(o))
         return pool_fail(err, "--shard works with one output per input (-O DIR, or -o with %% "
                               "codes)");
+    if (options_batch(o) && o->writer.stack)
+        return pool_fail(err, "--stack gathers every input into one .npy: give -o FILE.npy, "
+                              "not -O or a template");
     if (options_batch(o) && o->contact_sheet)
         return pool_fail(err, "--contact-sheet shows one image: pool that input alone, "
                               "without -O or a template");

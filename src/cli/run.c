@@ -55,10 +55,15 @@ static int check_output(const struct run_settings *s, const char *path, enum fil
     if (!strcmp(path, "-") && isatty(STDOUT_FILENO) && !text)
         return pool_fail(err, "refusing to write binary data to a terminal: use -o FILE, a "
                               "pipe, or -f txt");
+    if (o->writer.stack && format != FORMAT_NPY)
+        return pool_fail(err, "--stack makes one .npy: give -o FILE.npy or -f npy");
+    if (o->writer.no_header && format != FORMAT_CSV)
+        return pool_fail(err, "--no-header leaves out a csv table's header: only -f csv has one");
     bool several = o->ninputs > 1 || o->recursive || o->files_from;
-    if (several && !s->one_output_each && !(text || format == FORMAT_PNM))
+    if (several && !s->one_output_each && !(text || format == FORMAT_PNM || o->writer.stack))
         return pool_fail(err, "several inputs go into one csv, txt or PNM output (-f csv, txt "
-                              "or pnm); for one output each, give -O DIR or an -o template");
+                              "or pnm) or, with --stack, one .npy; for one output each, give "
+                              "-O DIR or an -o template");
     return 0;
 }
 
@@ -114,15 +119,23 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape,
     return 0;
 }
 
+/* The shape an image is written as: --flatten drops size-1 axes from .npy. */
+static struct tensor_shape written_shape(const struct input_run *in,
+                                         const struct tensor_shape *out_shape)
+{
+    struct tensor_shape shape = *out_shape;
+    if (in->s->opt->flatten && in->shared->output.format == FORMAT_NPY)
+        tensor_squeeze(&shape);
+    return shape;
+}
+
 /* The first input opens the output: its format, and the first image's shape. */
 static int open_output(struct input_run *in, const struct tensor_shape *out_shape,
                        struct pool_error *err)
 {
     const struct cli_options *o = in->s->opt;
     struct run_output *out = &in->shared->output;
-    struct tensor_shape shape = *out_shape;
-    if (o->flatten && out->format == FORMAT_NPY)
-        tensor_squeeze(&shape);
+    struct tensor_shape shape = written_shape(in, out_shape);
     if (output_open(&out->file, out->path, err) ||
         writer_open(&out->writer, out->format, out->file.fp, &shape, &in->reader.meta,
                     &o->writer, err))
@@ -136,7 +149,7 @@ static int continue_output(struct input_run *in, const struct tensor_shape *out_
                            struct pool_error *err)
 {
     struct tensor_writer *w = &in->shared->output.writer;
-    w->shape = *out_shape;
+    w->shape = written_shape(in, out_shape);
     w->name = in->name;
     if (w->ops->next_image(w, err))
         return pool_blame(err, ERROR_INPUT, in->name);
@@ -194,11 +207,11 @@ static int pool_images(struct input_run *in, struct tensor_shape *out_shape,
         if (more == 0)
             return views_end_input(views, err);
         if (!w->ops->next_image) {
-            pool_fail(err, "the input holds several images, and only PNM output can hold "
-                           "more than one: use -f pnm, or split the stream");
+            pool_fail(err, "the input holds several images, and only PNM output (or .npy with "
+                           "--stack) can hold more than one: use -f pnm, or split the stream");
             return pool_blame(err, ERROR_OUTPUT, NULL);
         }
-        w->shape = *out_shape;
+        w->shape = written_shape(in, out_shape);
         if (w->ops->next_image(w, err))
             return pool_blame(err, ERROR_OUTPUT, NULL);
     }
@@ -225,6 +238,11 @@ static int start_input(struct input_run *in, bool first, struct tensor_shape *ou
 }
 
 bool is_table(enum file_format f) { return f == FORMAT_CSV || f == FORMAT_TXT; }
+
+bool gathers(const struct cli_options *o, enum file_format f)
+{
+    return is_table(f) || (o->writer.stack && f == FORMAT_NPY);
+}
 
 /* A table's rows from one input, held until the input is through. */
 struct staged_rows {
@@ -276,7 +294,7 @@ int run_input(const struct run_settings *s, struct run_shared *shared, const cha
         rc = start_input(&in, !shared->output.open, &out_shape, err);
     }
     struct staged_rows staged = {0};
-    if (rc == 0 && is_table(shared->output.format) && !s->one_output_each)
+    if (rc == 0 && gathers(s->opt, shared->output.format) && !s->one_output_each)
         rc = stage_rows(&shared->output.writer, &staged, err);
     if (rc == 0)
         rc = pool_images(&in, &out_shape, err);
@@ -302,7 +320,9 @@ int run_commit(const struct run_settings *s, struct run_shared *shared, struct p
     if (o->stats && report_commit(&shared->report, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");
     /* (a batch has committed each input's output already) */
-    if (shared->output.open && output_commit(&shared->output.file, err))
+    struct tensor_writer *w = &shared->output.writer;
+    if (shared->output.open && ((w->ops->end && w->ops->end(w, err)) ||
+                                output_commit(&shared->output.file, err)))
         return pool_blame(err, ERROR_OUTPUT, shared->output.name);
     return 0;
 }

@@ -53,6 +53,8 @@ struct run_shared {
 
 /* csv and txt: tables, which several inputs fill row by row. */
 bool is_table(enum file_format f);
+/* Outputs that gather several inputs and go on past a failing one: tables, a --stack. */
+bool gathers(const struct cli_options *o, enum file_format f);
 
 /* Pools the input at path ("-": stdin) into shared. Returns 0, or -1 with err's kind and
  * subject said (the input, the output, a stats or view file). Into a table shared by

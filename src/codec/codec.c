@@ -123,7 +123,7 @@ int writer_open(struct tensor_writer *w, enum file_format format, FILE *out,
     const struct format_entry *e = entry_for(format);
     if (!e || !e->writer)
         return pool_fail(err, "cannot write the %s format", format_name(format));
-    w->ops = e->writer;
+    w->ops = format == FORMAT_NPY && opt->stack ? &npy_stack_writer_ops : e->writer;
     w->out = out;
     w->shape = *shape;
     w->meta = meta;

@@ -35,6 +35,8 @@ struct writer_options {
     int png_level;              /* zlib level 0-9 */
     int jpeg_quality;           /* 1-100 */
     bool jpeg_progressive;
+    bool no_header;             /* csv: no header row */
+    bool stack;                 /* npy: images stacked along a new leading axis */
 };
 
 enum color_space { COLOR_NONE, COLOR_GRAY, COLOR_RGB, COLOR_CMYK };
@@ -96,6 +98,8 @@ struct writer_ops {
     /* Formats that hold several images in one stream (PNM): after finish, begin another with
      * w->shape and w->meta already updated by the caller. NULL: one image only. */
     int (*next_image)(struct tensor_writer *w, struct pool_error *err);
+    /* Once after the last image, before the output is committed (NULL: nothing to do). */
+    int (*end)(struct tensor_writer *w, struct pool_error *err);
     void (*destroy)(struct tensor_writer *w);
 };
 
@@ -128,8 +132,8 @@ const char *format_extension(enum file_format f);
 /* The modules: each has a sniff (magic bytes), a read_header and a pair of ops. */
 extern const struct reader_ops npy_reader_ops, raw_reader_ops, png_reader_ops, jpeg_reader_ops,
     pnm_reader_ops;
-extern const struct writer_ops npy_writer_ops, raw_writer_ops, png_writer_ops, jpeg_writer_ops,
-    pnm_writer_ops, txt_writer_ops, csv_writer_ops;
+extern const struct writer_ops npy_writer_ops, npy_stack_writer_ops, raw_writer_ops,
+    png_writer_ops, jpeg_writer_ops, pnm_writer_ops, txt_writer_ops, csv_writer_ops;
 int npy_read_header(struct tensor_reader *r, struct pool_error *err);
 int raw_read_header(struct tensor_reader *r, const struct raw_options *raw, struct pool_error *err);
 int png_read_header(struct tensor_reader *r, struct pool_error *err);

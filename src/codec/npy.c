@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
@@ -526,7 +528,11 @@ const struct reader_ops npy_reader_ops = {
 /* ---- writer ---- */
 
 struct npy_writer {
-    size_t expected, written;   /* elements */
+    size_t expected, written;   /* elements, of the current image */
+    /* --stack: every image one item along a new leading axis */
+    struct tensor_shape item;   /* the first image's shape, which the others must have */
+    off_t data_start;           /* where the items begin, after the header */
+    size_t header_len;
 };
 
 /* The dict as numpy writes it: sorted keys, repr() values, a trailing ", ", room to grow. */
@@ -565,7 +571,9 @@ static size_t header_padding(size_t prefix_len, size_t dict_len)
     return NPY_ALIGN - (prefix_len + dict_len + 1) % NPY_ALIGN;
 }
 
-static int write_header(FILE *out, const struct tensor_shape *s, struct pool_error *err)
+/* Writes the header for s; its length (magic to newline) to *len when len is not NULL. */
+static int write_header(FILE *out, const struct tensor_shape *s, size_t *len,
+                        struct pool_error *err)
 {
     char dict[512 + NPY_ALIGN + 1];
     size_t dict_len = format_dict(s, dict, 512);
@@ -583,9 +591,42 @@ static int write_header(FILE *out, const struct tensor_shape *s, struct pool_err
     prefix[7] = 0;
     for (size_t i = 0; i < len_bytes; i++)
         prefix[NPY_PREFIX_LEN + i] = (unsigned char)(header_len >> (8 * i));
+    if (len)
+        *len = NPY_PREFIX_LEN + len_bytes + header_len;
     if (write_all(out, prefix, 1, NPY_PREFIX_LEN + len_bytes, err))
         return -1;
     return write_all(out, dict, 1, header_len, err);
+}
+
+/* The stack's shape: n items of the first image's shape. */
+static int stack_shape(const struct tensor_shape *item, size_t n, struct tensor_shape *s,
+                       struct pool_error *err)
+{
+    if (item->ndim + 1 > TENSOR_MAX_DIMS)
+        return pool_fail(err, "--stack: a %d-axis output has no room for one more axis in .npy "
+                              "(%d at most)", item->ndim, TENSOR_MAX_DIMS);
+    *s = *item;
+    s->ndim = item->ndim + 1;
+    s->dims[0] = n;
+    memcpy(s->dims + 1, item->dims, (size_t)item->ndim * sizeof item->dims[0]);
+    return 0;
+}
+
+/* --stack: the header says no items yet (numpy's growth padding leaves room for any count),
+ * and is rewritten by npy_end. The file must be one that can be rewritten. */
+static int stack_begin(struct tensor_writer *w, struct npy_writer *st, struct pool_error *err)
+{
+    struct tensor_shape s;
+    st->item = w->shape;
+    if (stack_shape(&w->shape, 0, &s, err))
+        return -1;
+    if (fseeko(w->out, 0, SEEK_CUR) != 0)
+        return pool_fail(err, "--stack writes a file it can go back in (the header counts the "
+                              "inputs at the end), not a pipe");
+    if (write_header(w->out, &s, &st->header_len, err))
+        return -1;
+    st->data_start = ftello(w->out);
+    return 0;
 }
 
 static int npy_begin(struct tensor_writer *w, struct pool_error *err)
@@ -601,7 +642,49 @@ static int npy_begin(struct tensor_writer *w, struct pool_error *err)
         return pool_fail_resource(err, "out of memory");
     st->expected = count;
     w->state = st;
-    return write_header(w->out, s, err);
+    return w->opt->stack ? stack_begin(w, st, err) : write_header(w->out, s, NULL, err);
+}
+
+static bool same_item(const struct tensor_shape *a, const struct tensor_shape *b)
+{
+    return a->dtype == b->dtype && a->ndim == b->ndim &&
+           !memcmp(a->dims, b->dims, (size_t)a->ndim * sizeof a->dims[0]);
+}
+
+/* --stack: the next image, which must be shaped as the first. */
+static int npy_next(struct tensor_writer *w, struct pool_error *err)
+{
+    struct npy_writer *st = w->state;
+    if (!same_item(&w->shape, &st->item)) {
+        char got[96], want[96];
+        shape_format(&w->shape, got, sizeof got);
+        shape_format(&st->item, want, sizeof want);
+        return pool_fail(err, "this output is %s %s, the stack's items are %s %s: stack "
+                              "outputs of one shape and type", got, dtype_name(w->shape.dtype),
+                         want, dtype_name(st->item.dtype));
+    }
+    st->written = 0;
+    return 0;
+}
+
+/* --stack: counts the items the file holds and says so in the header. */
+static int npy_end(struct tensor_writer *w, struct pool_error *err)
+{
+    struct npy_writer *st = w->state;
+    off_t end = ftello(w->out);
+    size_t item_bytes = st->expected * dtype_size(st->item.dtype), n = 0;
+    if (end < st->data_start || (item_bytes && (size_t)(end - st->data_start) % item_bytes))
+        return pool_fail(err, "--stack: the file holds part of an item");
+    if (item_bytes)
+        n = (size_t)(end - st->data_start) / item_bytes;
+    struct tensor_shape s;
+    size_t len;
+    if (stack_shape(&st->item, n, &s, err) || fseeko(w->out, 0, SEEK_SET) ||
+        write_header(w->out, &s, &len, err) || fseeko(w->out, end, SEEK_SET))
+        return err->msg[0] ? -1 : pool_fail(err, "write failed: %s", strerror(errno));
+    if (len != st->header_len)
+        return pool_fail(err, "--stack: the header grew");
+    return fflush(w->out) ? pool_fail(err, "write failed: %s", strerror(errno)) : 0;
 }
 
 /* .npy data is little-endian as written here; a big-endian host swaps a block at a time. */
@@ -658,5 +741,16 @@ const struct writer_ops npy_writer_ops = {
     .begin = npy_begin,
     .write = npy_write,
     .finish = npy_writer_finish,
+    .destroy = npy_writer_destroy,
+};
+
+/* --stack: one .npy of several images, each an item along a new leading axis. */
+const struct writer_ops npy_stack_writer_ops = {
+    .format = FORMAT_NPY,
+    .begin = npy_begin,
+    .write = npy_write,
+    .finish = npy_writer_finish,
+    .next_image = npy_next,
+    .end = npy_end,
     .destroy = npy_writer_destroy,
 };

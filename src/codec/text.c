@@ -1,9 +1,11 @@
 /*
  * Text output: values as decimal text, one line per batch item (all channels and positions of
  * the item, flattened in C order). txt separates values with spaces; csv with commas, after a
- * header row (file, then one column per value, named by its axes: c3, c3_h0_w1...) and with
- * the input's file name first on each row. With a global mode this is a feature vector per
- * image: pool -P gavg -f csv *.png. Write-only: pool does not read text.
+ * header row (file, then one column per value, named by its axes: c3, c3_h0_w1...; left out
+ * with --no-header) and with the input's file name first on each row. A tensor with a batch
+ * axis (n) gives a row per item, labelled in an "item" column after the name. With a global
+ * mode this is a feature vector per image: pool -P gavg -f csv *.png. Write-only: pool does
+ * not read text.
  */
 #include "codec.h"
 
@@ -17,7 +19,14 @@ struct text_writer {
     size_t per_line;        /* elements of one batch item */
     size_t in_line;         /* elements written on the current line */
     bool header_done;
+    bool items;             /* rows carry the batch item's index (the first input has n) */
+    size_t item;            /* the current row's, within the input */
 };
+
+static bool has_batch_axis(const struct tensor_shape *s)
+{
+    return strchr(s->layout, 'n') != NULL;
+}
 
 /* Elements per batch item: everything but the 'n' axis. */
 static size_t per_item(const struct tensor_shape *s)
@@ -71,7 +80,8 @@ static void column_name(const struct tensor_shape *s, size_t index, char *buf, s
 static int write_header(struct tensor_writer *w, struct pool_error *err)
 {
     char name[64];
-    if (put(w, "file", err))
+    struct text_writer *t = w->state;
+    if (put(w, t->items ? "file,item" : "file", err))
         return -1;
     for (size_t i = 0; i < per_item(&w->shape); i++) {
         column_name(&w->shape, i, name, sizeof name);
@@ -86,6 +96,7 @@ static int text_begin_item(struct tensor_writer *w, struct pool_error *err)
     struct text_writer *t = w->state;
     t->per_line = per_item(&w->shape);
     t->in_line = 0;
+    t->item = 0;
     if (t->csv && !t->header_done) {
         if (write_header(w, err))
             return -1;
@@ -100,6 +111,8 @@ static int text_begin(struct tensor_writer *w, struct pool_error *err)
     if (!t)
         return pool_fail_resource(err, "out of memory");
     t->csv = w->ops->format == FORMAT_CSV;
+    t->header_done = w->opt->no_header;
+    t->items = t->csv && has_batch_axis(&w->shape);
     w->state = t;
     return text_begin_item(w, err);
 }
@@ -112,6 +125,11 @@ static int text_next(struct tensor_writer *w, struct pool_error *err)
         return pool_fail(err, "this input gives %zu values per row, the table has %zu columns: "
                               "pool inputs of one shape into one csv", per_item(&w->shape),
                          t->per_line);
+    const char *n = strchr(w->shape.layout, 'n');
+    if (t->csv && !t->items && n && w->shape.dims[n - w->shape.layout] > 1)
+        return pool_fail(err, "this input holds %zu batch items, and the table has no item "
+                              "column (its first input had no batch axis): pool them apart",
+                         w->shape.dims[n - w->shape.layout]);
     return text_begin_item(w, err);
 }
 
@@ -140,14 +158,19 @@ static int text_write(struct tensor_writer *w, const void *buf, size_t count,
     size_t size = dtype_size(w->shape.dtype);
     char value[48];
     for (size_t i = 0; i < count; i++) {
-        if (t->in_line == 0 && t->csv && put_field(w, w->name ? w->name : "-", err))
-            return -1;
+        if (t->in_line == 0 && t->csv) {
+            char item[24];
+            snprintf(item, sizeof item, ",%zu", t->item);
+            if (put_field(w, w->name ? w->name : "-", err) || (t->items && put(w, item, err)))
+                return -1;
+        }
         format_value(w->shape.dtype, (const char *)buf + i * size, value, sizeof value);
         const char *sep = t->in_line == 0 ? (t->csv ? "," : "") : (t->csv ? "," : " ");
         if (put(w, sep, err) || put(w, value, err))
             return -1;
         if (++t->in_line == t->per_line) {
             t->in_line = 0;
+            t->item++;
             if (put(w, "\n", err))
                 return -1;
         }
@@ -168,7 +191,9 @@ static void text_destroy(struct tensor_writer *w)
     w->state = NULL;
 }
 
-const struct writer_ops txt_writer_ops = {FORMAT_TXT, text_begin, text_write, text_finish,
-                                          text_next, text_destroy};
-const struct writer_ops csv_writer_ops = {FORMAT_CSV, text_begin, text_write, text_finish,
-                                          text_next, text_destroy};
+const struct writer_ops txt_writer_ops = {.format = FORMAT_TXT, .begin = text_begin,
+                                          .write = text_write, .finish = text_finish,
+                                          .next_image = text_next, .destroy = text_destroy};
+const struct writer_ops csv_writer_ops = {.format = FORMAT_CSV, .begin = text_begin,
+                                          .write = text_write, .finish = text_finish,
+                                          .next_image = text_next, .destroy = text_destroy};

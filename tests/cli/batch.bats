@@ -180,7 +180,7 @@ PY
     [ "$(cut -d, -f1 table.csv | tr '\n' ' ')" = "file photos/with space/it's 1.png photos/a/b/chelsea.png photos/astronaut.png " ]
     run "$POOL" -k 2 photos/astronaut.png photos/a/camera.png -o two.png
     [ "$status" -eq 2 ]
-    [ "$output" = "pool: two.png: several inputs go into one csv, txt or PNM output (-f csv, txt or pnm); for one output each, give -O DIR or an -o template" ]
+    [ "$output" = "pool: two.png: several inputs go into one csv, txt or PNM output (-f csv, txt or pnm) or, with --stack, one .npy; for one output each, give -O DIR or an -o template" ]
 }
 
 @test "a batch killed midway leaves no partial output; --skip-existing then completes the set" {
@@ -274,6 +274,67 @@ PY
     # -q: none
     "$POOL" -q -m max -k 2 -s 3 -R photos -O quiet 2> quiet.err
     [ ! -s quiet.err ]
+}
+
+@test "--stack: several inputs into one .npy along a new leading axis; a bad input is left out" {
+    mknpy f0.npy 'np.random.default_rng(0).standard_normal((2, 8, 8)).astype(np.float32)'
+    mknpy f1.npy 'np.random.default_rng(1).standard_normal((2, 8, 8)).astype(np.float32)'
+    mknpy f2.npy 'np.random.default_rng(2).standard_normal((2, 8, 8)).astype(np.float32)'
+    mknpy small.npy 'np.zeros((2, 6, 6), np.float32)'
+    mknpy ints.npy 'np.zeros((2, 8, 8), np.int16)'
+    head -c 100 f1.npy > cut.npy
+    run "$POOL" --warn-psnr 0 -m avg -k 2 -s 2 -p 1 f0.npy cut.npy f1.npy small.npy ints.npy f2.npy --stack -o st.npy
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 4 ]
+    [[ "${lines[0]}" == "pool: cut.npy: "* ]]
+    [ "${lines[1]}" = "pool: small.npy: this output is 2x4x4 f32, the stack's items are 2x5x5 f32: stack outputs of one shape and type" ]
+    [ "${lines[2]}" = "pool: ints.npy: this output is 2x5x5 i16, the stack's items are 2x5x5 f32: stack outputs of one shape and type" ]
+    [ "${lines[3]}" = "pool: 3 of 6 inputs in the stack, 3 failed" ]
+    "$PY" - <<'PY'
+import numpy as np, torch
+s = np.load("st.npy")
+assert s.shape == (3, 2, 5, 5) and s.dtype == np.float32, (s.shape, s.dtype)
+for k, name in enumerate(["f0.npy", "f1.npy", "f2.npy"]):
+    x = torch.from_numpy(np.load(name))
+    want = torch.nn.functional.avg_pool2d(x, 2, 2, 1, count_include_pad=False).numpy()
+    assert np.allclose(s[k], want, rtol=1e-6), name
+PY
+    # photographs of one size, walked: a (N, H, W) u8 stack, each the exact 2x2 average
+    need_photos
+    mkdir -p cams/a
+    cp "$DATA/camera.png" cams/one.png
+    cp "$DATA/camera.png" cams/a/two.png
+    "$PY" -c 'from PIL import Image; Image.open("cams/one.png").transpose(Image.FLIP_LEFT_RIGHT).save("cams/a/three.png")'
+    "$POOL" -q -m avg -k 2 -R cams --stack -o cams.npy
+    "$PY" - <<'PY'
+import numpy as np
+from PIL import Image
+s = np.load("cams.npy")
+assert s.shape == (3, 256, 256) and s.dtype == np.uint8, (s.shape, s.dtype)
+for k, name in enumerate(["cams/a/three.png", "cams/a/two.png", "cams/one.png"]):
+    x = np.asarray(Image.open(name)).astype(np.int64)
+    want = (2 * (x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2]) + 4) // 8
+    assert (s[k] == want).all(), name
+PY
+    # --flatten first, then the stack's axis
+    mknpy g.npy 'np.arange(32, dtype=np.float64).reshape(1, 2, 4, 4)'
+    "$POOL" -q -m max -k 2 g.npy g.npy --flatten --stack -o flat.npy
+    "$PY" -c 'import numpy as np; s = np.load("flat.npy"); assert s.shape == (2, 2, 2, 2), s.shape; assert (s[1] == np.load("g.npy")[0].reshape(2, 2, 2, 2, 2).max(axis=(2, 4))).all()'
+    # refused: a pipe (the header is rewritten at the end), another format, -O
+    run bash -o pipefail -c '"$POOL" -q -k 2 f0.npy f1.npy --stack -o - | cat > /dev/null'
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: <stdout>: --stack writes a file it can go back in (the header counts the inputs at the end), not a pipe" ]
+    run "$POOL" -k 2 f0.npy f1.npy --stack -o st.png
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: st.png: --stack makes one .npy: give -o FILE.npy or -f npy" ]
+    run "$POOL" -k 2 f0.npy f1.npy --stack -O out
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --stack gathers every input into one .npy: give -o FILE.npy, not -O or a template" ]
+    # every input bad: no file at all
+    run "$POOL" -k 2 cut.npy cut.npy --stack -o none.npy
+    [ "$status" -eq 1 ]
+    [ ! -e none.npy ]
+    [ -z "$(ls -A | grep -v '\.npy$' | grep -v '^cams$')" ]
 }
 
 @test "--save-passes refuses walked inputs whose pass files would share names" {

@@ -72,3 +72,34 @@ PY
     "$POOL" -m gavg --flatten one.npy -o s.npy
     npy_equal s.npy 'np.ones((1,), np.float32)'
 }
+
+@test "csv: a batch axis gives one row per item, labelled; --no-header leaves the header out" {
+    mknpy n.npy 'np.random.default_rng(7).standard_normal((2, 3, 4, 4)).astype(np.float32)'
+    mknpy m.npy 'np.random.default_rng(8).standard_normal((3, 3, 4, 4)).astype(np.float32)'
+    "$POOL" -P gavg -f csv n.npy m.npy -o feat.csv
+    "$PY" - <<'PY'
+import csv, numpy as np, torch
+rows = list(csv.reader(open("feat.csv")))
+assert rows[0] == ["file", "item", "c0", "c1", "c2"], rows[0]
+want = []
+for name in ["n.npy", "m.npy"]:
+    x = torch.from_numpy(np.load(name))
+    g = torch.nn.functional.adaptive_avg_pool2d(x, 1).reshape(x.shape[0], -1).numpy()
+    want += [(name, str(i), g[i]) for i in range(x.shape[0])]
+assert len(rows) == 1 + len(want), rows
+for r, (name, item, g) in zip(rows[1:], want):
+    assert r[:2] == [name, item], (r, name, item)
+    assert np.allclose(np.array(r[2:], np.float32), g, rtol=1e-6), (r, g)
+PY
+    "$POOL" -P gavg -f csv --no-header n.npy m.npy -o bare.csv
+    [ "$(cat bare.csv)" = "$(tail -n +2 feat.csv)" ]
+    # a first input without a batch axis makes a table without the column
+    mknpy plain.npy 'np.ones((3, 4, 4), np.float32)'
+    run "$POOL" -P gavg -f csv plain.npy n.npy -o mixed.csv
+    [ "$status" -eq 1 ]
+    [ "${lines[0]}" = "pool: n.npy: this input holds 2 batch items, and the table has no item column (its first input had no batch axis): pool them apart" ]
+    [ "$(cat mixed.csv)" = "$(printf 'file,c0,c1,c2\nplain.npy,1,1,1')" ]
+    run "$POOL" -P gavg -f txt --no-header n.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: <stdout>: --no-header leaves out a csv table's header: only -f csv has one" ]
+}

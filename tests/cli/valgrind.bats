@@ -80,3 +80,18 @@ skip_unless_valgrind() {
     [ "$status" -eq 2 ]
     [[ "$output" == *"pool: in/x.npy and in/a/up/x.npy would both write flat/x.npy" ]]
 }
+
+@test "valgrind: a stack and a csv table with bad inputs, and warnings counted over inputs" {
+    skip_unless_valgrind
+    mknpy a.npy 'np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)'
+    mknpy b.npy 'np.zeros((2, 3, 6, 6), np.float32)'
+    head -c 90 a.npy > cut.npy
+    run vg -m avg -k 2 -s 3 a.npy cut.npy b.npy a.npy --stack -o s.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"pool: 3 of 4 inputs: warning: pass 1 (avg): stride 3 > kernel 2: 44% to 56% of input elements are never read (most in b.npy)"* ]]
+    run vg -P gavg a.npy cut.npy a.npy -f csv --no-header -o t.csv
+    [ "$status" -eq 1 ]
+    [ "$(wc -l < t.csv)" -eq 4 ]
+    run vg -k 2 a.npy a.npy --stack -o s.png
+    [ "$status" -eq 2 ]
+}
