@@ -375,7 +375,7 @@ static void say_in_turn(struct batch_state *b, size_t i, struct input_result *r)
     if (r->records)
         fwrite(r->records, 1, r->records_len, b->report->out);
     b->counts->written += r->outcome == 1;
-    b->counts->skipped += r->outcome == 0;
+    b->counts->existing += r->outcome == 0;
     b->counts->failed += r->outcome < 0;
     b->stop |= r->outcome < 0 && b->s->opt->fail_fast;
     b->bytes += r->bytes;
@@ -443,7 +443,7 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
     pthread_mutex_destroy(&b.lock);
     clear_progress(&b);
     tally_say(&shared->tally, s->opt->stats);
-    counts->skipped += l->skipped;
+    counts->not_pooled = l->skipped;
     counts->failed += l->unreadable;
     return 0;
 }

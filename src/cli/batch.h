@@ -18,7 +18,9 @@
 #include "run.h"
 
 struct batch_counts {
-    size_t written, failed, skipped;
+    size_t written, failed;
+    size_t existing;            /* skipped: --skip-existing found their output */
+    size_t not_pooled;          /* skipped: walked files that are not images or tensors */
 };
 
 /* Runs every input of l (with --shard, after checking every name, only its shard's, which

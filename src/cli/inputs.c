@@ -122,6 +122,7 @@ static void free_names(char **names, size_t count)
 
 static int walk(struct input_list *l, const char *dir, size_t root_len, struct walk_stack *stack,
                 struct pool_error *err);
+static uint64_t shard_hash(const char *s);
 
 /* One entry of a folder being walked. */
 static int walk_entry(struct input_list *l, const char *path, size_t root_len,
@@ -150,7 +151,7 @@ static int walk_entry(struct input_list *l, const char *path, size_t root_len,
         return rc;
     }
     if (!S_ISREG(st.st_mode) || !is_readable_kind(path)) {
-        l->skipped++;
+        l->skipped += !l->shards || shard_hash(path + root_len) % l->shards == l->shard;
         return 0;
     }
     return add_path(l, path, root_len, err);
@@ -302,6 +303,8 @@ int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_e
 {
     memset(l, 0, sizeof *l);
     l->quiet = o->quiet;
+    l->shard = o->shard;
+    l->shards = o->shards;
     struct stat out;
     if (o->outdir && stat(o->outdir, &out) == 0 && S_ISDIR(out.st_mode)) {
         l->has_outdir = true;

@@ -29,7 +29,9 @@ struct input_list {
     size_t *starts;             /* where each input begins in bytes */
     size_t count, starts_cap;
     size_t *numbers;            /* with --shard: each input's place in the whole list */
-    size_t skipped;             /* files in walked folders that are not images or tensors */
+    size_t skipped;             /* files in walked folders that are not images or tensors
+                                 * (with --shard, those of the shard) */
+    size_t shard, shards;       /* --shard K/N (shards 0: none), for counting the skipped */
     size_t unreadable;          /* folders that could not be read (said, and left out) */
     char *blamed;               /* a failure's subject that outlives the walk (malloc'd) */
     bool quiet;                 /* no warnings (-q) */

@@ -78,6 +78,22 @@ static int run_all(const struct run_settings *s, const struct input_list *inputs
     return run_commit(s, shared, err);
 }
 
+/* "pool: 498 written, 2 failed, 7 skipped (5 not images or tensors, 2 already written)" */
+static void say_summary(const struct batch_counts *n)
+{
+    char why[96] = "";
+    if (n->not_pooled && n->existing)
+        snprintf(why, sizeof why, " (%zu not %s, %zu already written)", n->not_pooled,
+                 n->not_pooled == 1 ? "an image or tensor" : "images or tensors", n->existing);
+    else if (n->not_pooled)
+        snprintf(why, sizeof why, " (not %s)",
+                 n->not_pooled == 1 ? "an image or tensor" : "images or tensors");
+    else if (n->existing)
+        snprintf(why, sizeof why, " (already written)");
+    fprintf(stderr, "pool: %zu written, %zu failed, %zu skipped%s\n", n->written, n->failed,
+            n->not_pooled + n->existing, why);
+}
+
 /* One output per input; the status says whether any failed. */
 static int run_batch(const struct run_settings *s, struct input_list *inputs,
                      struct run_shared *shared, int *status, struct pool_error *err)
@@ -86,8 +102,7 @@ static int run_batch(const struct run_settings *s, struct input_list *inputs,
     if (batch_run(s, inputs, shared, &n, err))
         return -1;
     if (!s->opt->quiet)
-        fprintf(stderr, "pool: %zu written, %zu failed, %zu skipped\n", n.written, n.failed,
-                n.skipped);
+        say_summary(&n);
     *status = n.failed ? EXIT_FAILURE_DATA : 0;
     /* The stats of the inputs that were pooled appear even when others failed. */
     return run_commit(s, shared, err);

@@ -40,7 +40,7 @@ PY
     run "$POOL" -m avg -k 2 -R photos -O out
     [ "$status" -eq 1 ]
     [ "${lines[0]}" = "pool: photos/a/broken.png: truncated PNG data (header)" ]
-    [ "${lines[1]}" = "pool: 5 written, 1 failed, 1 skipped" ]
+    [ "${lines[1]}" = "pool: 5 written, 1 failed, 1 skipped (not an image or tensor)" ]
     [ "$(cd out && find . -type f | sort | tr '\n' ' ')" = \
       "./-dash/-x.png ./a/b/chelsea.png ./a/camera.png ./astronaut.png ./with space/it's 1.png " ]
     avg_equal out/astronaut.png photos/astronaut.png
@@ -72,16 +72,16 @@ PY
     run "$POOL" -m avg -k 2 -R photos -O out
     [ "$status" -eq 1 ]
     [[ "$output" == *"pool: out/astronaut.png: exists (--force overwrites it, --skip-existing skips its input)"* ]]
-    [[ "$output" == *"pool: 1 written, 4 failed, 1 skipped" ]]
+    [[ "$output" == *"pool: 1 written, 4 failed, 1 skipped (not an image or tensor)" ]]
     rm out/a/camera.png
     run "$POOL" -m avg -k 2 -R photos -O out --skip-existing
     [ "$status" -eq 0 ]
-    [ "$output" = "pool: 1 written, 0 failed, 5 skipped" ]
+    [ "$output" = "pool: 1 written, 0 failed, 5 skipped (1 not an image or tensor, 4 already written)" ]
     avg_equal out/a/camera.png photos/a/camera.png
     cp "$DATA/coffee.png" out/astronaut.png   # something else in its place
     run "$POOL" -m avg -k 2 -R photos -O out --force
     [ "$status" -eq 0 ]
-    [ "$output" = "pool: 5 written, 0 failed, 1 skipped" ]
+    [ "$output" = "pool: 5 written, 0 failed, 1 skipped (not an image or tensor)" ]
     avg_equal out/astronaut.png photos/astronaut.png
     run "$POOL" -k 2 -R photos -O out --force --skip-existing
     [ "$status" -eq 2 ]
@@ -92,12 +92,12 @@ PY
     make_tree
     run "$POOL" -m avg -k 2 -R photos -O out --fail-fast -j 1
     [ "$status" -eq 1 ]
-    [ "${lines[1]}" = "pool: 2 written, 1 failed, 1 skipped" ]   # -dash/-x.png, a/b/chelsea.png, then a/broken.png
+    [ "${lines[1]}" = "pool: 2 written, 1 failed, 1 skipped (not an image or tensor)" ]   # -dash/-x.png, a/b/chelsea.png, then a/broken.png
     [ ! -e out/a/camera.png ]
     # with two workers, the input the other one had begun may still finish
     run "$POOL" -m avg -k 2 -R photos -O out2 --fail-fast -j 2
     [ "$status" -eq 1 ]
-    [[ "${lines[1]}" == "pool: "[23]" written, 1 failed, 1 skipped" ]]
+    [[ "${lines[1]}" == "pool: "[23]" written, 1 failed, 1 skipped (not an image or tensor)" ]]
     [ ! -e out2/astronaut.png ]
 }
 
@@ -169,7 +169,7 @@ PY
     run "$POOL" -m avg -k 2 -R photos -O out
     [ "$status" -eq 0 ]
     [[ "$output" == *"pool: photos/a/b/up: warning: a symbolic link back to a folder being walked: not walked again"* ]]
-    [[ "$output" == *"pool: 5 written, 0 failed, 1 skipped" ]]
+    [[ "$output" == *"pool: 5 written, 0 failed, 1 skipped (not an image or tensor)" ]]
 }
 
 @test "several inputs without -O or a template still go into one table, and a folder too" {
@@ -209,7 +209,8 @@ for path in sys.argv[1:]:
 PY
     run "$POOL" -m avg -k 2 -R in -O out --skip-existing
     [ "$status" -eq 0 ]
-    [ "$output" = "pool: $((60 - n)) written, 0 failed, $n skipped" ]
+    skipped=" (already written)"; [ "$n" -eq 0 ] && skipped=""
+    [ "$output" = "pool: $((60 - n)) written, 0 failed, $n skipped$skipped" ]
     [ "$(ls out | wc -l)" -eq 60 ]
     avg_equal out/p60.png in/p60.png
 }
@@ -221,7 +222,7 @@ PY
     "$POOL" -m avg -k 2 -R photos -O two -j 2 --stats=two.jsonl 2> two.err && false
     diff -r one two
     cmp one.err two.err
-    [ "$(tail -n 1 two.err)" = "pool: 11 written, 1 failed, 1 skipped" ]
+    [ "$(tail -n 1 two.err)" = "pool: 11 written, 1 failed, 1 skipped (not an image or tensor)" ]
     # the records in input order, with the same figures (seconds aside)
     "$PY" - <<'PY'
 import json
@@ -251,7 +252,7 @@ PY
     cmp one.err two.err
     [ "$(wc -l < one.err)" -eq 2 ]
     [[ "$(head -n 1 one.err)" =~ ^"pool: 5 of 5 inputs: warning: pass 1 (max): stride 3 > kernel 2: "5[0-9]"% to "5[0-9]"% of input elements are never read (most in photos/".*")"$ ]]
-    [ "$(tail -n 1 one.err)" = "pool: 5 written, 0 failed, 1 skipped" ]
+    [ "$(tail -n 1 one.err)" = "pool: 5 written, 0 failed, 1 skipped (not an image or tensor)" ]
     # the PSNR warning: how many fell below, the lowest figure and whose it is
     "$POOL" -m avg -k 32 -R photos -O psnr -j 2 --stats=psnr.jsonl 2> psnr.err
     "$PY" - <<'PY'
@@ -387,6 +388,10 @@ PY
     "$POOL" -q -m avg -k 2 -R photos -O one -j 2
     for k in 0 1 2; do "$POOL" -q -m avg -k 2 -R photos -O three --shard $k/3; done
     diff -r one three
+    # the file that is not an image is counted by one shard only
+    for k in 0 1 2; do "$POOL" -m avg -k 2 -R photos -O counted --shard $k/3 2>&1; done > summaries
+    [ "$(grep -c 'skipped (not an image or tensor)$' summaries)" -eq 1 ]
+    [ "$(grep -c ' 0 skipped$' summaries)" -eq 2 ]
     # each input in exactly one shard: three runs into separate folders share no file
     for k in 0 1 2; do "$POOL" -q -m avg -k 2 -R photos -O "s$k" --shard $k/3; done
     [ "$(cd s0 && find . -type f; cd ../s1 && find . -type f; cd ../s2 && find . -type f)" != "" ]
@@ -408,7 +413,7 @@ PY
     # under a pseudo-terminal: drawn in place, cleared before the summary
     script -qc "\"$POOL\" -m avg -k 2 -R photos -O tty" /dev/null > tty.txt
     grep -q $'\rpool: 6/6 files, [0-9.]* MB/s, 0:00 left' tty.txt
-    grep -q "pool: 5 written, 1 failed, 1 skipped" tty.txt
+    grep -q "pool: 5 written, 1 failed, 1 skipped (not an image or tensor)" tty.txt
     # not a terminal: nothing but messages and the summary
     "$POOL" -m avg -k 2 -R photos -O plain 2> plain.err > plain.out && false
     [ ! -s plain.out ]
@@ -428,7 +433,7 @@ PY
     "$POOL" -q -m avg -k 2 -R photos -O photos/small
     run "$POOL" -m avg -k 2 -R photos -O photos/small --skip-existing
     [ "$status" -eq 0 ]
-    [ "$output" = "pool: 0 written, 0 failed, 6 skipped" ]
+    [ "$output" = "pool: 0 written, 0 failed, 6 skipped (1 not an image or tensor, 5 already written)" ]
     [ ! -e photos/small/small ]
     rm -rf photos/small
     "$POOL" -q -k 2 -R photos -o 'whole/%i.png'
@@ -444,6 +449,6 @@ PY
     chmod 755 photos/locked
     [ "$status" -eq 1 ]
     [ "${lines[0]}" = "pool: photos/locked: cannot read the folder: Permission denied" ]
-    [ "${lines[1]}" = "pool: 5 written, 1 failed, 1 skipped" ]
+    [ "${lines[1]}" = "pool: 5 written, 1 failed, 1 skipped (not an image or tensor)" ]
     [ -f out/astronaut.png ]
 }
