@@ -110,9 +110,11 @@ static int expand_template(struct text *t, const char *template, const struct cl
             append_str(t, num);
             break;
         case '%': append(t, "%", 1); break;
+        case '\0':
+            pool_fail(err, "a %% ends the output template: write %%%% for a %%");
+            return pool_blame(err, ERROR_USAGE, template);
         default:
-            pool_fail(err, "%%%c: unknown code in the output template (%%n %%e %%d %%i %%%%)",
-                      *c ? *c : ' ');
+            pool_fail(err, "%%%c: unknown code in the output template (%%n %%e %%d %%i %%%%)", *c);
             return pool_blame(err, ERROR_USAGE, template);
         }
     }
@@ -270,7 +272,8 @@ static void batch_one(const struct run_settings *s, const struct input_list *l, 
     char *path = batch_output_path(o, l, i, &err);
     int rc = path ? 0 : -1;
     struct stat st;
-    if (rc == 0 && stat(path, &st) == 0 && !o->force) {
+    /* lstat: a link at the output path is there, even when it points nowhere */
+    if (rc == 0 && lstat(path, &st) == 0 && !o->force) {
         if (o->skip_existing) {
             free(path);
             return;
@@ -351,12 +354,15 @@ static void draw_progress(struct batch_state *b, bool force)
     int n = snprintf(line, sizeof line, "\rpool: %zu/%zu files, %.1f MB/s, %ld:%02ld left\033[K",
                      done, total, rate, left / 60, left % 60);
     fwrite(line, 1, n > 0 ? (size_t)n : 0, stderr);
+    output_line_open(true);
 }
 
 static void clear_progress(const struct batch_state *b)
 {
-    if (b->progress)
+    if (b->progress) {
         fputs("\r\033[K", stderr);
+        output_line_open(false);
+    }
 }
 
 /* Input results are said in input order, whatever the workers' order: messages, records

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../codec/codec.h"
 #include "messages.h"
@@ -327,6 +328,22 @@ int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_e
 const char *inputs_path(const struct input_list *l, size_t i)
 {
     return l->bytes + l->starts[i] + 2;
+}
+
+int inputs_check_output(const struct input_list *l, const char *output, struct pool_error *err)
+{
+    struct stat out, in;
+    if (!output || !strcmp(output, "-") || stat(output, &out) || !S_ISREG(out.st_mode))
+        return 0;
+    for (size_t i = 0; i < l->count; i++) {
+        const char *path = inputs_path(l, i);
+        bool got = strcmp(path, "-") ? stat(path, &in) == 0 : fstat(STDIN_FILENO, &in) == 0;
+        if (got && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+            pool_fail(err, "the output %s is the input itself: write it elsewhere", output);
+            return pool_blame(err, ERROR_USAGE, strcmp(path, "-") ? path : "<stdin>");
+        }
+    }
+    return 0;
 }
 
 const char *inputs_relative(const struct input_list *l, size_t i)

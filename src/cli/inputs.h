@@ -40,6 +40,10 @@ struct input_list {
     ino_t outdir_ino;
 };
 
+/* Refuses (a usage error) an output file that is one of the inputs (stdin's too): it would
+ * be replaced while being read. */
+int inputs_check_output(const struct input_list *l, const char *output, struct pool_error *err);
+
 /* Lists the run's inputs. Fails (a usage error) on a folder without -R, a list file that
  * cannot be read, or no input at all after walking. */
 int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_error *err);

@@ -114,7 +114,8 @@ static int run(const struct run_settings *s, struct input_list *inputs, struct r
                int *status, struct pool_error *err)
 {
     const struct cli_options *o = s->opt;
-    if (inputs_list(inputs, o, err) || views_check_inputs(o, inputs, err))
+    if (inputs_list(inputs, o, err) || views_check_inputs(o, inputs, err) ||
+        (!s->one_output_each && inputs_check_output(inputs, o->output, err)))
         return -1;
     if (o->stats && report_open(&shared->report, o, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file);

@@ -22,6 +22,12 @@ static _Atomic(char *) pending_temps[MAX_PENDING_TEMPS];
  * race with threads creating files. */
 static mode_t creation_mask = 022;
 
+/* A progress line is drawn on stderr: an interrupt ends it, so the shell's prompt that
+ * follows starts on a line of its own. */
+static atomic_bool line_open;
+
+void output_line_open(bool open) { atomic_store(&line_open, open); }
+
 static void remove_temp_and_die(int sig)
 {
     for (int i = 0; i < MAX_PENDING_TEMPS; i++) {
@@ -29,6 +35,8 @@ static void remove_temp_and_die(int sig)
         if (path)
             unlink(path);
     }
+    if (atomic_load(&line_open) && write(STDERR_FILENO, "\n", 1) < 0)
+        (void)0;    /* nothing to be done about stderr in a dying process */
     signal(sig, SIG_DFL);
     raise(sig);
 }

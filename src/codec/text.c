@@ -122,9 +122,10 @@ static int text_next(struct tensor_writer *w, struct pool_error *err)
 {
     struct text_writer *t = w->state;
     if (t->csv && per_item(&w->shape) != t->per_line)
-        return pool_fail(err, "this input gives %zu values per row, the table has %zu columns: "
-                              "pool inputs of one shape into one csv", per_item(&w->shape),
-                         t->per_line);
+        return pool_fail(err, "this input gives %zu value%s per row, the table has %zu "
+                              "column%s: pool inputs of one shape into one csv",
+                         per_item(&w->shape), per_item(&w->shape) == 1 ? "" : "s", t->per_line,
+                         t->per_line == 1 ? "" : "s");
     const char *n = strchr(w->shape.layout, 'n');
     if (t->csv && !t->items && n && w->shape.dims[n - w->shape.layout] > 1)
         return pool_fail(err, "this input holds %zu batch items, and the table has no item "

@@ -83,6 +83,12 @@ PY
     [ "$status" -eq 0 ]
     [ "$output" = "pool: 5 written, 0 failed, 1 skipped (not an image or tensor)" ]
     avg_equal out/astronaut.png photos/astronaut.png
+    # a link at an output's path is there too, even when it points nowhere
+    rm out/astronaut.png && ln -s nowhere.png out/astronaut.png
+    run "$POOL" -m avg -k 2 -R photos -O out
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"pool: out/astronaut.png: exists (--force overwrites it, --skip-existing skips its input)"* ]]
+    [ -L out/astronaut.png ]
     run "$POOL" -k 2 -R photos -O out --force --skip-existing
     [ "$status" -eq 2 ]
     [ "$output" = "pool: --force and --skip-existing: give one" ]
@@ -112,6 +118,9 @@ PY
     run "$POOL" -k 2 -R photos -o 'x/%q.png'
     [ "$status" -eq 2 ]
     [ "$output" = "pool: x/%q.png: %q: unknown code in the output template (%n %e %d %i %%)" ]
+    run "$POOL" -k 2 -R photos -o 'x/%n%'
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: x/%n%: a % ends the output template: write %% for a %" ]
 }
 
 @test "two inputs that would write one output, or an output that is its input, are refused before anything is read" {
@@ -425,6 +434,15 @@ PY
     grep -q $'\rpool: 6/6 files' forced.err
     script -qc "\"$POOL\" -q --progress -m avg -k 2 -R photos -O quiet" /dev/null > quiet.txt
     ! grep -q "files," quiet.txt
+    # interrupted: the progress line is ended, so what follows starts a line of its own
+    mkdir many && for i in $(seq 1 200); do cp "$DATA/astronaut.png" "many/$i.png"; done
+    "$POOL" --progress --png-level 9 -j 1 -m avg -k 2 -R many -O stopped 2> stopped.err &
+    pid=$!
+    for _ in $(seq 1 200); do grep -q "files," stopped.err && break; sleep 0.05; done
+    kill -INT "$pid"
+    wait "$pid" || true
+    grep -q "files," stopped.err
+    [ "$(tail -c 1 stopped.err | od -An -c | tr -d ' ')" = '\n' ]
 }
 
 @test "-O inside the input tree is not walked again; %i counts the whole run under --shard; an unreadable folder is said and the rest go on" {

@@ -234,3 +234,20 @@ PY
     [ "${#lines[@]}" -eq 1 ]
     [[ "$output" == *"37\\x1bHEIGHT"* ]]
 }
+
+@test "an output that is its own input is refused before anything is read, whatever the path says" {
+    mknpy a.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'
+    cp a.npy keep.npy
+    ln -s a.npy link.npy
+    for args in "a.npy -o a.npy" "a.npy -o ./a.npy" "link.npy -o a.npy" "keep.npy a.npy -f pnm -o a.npy"; do
+        run "$POOL" -k 2 $args
+        [ "$status" -eq 2 ]
+        [[ "$output" == "pool: "*": the output "*"a.npy is the input itself: write it elsewhere" ]]
+        cmp a.npy keep.npy
+    done
+    run bash -c '"$POOL" -k 2 - -o a.npy < a.npy'
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: <stdin>: the output a.npy is the input itself: write it elsewhere" ]
+    cmp a.npy keep.npy
+    "$POOL" -k 2 a.npy -o /dev/null
+}
