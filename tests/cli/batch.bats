@@ -408,6 +408,9 @@ PY
     # the README's recipe, on two local job slots
     seq 0 3 | parallel -j 2 "$POOL" -q -j 1 -m avg -k 2 -R photos -O par --shard {}/4
     diff -r one par
+    # ... and with xargs
+    seq 0 3 | xargs -P 4 -I{} "$POOL" -q -j 1 -m avg -k 2 -R photos/ -O xa/ --shard {}/4
+    diff -r one xa
     run "$POOL" -k 2 -R photos -O x --shard 3/3
     [ "$status" -eq 2 ]
     [[ "$output" == "pool: --shard 3/3: K: bad number '3'"* ]]
