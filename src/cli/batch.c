@@ -88,9 +88,10 @@ static void append_folder(struct text *t, const char *relative)
 }
 
 static int expand_template(struct text *t, const char *template, const struct cli_options *o,
-                           const struct input_list *l, size_t i, struct pool_error *err)
+                           const struct input_list *l, size_t i, const struct input_path *p,
+                           struct pool_error *err)
 {
-    const char *input = inputs_path(l, i);
+    const char *input = p->path, *relative = p->path + p->root_len;
     for (const char *c = template; *c; c++) {
         if (*c != '%') {
             append(t, c, 1);
@@ -101,8 +102,8 @@ static int expand_template(struct text *t, const char *template, const struct cl
         case 'n': append_stem(t, input); break;
         case 'e': append_str(t, output_extension(o, input)); break;
         case 'd':
-            append_folder(t, inputs_relative(l, i));
-            if (!strchr(inputs_relative(l, i), '/') && c[1] == '/')
+            append_folder(t, relative);
+            if (!strchr(relative, '/') && c[1] == '/')
                 c++;    /* at the top: "small/%d/%n" is small/x, not small//x */
             break;
         case 'i':
@@ -125,7 +126,8 @@ char *batch_output_path(const struct cli_options *o, const struct input_list *l,
                         struct pool_error *err)
 {
     struct text t = {0};
-    const char *input = inputs_path(l, i);
+    struct input_path p;
+    const char *input = inputs_path(l, i, &p);
     if (!strcmp(input, "-")) {
         pool_fail(err, "standard input has no name to give its output: name the files");
         pool_blame(err, ERROR_USAGE, "<stdin>");
@@ -135,14 +137,14 @@ char *batch_output_path(const struct cli_options *o, const struct input_list *l,
         append_str(&t, o->outdir);
         if (t.len && t.s[t.len - 1] != '/')
             append(&t, "/", 1);
-        const char *relative = inputs_relative(l, i);
+        const char *relative = input + p.root_len;
         append_folder(&t, relative);
         if (strchr(relative, '/'))
             append(&t, "/", 1);
         append_stem(&t, input);
         append(&t, ".", 1);
         append_str(&t, output_extension(o, input));
-    } else if (expand_template(&t, o->output, o, l, i, err)) {
+    } else if (expand_template(&t, o->output, o, l, i, &p, err)) {
         free(t.s);
         return NULL;
     }
@@ -187,8 +189,9 @@ static int check_hash(const struct cli_options *o, const struct input_list *l, u
             first_input = i;
         } else {
             if (!strcmp(first, path)) {
-                pool_fail(err, "%s and %s would both write %s", inputs_path(l, first_input),
-                          inputs_path(l, i), path);
+                struct input_path a, b;
+                pool_fail(err, "%s and %s would both write %s", inputs_path(l, first_input, &a),
+                          inputs_path(l, i, &b), path);
                 rc = pool_blame(err, ERROR_USAGE, NULL);
             }
             free(path);
@@ -200,13 +203,14 @@ static int check_hash(const struct cli_options *o, const struct input_list *l, u
 
 /* Before anything is read: every output has a name, its own, that is not its input. Only
  * the names' hashes are kept (8 bytes an input); a repeated hash is looked into. */
-static int check_outputs(const struct cli_options *o, const struct input_list *l,
+static int check_outputs(const struct cli_options *o, struct input_list *l,
                          struct pool_error *err)
 {
     uint64_t *hashes = malloc((l->count ? l->count : 1) * sizeof *hashes);
     if (!hashes)
         return pool_fail_resource(err, "out of memory for the outputs' names");
     int rc = 0;
+    struct input_path p;
     for (size_t i = 0; i < l->count && rc == 0; i++) {
         char *path = batch_output_path(o, l, i, err);
         if (!path) {
@@ -214,9 +218,9 @@ static int check_outputs(const struct cli_options *o, const struct input_list *l
             break;
         }
         hashes[i] = name_hash(path);
-        if (same_file(path, inputs_path(l, i))) {
+        if (same_file(path, inputs_path(l, i, &p))) {
             pool_fail(err, "the output %s is the input itself", path);
-            rc = pool_blame(err, ERROR_USAGE, inputs_path(l, i));
+            rc = inputs_blame(l, err, ERROR_USAGE, p.path);
         }
         free(path);
     }
@@ -266,8 +270,10 @@ static void batch_one(const struct run_settings *s, const struct input_list *l, 
     const struct cli_options *o = s->opt;
     struct pool_error err = {0};
     memset(r, 0, sizeof *r);
+    struct input_path p;
+    const char *input = inputs_path(l, i, &p);
     struct stat in_st;
-    if (stat(inputs_path(l, i), &in_st) == 0 && S_ISREG(in_st.st_mode))
+    if (stat(input, &in_st) == 0 && S_ISREG(in_st.st_mode))
         r->bytes = (unsigned long long)in_st.st_size;
     char *path = batch_output_path(o, l, i, &err);
     int rc = path ? 0 : -1;
@@ -295,7 +301,7 @@ static void batch_one(const struct run_settings *s, const struct input_list *l, 
     if (rc == 0) {
         mine->output.path = path;
         r->ran = true;
-        rc = run_input(s, mine, inputs_path(l, i), &err);
+        rc = run_input(s, mine, input, &err);
         rc = rc ? rc : run_output_commit(mine, &err);
     }
     mine->warnings = NULL;
@@ -310,7 +316,7 @@ static void batch_one(const struct run_settings *s, const struct input_list *l, 
         }
     }
     if (rc)
-        r->message_len = format_failure(&err, inputs_path(l, i), r->message, sizeof r->message);
+        r->message_len = format_failure(&err, input, r->message, sizeof r->message);
     r->outcome = rc ? -1 : 1;
     free(path);
 }
@@ -372,8 +378,10 @@ static void say_in_turn(struct batch_state *b, size_t i, struct input_result *r)
     pthread_mutex_lock(&b->lock);
     while (b->next_said != i)
         pthread_cond_wait(&b->turn, &b->lock);
-    if (r->ran)
-        tally_add(b->tally, &r->warnings, inputs_path(b->l, i));
+    if (r->ran) {
+        struct input_path p;
+        tally_add(b->tally, &r->warnings, inputs_path(b->l, i, &p));
+    }
     if (r->message_len) {
         clear_progress(b);
         fwrite(r->message, 1, r->message_len, stderr);

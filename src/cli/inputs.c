@@ -21,46 +21,64 @@ struct walk_stack {
     int depth;
 };
 
-/* Says which path a failure is about, with a copy that outlives the walk's buffers. */
-static int blame_path(struct input_list *l, struct pool_error *err, enum pool_error_kind kind,
-                      const char *path)
+int inputs_blame(struct input_list *l, struct pool_error *err, enum pool_error_kind kind,
+                 const char *path)
 {
+    char *copy = strdup(path);
     free(l->blamed);
-    l->blamed = strdup(path);
-    return pool_blame(err, kind, l->blamed ? l->blamed : "(a path)");
+    l->blamed = copy;
+    return pool_blame(err, kind, copy ? copy : "(a path)");
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size, size_t first)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : first;
+    while (n < need)
+        n *= 2;
+    void *grown = realloc(*p, n * size);
+    if (!grown)
+        return false;
+    *p = grown;
+    *cap = n;
+    return true;
 }
 
 static int add_path(struct input_list *l, const char *path, size_t root_len,
                     struct pool_error *err)
 {
-    size_t len = strlen(path) + 1;
-    if (root_len > UINT16_MAX || len > UINT16_MAX) {
-        pool_fail(err, "the path is too long");
-        return blame_path(l, err, ERROR_INPUT, path);
+    size_t len = strlen(path);
+    if (len >= INPUTS_PATH_MAX) {
+        pool_fail(err, "the path is longer than the system takes (%d bytes)", INPUTS_PATH_MAX - 1);
+        return inputs_blame(l, err, ERROR_INPUT, path);
     }
-    if (l->used + 2 + len > l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 4096;
-        while (cap < l->used + 2 + len)
-            cap *= 2;
-        char *bytes = realloc(l->bytes, cap);
-        if (!bytes)
-            return pool_fail_resource(err, "out of memory for the list of inputs");
-        l->bytes = bytes;
-        l->cap = cap;
-    }
-    if (l->count == l->starts_cap) {
-        size_t cap = l->starts_cap ? 2 * l->starts_cap : 256;
-        size_t *starts = realloc(l->starts, cap * sizeof *starts);
-        if (!starts)
-            return pool_fail_resource(err, "out of memory for the list of inputs");
-        l->starts = starts;
-        l->starts_cap = cap;
-    }
-    l->starts[l->count++] = l->used;
-    l->bytes[l->used++] = (char)(root_len & 0xff);
-    l->bytes[l->used++] = (char)(root_len >> 8);
-    memcpy(l->bytes + l->used, path, len);
-    l->used += len;
+    if (!l->last && !(l->last = malloc(INPUTS_PATH_MAX)))
+        return pool_fail_resource(err, "out of memory for the list of inputs");
+    size_t shared = 0;
+    bool restart = l->count % INPUTS_RESTART == 0;
+    if (!restart)
+        while (shared < len && path[shared] == l->last[shared])
+            shared++;
+    void *bytes = l->bytes, *restarts = l->restarts;
+    bool room = grow(&bytes, &l->cap, l->used + 4 + len - shared + 1, 1, 4096);
+    l->bytes = bytes;
+    room = room && (!restart || grow(&restarts, &l->restarts_cap,
+                                     l->count / INPUTS_RESTART + 1, sizeof(size_t), 64));
+    l->restarts = restarts;
+    if (!room)
+        return pool_fail_resource(err, "out of memory for the list of inputs");
+    if (restart)
+        l->restarts[l->count / INPUTS_RESTART] = l->used;
+    unsigned char *e = (unsigned char *)l->bytes + l->used;
+    e[0] = (unsigned char)(root_len & 0xff);
+    e[1] = (unsigned char)(root_len >> 8);
+    e[2] = (unsigned char)(shared & 0xff);
+    e[3] = (unsigned char)(shared >> 8);
+    memcpy(e + 4, path + shared, len - shared + 1);
+    l->used += 4 + len - shared + 1;
+    memcpy(l->last, path, len + 1);
+    l->count++;
     return 0;
 }
 
@@ -144,7 +162,7 @@ static int walk_entry(struct input_list *l, const char *path, size_t root_len,
             }
         if (stack->depth == (int)(sizeof stack->folders / sizeof stack->folders[0])) {
             pool_fail(err, "folders nested over %d deep", stack->depth);
-            return blame_path(l, err, ERROR_INPUT, path);
+            return inputs_blame(l, err, ERROR_INPUT, path);
         }
         stack->folders[stack->depth++] = (struct walked_folder){st.st_dev, st.st_ino};
         int rc = walk(l, path, root_len, stack, err);
@@ -199,7 +217,7 @@ static int listed_root(struct input_list *l, const char *path, size_t *root_len,
         if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0')) {
             pool_fail(err, "a listed path with '..' cannot be mirrored under the output folder: "
                            "list it from a folder above it");
-            return blame_path(l, err, ERROR_USAGE, path);
+            return inputs_blame(l, err, ERROR_USAGE, path);
         }
     *root_len = n;
     return 0;
@@ -218,7 +236,7 @@ static int add_argument(struct input_list *l, const char *arg, bool listed,
     if (strcmp(arg, "-") && stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
         if (!o->recursive) {
             pool_fail(err, "is a folder: give -R to pool the files in it");
-            return blame_path(l, err, ERROR_USAGE, arg);
+            return inputs_blame(l, err, ERROR_USAGE, arg);
         }
         struct walk_stack stack = {.folders = {{st.st_dev, st.st_ino}}, .depth = 1};
         size_t len = strlen(arg);
@@ -283,15 +301,38 @@ static uint64_t shard_hash(const char *s)
 
 int inputs_keep_shard(struct input_list *l, size_t shard, size_t shards, struct pool_error *err)
 {
-    size_t kept = 0;
-    if (!(l->numbers = malloc((l->count ? l->count : 1) * sizeof *l->numbers)))
-        return pool_fail_resource(err, "out of memory for the list of inputs");
-    for (size_t i = 0; i < l->count; i++)
-        if (shard_hash(inputs_relative(l, i)) % shards == shard) {
-            l->numbers[kept] = i;   /* kept <= i: the places dropped are reused */
-            l->starts[kept++] = l->starts[i];
+    /* The shard's entries go into a list of their own: front-coded against each other. */
+    struct input_list kept = *l;
+    kept.bytes = NULL;
+    kept.used = kept.cap = kept.count = kept.restarts_cap = 0;
+    kept.restarts = NULL;
+    kept.last = kept.blamed = NULL;
+    kept.numbers = NULL;
+    struct input_path p;
+    int rc = 0;
+    for (size_t i = 0; i < l->count && rc == 0; i++) {
+        inputs_path(l, i, &p);
+        if (shard_hash(p.path + p.root_len) % shards != shard)
+            continue;
+        if (kept.count % 256 == 0) {
+            size_t *numbers = realloc(kept.numbers, (kept.count + 256) * sizeof *numbers);
+            if (!numbers) {
+                rc = pool_fail_resource(err, "out of memory for the list of inputs");
+                break;
+            }
+            kept.numbers = numbers;
         }
-    l->count = kept;
+        kept.numbers[kept.count] = i;
+        rc = add_path(&kept, p.path, p.root_len, err);
+    }
+    if (rc) {   /* out of memory (every path fitted once already) */
+        inputs_free(&kept);
+        return -1;
+    }
+    free(l->bytes);
+    free(l->restarts);
+    free(l->last);
+    *l = kept;
     return 0;
 }
 
@@ -325,37 +366,49 @@ int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_e
     return rc;
 }
 
-const char *inputs_path(const struct input_list *l, size_t i)
+const char *inputs_path(const struct input_list *l, size_t i, struct input_path *buf)
 {
-    return l->bytes + l->starts[i] + 2;
+    /* From the full path at the restart point before i, each entry after it in turn. */
+    size_t at = l->restarts[i / INPUTS_RESTART];
+    for (size_t k = i - i % INPUTS_RESTART;; k++) {
+        const unsigned char *e = (const unsigned char *)l->bytes + at;
+        size_t shared = e[2] | (size_t)e[3] << 8, rest = strlen((const char *)e + 4);
+        memcpy(buf->path + shared, e + 4, rest + 1);
+        if (k == i) {
+            buf->root_len = e[0] | (size_t)e[1] << 8;
+            return buf->path;
+        }
+        at += 4 + rest + 1;
+    }
 }
 
-int inputs_check_output(const struct input_list *l, const char *output, struct pool_error *err)
+int inputs_check_output(struct input_list *l, const char *output, struct pool_error *err)
 {
     struct stat out, in;
     if (!output || !strcmp(output, "-") || stat(output, &out) || !S_ISREG(out.st_mode))
         return 0;
+    struct input_path p;
     for (size_t i = 0; i < l->count; i++) {
-        const char *path = inputs_path(l, i);
+        const char *path = inputs_path(l, i, &p);
         bool got = strcmp(path, "-") ? stat(path, &in) == 0 : fstat(STDIN_FILENO, &in) == 0;
         if (got && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
             pool_fail(err, "the output %s is the input itself: write it elsewhere", output);
-            return pool_blame(err, ERROR_USAGE, strcmp(path, "-") ? path : "<stdin>");
+            return inputs_blame(l, err, ERROR_USAGE, strcmp(path, "-") ? path : "<stdin>");
         }
     }
     return 0;
 }
 
-const char *inputs_relative(const struct input_list *l, size_t i)
+const char *inputs_relative(const struct input_list *l, size_t i, struct input_path *buf)
 {
-    const unsigned char *at = (const unsigned char *)l->bytes + l->starts[i];
-    return inputs_path(l, i) + (at[0] | (size_t)at[1] << 8);
+    return inputs_path(l, i, buf) + buf->root_len;
 }
 
 void inputs_free(struct input_list *l)
 {
     free(l->bytes);
-    free(l->starts);
+    free(l->restarts);
+    free(l->last);
     free(l->numbers);
     free(l->blamed);
     memset(l, 0, sizeof *l);

@@ -6,8 +6,11 @@
  * reached again through a symbolic link is not walked twice, and neither is the -O folder
  * when it lies in the tree (an earlier run's outputs).
  *
- * Memory: the paths themselves, with 10 bytes more each (their root's length and where
- * they begin); nothing else grows with the number of files.
+ * Memory: the paths front-coded, as sorted paths share much (each entry holds what it
+ * does not share with the one before, and 4 bytes: its root's length and the length
+ * shared), with a full path and a word for every INPUTS_RESTART entries so that any entry
+ * is found in a few steps: 10 to 20 bytes a file for a typical tree. Nothing else grows
+ * with the number of files.
  */
 #ifndef POOL_INPUTS_H
 #define POOL_INPUTS_H
@@ -20,14 +23,26 @@
 #include "../core/error.h"
 #include "options.h"
 
+/* The longest input path (the NUL included), as the system takes it (PATH_MAX). */
+#define INPUTS_PATH_MAX 4096
+#define INPUTS_RESTART 16
+
+/* One input's path, decoded from the list. */
+struct input_path {
+    char path[INPUTS_PATH_MAX];
+    size_t root_len;            /* how much of it is the folder argument it came from */
+};
+
 struct input_list {
     /* Every input, one after another: two bytes (little-endian) saying how much of the path
      * is the folder argument it came from, with its '/' (for a file argument, its folder),
-     * then the path, NUL-terminated. */
+     * two saying how much it shares with the path before (none every INPUTS_RESTART
+     * entries), then the rest of the path, NUL-terminated. */
     char *bytes;
     size_t used, cap;
-    size_t *starts;             /* where each input begins in bytes */
-    size_t count, starts_cap;
+    size_t *restarts;           /* where entries 0, INPUTS_RESTART, 2 INPUTS_RESTART... begin */
+    size_t count, restarts_cap;
+    char *last;                 /* the path added last (INPUTS_PATH_MAX bytes) */
     size_t *numbers;            /* with --shard: each input's place in the whole list */
     size_t skipped;             /* files in walked folders that are not images or tensors
                                  * (with --shard, those of the shard) */
@@ -42,17 +57,22 @@ struct input_list {
 
 /* Refuses (a usage error) an output file that is one of the inputs (stdin's too): it would
  * be replaced while being read. */
-int inputs_check_output(const struct input_list *l, const char *output, struct pool_error *err);
+int inputs_check_output(struct input_list *l, const char *output, struct pool_error *err);
 
 /* Lists the run's inputs. Fails (a usage error) on a folder without -R, a list file that
  * cannot be read, or no input at all after walking. */
 int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_error *err);
-const char *inputs_path(const struct input_list *l, size_t i);
+/* Input i's path, decoded into buf; returns buf->path. */
+const char *inputs_path(const struct input_list *l, size_t i, struct input_path *buf);
 /* Input i's number in the whole run, from 0 (its place before --shard kept a part). */
 size_t inputs_number(const struct input_list *l, size_t i);
 /* The part of input i's path below the folder argument it came from: "a/b/x.png" for
  * "photos/a/b/x.png" from "photos"; the path itself for a file argument. */
-const char *inputs_relative(const struct input_list *l, size_t i);
+const char *inputs_relative(const struct input_list *l, size_t i, struct input_path *buf);
+/* Says which path a failure is about, with a copy kept until inputs_free (for a subject
+ * decoded into a buffer that goes before the failure is said). */
+int inputs_blame(struct input_list *l, struct pool_error *err, enum pool_error_kind kind,
+                 const char *path);
 /* FNV-1a, 64 bits, of a name: many names (outputs, stems) are compared by hash first,
  * then by name where two hashes meet. */
 uint64_t name_hash(const char *s);

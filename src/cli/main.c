@@ -33,7 +33,7 @@ static enum file_format named_format(const struct cli_options *o)
 /* Every input into the one output. A table or a stack goes on past a failing input, which is
  * reported and left out (a summary follows, and status 1); any other output ends at the
  * first failure. */
-static int run_all(const struct run_settings *s, const struct input_list *inputs,
+static int run_all(const struct run_settings *s, struct input_list *inputs,
                    struct run_shared *shared, int *status, struct pool_error *err)
 {
     bool several = inputs->count > 1, table = gathers(s->opt, named_format(s->opt)) && several;
@@ -48,9 +48,11 @@ static int run_all(const struct run_settings *s, const struct input_list *inputs
             shared->once = &fresh;
             shared->warnings = &mine;
         }
-        int rc = run_input(s, shared, inputs_path(inputs, k), err);
+        struct input_path name;
+        const char *path = inputs_path(inputs, k, &name);
+        int rc = run_input(s, shared, path, err);
         if (several)
-            tally_add(&shared->tally, &mine, inputs_path(inputs, k));
+            tally_add(&shared->tally, &mine, path);
         input_warnings_clear(&mine);
         shared->warnings = NULL;
         shared->once = given;
@@ -58,6 +60,8 @@ static int run_all(const struct run_settings *s, const struct input_list *inputs
             pooled++;
         } else if (!table || err->kind == ERROR_USAGE) {
             stop = broken = true;
+            if (err->subject == path)   /* said after this buffer is gone */
+                inputs_blame(inputs, err, err->kind, path);
         } else {
             say_failure(err, NULL);
             failed++;

@@ -20,13 +20,24 @@ static void append_escaped(char *line, size_t len, size_t *used, const char *tex
     line[*used] = '\0';
 }
 
+/* A subject longer than this shows its ends around "...", so that the reason fits. */
+#define SUBJECT_SHOWN 600
+
 /* "pool: SUBJECT: PREFIXTEXT\n" into line; returns its length. */
 static size_t format_line(char *line, size_t len, const char *subject, const char *prefix,
                           const char *text)
 {
     size_t used = 0;
     append_escaped(line, len - 1, &used, "pool: ");
-    if (subject) {
+    if (subject && strlen(subject) > SUBJECT_SHOWN) {
+        char head[SUBJECT_SHOWN / 2 + 1];
+        memcpy(head, subject, SUBJECT_SHOWN / 2);
+        head[SUBJECT_SHOWN / 2] = '\0';
+        append_escaped(line, len - 1, &used, head);
+        append_escaped(line, len - 1, &used, "...");
+        append_escaped(line, len - 1, &used, subject + strlen(subject) - SUBJECT_SHOWN / 2);
+        append_escaped(line, len - 1, &used, ": ");
+    } else if (subject) {
         append_escaped(line, len - 1, &used, subject);
         append_escaped(line, len - 1, &used, ": ");
     }

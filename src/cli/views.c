@@ -85,15 +85,17 @@ int views_check_inputs(const struct cli_options *o, const struct input_list *l,
     struct stem_key *keys = malloc(l->count * sizeof *keys);
     if (!keys)
         return pool_fail_resource(err, "out of memory");
+    struct input_path px, py;
     for (size_t i = 0; i < l->count; i++)
-        keys[i] = (struct stem_key){stem_hash(inputs_path(l, i)), i};
+        keys[i] = (struct stem_key){stem_hash(inputs_path(l, i, &px)), i};
     qsort(keys, l->count, sizeof *keys, by_stem_hash);
     int rc = 0;
     char a[256], b[256];
     for (size_t i = 1; i < l->count && rc == 0; i++) {
         if (keys[i].hash != keys[i - 1].hash)
             continue;
-        const char *x = inputs_path(l, keys[i - 1].input), *y = inputs_path(l, keys[i].input);
+        const char *x = inputs_path(l, keys[i - 1].input, &px);
+        const char *y = inputs_path(l, keys[i].input, &py);
         stem_of(x, a, sizeof a);
         stem_of(y, b, sizeof b);
         if (!strcmp(a, b)) {

@@ -251,3 +251,18 @@ PY
     cmp a.npy keep.npy
     "$POOL" -k 2 a.npy -o /dev/null
 }
+
+@test "an input path longer than the system takes is named as such; long shared prefixes list right" {
+    mknpy a.npy 'np.zeros((4, 4), np.float32)'
+    long=$(printf 'x%.0s' $(seq 1 4100))
+    run "$POOL" -k 2 "$long.npy" -o out.npy
+    [ "$status" -eq 1 ]
+    # (a subject this long shows its ends, so that the reason is said whole)
+    [ "$output" = "pool: ${long:0:300}...${long:0:296}.npy: the path is longer than the system takes (4095 bytes)" ]
+    # 40 files whose names share long prefixes, across the list's restart points
+    d=deep/$(printf 'folder_with_a_long_name_%.0s' 1 2 3 4 5)
+    mkdir -p "$d"
+    for i in $(seq -w 1 40); do cp a.npy "$d/item_$i.npy"; cp a.npy "$d/item_${i}_b.npy"; done
+    "$POOL" -q -k 2 -R deep -f csv -o list.csv
+    [ "$(cut -d, -f1 list.csv | tail -n +2)" = "$(cd . && find deep -name '*.npy' | LC_ALL=C sort)" ]
+}
