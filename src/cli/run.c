@@ -136,10 +136,14 @@ static int open_output(struct input_run *in, const struct tensor_shape *out_shap
     const struct cli_options *o = in->s->opt;
     struct run_output *out = &in->shared->output;
     struct tensor_shape shape = written_shape(in, out_shape);
-    if (output_open(&out->file, out->path, err) ||
-        writer_open(&out->writer, out->format, out->file.fp, &shape, &in->reader.meta,
-                    &o->writer, err))
+    if (output_open(&out->file, out->path, err))
         return pool_blame(err, ERROR_OUTPUT, out->name);
+    /* What the format cannot hold is about this input: in a batch (where an output may be
+     * named by its number alone) say which. */
+    if (writer_open(&out->writer, out->format, out->file.fp, &shape, &in->reader.meta,
+                    &o->writer, err))
+        return in->s->one_output_each ? pool_blame(err, ERROR_INPUT, in->name)
+                                      : pool_blame(err, ERROR_OUTPUT, out->name);
     out->open = true;
     return 0;
 }

@@ -115,6 +115,13 @@ PY
     [ "$(cd small && find . -type f | sort | tr '\n' ' ')" = \
       "./-dash/-x_1%.jpg ./a/b/chelsea_2%.jpg ./a/camera_3%.jpg ./astronaut_4%.jpg ./with space/it's 1_5%.jpg " ]
     "$PY" -c 'from PIL import Image; im = Image.open("small/a/camera_3%.jpg"); assert im.format == "JPEG" and im.size == (256, 256)'
+    # what the output format cannot hold is said of the input (outputs named by number)
+    mkdir mixed && cp "$DATA/camera.png" mixed/gray.png
+    "$PY" -c 'import numpy as np; np.save("mixed/f.npy", np.zeros((8, 8), np.float32))'
+    run "$POOL" -k 2 -R mixed -f jpeg -o 'numbered/%i.%e'
+    [ "$status" -eq 1 ]
+    [ "${lines[0]}" = "pool: mixed/f.npy: JPEG stores 8-bit unsigned integers, and this tensor is f32: write .npy instead, or convert it to u8 first" ]
+    [ -f numbered/2.jpg ] && [ ! -e numbered/1.jpg ]
     run "$POOL" -k 2 -R photos -o 'x/%q.png'
     [ "$status" -eq 2 ]
     [ "$output" = "pool: x/%q.png: %q: unknown code in the output template (%n %e %d %i %%)" ]
