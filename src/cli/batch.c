@@ -104,7 +104,7 @@ static int expand_template(struct text *t, const char *template, const struct cl
         case 'd':
             append_folder(t, relative);
             if (!strchr(relative, '/') && c[1] == '/')
-                c++;    /* at the top: "small/%d/%n" is small/x, not small//x */
+                c++; /* at the top: "small/%d/%n" is small/x, not small//x */
             break;
         case 'i':
             snprintf(num, sizeof num, "%zu", inputs_number(l, i) + 1);
@@ -203,8 +203,7 @@ static int check_hash(const struct cli_options *o, const struct input_list *l, u
 
 /* Before anything is read: every output has a name, its own, that is not its input. Only
  * the names' hashes are kept (8 bytes an input); a repeated hash is looked into. */
-static int check_outputs(const struct cli_options *o, struct input_list *l,
-                         struct pool_error *err)
+static int check_outputs(const struct cli_options *o, struct input_list *l, struct pool_error *err)
 {
     uint64_t *hashes = malloc((l->count ? l->count : 1) * sizeof *hashes);
     if (!hashes)
@@ -253,14 +252,14 @@ static int make_parents(char *path, struct pool_error *err)
 
 /* What one input leaves for its turn: how it went, its message, its stats records. */
 struct input_result {
-    int outcome;                /* 1 written, 0 skipped, -1 failed */
+    int outcome; /* 1 written, 0 skipped, -1 failed */
     char message[MESSAGE_LINE_MAX];
     size_t message_len;
-    char *records;              /* --stats records (malloc'd by open_memstream), or NULL */
+    char *records; /* --stats records (malloc'd by open_memstream), or NULL */
     size_t records_len;
-    unsigned long long bytes;   /* the input's size, for the progress line */
+    unsigned long long bytes; /* the input's size, for the progress line */
     struct input_warnings warnings;
-    bool ran;                   /* it was read (not skipped): its warnings count */
+    bool ran; /* it was read (not skipped): its warnings count */
 };
 
 /* Runs input i into its own output; its stats records go to a buffer of their own. */
@@ -310,7 +309,7 @@ static void batch_one(const struct run_settings *s, const struct input_list *l, 
     if (mine->report.out) {
         fclose(mine->report.out);
         mine->report.out = NULL;
-        if (rc) {   /* a failed input's figures are not kept */
+        if (rc) { /* a failed input's figures are not kept */
             free(r->records);
             r->records = NULL;
         }
@@ -325,11 +324,11 @@ static void batch_one(const struct run_settings *s, const struct input_list *l, 
 struct batch_state {
     const struct run_settings *s;
     const struct input_list *l;
-    struct report *report;      /* the run's --stats */
+    struct report *report; /* the run's --stats */
     pthread_mutex_t lock;
     pthread_cond_t turn;
     size_t next_input, next_said;
-    bool stop;                  /* --fail-fast met a failure */
+    bool stop; /* --fail-fast met a failure */
     struct warning_tally *tally;
     struct batch_counts *counts;
     /* the progress line: on a terminal (or --progress), not with -q */
@@ -413,7 +412,7 @@ static void *work(void *arg)
         if (done)
             break;
         struct input_result *r = malloc(sizeof *r);
-        if (!r) {   /* say it in turn all the same, so that the others are not held */
+        if (!r) { /* say it in turn all the same, so that the others are not held */
             static struct input_result no_memory = {.outcome = -1};
             say_in_turn(b, i, &no_memory);
             continue;
@@ -437,9 +436,13 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
     /* Names are checked across every shard: two shards must not write one file either. */
     if (s->opt->shards && inputs_keep_shard(l, s->opt->shard, s->opt->shards, err))
         return -1;
-    struct batch_state b = {.s = s, .l = l, .report = &shared->report, .counts = counts,
+    struct batch_state b = {.s = s,
+                            .l = l,
+                            .report = &shared->report,
+                            .counts = counts,
                             .tally = &shared->tally,
-                            .progress = !s->opt->quiet && (s->opt->progress || isatty(STDERR_FILENO))};
+                            .progress = !s->opt->quiet &&
+                                        (s->opt->progress || isatty(STDERR_FILENO))};
     clock_gettime(CLOCK_MONOTONIC, &b.started);
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.turn, NULL);

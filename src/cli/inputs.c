@@ -45,8 +45,7 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size, size_t first)
     return true;
 }
 
-static int add_path(struct input_list *l, const char *path, size_t root_len,
-                    struct pool_error *err)
+static int add_path(struct input_list *l, const char *path, size_t root_len, struct pool_error *err)
 {
     size_t len = strlen(path);
     if (len >= INPUTS_PATH_MAX) {
@@ -63,8 +62,8 @@ static int add_path(struct input_list *l, const char *path, size_t root_len,
     void *bytes = l->bytes, *restarts = l->restarts;
     bool room = grow(&bytes, &l->cap, l->used + 4 + len - shared + 1, 1, 4096);
     l->bytes = bytes;
-    room = room && (!restart || grow(&restarts, &l->restarts_cap,
-                                     l->count / INPUTS_RESTART + 1, sizeof(size_t), 64));
+    room = room && (!restart || grow(&restarts, &l->restarts_cap, l->count / INPUTS_RESTART + 1,
+                                     sizeof(size_t), 64));
     l->restarts = restarts;
     if (!room)
         return pool_fail_resource(err, "out of memory for the list of inputs");
@@ -88,7 +87,7 @@ static bool is_readable_kind(const char *path)
     unsigned char bytes[SOURCE_PEEK_MAX];
     FILE *f = fopen(path, "rb");
     if (!f)
-        return true;    /* let the run say why it cannot be opened */
+        return true; /* let the run say why it cannot be opened */
     size_t n = fread(bytes, 1, sizeof bytes, f);
     fclose(f);
     return format_sniff(bytes, n) != FORMAT_UNKNOWN;
@@ -149,10 +148,10 @@ static int walk_entry(struct input_list *l, const char *path, size_t root_len,
 {
     struct stat st;
     if (stat(path, &st))
-        return 0;   /* a dangling link, or gone since the listing: nothing to pool */
+        return 0; /* a dangling link, or gone since the listing: nothing to pool */
     if (S_ISDIR(st.st_mode)) {
         if (l->has_outdir && st.st_dev == l->outdir_dev && st.st_ino == l->outdir_ino)
-            return 0;   /* the outputs of an earlier run into the input tree */
+            return 0; /* the outputs of an earlier run into the input tree */
         for (int k = 0; k < stack->depth; k++)
             if (stack->folders[k].dev == st.st_dev && stack->folders[k].ino == st.st_ino) {
                 if (!l->quiet)
@@ -325,7 +324,7 @@ int inputs_keep_shard(struct input_list *l, size_t shard, size_t shards, struct 
         kept.numbers[kept.count] = i;
         rc = add_path(&kept, p.path, p.root_len, err);
     }
-    if (rc) {   /* out of memory (every path fitted once already) */
+    if (rc) { /* out of memory (every path fitted once already) */
         inputs_free(&kept);
         return -1;
     }
@@ -359,8 +358,10 @@ int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_e
     for (int i = 0; rc == 0 && i < o->ninputs && (!o->files_from || o->inputs_given); i++)
         rc = add_argument(l, o->inputs[i], false, o, err);
     if (rc == 0 && l->count == 0) {
-        pool_fail(err, "no images or tensors to pool%s", l->skipped ? " (every file found was "
-                                                                      "skipped)" : "");
+        pool_fail(err, "no images or tensors to pool%s",
+                  l->skipped ? " (every file found was "
+                               "skipped)"
+                             : "");
         rc = pool_blame(err, ERROR_USAGE, NULL);
     }
     return rc;

@@ -30,7 +30,7 @@
 /* One input's path, decoded from the list. */
 struct input_path {
     char path[INPUTS_PATH_MAX];
-    size_t root_len;            /* how much of it is the folder argument it came from */
+    size_t root_len; /* how much of it is the folder argument it came from */
 };
 
 struct input_list {
@@ -40,17 +40,17 @@ struct input_list {
      * entries), then the rest of the path, NUL-terminated. */
     char *bytes;
     size_t used, cap;
-    size_t *restarts;           /* where entries 0, INPUTS_RESTART, 2 INPUTS_RESTART... begin */
+    size_t *restarts; /* where entries 0, INPUTS_RESTART, 2 INPUTS_RESTART... begin */
     size_t count, restarts_cap;
-    char *last;                 /* the path added last (INPUTS_PATH_MAX bytes) */
-    size_t *numbers;            /* with --shard: each input's place in the whole list */
-    size_t skipped;             /* files in walked folders that are not images or tensors
+    char *last;           /* the path added last (INPUTS_PATH_MAX bytes) */
+    size_t *numbers;      /* with --shard: each input's place in the whole list */
+    size_t skipped;       /* files in walked folders that are not images or tensors
                                  * (with --shard, those of the shard) */
-    size_t shard, shards;       /* --shard K/N (shards 0: none), for counting the skipped */
-    size_t unreadable;          /* folders that could not be read (said, and left out) */
-    char *blamed;               /* a failure's subject that outlives the walk (malloc'd) */
-    bool quiet;                 /* no warnings (-q) */
-    bool has_outdir;            /* -O names a folder that exists: it is not walked */
+    size_t shard, shards; /* --shard K/N (shards 0: none), for counting the skipped */
+    size_t unreadable;    /* folders that could not be read (said, and left out) */
+    char *blamed;         /* a failure's subject that outlives the walk (malloc'd) */
+    bool quiet;           /* no warnings (-q) */
+    bool has_outdir;      /* -O names a folder that exists: it is not walked */
     dev_t outdir_dev;
     ino_t outdir_ino;
 };

@@ -60,7 +60,7 @@ static int run_all(const struct run_settings *s, struct input_list *inputs,
             pooled++;
         } else if (!table || err->kind == ERROR_USAGE) {
             stop = broken = true;
-            if (err->subject == path)   /* said after this buffer is gone */
+            if (err->subject == path) /* said after this buffer is gone */
                 inputs_blame(inputs, err, err->kind, path);
         } else {
             say_failure(err, NULL);
@@ -77,7 +77,7 @@ static int run_all(const struct run_settings *s, struct input_list *inputs,
                     inputs->count, s->opt->writer.stack ? "stack" : "table", failed);
         *status = EXIT_FAILURE_DATA;
         if (!pooled)
-            return 0;   /* every input failed: no table, not even its header */
+            return 0; /* every input failed: no table, not even its header */
     }
     return run_commit(s, shared, err);
 }
@@ -126,7 +126,7 @@ static int run(const struct run_settings *s, struct input_list *inputs, struct r
     int rc = s->one_output_each ? run_batch(s, inputs, shared, status, err)
                                 : run_all(s, inputs, shared, status, err);
     if (inputs->unreadable && *status == 0)
-        *status = EXIT_FAILURE_DATA;   /* a folder that could not be walked is a failure */
+        *status = EXIT_FAILURE_DATA; /* a folder that could not be walked is a failure */
     return rc;
 }
 

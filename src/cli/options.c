@@ -10,11 +10,35 @@
 #include "spec.h"
 
 enum {
-    OPT_CEIL = 256, OPT_CIP, OPT_NORM, OPT_OUTPUT_SIZE, OPT_LAYOUT, OPT_SHAPE, OPT_DTYPE,
-    OPT_PNG_LEVEL, OPT_QUALITY, OPT_PROGRESSIVE, OPT_MAX_PIXELS, OPT_LINEAR, OPT_NO_PREMULTIPLY,
-    OPT_PLAN, OPT_FLATTEN, OPT_STATS, OPT_STATS_FORMAT, OPT_SHIFT_TEST, OPT_WARN_PSNR,
-    OPT_SAVE_PASSES, OPT_CONTACT_SHEET, OPT_FILES_FROM, OPT_FORCE, OPT_SKIP_EXISTING,
-    OPT_FAIL_FAST, OPT_SHARD, OPT_PROGRESS, OPT_NO_HEADER, OPT_STACK,
+    OPT_CEIL = 256,
+    OPT_CIP,
+    OPT_NORM,
+    OPT_OUTPUT_SIZE,
+    OPT_LAYOUT,
+    OPT_SHAPE,
+    OPT_DTYPE,
+    OPT_PNG_LEVEL,
+    OPT_QUALITY,
+    OPT_PROGRESSIVE,
+    OPT_MAX_PIXELS,
+    OPT_LINEAR,
+    OPT_NO_PREMULTIPLY,
+    OPT_PLAN,
+    OPT_FLATTEN,
+    OPT_STATS,
+    OPT_STATS_FORMAT,
+    OPT_SHIFT_TEST,
+    OPT_WARN_PSNR,
+    OPT_SAVE_PASSES,
+    OPT_CONTACT_SHEET,
+    OPT_FILES_FROM,
+    OPT_FORCE,
+    OPT_SKIP_EXISTING,
+    OPT_FAIL_FAST,
+    OPT_SHARD,
+    OPT_PROGRESS,
+    OPT_NO_HEADER,
+    OPT_STACK,
 };
 
 static const struct option long_options[] = {
@@ -68,82 +92,81 @@ static const struct option long_options[] = {
 
 void options_print_help(FILE *out)
 {
-    fputs(
-        "Usage: pool [OPTIONS] [FILE|DIR...]\n"
-        "Downsample an image or a tensor by pooling, exactly as PyTorch defines it.\n"
-        "Reads FILE (PNG, JPEG, PNM/PAM, .npy, or raw with --shape), or stdin when FILE\n"
-        "is - or absent. Several FILEs go into one csv, txt or PNM output, or with -O or\n"
-        "an -o template into one output each.\n"
-        "\n"
-        "One pass from flags:\n"
-        "  -m, --mode MODE        max (default), avg, min, lp, gmax, gavg, gmin\n"
-        "  -k, --kernel SIZE      window size: K, or one per spatial axis (HxW, DxHxW)\n"
-        "  -s, --stride SIZE      step between windows (default: the kernel)\n"
-        "  -p, --padding SIZE     implicit padding on both sides (at most kernel/2)\n"
-        "  -d, --dilation SIZE    spacing between window taps (max, min)\n"
-        "      --ceil             ceil mode: keep a last, partial window\n"
-        "      --count-include-pad  avg divides by the window including padding\n"
-        "      --norm P           lp's power (default 2)\n"
-        "      --output-size SIZE adaptive pooling to this size (max, avg, min)\n"
-        "Several passes:\n"
-        "  -P, --pass SPEC        add a pass: MODE[:KERNEL][,key=value...], keys k s p d\n"
-        "                         ceil cip norm out; e.g. -P max:3,s=2,p=1 -P gavg\n"
-        "  -r, --repeat N         run the passes N times\n"
-        "Input:\n"
-        "      --layout AXES      l cl ncl hw chw nchw hwc nhwc dhw cdhw ncdhw\n"
-        "                         (default by rank: l hw chw nchw ncdhw)\n"
-        "      --shape DIMS       read raw data of this shape, e.g. 1x64x56x56\n"
-        "      --dtype TYPE       raw element type: u8 i8 u16 i16 u32 i32 u64 i64\n"
-        "                         f16 f32 (default) f64\n"
-        "      --max-pixels N     refuse images larger than N pixels (default 2^30)\n"
-        "Images:\n"
-        "      --linear           average 8/16-bit sRGB in linear light\n"
-        "      --no-premultiply   average alpha images channel by channel\n"
-        "Output:\n"
-        "  -o, --output FILE      write here (default: stdout); with %n %e %d %i %%, a\n"
-        "                         template naming one output per input\n"
-        "  -O, --outdir DIR       one output per input, mirroring folders under DIR\n"
-        "  -f, --format FMT       png jpeg pnm npy raw txt csv (default: from -o's\n"
-        "                         extension, else the input's)\n"
-        "      --flatten          drop size-1 axes from .npy output\n"
-        "      --stack            several inputs into one .npy, along a new leading axis\n"
-        "      --no-header        a csv table without its header row\n"
-        "      --png-level N      PNG compression 0-9 (default 3)\n"
-        "      --quality N        JPEG quality 1-100 (default 90)\n"
-        "      --progressive      progressive JPEG\n"
-        "      --plan SHAPE|FILE  print each pass's output shape, stride, receptive field\n"
-        "                         and coverage for a shape (3x224x224) or a file's header\n"
-        "Many inputs:\n"
-        "  -R, --recursive        walk folders among the inputs (images and tensors only)\n"
-        "      --files-from FILE  read the inputs from FILE (- for stdin), one a line\n"
-        "  -0, --null             ... separated by NUL bytes instead (find -print0)\n"
-        "      --force            overwrite outputs that exist (with -O or a template)\n"
-        "      --skip-existing    skip inputs whose output exists\n"
-        "      --fail-fast        stop at the first input that fails\n"
-        "  -j, --jobs N           pool N inputs at once (default: the processors)\n"
-        "      --progress         a progress line on stderr even when it is not a terminal\n"
-        "                         (on a terminal it is there anyway; -q: never)\n"
-        "      --shard K/N        only the inputs of shard K of N (0 <= K < N), by a hash\n"
-        "                         of their path below their folder argument\n"
-        "Seeing what each pass keeps and loses:\n"
-        "      --stats[=FILE]     per pass: shapes, coverage, per-channel min max mean\n"
-        "                         std, RMSE and PSNR against the input, time; JSON Lines\n"
-        "                         to stderr or FILE\n"
-        "      --stats-format F   json (default) or text (an aligned table); implies\n"
-        "                         --stats\n"
-        "      --shift-test       also pool the input shifted by one element along each\n"
-        "                         spatial axis and report what changed (--stats=shift)\n"
-        "      --warn-psnr DB     warn when a pass's PSNR falls below DB (default 20;\n"
-        "                         0: never)\n"
-        "      --save-passes DIR  write every pass's output into DIR\n"
-        "      --contact-sheet FILE.png  the input and every pass side by side\n"
-        "  -q, --quiet            no warnings\n"
-        "  -h, --help             this help\n"
-        "  -V, --version          the version\n"
-        "\n"
-        "Example: pool -m avg -k 2 feat.npy -o half.npy\n"
-        "See pool(1) for the exact rules.\n",
-        out);
+    fputs("Usage: pool [OPTIONS] [FILE|DIR...]\n"
+          "Downsample an image or a tensor by pooling, exactly as PyTorch defines it.\n"
+          "Reads FILE (PNG, JPEG, PNM/PAM, .npy, or raw with --shape), or stdin when FILE\n"
+          "is - or absent. Several FILEs go into one csv, txt or PNM output, or with -O or\n"
+          "an -o template into one output each.\n"
+          "\n"
+          "One pass from flags:\n"
+          "  -m, --mode MODE        max (default), avg, min, lp, gmax, gavg, gmin\n"
+          "  -k, --kernel SIZE      window size: K, or one per spatial axis (HxW, DxHxW)\n"
+          "  -s, --stride SIZE      step between windows (default: the kernel)\n"
+          "  -p, --padding SIZE     implicit padding on both sides (at most kernel/2)\n"
+          "  -d, --dilation SIZE    spacing between window taps (max, min)\n"
+          "      --ceil             ceil mode: keep a last, partial window\n"
+          "      --count-include-pad  avg divides by the window including padding\n"
+          "      --norm P           lp's power (default 2)\n"
+          "      --output-size SIZE adaptive pooling to this size (max, avg, min)\n"
+          "Several passes:\n"
+          "  -P, --pass SPEC        add a pass: MODE[:KERNEL][,key=value...], keys k s p d\n"
+          "                         ceil cip norm out; e.g. -P max:3,s=2,p=1 -P gavg\n"
+          "  -r, --repeat N         run the passes N times\n"
+          "Input:\n"
+          "      --layout AXES      l cl ncl hw chw nchw hwc nhwc dhw cdhw ncdhw\n"
+          "                         (default by rank: l hw chw nchw ncdhw)\n"
+          "      --shape DIMS       read raw data of this shape, e.g. 1x64x56x56\n"
+          "      --dtype TYPE       raw element type: u8 i8 u16 i16 u32 i32 u64 i64\n"
+          "                         f16 f32 (default) f64\n"
+          "      --max-pixels N     refuse images larger than N pixels (default 2^30)\n"
+          "Images:\n"
+          "      --linear           average 8/16-bit sRGB in linear light\n"
+          "      --no-premultiply   average alpha images channel by channel\n"
+          "Output:\n"
+          "  -o, --output FILE      write here (default: stdout); with %n %e %d %i %%, a\n"
+          "                         template naming one output per input\n"
+          "  -O, --outdir DIR       one output per input, mirroring folders under DIR\n"
+          "  -f, --format FMT       png jpeg pnm npy raw txt csv (default: from -o's\n"
+          "                         extension, else the input's)\n"
+          "      --flatten          drop size-1 axes from .npy output\n"
+          "      --stack            several inputs into one .npy, along a new leading axis\n"
+          "      --no-header        a csv table without its header row\n"
+          "      --png-level N      PNG compression 0-9 (default 3)\n"
+          "      --quality N        JPEG quality 1-100 (default 90)\n"
+          "      --progressive      progressive JPEG\n"
+          "      --plan SHAPE|FILE  print each pass's output shape, stride, receptive field\n"
+          "                         and coverage for a shape (3x224x224) or a file's header\n"
+          "Many inputs:\n"
+          "  -R, --recursive        walk folders among the inputs (images and tensors only)\n"
+          "      --files-from FILE  read the inputs from FILE (- for stdin), one a line\n"
+          "  -0, --null             ... separated by NUL bytes instead (find -print0)\n"
+          "      --force            overwrite outputs that exist (with -O or a template)\n"
+          "      --skip-existing    skip inputs whose output exists\n"
+          "      --fail-fast        stop at the first input that fails\n"
+          "  -j, --jobs N           pool N inputs at once (default: the processors)\n"
+          "      --progress         a progress line on stderr even when it is not a terminal\n"
+          "                         (on a terminal it is there anyway; -q: never)\n"
+          "      --shard K/N        only the inputs of shard K of N (0 <= K < N), by a hash\n"
+          "                         of their path below their folder argument\n"
+          "Seeing what each pass keeps and loses:\n"
+          "      --stats[=FILE]     per pass: shapes, coverage, per-channel min max mean\n"
+          "                         std, RMSE and PSNR against the input, time; JSON Lines\n"
+          "                         to stderr or FILE\n"
+          "      --stats-format F   json (default) or text (an aligned table); implies\n"
+          "                         --stats\n"
+          "      --shift-test       also pool the input shifted by one element along each\n"
+          "                         spatial axis and report what changed (--stats=shift)\n"
+          "      --warn-psnr DB     warn when a pass's PSNR falls below DB (default 20;\n"
+          "                         0: never)\n"
+          "      --save-passes DIR  write every pass's output into DIR\n"
+          "      --contact-sheet FILE.png  the input and every pass side by side\n"
+          "  -q, --quiet            no warnings\n"
+          "  -h, --help             this help\n"
+          "  -V, --version          the version\n"
+          "\n"
+          "Example: pool -m avg -k 2 feat.npy -o half.npy\n"
+          "See pool(1) for the exact rules.\n",
+          out);
 }
 
 /* The pass built from -m/-k/... flags, and how the user wrote it. */
@@ -161,8 +184,8 @@ static void note_flag(struct flag_pass *f, const char *flag, const char *value)
     f->used = true;
 }
 
-static int flag_size(struct flag_pass *f, struct size_arg *dst, const char *flag,
-                     const char *value, struct pool_error *err)
+static int flag_size(struct flag_pass *f, struct size_arg *dst, const char *flag, const char *value,
+                     struct pool_error *err)
 {
     struct pool_error why;
     note_flag(f, flag, value);
@@ -230,8 +253,14 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case 'p': return flag_size(f, &p->padding, "-p", arg, err);
     case 'd': return flag_size(f, &p->dilation, "-d", arg, err);
     case OPT_OUTPUT_SIZE: return flag_size(f, &p->output_size, "--output-size", arg, err);
-    case OPT_CEIL: note_flag(f, "--ceil", NULL); p->ceil_mode = true; return 0;
-    case OPT_CIP: note_flag(f, "--count-include-pad", NULL); p->count_include_pad = true; return 0;
+    case OPT_CEIL:
+        note_flag(f, "--ceil", NULL);
+        p->ceil_mode = true;
+        return 0;
+    case OPT_CIP:
+        note_flag(f, "--count-include-pad", NULL);
+        p->count_include_pad = true;
+        return 0;
     case OPT_NORM:
         note_flag(f, "--norm", arg);
         p->has_norm = true;
@@ -255,11 +284,15 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         return 0;
     case OPT_DTYPE:
         if (!dtype_parse(arg, &o->reader.raw.shape.dtype))
-            return pool_fail(err, "--dtype %s: unknown type (u8 i8 u16 i16 u32 i32 u64 i64 "
-                                  "f16 f32 f64)", arg);
+            return pool_fail(err,
+                             "--dtype %s: unknown type (u8 i8 u16 i16 u32 i32 u64 i64 "
+                             "f16 f32 f64)",
+                             arg);
         return 0;
-    case OPT_PNG_LEVEL: return parse_int_option("--png-level", arg, 0, 9, &o->writer.png_level, err);
-    case OPT_QUALITY: return parse_int_option("--quality", arg, 1, 100, &o->writer.jpeg_quality, err);
+    case OPT_PNG_LEVEL:
+        return parse_int_option("--png-level", arg, 0, 9, &o->writer.png_level, err);
+    case OPT_QUALITY:
+        return parse_int_option("--quality", arg, 1, 100, &o->writer.jpeg_quality, err);
     case OPT_PROGRESSIVE: o->writer.jpeg_progressive = true; return 0;
     case OPT_MAX_PIXELS: {
         long v;
@@ -375,8 +408,10 @@ static int check_batch(const struct cli_options *o, struct pool_error *err)
     if (o->force && o->skip_existing)
         return pool_fail(err, "--force and --skip-existing: give one");
     if ((o->force || o->skip_existing) && !options_batch(o))
-        return pool_fail(err, "--%s works with one output per input (-O DIR, or -o with %% "
-                              "codes)", o->force ? "force" : "skip-existing");
+        return pool_fail(err,
+                         "--%s works with one output per input (-O DIR, or -o with %% "
+                         "codes)",
+                         o->force ? "force" : "skip-existing");
     if (o->shards && !options_batch(o))
         return pool_fail(err, "--shard works with one output per input (-O DIR, or -o with %% "
                               "codes)");
@@ -428,8 +463,8 @@ static int bad_option(int short_opt, const char *arg, struct pool_error *err)
     if (matches == 1 && eq && hit->has_arg == no_argument)
         return pool_fail(err, "--%s takes no value", hit->name);
     if (matches > 1)
-        return pool_fail(err, "%.*s: ambiguous, say which option (see pool --help)",
-                         (int)(len + 2), arg);
+        return pool_fail(err, "%.*s: ambiguous, say which option (see pool --help)", (int)(len + 2),
+                         arg);
     return pool_fail(err, "%s: unknown option (see pool --help)", arg);
 }
 
@@ -451,7 +486,8 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, ":m:k:s:p:d:r:P:o:O:f:j:R0qhV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:k:s:p:d:r:P:o:O:f:j:R0qhV", long_options, NULL)) !=
+           -1) {
         if (c == '?')
             return bad_option(optopt, argv[optind - 1], err);
         if (c == ':')

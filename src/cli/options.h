@@ -15,40 +15,40 @@
 
 struct cli_options {
     struct pool_pass passes[MAX_PASSES];
-    char pass_labels[MAX_PASSES][128];  /* how the user wrote each pass, for messages */
+    char pass_labels[MAX_PASSES][128]; /* how the user wrote each pass, for messages */
     int npasses;
     long repeat;
-    const char *layout;                 /* NULL: the input's own, or the default for its rank */
-    struct reader_options reader;       /* raw shape and dtype, the pixel limit */
-    struct writer_options writer;       /* PNG level, JPEG quality */
-    bool linear;                        /* average 8/16-bit sRGB in linear light */
-    bool flatten;                       /* drop size-1 axes from .npy output */
-    bool no_premultiply;                /* average alpha images channel by channel */
-    const char *input;                  /* the first input; "-" for stdin */
-    char **inputs;                      /* every input (argv's), ninputs of them */
+    const char *layout;           /* NULL: the input's own, or the default for its rank */
+    struct reader_options reader; /* raw shape and dtype, the pixel limit */
+    struct writer_options writer; /* PNG level, JPEG quality */
+    bool linear;                  /* average 8/16-bit sRGB in linear light */
+    bool flatten;                 /* drop size-1 axes from .npy output */
+    bool no_premultiply;          /* average alpha images channel by channel */
+    const char *input;            /* the first input; "-" for stdin */
+    char **inputs;                /* every input (argv's), ninputs of them */
     int ninputs;
-    bool inputs_given;                  /* FILE arguments were given (else inputs is "-") */
-    bool recursive;                     /* -R: walk folders among the inputs */
-    const char *files_from;             /* a list of inputs, one a line ("-": stdin) */
-    bool null_separated;                /* -0: that list is NUL-separated */
-    const char *outdir;                 /* -O: one output per input, mirrored under it */
-    bool output_template;               /* -o has % codes: one output per input */
-    bool force, skip_existing;          /* batch: overwrite, or skip, existing outputs */
-    bool fail_fast;                     /* batch: stop at the first failure */
-    size_t jobs;                        /* batch: worker threads (default: the processors) */
-    size_t shard, shards;               /* --shard K/N: only shard K of N (shards 0: all) */
-    bool progress;                      /* batch: a progress line even off a terminal */
-    const char *output;                 /* "-" for stdout */
-    enum file_format format;            /* FORMAT_UNKNOWN: from -o's extension or the input */
-    const char *plan;                   /* --plan SHAPE or FILE: print the plan, pool nothing */
-    bool stats;                         /* per-pass figures, to stats_file or stderr */
-    const char *stats_file;             /* NULL: stderr */
-    bool stats_text;                    /* an aligned table instead of JSON Lines */
-    bool shift_test;                    /* also pool the input shifted by one element */
-    double warn_psnr;                   /* warn when a pass's PSNR falls below (dB); 0: never */
+    bool inputs_given;         /* FILE arguments were given (else inputs is "-") */
+    bool recursive;            /* -R: walk folders among the inputs */
+    const char *files_from;    /* a list of inputs, one a line ("-": stdin) */
+    bool null_separated;       /* -0: that list is NUL-separated */
+    const char *outdir;        /* -O: one output per input, mirrored under it */
+    bool output_template;      /* -o has % codes: one output per input */
+    bool force, skip_existing; /* batch: overwrite, or skip, existing outputs */
+    bool fail_fast;            /* batch: stop at the first failure */
+    size_t jobs;               /* batch: worker threads (default: the processors) */
+    size_t shard, shards;      /* --shard K/N: only shard K of N (shards 0: all) */
+    bool progress;             /* batch: a progress line even off a terminal */
+    const char *output;        /* "-" for stdout */
+    enum file_format format;   /* FORMAT_UNKNOWN: from -o's extension or the input */
+    const char *plan;          /* --plan SHAPE or FILE: print the plan, pool nothing */
+    bool stats;                /* per-pass figures, to stats_file or stderr */
+    const char *stats_file;    /* NULL: stderr */
+    bool stats_text;           /* an aligned table instead of JSON Lines */
+    bool shift_test;           /* also pool the input shifted by one element */
+    double warn_psnr;          /* warn when a pass's PSNR falls below (dB); 0: never */
     bool warn_psnr_given;
-    const char *save_passes;            /* a folder for every pass's output, or NULL */
-    const char *contact_sheet;          /* a PNG of the input and every pass, or NULL */
+    const char *save_passes;   /* a folder for every pass's output, or NULL */
+    const char *contact_sheet; /* a PNG of the input and every pass, or NULL */
     bool quiet;
     bool help, version;
 };

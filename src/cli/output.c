@@ -36,7 +36,7 @@ static void remove_temp_and_die(int sig)
             unlink(path);
     }
     if (atomic_load(&line_open) && write(STDERR_FILENO, "\n", 1) < 0)
-        (void)0;    /* nothing to be done about stderr in a dying process */
+        (void)0; /* nothing to be done about stderr in a dying process */
     signal(sig, SIG_DFL);
     raise(sig);
 }

@@ -10,9 +10,9 @@
 #include "../core/error.h"
 
 struct output_file {
-    const char *path;      /* destination, or "-" for stdout */
-    char *resolved_path;   /* the destination with symbolic links resolved (malloc'd) */
-    char *temp_path;       /* NULL for stdout and for devices and FIFOs, written in place */
+    const char *path;    /* destination, or "-" for stdout */
+    char *resolved_path; /* the destination with symbolic links resolved (malloc'd) */
+    char *temp_path;     /* NULL for stdout and for devices and FIFOs, written in place */
     FILE *fp;
 };
 

@@ -56,8 +56,7 @@ static int plan_input(const struct cli_options *o, struct tensor_shape *shape,
             return -1;
     }
     if (!layout)
-        return pool_fail(err, "a %d-axis shape has no default layout: give --layout",
-                         shape->ndim);
+        return pool_fail(err, "a %d-axis shape has no default layout: give --layout", shape->ndim);
     snprintf(shape->layout, sizeof shape->layout, "%s", layout);
     return 0;
 }

@@ -125,8 +125,11 @@ static void json_number(FILE *out, double v)
 /* Length of the valid UTF-8 sequence at s (1 to 4), or 0 (overlong forms aside). */
 static size_t utf8_sequence(const unsigned char *s)
 {
-    size_t n = s[0] < 0x80 ? 1 : (s[0] >> 5) == 0x6 ? 2 : (s[0] >> 4) == 0xE ? 3
-                             : (s[0] >> 3) == 0x1E ? 4 : 0;
+    size_t n = s[0] < 0x80           ? 1
+               : (s[0] >> 5) == 0x6  ? 2
+               : (s[0] >> 4) == 0xE  ? 3
+               : (s[0] >> 3) == 0x1E ? 4
+                                     : 0;
     for (size_t i = 1; i < n; i++)
         if ((s[i] >> 6) != 0x2)
             return 0;
@@ -178,8 +181,7 @@ static void json_axes(FILE *out, const char *key, const struct axis_params ax[3]
 }
 
 /* One figure of every channel: "min":[...]. */
-static void json_channels(FILE *out, const char *key, const struct meter_figures *f,
-                          size_t offset)
+static void json_channels(FILE *out, const char *key, const struct meter_figures *f, size_t offset)
 {
     fprintf(out, ",\"%s\":[", key);
     for (size_t c = 0; c < f->channels; c++) {
@@ -229,8 +231,8 @@ static void write_json(FILE *out, const struct pass_record *r)
     json_axes(out, "stride", ax, r->nspatial, offsetof(struct axis_params, stride), windowed);
     json_axes(out, "padding", ax, r->nspatial, offsetof(struct axis_params, padding), windowed);
     json_axes(out, "dilation", ax, r->nspatial, offsetof(struct axis_params, dilation), windowed);
-    fprintf(out, ",\"ceil_mode\":%s,\"count_include_pad\":%s",
-            p->ceil_mode ? "true" : "false", p->count_include_pad ? "true" : "false");
+    fprintf(out, ",\"ceil_mode\":%s,\"count_include_pad\":%s", p->ceil_mode ? "true" : "false",
+            p->count_include_pad ? "true" : "false");
     json_axes(out, "output_size", ax, r->nspatial, offsetof(struct axis_params, adaptive_out),
               resolved && !windowed);
     json_field(out, "norm", p->mode == MODE_LP ? (p->has_norm ? p->norm : 2.0) : NAN);
@@ -281,8 +283,7 @@ static void write_text(FILE *out, const struct pass_record *r)
     format_dims(&r->out, outs, sizeof outs);
     if (r->number == 1)
         fprintf(out, "%s (image %zu)\n%-4s %-22s %-18s %-18s %8s %10s %8s %9s\n", r->input,
-                r->image, "pass", "spec", "in", "out", "coverage", "rmse",
-                "psnr", "ms");
+                r->image, "pass", "spec", "in", "out", "coverage", "rmse", "psnr", "ms");
     if (isinf(r->fig.psnr))
         snprintf(psnr, sizeof psnr, "%s", "inf");
     else
@@ -321,8 +322,8 @@ int report_image(struct report *rep, const char *input, size_t image,
     for (size_t k = 0; k < p->npasses; k++) {
         struct pass_filter *f = p->passes[k];
         const struct row_geom *in = pass_filter_in_geom(f), *out = pass_filter_out_geom(f);
-        struct pass_record r = {.input = input, .image = image, .number = k + 1,
-                                .pass = &passes[k]};
+        struct pass_record r = {
+            .input = input, .image = image, .number = k + 1, .pass = &passes[k]};
         struct pass_plan plan;
         r.nspatial = in->nspatial;
         pass_shapes(shape, in, out, &r);
@@ -342,9 +343,8 @@ int report_image(struct report *rep, const char *input, size_t image,
     return 0;
 }
 
-bool report_warn_psnr(struct input_warnings *to, const char *input,
-                      const struct pool_pass *passes, struct pipeline *p, double threshold,
-                      bool estimated)
+bool report_warn_psnr(struct input_warnings *to, const char *input, const struct pool_pass *passes,
+                      struct pipeline *p, double threshold, bool estimated)
 {
     for (size_t k = 0; k < p->npasses; k++) {
         struct pass_meter *m = pass_filter_meter(p->passes[k]);

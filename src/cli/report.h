@@ -15,7 +15,7 @@
 #include "warnings.h"
 
 struct report {
-    FILE *out;                  /* stderr, or file.fp */
+    FILE *out; /* stderr, or file.fp */
     struct output_file file;
     bool to_file, text;
 };
@@ -34,8 +34,7 @@ void describe_pass(const struct pool_pass *p, int nspatial, char *buf, size_t le
 /* Warns (warnings.h: to NULL says it) about the first pass whose PSNR is below threshold;
  * true when it warned.
  * estimated: the meters sampled rows (see meter.h). */
-bool report_warn_psnr(struct input_warnings *to, const char *input,
-                      const struct pool_pass *passes, struct pipeline *p, double threshold,
-                      bool estimated);
+bool report_warn_psnr(struct input_warnings *to, const char *input, const struct pool_pass *passes,
+                      struct pipeline *p, double threshold, bool estimated);
 
 #endif

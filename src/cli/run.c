@@ -18,13 +18,13 @@
 struct input_run {
     const struct run_settings *s;
     struct run_shared *shared;
-    const char *path, *name;    /* as given, and as messages show it */
+    const char *path, *name; /* as given, and as messages show it */
     struct byte_source src;
     struct tensor_reader reader;
     struct pipeline pipe;
-    struct pool_pass *passes;   /* the settings' passes, with this input's alpha rule */
-    bool pipe_rescaled;         /* the pipeline stretches PNM codes to the full range */
-    size_t image;               /* 1-based, within the input */
+    struct pool_pass *passes; /* the settings' passes, with this input's alpha rule */
+    bool pipe_rescaled;       /* the pipeline stretches PNM codes to the full range */
+    size_t image;             /* 1-based, within the input */
 };
 
 /* The output's format: -f, else the output's extension, else the input's. */
@@ -74,16 +74,14 @@ static bool measuring(const struct cli_options *o)
 }
 
 /* Lays out the reader's current image or tensor and builds the pipeline for it. */
-static int plan_image(struct input_run *in, struct tensor_shape *out_shape,
-                      struct pool_error *err)
+static int plan_image(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
 {
     const struct cli_options *o = in->s->opt;
     struct row_geom geom;
     struct tensor_shape *shape = &in->reader.shape;
     const char *layout = o->layout ? o->layout : reader_default_layout(&in->reader);
     if (!layout)
-        return pool_fail(err, "a %d-axis tensor has no default layout: give --layout",
-                         shape->ndim);
+        return pool_fail(err, "a %d-axis tensor has no default layout: give --layout", shape->ndim);
     if (layout_check(layout, shape->ndim, err))
         return -1;
     snprintf(shape->layout, sizeof shape->layout, "%s", layout);
@@ -101,12 +99,16 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape,
     for (const char *a = shape->layout; *a; a++)
         if (strchr("dhwl", *a) && strlen(letters) < 3)
             letters[strlen(letters)] = *a;
-    struct pipeline_options po = {
-        .linear = o->linear, .has_alpha = alpha, .maxval = in->reader.meta.maxval,
-        .rescale = image_out, .measure = measuring(o),
-        .estimate_rows = o->stats ? 0 : PSNR_ESTIMATE_ROWS, .channels = channel_map_of(shape),
-        .shift_test = o->shift_test, .spatial_letters = letters,
-        .no_decode_ahead = in->s->no_decode_ahead};
+    struct pipeline_options po = {.linear = o->linear,
+                                  .has_alpha = alpha,
+                                  .maxval = in->reader.meta.maxval,
+                                  .rescale = image_out,
+                                  .measure = measuring(o),
+                                  .estimate_rows = o->stats ? 0 : PSNR_ESTIMATE_ROWS,
+                                  .channels = channel_map_of(shape),
+                                  .shift_test = o->shift_test,
+                                  .spatial_letters = letters,
+                                  .no_decode_ahead = in->s->no_decode_ahead};
     if (views_wanted(o))
         views_tap_into(&in->shared->views, &po);
     pipeline_free(&in->pipe);
@@ -140,8 +142,8 @@ static int open_output(struct input_run *in, const struct tensor_shape *out_shap
         return pool_blame(err, ERROR_OUTPUT, out->name);
     /* What the format cannot hold is about this input: in a batch (where an output may be
      * named by its number alone) say which. */
-    if (writer_open(&out->writer, out->format, out->file.fp, &shape, &in->reader.meta,
-                    &o->writer, err))
+    if (writer_open(&out->writer, out->format, out->file.fp, &shape, &in->reader.meta, &o->writer,
+                    err))
         return in->s->one_output_each ? pool_blame(err, ERROR_INPUT, in->name)
                                       : pool_blame(err, ERROR_OUTPUT, out->name);
     out->open = true;
@@ -161,8 +163,7 @@ static int continue_output(struct input_run *in, const struct tensor_shape *out_
 }
 
 /* After an image: 1 when the input holds another (now planned), 0 at its end. */
-static int next_image(struct input_run *in, struct tensor_shape *out_shape,
-                      struct pool_error *err)
+static int next_image(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
 {
     const struct reader_ops *ops = in->reader.ops;
     if (!ops->next)
@@ -180,25 +181,23 @@ static int report_pass_figures(struct input_run *in, struct pool_error *err)
     const struct cli_options *o = in->s->opt;
     struct run_shared *sh = in->shared;
     if (!atomic_load(&sh->once->psnr) && o->warn_psnr > 0 && !o->quiet &&
-        report_warn_psnr(sh->warnings, in->name, in->passes, &in->pipe, o->warn_psnr,
-                         !o->stats))
+        report_warn_psnr(sh->warnings, in->name, in->passes, &in->pipe, o->warn_psnr, !o->stats))
         atomic_store(&sh->once->psnr, true);
-    if (o->stats && report_image(&sh->report, in->name, in->image, &in->reader.shape,
-                                 in->passes, &in->pipe, err))
+    if (o->stats && report_image(&sh->report, in->name, in->image, &in->reader.shape, in->passes,
+                                 &in->pipe, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");
     return 0;
 }
 
 /* Pools every image of the input into the open writer. */
-static int pool_images(struct input_run *in, struct tensor_shape *out_shape,
-                       struct pool_error *err)
+static int pool_images(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
 {
     const struct cli_options *o = in->s->opt;
     struct pass_views *views = &in->shared->views;
     struct tensor_writer *w = &in->shared->output.writer;
     for (;;) {
-        if (views_wanted(o) && views_begin_image(views, in->path, &in->reader, in->image,
-                                                 &in->pipe, in->passes, in->pipe_rescaled, err))
+        if (views_wanted(o) && views_begin_image(views, in->path, &in->reader, in->image, &in->pipe,
+                                                 in->passes, in->pipe_rescaled, err))
             return -1;
         if (pipeline_run(&in->pipe, &in->reader, w, err) ||
             (views_wanted(o) && views_end_image(views, err)) || report_pass_figures(in, err))
@@ -227,8 +226,7 @@ static int start_input(struct input_run *in, bool first, struct tensor_shape *ou
 {
     const struct cli_options *o = in->s->opt;
     struct run_output *out = &in->shared->output;
-    if (source_open(&in->src, in->path, err) ||
-        reader_open(&in->reader, &in->src, &o->reader, err))
+    if (source_open(&in->src, in->path, err) || reader_open(&in->reader, &in->src, &o->reader, err))
         return pool_blame(err, ERROR_INPUT, in->name);
     if (first && (choose_format(o, out->path, in->reader.ops->format, &out->format, err) ||
                   check_output(in->s, out->path, out->format, err)))
@@ -325,8 +323,8 @@ int run_commit(const struct run_settings *s, struct run_shared *shared, struct p
         return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");
     /* (a batch has committed each input's output already) */
     struct tensor_writer *w = &shared->output.writer;
-    if (shared->output.open && ((w->ops->end && w->ops->end(w, err)) ||
-                                output_commit(&shared->output.file, err)))
+    if (shared->output.open &&
+        ((w->ops->end && w->ops->end(w, err)) || output_commit(&shared->output.file, err)))
         return pool_blame(err, ERROR_OUTPUT, shared->output.name);
     return 0;
 }

@@ -20,17 +20,17 @@
 
 struct run_settings {
     const struct cli_options *opt;
-    const struct pool_pass *passes;     /* as run: --repeat applied */
+    const struct pool_pass *passes; /* as run: --repeat applied */
     size_t npasses;
-    bool one_output_each;               /* a batch: each input has an output of its own */
-    bool no_decode_ahead;               /* workers share the cores: no reader thread each */
+    bool one_output_each; /* a batch: each input has an output of its own */
+    bool no_decode_ahead; /* workers share the cores: no reader thread each */
 };
 
 /* The output of a run (or of one input of a batch), opened by its first input, which also
  * decides its format. */
 struct run_output {
-    const char *path;                   /* as given, "-" for stdout; NULL: -o's */
-    const char *name;                   /* as messages show it */
+    const char *path; /* as given, "-" for stdout; NULL: -o's */
+    const char *name; /* as messages show it */
     enum file_format format;
     struct output_file file;
     struct tensor_writer writer;
@@ -44,11 +44,11 @@ struct run_once {
 
 struct run_shared {
     struct run_output output;
-    struct report report;               /* --stats: opened by the caller */
+    struct report report; /* --stats: opened by the caller */
     struct pass_views views;
-    struct run_once *once;              /* warnings given already, for the input */
-    struct input_warnings *warnings;    /* the input's warnings, kept; NULL: say them */
-    struct warning_tally tally;         /* several inputs: their warnings, counted */
+    struct run_once *once;           /* warnings given already, for the input */
+    struct input_warnings *warnings; /* the input's warnings, kept; NULL: say them */
+    struct warning_tally tally;      /* several inputs: their warnings, counted */
 };
 
 /* csv and txt: tables, which several inputs fill row by row. */

@@ -10,8 +10,8 @@
 #define SHEET_MAX_BYTES ((size_t)1 << 31)
 
 struct panel {
-    size_t x0, width;           /* where it sits on the sheet, and its expanded width */
-    size_t out_h, out_w;        /* the rows it receives */
+    size_t x0, width;    /* where it sits on the sheet, and its expanded width */
+    size_t out_h, out_w; /* the rows it receives */
     size_t next_row;
 };
 
@@ -21,8 +21,8 @@ struct contact_sheet {
     struct panel *panels;
     size_t npanels;
     unsigned char *pixels;
-    unsigned char *expanded;    /* one expanded row of the widest panel */
-    size_t scale;               /* font pixels per glyph pixel */
+    unsigned char *expanded; /* one expanded row of the widest panel */
+    size_t scale;            /* font pixels per glyph pixel */
 };
 
 static size_t scale_for(size_t height)
@@ -62,16 +62,16 @@ static void draw_text(struct contact_sheet *s, const char *text, size_t x, size_
         for (int r = 0; r < FONT_HEIGHT; r++)
             for (int b = 0; b < FONT_WIDTH; b++)
                 if (g[r] & (0x10 >> b))
-                    fill(s, x + i * step + (size_t)b * s->scale, y + (size_t)r * s->scale,
-                         s->scale, s->scale, 0.0, has_alpha);
+                    fill(s, x + i * step + (size_t)b * s->scale, y + (size_t)r * s->scale, s->scale,
+                         s->scale, 0.0, has_alpha);
     }
 }
 
 static int check_panels(const struct row_geom *p, size_t n, struct pool_error *err)
 {
     for (size_t i = 0; i < n; i++) {
-        bool image = p[i].planes == 1 && p[i].nspatial == 2 && p[i].inner >= 1 &&
-                     p[i].inner <= 4 && (p[i].dtype == DT_U8 || p[i].dtype == DT_U16);
+        bool image = p[i].planes == 1 && p[i].nspatial == 2 && p[i].inner >= 1 && p[i].inner <= 4 &&
+                     (p[i].dtype == DT_U8 || p[i].dtype == DT_U16);
         if (!image)
             return pool_fail(err, "a contact sheet shows images: one 2-D plane of 1 to 4 "
                                   "channels of 8 or 16 bits");
@@ -151,7 +151,8 @@ void sheet_add_row(struct contact_sheet *s, size_t panel, const void *row)
     for (size_t x = 0; x < p->width; x++)
         memcpy(s->expanded + x * px, (const char *)row + (x * p->out_w / p->width) * px, px);
     /* Sheet rows y with floor(y * out_h / H) == oy. */
-    size_t first = (oy * H + p->out_h - 1) / p->out_h, end = ((oy + 1) * H + p->out_h - 1) / p->out_h;
+    size_t first = (oy * H + p->out_h - 1) / p->out_h,
+           end = ((oy + 1) * H + p->out_h - 1) / p->out_h;
     for (size_t y = first; y < end && y < H; y++)
         memcpy(s->pixels + (y * s->width + p->x0) * px, s->expanded, p->width * px);
 }

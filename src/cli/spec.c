@@ -11,8 +11,10 @@ int size_arg_parse(const char *text, struct size_arg *out, struct pool_error *er
     out->n = 0;
     for (;;) {
         if (*p < '0' || *p > '9')
-            return pool_fail(err, "bad size '%s': expected a number or numbers joined by x, "
-                                  "like 3 or 3x2", text);
+            return pool_fail(err,
+                             "bad size '%s': expected a number or numbers joined by x, "
+                             "like 3 or 3x2",
+                             text);
         if (out->n == 3)
             return pool_fail(err, "bad size '%s': at most 3 values (D x H x W)", text);
         errno = 0;
@@ -36,8 +38,8 @@ int count_parse(const char *text, long min, long max, long *out, struct pool_err
     char *end;
     long v = strtol(text, &end, 10);
     if (end == text || *end || errno == ERANGE || v < min || v > max)
-        return pool_fail(err, "bad number '%s': expected a whole number from %ld to %ld", text,
-                         min, max);
+        return pool_fail(err, "bad number '%s': expected a whole number from %ld to %ld", text, min,
+                         max);
     *out = v;
     return 0;
 }
@@ -64,15 +66,16 @@ static int flag_value(const char *key, const char *value, bool *out, struct pool
     return 0;
 }
 
-static int spec_key(struct pool_pass *p, const char *key, const char *value,
-                    struct pool_error *err)
+static int spec_key(struct pool_pass *p, const char *key, const char *value, struct pool_error *err)
 {
     static const struct {
         const char *key;
         size_t offset;
     } sizes[] = {
-        {"k", offsetof(struct pool_pass, kernel)},     {"s", offsetof(struct pool_pass, stride)},
-        {"p", offsetof(struct pool_pass, padding)},    {"d", offsetof(struct pool_pass, dilation)},
+        {"k", offsetof(struct pool_pass, kernel)},
+        {"s", offsetof(struct pool_pass, stride)},
+        {"p", offsetof(struct pool_pass, padding)},
+        {"d", offsetof(struct pool_pass, dilation)},
         {"out", offsetof(struct pool_pass, output_size)},
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)

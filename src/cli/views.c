@@ -112,8 +112,8 @@ int views_check_inputs(const struct cli_options *o, const struct input_list *l,
 static enum file_format saved_format(const struct tensor_reader *r, const struct row_geom *g)
 {
     /* PNG has no CMYK: such passes stay exact in .npy. */
-    bool image = r->meta.is_image && r->meta.color != COLOR_CMYK && g->planes == 1 && g->nspatial == 2 && g->inner <= 4 &&
-                 (g->dtype == DT_U8 || g->dtype == DT_U16);
+    bool image = r->meta.is_image && r->meta.color != COLOR_CMYK && g->planes == 1 &&
+                 g->nspatial == 2 && g->inner <= 4 && (g->dtype == DT_U8 || g->dtype == DT_U16);
     if (!image)
         return FORMAT_NPY;
     return r->ops->format == FORMAT_PNM ? FORMAT_PNM : FORMAT_PNG;
@@ -130,8 +130,8 @@ static int make_folder(const char *dir, struct pool_error *err)
 }
 
 static int open_saved_passes(struct pass_views *v, const char *input_path,
-                             const struct tensor_reader *r, const struct pipeline *p,
-                             bool rescaled, struct pool_error *err)
+                             const struct tensor_reader *r, const struct pipeline *p, bool rescaled,
+                             struct pool_error *err)
 {
     const char *dir = v->opt->save_passes;
     char stem[256];
@@ -155,8 +155,9 @@ static int open_saved_passes(struct pass_views *v, const char *input_path,
         shape.dtype = g->dtype;
         v->row_elems[k] = geom_row_elems(g);
         v->working_on = path;
-        if (output_open(&v->files[k], path, err) || writer_open(&v->writers[k], f, v->files[k].fp, &shape, &v->saved_meta,
-                              &v->opt->writer, err))
+        if (output_open(&v->files[k], path, err) ||
+            writer_open(&v->writers[k], f, v->files[k].fp, &shape, &v->saved_meta, &v->opt->writer,
+                        err))
             return -1;
     }
     v->files_open = true;
@@ -193,7 +194,7 @@ static int start_sheet(struct pass_views *v, const struct tensor_reader *r,
 {
     size_t n = v->npasses + 1;
     struct row_geom *panels = calloc(n, sizeof *panels);
-    char (*captions)[192] = calloc(n, sizeof *captions);
+    char(*captions)[192] = calloc(n, sizeof *captions);
     const char **caption_ptrs = calloc(n, sizeof *caption_ptrs);
     int rc = -1;
     v->working_on = v->opt->contact_sheet;
@@ -260,8 +261,8 @@ int views_begin_image(struct pass_views *v, const char *input_path, const struct
 static int write_sheet(struct pass_views *v, struct pool_error *err)
 {
     enum pool_dtype t = sheet_dtype(v->sheet);
-    struct tensor_shape shape = {t, 3, {sheet_height(v->sheet), sheet_width(v->sheet),
-                                        sheet_channels(v->sheet)}, "hwc"};
+    struct tensor_shape shape = {
+        t, 3, {sheet_height(v->sheet), sheet_width(v->sheet), sheet_channels(v->sheet)}, "hwc"};
     struct image_meta meta = {0};
     struct tensor_writer w = {0};
     size_t n = shape.dims[1] * shape.dims[2];

@@ -21,15 +21,15 @@ struct pass_views {
     char **paths;
     struct tensor_writer *writers;
     size_t *row_elems;
-    struct image_meta saved_meta;   /* the input's, maxval dropped when it was stretched */
+    struct image_meta saved_meta; /* the input's, maxval dropped when it was stretched */
     bool files_open;
     /* --contact-sheet: the first image only */
     struct contact_sheet *sheet;
     struct output_file sheet_file;
     bool sheet_drawn;
-    unsigned sheet_maxval;      /* codes below the full range (a PNM maxval): stretch them */
-    size_t *panel_elems;        /* per panel: elements in one of its rows */
-    void *stretched;            /* a panel row, stretched to the full range */
+    unsigned sheet_maxval; /* codes below the full range (a PNM maxval): stretch them */
+    size_t *panel_elems;   /* per panel: elements in one of its rows */
+    void *stretched;       /* a panel row, stretched to the full range */
     /* the file being opened or begun, which a failure there is about */
     const char *working_on;
 };

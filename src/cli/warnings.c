@@ -20,11 +20,11 @@ struct warning {
 struct tally_entry {
     enum warning_kind kind;
     char general[160];
-    size_t inputs, last_input;          /* how many met it; the latest (1-based) */
-    double low, high;                   /* the figures' range */
-    bool estimated;                     /* some figure is an estimate */
-    char *worst;                        /* the input with the worst figure */
-    char *first;                        /* the first input, and its whole warning */
+    size_t inputs, last_input; /* how many met it; the latest (1-based) */
+    double low, high;          /* the figures' range */
+    bool estimated;            /* some figure is an estimate */
+    char *worst;               /* the input with the worst figure */
+    char *first;               /* the first input, and its whole warning */
     char first_text[240];
 };
 
@@ -51,8 +51,7 @@ void warning_give(struct input_warnings *w, const char *subject, enum warning_ki
         say_warning(subject, "%s", one.text);
 }
 
-void warning_give_plan(struct input_warnings *w, const char *subject,
-                       const struct pass_plan *plan)
+void warning_give_plan(struct input_warnings *w, const char *subject, const struct pass_plan *plan)
 {
     static const enum warning_kind kinds[] = {
         [PLAN_UNREAD] = WARNING_UNREAD,
@@ -103,19 +102,20 @@ void tally_add(struct warning_tally *t, const struct input_warnings *w, const ch
     for (size_t i = 0; w && i < w->count; i++) {
         const struct warning *one = &w->list[i];
         struct tally_entry *e = entry_for(t, one);
-        if (!e) {   /* out of memory: say it now rather than lose it */
+        if (!e) { /* out of memory: say it now rather than lose it */
             say_warning(subject, "%s", one->text);
             continue;
         }
         if (e->last_input == t->inputs)
-            continue;   /* an input with several images counts once */
+            continue; /* an input with several images counts once */
         e->last_input = t->inputs;
         if (e->inputs++ == 0) {
             e->low = e->high = one->figure;
             e->first = strdup(subject);
             memcpy(e->first_text, one->text, sizeof e->first_text);
         }
-        if (!e->worst || worse(one->kind, one->figure, e->kind == WARNING_PSNR ? e->low : e->high)) {
+        if (!e->worst ||
+            worse(one->kind, one->figure, e->kind == WARNING_PSNR ? e->low : e->high)) {
             free(e->worst);
             e->worst = strdup(subject);
         }
@@ -139,15 +139,12 @@ static void say_entry(const struct tally_entry *e, size_t inputs, bool stats_giv
                         e->general, e->low, e->high, worst);
         break;
     case WARNING_PSNR:
-        say_warning(who,
-                    "%s, the lowest %s%.1f dB (%s): the pass throws away much of the detail%s",
+        say_warning(who, "%s, the lowest %s%.1f dB (%s): the pass throws away much of the detail%s",
                     e->general, e->estimated ? "about " : "", e->low, worst,
                     stats_given ? "" : "; --stats gives every input's figure");
         break;
     case WARNING_WINDOW_TOO_WIDE:
-    case WARNING_COLLAPSE:
-        say_warning(who, "%s", e->general);
-        break;
+    case WARNING_COLLAPSE: say_warning(who, "%s", e->general); break;
     }
 }
 

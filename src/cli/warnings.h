@@ -18,10 +18,10 @@
 #include "../core/plan.h"
 
 enum warning_kind {
-    WARNING_UNREAD,             /* figure: percent of input elements never read */
+    WARNING_UNREAD, /* figure: percent of input elements never read */
     WARNING_WINDOW_TOO_WIDE,
     WARNING_COLLAPSE,
-    WARNING_PSNR,               /* figure: the pass's PSNR in dB */
+    WARNING_PSNR, /* figure: the pass's PSNR in dB */
 };
 
 /* One input's warnings, kept for the tally. */
@@ -39,8 +39,7 @@ void warning_give(struct input_warnings *w, const char *subject, enum warning_ki
     __attribute__((format(printf, 7, 8)));
 
 /* A plan's warnings (src/core/plan.h), given as above. */
-void warning_give_plan(struct input_warnings *w, const char *subject,
-                       const struct pass_plan *plan);
+void warning_give_plan(struct input_warnings *w, const char *subject, const struct pass_plan *plan);
 
 void input_warnings_clear(struct input_warnings *w);
 
@@ -49,7 +48,7 @@ void input_warnings_clear(struct input_warnings *w);
 struct warning_tally {
     struct tally_entry *entries;
     size_t count, cap;
-    size_t inputs;              /* inputs handed over, with warnings or without */
+    size_t inputs; /* inputs handed over, with warnings or without */
 };
 
 /* Adds one input's warnings (w may be empty or NULL); call once per input that was run,

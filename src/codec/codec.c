@@ -11,7 +11,7 @@
 struct format_entry {
     enum file_format format;
     const char *name;
-    const char *extensions[MAX_EXTENSIONS];     /* without the dot; NULL after the last */
+    const char *extensions[MAX_EXTENSIONS]; /* without the dot; NULL after the last */
     /* NULL for formats without magic bytes (raw): never sniffed. */
     bool (*sniff)(const unsigned char *bytes, size_t n);
     int (*read_header)(struct tensor_reader *r, struct pool_error *err);
@@ -24,10 +24,20 @@ static const struct format_entry formats[] = {
     {FORMAT_NPY, "npy", {"npy"}, npy_sniff, npy_read_header, &npy_reader_ops, &npy_writer_ops},
     {FORMAT_RAW, "raw", {"raw", "bin"}, NULL, NULL, &raw_reader_ops, &raw_writer_ops},
     {FORMAT_PNG, "png", {"png"}, png_sniff, png_read_header, &png_reader_ops, &png_writer_ops},
-    {FORMAT_JPEG, "jpeg", {"jpg", "jpeg", "jpe", "jfif"}, jpeg_sniff, jpeg_codec_read_header,
-     &jpeg_reader_ops, &jpeg_writer_ops},
-    {FORMAT_PNM, "pnm", {"pnm", "pbm", "pgm", "ppm", "pam"}, pnm_sniff, pnm_read_header,
-     &pnm_reader_ops, &pnm_writer_ops},
+    {FORMAT_JPEG,
+     "jpeg",
+     {"jpg", "jpeg", "jpe", "jfif"},
+     jpeg_sniff,
+     jpeg_codec_read_header,
+     &jpeg_reader_ops,
+     &jpeg_writer_ops},
+    {FORMAT_PNM,
+     "pnm",
+     {"pnm", "pbm", "pgm", "ppm", "pam"},
+     pnm_sniff,
+     pnm_read_header,
+     &pnm_reader_ops,
+     &pnm_writer_ops},
     {FORMAT_TXT, "txt", {"txt"}, NULL, NULL, NULL, &txt_writer_ops},
     {FORMAT_CSV, "csv", {"csv"}, NULL, NULL, NULL, &csv_writer_ops},
 };
@@ -160,7 +170,7 @@ enum file_format format_from_path(const char *path)
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     const char *dot = strrchr(base, '.');
-    if (!dot || dot == base)    /* no extension, or a hidden file's name */
+    if (!dot || dot == base) /* no extension, or a hidden file's name */
         return FORMAT_UNKNOWN;
     for (size_t i = 0; i < FORMAT_COUNT; i++)
         for (size_t k = 0; k < MAX_EXTENSIONS && formats[i].extensions[k]; k++)

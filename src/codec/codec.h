@@ -13,14 +13,20 @@
 #include "source.h"
 
 enum file_format {
-    FORMAT_UNKNOWN, FORMAT_NPY, FORMAT_RAW, FORMAT_PNG, FORMAT_JPEG, FORMAT_PNM,
-    FORMAT_TXT, FORMAT_CSV,     /* write-only */
+    FORMAT_UNKNOWN,
+    FORMAT_NPY,
+    FORMAT_RAW,
+    FORMAT_PNG,
+    FORMAT_JPEG,
+    FORMAT_PNM,
+    FORMAT_TXT,
+    FORMAT_CSV, /* write-only */
 };
 
 /* What a raw input needs from the command line: it has no header. */
 struct raw_options {
-    bool given;                 /* --shape was given */
-    struct tensor_shape shape;  /* dims and dtype (layout filled by the caller) */
+    bool given;                /* --shape was given */
+    struct tensor_shape shape; /* dims and dtype (layout filled by the caller) */
 };
 
 struct reader_options {
@@ -32,11 +38,11 @@ struct reader_options {
 #define DEFAULT_MAX_PIXELS (1ULL << 30)
 
 struct writer_options {
-    int png_level;              /* zlib level 0-9 */
-    int jpeg_quality;           /* 1-100 */
+    int png_level;    /* zlib level 0-9 */
+    int jpeg_quality; /* 1-100 */
     bool jpeg_progressive;
-    bool no_header;             /* csv: no header row */
-    bool stack;                 /* npy: images stacked along a new leading axis */
+    bool no_header; /* csv: no header row */
+    bool stack;     /* npy: images stacked along a new leading axis */
 };
 
 enum color_space { COLOR_NONE, COLOR_GRAY, COLOR_RGB, COLOR_CMYK };
@@ -46,13 +52,13 @@ enum color_space { COLOR_NONE, COLOR_GRAY, COLOR_RGB, COLOR_CMYK };
 struct image_meta {
     bool is_image;
     enum color_space color;
-    bool has_alpha;             /* the last channel is alpha */
-    unsigned maxval;            /* PNM: the file's maxval; 0 means the type's full range */
-    unsigned char *icc;         /* an embedded ICC profile (malloc'd, owned by the reader) */
+    bool has_alpha;     /* the last channel is alpha */
+    unsigned maxval;    /* PNM: the file's maxval; 0 means the type's full range */
+    unsigned char *icc; /* an embedded ICC profile (malloc'd, owned by the reader) */
     size_t icc_len;
-    bool has_gamma;             /* PNG gAMA: the file gamma, e.g. 0.45455 */
+    bool has_gamma; /* PNG gAMA: the file gamma, e.g. 0.45455 */
     double gamma;
-    bool has_srgb;              /* PNG sRGB chunk */
+    bool has_srgb; /* PNG sRGB chunk */
     int srgb_intent;
 };
 
@@ -60,10 +66,10 @@ struct tensor_reader {
     const struct reader_ops *ops;
     struct byte_source *src;
     const struct reader_options *opt;
-    struct tensor_shape shape;  /* dims and dtype; layout left empty: the caller decides it */
-    char layout_hint[TENSOR_MAX_DIMS + 1];  /* images: "hw" or "hwc"; empty for tensors */
+    struct tensor_shape shape; /* dims and dtype; layout left empty: the caller decides it */
+    char layout_hint[TENSOR_MAX_DIMS + 1]; /* images: "hw" or "hwc"; empty for tensors */
     struct image_meta meta;
-    void *state;                /* the format's own */
+    void *state; /* the format's own */
 };
 
 struct reader_ops {
@@ -82,10 +88,10 @@ struct reader_ops {
 struct tensor_writer {
     const struct writer_ops *ops;
     FILE *out;
-    struct tensor_shape shape;  /* with its layout */
-    const struct image_meta *meta;      /* the input's; never NULL */
-    const struct writer_options *opt;   /* never NULL */
-    const char *name;           /* the current input's name (csv rows start with it) */
+    struct tensor_shape shape;        /* with its layout */
+    const struct image_meta *meta;    /* the input's; never NULL */
+    const struct writer_options *opt; /* never NULL */
+    const char *name;                 /* the current input's name (csv rows start with it) */
     void *state;
 };
 
@@ -94,7 +100,7 @@ struct writer_ops {
     /* Checks that the format can hold shape (say what to do when it cannot), writes a header. */
     int (*begin)(struct tensor_writer *w, struct pool_error *err);
     int (*write)(struct tensor_writer *w, const void *buf, size_t count, struct pool_error *err);
-    int (*finish)(struct tensor_writer *w, struct pool_error *err);    /* trailer, flush */
+    int (*finish)(struct tensor_writer *w, struct pool_error *err); /* trailer, flush */
     /* Formats that hold several images in one stream (PNM): after finish, begin another with
      * w->shape and w->meta already updated by the caller. NULL: one image only. */
     int (*next_image)(struct tensor_writer *w, struct pool_error *err);
@@ -132,8 +138,8 @@ const char *format_extension(enum file_format f);
 /* The modules: each has a sniff (magic bytes), a read_header and a pair of ops. */
 extern const struct reader_ops npy_reader_ops, raw_reader_ops, png_reader_ops, jpeg_reader_ops,
     pnm_reader_ops;
-extern const struct writer_ops npy_writer_ops, npy_stack_writer_ops, raw_writer_ops,
-    png_writer_ops, jpeg_writer_ops, pnm_writer_ops, txt_writer_ops, csv_writer_ops;
+extern const struct writer_ops npy_writer_ops, npy_stack_writer_ops, raw_writer_ops, png_writer_ops,
+    jpeg_writer_ops, pnm_writer_ops, txt_writer_ops, csv_writer_ops;
 int npy_read_header(struct tensor_reader *r, struct pool_error *err);
 int raw_read_header(struct tensor_reader *r, const struct raw_options *raw, struct pool_error *err);
 int png_read_header(struct tensor_reader *r, struct pool_error *err);

@@ -17,27 +17,36 @@ int image_dims_from_shape(const struct tensor_shape *s, const char *format_label
     bool plain = !strcmp(s->layout, "hw");
     if (!channels_last && !plain) {
         if (strchr(s->layout, 'h') && strchr(s->layout, 'c'))
-            return pool_fail(err, "%s stores channels last, and this tensor's layout is %s: "
-                                  "write .npy instead, or give --layout hwc if its last axis "
-                                  "holds the channels", format_label, s->layout);
-        return pool_fail(err, "%s stores 2-D images, and this tensor's layout is %s: write "
-                              ".npy instead", format_label, s->layout);
+            return pool_fail(err,
+                             "%s stores channels last, and this tensor's layout is %s: "
+                             "write .npy instead, or give --layout hwc if its last axis "
+                             "holds the channels",
+                             format_label, s->layout);
+        return pool_fail(err,
+                         "%s stores 2-D images, and this tensor's layout is %s: write "
+                         ".npy instead",
+                         format_label, s->layout);
     }
     if (axis_size(s, 'n') != 1)
-        return pool_fail(err, "%s holds one image, and this tensor has %zu batch items: write "
-                              ".npy instead", format_label, axis_size(s, 'n'));
+        return pool_fail(err,
+                         "%s holds one image, and this tensor has %zu batch items: write "
+                         ".npy instead",
+                         format_label, axis_size(s, 'n'));
     if (s->dtype != DT_U8 && !(allow_16bit && s->dtype == DT_U16))
-        return pool_fail(err, "%s stores %s unsigned integers, and this tensor is %s: write "
-                              ".npy instead, or convert it to u8%s first", format_label,
-                         allow_16bit ? "8- or 16-bit" : "8-bit", dtype_name(s->dtype),
+        return pool_fail(err,
+                         "%s stores %s unsigned integers, and this tensor is %s: write "
+                         ".npy instead, or convert it to u8%s first",
+                         format_label, allow_16bit ? "8- or 16-bit" : "8-bit", dtype_name(s->dtype),
                          allow_16bit ? " or u16" : "");
     out->height = axis_size(s, 'h');
     out->width = axis_size(s, 'w');
     out->channels = channels_last ? axis_size(s, 'c') : 1;
     out->dtype = s->dtype;
     if (out->channels < 1 || out->channels > max_channels)
-        return pool_fail(err, "%s stores 1 to %zu channels, and this tensor has %zu: write .npy "
-                              "instead", format_label, max_channels, out->channels);
+        return pool_fail(err,
+                         "%s stores 1 to %zu channels, and this tensor has %zu: write .npy "
+                         "instead",
+                         format_label, max_channels, out->channels);
     return 0;
 }
 
@@ -47,8 +56,10 @@ int image_check_pixels(unsigned long long width, unsigned long long height,
     if (width == 0 || height == 0)
         return pool_fail(err, "the image is empty (%llux%llu)", width, height);
     if (width > max_pixels / height)
-        return pool_fail(err, "the image declares %llux%llu pixels, over the limit of %llu "
-                              "(--max-pixels)", width, height, max_pixels);
+        return pool_fail(err,
+                         "the image declares %llux%llu pixels, over the limit of %llu "
+                         "(--max-pixels)",
+                         width, height, max_pixels);
     return 0;
 }
 

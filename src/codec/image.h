@@ -7,7 +7,7 @@
 
 struct image_dims {
     size_t height, width, channels;
-    enum pool_dtype dtype;      /* DT_U8 or DT_U16 */
+    enum pool_dtype dtype; /* DT_U8 or DT_U16 */
 };
 
 /* Checks that a tensor can be written as an image by `format_label` ("PNG"...): layout hw or

@@ -35,8 +35,8 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
-#define JPEG_CHUNK (64 * 1024)          /* bytes read or written at a time */
-#define JPEG_ROWS_PER_CALL 16           /* rows asked of libjpeg per call */
+#define JPEG_CHUNK (64 * 1024) /* bytes read or written at a time */
+#define JPEG_ROWS_PER_CALL 16  /* rows asked of libjpeg per call */
 /* libjpeg-turbo's own limit for untrusted input (TJFLAG_LIMITSCANS, djpeg -maxscans): a
  * progressive file of many tiny scans makes the decoder redo the whole image for each one. */
 #define JPEG_MAX_SCANS 500
@@ -53,7 +53,7 @@ bool jpeg_sniff(const unsigned char *bytes, size_t n)
 /* ---- errors: libjpeg's error manager, made to longjmp with its text ---- */
 
 struct strict_errors {
-    struct jpeg_error_mgr pub;          /* what libjpeg sees */
+    struct jpeg_error_mgr pub; /* what libjpeg sees */
     jmp_buf jump;
     char msg[JMSG_LENGTH_MAX + 64];
 };
@@ -100,7 +100,7 @@ static void on_emit_message(j_common_ptr cinfo, int level)
         fail_with_library_message(cinfo);
 }
 
-static void on_output_message(j_common_ptr cinfo) { (void)cinfo; }   /* never print */
+static void on_output_message(j_common_ptr cinfo) { (void)cinfo; } /* never print */
 
 static void strict_errors_init(struct strict_errors *e)
 {
@@ -132,11 +132,11 @@ struct jpeg_reader {
     struct jpeg_progress_mgr progress;
     struct byte_source *src;
     enum decode_phase phase;
-    bool created;               /* cinfo needs jpeg_destroy_decompress */
-    bool failed;                /* libjpeg's state is unusable: nothing more is asked of it */
+    bool created; /* cinfo needs jpeg_destroy_decompress */
+    bool failed;  /* libjpeg's state is unusable: nothing more is asked of it */
     bool inverted_cmyk;
     size_t channels, row_bytes;
-    JOCTET *icc;                /* found by the header step, handed to meta */
+    JOCTET *icc; /* found by the header step, handed to meta */
     unsigned icc_len;
     /* The rows step's work: rows_done of rows_wanted rows into out. */
     unsigned char *out;
@@ -144,10 +144,7 @@ struct jpeg_reader {
     JOCTET buffer[JPEG_CHUNK];
 };
 
-static struct jpeg_reader *reader_of(j_decompress_ptr cinfo)
-{
-    return cinfo->client_data;
-}
+static struct jpeg_reader *reader_of(j_decompress_ptr cinfo) { return cinfo->client_data; }
 
 static void source_init(j_decompress_ptr cinfo) { (void)cinfo; }
 static void source_term(j_decompress_ptr cinfo) { (void)cinfo; }
@@ -188,8 +185,10 @@ static void limit_scans(j_common_ptr cinfo)
 {
     j_decompress_ptr d = (j_decompress_ptr)cinfo;
     if (d->input_scan_number > JPEG_MAX_SCANS)
-        fail_with(cinfo, "more than %d scans: refused, as libjpeg-turbo refuses such files "
-                         "from untrusted sources", JPEG_MAX_SCANS);
+        fail_with(cinfo,
+                  "more than %d scans: refused, as libjpeg-turbo refuses such files "
+                  "from untrusted sources",
+                  JPEG_MAX_SCANS);
 }
 
 static void attach_source(struct jpeg_reader *st)
@@ -210,21 +209,19 @@ static void choose_output(struct jpeg_reader *st)
 {
     j_decompress_ptr c = &st->cinfo;
     switch (c->jpeg_color_space) {
-    case JCS_GRAYSCALE:
-        c->out_color_space = JCS_GRAYSCALE;
-        break;
+    case JCS_GRAYSCALE: c->out_color_space = JCS_GRAYSCALE; break;
     case JCS_YCbCr:
-    case JCS_RGB:
-        c->out_color_space = JCS_RGB;
-        break;
+    case JCS_RGB: c->out_color_space = JCS_RGB; break;
     case JCS_CMYK:
     case JCS_YCCK:
         c->out_color_space = JCS_CMYK;
         st->inverted_cmyk = true;
         break;
     default:
-        fail_with((j_common_ptr)c, "unsupported JPEG color space (%d components, not gray, "
-                                   "YCbCr, RGB, CMYK or YCCK)", c->num_components);
+        fail_with((j_common_ptr)c,
+                  "unsupported JPEG color space (%d components, not gray, "
+                  "YCbCr, RGB, CMYK or YCCK)",
+                  c->num_components);
     }
 }
 
@@ -232,7 +229,7 @@ static void step_read_header(void *ctx)
 {
     struct jpeg_reader *st = ctx;
     j_decompress_ptr c = &st->cinfo;
-    st->created = true;         /* destroying a zeroed struct is harmless */
+    st->created = true; /* destroying a zeroed struct is harmless */
     jpeg_create_decompress(c);
     c->client_data = st;
     attach_source(st);
@@ -285,8 +282,7 @@ static int decode_failed(struct jpeg_reader *st, struct pool_error *err)
     const struct jpeg_decompress_struct *c = &st->cinfo;
     st->failed = true;
     switch (st->phase) {
-    case PHASE_HEADER:
-        return pool_fail(err, "%s", st->errors.msg);
+    case PHASE_HEADER: return pool_fail(err, "%s", st->errors.msg);
     case PHASE_START:
         return pool_fail(err, "%s (%sscan %d, before the first row)", st->errors.msg,
                          c->progressive_mode ? "progressive " : "", c->input_scan_number);
@@ -296,8 +292,7 @@ static int decode_failed(struct jpeg_reader *st, struct pool_error *err)
         return pool_fail(err, "%s (row %u of %u)", st->errors.msg, row, c->output_height);
     }
     case PHASE_FINISH:
-    default:
-        return pool_fail(err, "%s (after the last row)", st->errors.msg);
+    default: return pool_fail(err, "%s (after the last row)", st->errors.msg);
     }
 }
 
@@ -319,7 +314,7 @@ int jpeg_codec_read_header(struct tensor_reader *r, struct pool_error *err)
     st->phase = PHASE_HEADER;
     if (run_guarded(&st->errors, step_read_header, st))
         return decode_failed(st, err);
-    r->meta.icc = st->icc;      /* malloc'd by libjpeg; reader_close frees it */
+    r->meta.icc = st->icc; /* malloc'd by libjpeg; reader_close frees it */
     r->meta.icc_len = st->icc_len;
     st->icc = NULL;
     const struct jpeg_decompress_struct *c = &st->cinfo;
@@ -404,7 +399,7 @@ struct jpeg_writer {
     struct strict_errors errors;
     struct jpeg_destination_mgr dest;
     FILE *out;
-    bool created;               /* cinfo needs jpeg_destroy_compress */
+    bool created; /* cinfo needs jpeg_destroy_compress */
     bool failed;
     J_COLOR_SPACE color;
     int quality;
@@ -415,14 +410,11 @@ struct jpeg_writer {
     /* The rows step's work: rows_done of rows_wanted rows from in. */
     const unsigned char *in;
     size_t rows_wanted, rows_done;
-    unsigned char *inverted_row;    /* CMYK: one row in the file's Adobe polarity */
+    unsigned char *inverted_row; /* CMYK: one row in the file's Adobe polarity */
     JOCTET buffer[JPEG_CHUNK];
 };
 
-static struct jpeg_writer *writer_of(j_compress_ptr cinfo)
-{
-    return cinfo->client_data;
-}
+static struct jpeg_writer *writer_of(j_compress_ptr cinfo) { return cinfo->client_data; }
 
 static void dest_init(j_compress_ptr cinfo)
 {
@@ -458,7 +450,7 @@ static void step_begin(void *ctx)
 {
     struct jpeg_writer *st = ctx;
     j_compress_ptr c = &st->cinfo;
-    st->created = true;         /* destroying a zeroed struct is harmless */
+    st->created = true; /* destroying a zeroed struct is harmless */
     jpeg_create_compress(c);
     c->client_data = st;
     st->dest.init_destination = dest_init;
@@ -509,12 +501,8 @@ static void step_finish_compress(void *ctx)
 static int choose_input_color(struct jpeg_writer *st, struct pool_error *err)
 {
     switch (st->dims.channels) {
-    case 1:
-        st->color = JCS_GRAYSCALE;
-        return 0;
-    case 3:
-        st->color = JCS_RGB;
-        return 0;
+    case 1: st->color = JCS_GRAYSCALE; return 0;
+    case 3: st->color = JCS_RGB; return 0;
     case 4:
         if (st->meta->color == COLOR_CMYK && !st->meta->has_alpha) {
             st->color = JCS_CMYK;
@@ -527,8 +515,10 @@ static int choose_input_color(struct jpeg_writer *st, struct pool_error *err)
         return pool_fail(err, "JPEG has no alpha channel, and this image has 2 channels (gray "
                               "and alpha): write PNG instead");
     default:
-        return pool_fail(err, "JPEG stores 1 (gray), 3 (RGB) or 4 (CMYK) channels, and this "
-                              "image has %zu: write .npy instead", st->dims.channels);
+        return pool_fail(err,
+                         "JPEG stores 1 (gray), 3 (RGB) or 4 (CMYK) channels, and this "
+                         "image has %zu: write .npy instead",
+                         st->dims.channels);
     }
 }
 
@@ -541,12 +531,15 @@ static int check_writer_options(struct jpeg_writer *st, const struct writer_opti
         return pool_fail(err, "JPEG quality must be 1 to 100, not %d", opt->jpeg_quality);
     st->progressive = opt->jpeg_progressive;
     if (st->meta->icc && st->meta->icc_len > JPEG_ICC_MAX)
-        return pool_fail(err, "the ICC profile (%zu bytes) is larger than JPEG can hold (%lu "
-                              "bytes)", st->meta->icc_len, JPEG_ICC_MAX);
+        return pool_fail(err,
+                         "the ICC profile (%zu bytes) is larger than JPEG can hold (%lu "
+                         "bytes)",
+                         st->meta->icc_len, JPEG_ICC_MAX);
     if (st->dims.width > JPEG_MAX_DIMENSION || st->dims.height > JPEG_MAX_DIMENSION)
-        return pool_fail(err, "JPEG images are at most %ld pixels wide and high, and this one "
-                              "is %zux%zu: write PNG instead", JPEG_MAX_DIMENSION,
-                         st->dims.width, st->dims.height);
+        return pool_fail(err,
+                         "JPEG images are at most %ld pixels wide and high, and this one "
+                         "is %zux%zu: write PNG instead",
+                         JPEG_MAX_DIMENSION, st->dims.width, st->dims.height);
     return 0;
 }
 
@@ -591,8 +584,8 @@ static int jpeg_write(struct tensor_writer *w, const void *buf, size_t count,
     if (st->failed)
         return pool_fail(err, "the JPEG encoder failed before");
     if (count % st->row_bytes)
-        return pool_fail(err, "given %zu elements, not a whole number of %zu-element rows",
-                         count, st->row_bytes);
+        return pool_fail(err, "given %zu elements, not a whole number of %zu-element rows", count,
+                         st->row_bytes);
     size_t rows = count / st->row_bytes;
     if (rows > st->dims.height - st->cinfo.next_scanline)
         return pool_fail(err, "more rows than the image's %zu", st->dims.height);

@@ -16,19 +16,18 @@
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
-#define NPY_PREFIX_LEN 8                /* magic, major and minor version */
-#define NPY_HEADER_MAX (1u << 20)       /* numpy itself refuses more than 10000 */
-#define NPY_ALIGN 64                    /* numpy >= 1.16 aligns the data to 64 bytes */
-#define NPY_GROWTH_DIGITS 21            /* numpy leaves room for the first axis to grow */
+#define NPY_PREFIX_LEN 8          /* magic, major and minor version */
+#define NPY_HEADER_MAX (1u << 20) /* numpy itself refuses more than 10000 */
+#define NPY_ALIGN 64              /* numpy >= 1.16 aligns the data to 64 bytes */
+#define NPY_GROWTH_DIGITS 21      /* numpy leaves room for the first axis to grow */
 #define NPY_SUPPORTED "f2, f4, f8, i1, i2, i4, i8, u1, u2, u4, u8 (any byte order)"
 
 static const struct {
     const char *code;
     enum pool_dtype dtype;
 } npy_types[] = {
-    {"f2", DT_F16}, {"f4", DT_F32}, {"f8", DT_F64},
-    {"i1", DT_I8},  {"i2", DT_I16}, {"i4", DT_I32}, {"i8", DT_I64},
-    {"u1", DT_U8},  {"u2", DT_U16}, {"u4", DT_U32}, {"u8", DT_U64},
+    {"f2", DT_F16}, {"f4", DT_F32}, {"f8", DT_F64}, {"i1", DT_I8},  {"i2", DT_I16}, {"i4", DT_I32},
+    {"i8", DT_I64}, {"u1", DT_U8},  {"u2", DT_U16}, {"u4", DT_U32}, {"u8", DT_U64},
 };
 
 static bool host_is_little_endian(void)
@@ -58,7 +57,7 @@ bool npy_sniff(const unsigned char *bytes, size_t n)
 struct npy_header {
     char descr[32];
     bool fortran;
-    int ndim;                           /* may exceed TENSOR_MAX_DIMS: only reported */
+    int ndim; /* may exceed TENSOR_MAX_DIMS: only reported */
     size_t dims[TENSOR_MAX_DIMS];
     bool have_descr, have_fortran, have_shape;
 };
@@ -117,14 +116,19 @@ static int parse_string(struct cursor *c, char *out, size_t cap)
 static const char *describe_kind(const char *code)
 {
     switch (code[0]) {
-    case 'b': case '?': return "bool";
+    case 'b':
+    case '?': return "bool";
     case 'c': return "complex";
-    case 'U': case 'S': case 'a': return "string";
+    case 'U':
+    case 'S':
+    case 'a': return "string";
     case 'O': return "python object";
-    case 'M': case 'm': return "datetime";
+    case 'M':
+    case 'm': return "datetime";
     case 'V': return "raw bytes or structured";
     case 'f': return "float of an unsupported size";
-    case 'i': case 'u': return "integer of an unsupported size";
+    case 'i':
+    case 'u': return "integer of an unsupported size";
     default: return "unknown type";
     }
 }
@@ -135,8 +139,10 @@ static int descr_to_dtype(const char *descr, enum pool_dtype *dtype, bool *swap,
 {
     char order = descr[0];
     if (!order || !strchr("<>|=", order))
-        return pool_fail(err, "unsupported dtype '%s': expected a byte order (<, >, | or =) "
-                              "and a type code; supported: %s", descr, NPY_SUPPORTED);
+        return pool_fail(err,
+                         "unsupported dtype '%s': expected a byte order (<, >, | or =) "
+                         "and a type code; supported: %s",
+                         descr, NPY_SUPPORTED);
     for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
         if (!strcmp(descr + 1, npy_types[i].code)) {
             *dtype = npy_types[i].dtype;
@@ -245,8 +251,10 @@ static int parse_entry(struct cursor *c, struct npy_header *h)
                  : !strcmp(key, "shape")         ? &h->have_shape
                                                  : NULL;
     if (!seen)
-        return pool_fail(c->err, "bad .npy header: unknown key '%s' (expected descr, "
-                                 "fortran_order and shape)", key);
+        return pool_fail(c->err,
+                         "bad .npy header: unknown key '%s' (expected descr, "
+                         "fortran_order and shape)",
+                         key);
     if (*seen)
         return pool_fail(c->err, "bad .npy header: key '%s' appears twice", key);
     *seen = true;
@@ -275,8 +283,10 @@ static int parse_dict(const char *text, size_t len, struct npy_header *h, struct
     skip_space(&c);
     if (c.p != c.end)
         return syntax_error(&c, "unexpected text after the dict");
-    const char *missing = !h->have_descr ? "descr" : !h->have_fortran ? "fortran_order"
-                          : !h->have_shape ? "shape" : NULL;
+    const char *missing = !h->have_descr     ? "descr"
+                          : !h->have_fortran ? "fortran_order"
+                          : !h->have_shape   ? "shape"
+                                             : NULL;
     if (missing)
         return pool_fail(err, "bad .npy header: key '%s' is missing", missing);
     return 0;
@@ -285,15 +295,15 @@ static int parse_dict(const char *text, size_t len, struct npy_header *h, struct
 /* ---- reader ---- */
 
 struct npy_reader {
-    bool swap;                  /* data bytes are in the other order than the host's */
+    bool swap; /* data bytes are in the other order than the host's */
     size_t elem_size;
-    size_t total_bytes;         /* of array data */
-    size_t bytes_read;          /* of array data, from the source */
+    size_t total_bytes; /* of array data */
+    size_t bytes_read;  /* of array data, from the source */
     /* A Fortran-order array with more than one axis longer than 1 cannot be streamed in C
      * order: it is read whole into `whole` on the first read, then handed out transposed. */
     bool transpose;
     unsigned char *whole;
-    size_t next;                /* index, in C order, of the next element to hand out */
+    size_t next; /* index, in C order, of the next element to hand out */
 };
 
 static int check_shape(const struct npy_header *h, struct tensor_shape *shape,
@@ -382,8 +392,8 @@ static int check_data_length(const struct byte_source *src, const struct npy_rea
         return pool_fail(err, "truncated data: expected %zu bytes of array data, got %llu",
                          st->total_bytes, left);
     if (left > st->total_bytes)
-        return pool_fail(err, "trailing data after the array (%llu byte%s)",
-                         left - st->total_bytes, left - st->total_bytes == 1 ? "" : "s");
+        return pool_fail(err, "trailing data after the array (%llu byte%s)", left - st->total_bytes,
+                         left - st->total_bytes == 1 ? "" : "s");
     return 0;
 }
 
@@ -406,8 +416,7 @@ int npy_read_header(struct tensor_reader *r, struct pool_error *err)
         return pool_fail_resource(err, "out of memory");
     r->state = st;
     memset(&r->shape, 0, sizeof r->shape);
-    if (descr_to_dtype(h.descr, &r->shape.dtype, &st->swap, err) ||
-        check_shape(&h, &r->shape, err))
+    if (descr_to_dtype(h.descr, &r->shape.dtype, &st->swap, err) || check_shape(&h, &r->shape, err))
         return -1;
     size_t count;
     tensor_count(&r->shape, &count, NULL);
@@ -442,8 +451,8 @@ static int load_whole(struct tensor_reader *r, struct pool_error *err)
     struct npy_reader *st = r->state;
     st->whole = malloc(st->total_bytes);
     if (!st->whole)
-        return pool_fail_resource(err, "out of memory: a Fortran-order array is read whole (%zu bytes)",
-                         st->total_bytes);
+        return pool_fail_resource(
+            err, "out of memory: a Fortran-order array is read whole (%zu bytes)", st->total_bytes);
     if (read_data(r, st->whole, st->total_bytes, err)) {
         free(st->whole);
         st->whole = NULL;
@@ -528,10 +537,10 @@ const struct reader_ops npy_reader_ops = {
 /* ---- writer ---- */
 
 struct npy_writer {
-    size_t expected, written;   /* elements, of the current image */
+    size_t expected, written; /* elements, of the current image */
     /* --stack: every image one item along a new leading axis */
-    struct tensor_shape item;   /* the first image's shape, which the others must have */
-    off_t data_start;           /* where the items begin, after the header */
+    struct tensor_shape item; /* the first image's shape, which the others must have */
+    off_t data_start;         /* where the items begin, after the header */
     size_t header_len;
 };
 
@@ -551,13 +560,12 @@ static size_t format_dict(const struct tensor_shape *s, char *buf, size_t cap)
     for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
         if (npy_types[i].dtype == s->dtype)
             code = npy_types[i].code;
-    int n = snprintf(buf, cap, "{'descr': '%s%s', 'fortran_order': False, 'shape': %s, }%*s",
-                     order, code, shape, growth > 0 ? growth : 0, "");
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;    /* never truncates: 5 axes */
+    int n = snprintf(buf, cap, "{'descr': '%s%s', 'fortran_order': False, 'shape': %s, }%*s", order,
+                     code, shape, growth > 0 ? growth : 0, "");
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1; /* never truncates: 5 axes */
 }
 
-static int write_all(FILE *out, const void *buf, size_t size, size_t count,
-                     struct pool_error *err)
+static int write_all(FILE *out, const void *buf, size_t size, size_t count, struct pool_error *err)
 {
     if (fwrite(buf, size, count, out) != count)
         return pool_fail(err, "write failed: %s", strerror(errno));
@@ -578,8 +586,8 @@ static int write_header(FILE *out, const struct tensor_shape *s, size_t *len,
     char dict[512 + NPY_ALIGN + 1];
     size_t dict_len = format_dict(s, dict, 512);
     /* Version 1.0 has a 2-byte length, 2.0 a 4-byte one; numpy picks the first that fits. */
-    size_t len_bytes = dict_len + header_padding(NPY_PREFIX_LEN + 2, dict_len) + 1 <= 0xffff
-                           ? 2 : 4;
+    size_t len_bytes = dict_len + header_padding(NPY_PREFIX_LEN + 2, dict_len) + 1 <= 0xffff ? 2
+                                                                                             : 4;
     size_t pad = header_padding(NPY_PREFIX_LEN + len_bytes, dict_len);
     memset(dict + dict_len, ' ', pad);
     dict[dict_len + pad] = '\n';
@@ -603,8 +611,10 @@ static int stack_shape(const struct tensor_shape *item, size_t n, struct tensor_
                        struct pool_error *err)
 {
     if (item->ndim + 1 > TENSOR_MAX_DIMS)
-        return pool_fail(err, "--stack: a %d-axis output has no room for one more axis in .npy "
-                              "(%d at most)", item->ndim, TENSOR_MAX_DIMS);
+        return pool_fail(err,
+                         "--stack: a %d-axis output has no room for one more axis in .npy "
+                         "(%d at most)",
+                         item->ndim, TENSOR_MAX_DIMS);
     *s = *item;
     s->ndim = item->ndim + 1;
     s->dims[0] = n;
@@ -659,9 +669,10 @@ static int npy_next(struct tensor_writer *w, struct pool_error *err)
         char got[96], want[96];
         shape_format(&w->shape, got, sizeof got);
         shape_format(&st->item, want, sizeof want);
-        return pool_fail(err, "this output is %s %s, the stack's items are %s %s: stack "
-                              "outputs of one shape and type", got, dtype_name(w->shape.dtype),
-                         want, dtype_name(st->item.dtype));
+        return pool_fail(err,
+                         "this output is %s %s, the stack's items are %s %s: stack "
+                         "outputs of one shape and type",
+                         got, dtype_name(w->shape.dtype), want, dtype_name(st->item.dtype));
     }
     st->written = 0;
     return 0;
@@ -706,8 +717,7 @@ static int write_swapped(FILE *out, const void *buf, size_t count, size_t elem_s
     return 0;
 }
 
-static int npy_write(struct tensor_writer *w, const void *buf, size_t count,
-                     struct pool_error *err)
+static int npy_write(struct tensor_writer *w, const void *buf, size_t count, struct pool_error *err)
 {
     struct npy_writer *st = w->state;
     if (count > st->expected - st->written)

@@ -84,14 +84,14 @@ struct png_reader {
     png_infop info;
     struct byte_source *src;
     struct png_messages msg;
-    bool failed;                /* libpng failed: its state is undefined, stop using it */
-    bool truncated;             /* the source ended early */
-    bool read_failed;           /* the source failed */
+    bool failed;      /* libpng failed: its state is undefined, stop using it */
+    bool truncated;   /* the source ended early */
+    bool read_failed; /* the source failed */
     int read_errno;
     size_t width, height, channels, row_bytes;
-    size_t next_row;            /* rows handed out so far */
-    int passes;                 /* 1, or 7 for Adam7 */
-    unsigned char *image;       /* interlaced only: the whole decoded image */
+    size_t next_row;      /* rows handed out so far */
+    int passes;           /* 1, or 7 for Adam7 */
+    unsigned char *image; /* interlaced only: the whole decoded image */
     /* The current guarded read: rows to decode into dest; where it is, for messages. */
     unsigned char *dest;
     size_t dest_rows;
@@ -166,19 +166,18 @@ static void set_transforms(png_structp png, void *ctx)
     if (color == PNG_COLOR_TYPE_PALETTE)
         png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8)
-        png_set_expand_gray_1_2_4_to_8(png);    /* scales: 1-bit 1 -> 255, 2-bit 3 -> 255 */
+        png_set_expand_gray_1_2_4_to_8(png); /* scales: 1-bit 1 -> 255, 2-bit 3 -> 255 */
     if (png_get_valid(png, st->info, PNG_INFO_tRNS))
         png_set_tRNS_to_alpha(png);
     if (depth == 16 && host_is_little_endian())
-        png_set_swap(png);                      /* PNG samples are big-endian */
+        png_set_swap(png); /* PNG samples are big-endian */
     st->passes = png_set_interlace_handling(png);
     png_read_update_info(png, st->info);
 }
 
 static int create_read_struct(struct png_reader *st, struct pool_error *err)
 {
-    st->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error,
-                                     on_png_warning);
+    st->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error, on_png_warning);
     if (st->png)
         st->info = png_create_info_struct(st->png);
     if (!st->png || !st->info)
@@ -242,8 +241,10 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
     st->row_bytes = png_get_rowbytes(st->png, st->info);
     if ((depth != 8 && depth != 16) || st->channels < 1 || st->channels > 4 ||
         st->row_bytes != st->width * st->channels * (size_t)(depth / 8))
-        return pool_fail(err, "bad PNG data (header): unexpected %d-bit %zu-channel rows "
-                              "after conversion", depth, st->channels);
+        return pool_fail(err,
+                         "bad PNG data (header): unexpected %d-bit %zu-channel rows "
+                         "after conversion",
+                         depth, st->channels);
     image_set_shape(r, st->height, st->width, st->channels, depth == 16 ? DT_U16 : DT_U8);
     return read_meta(r, err);
 }
@@ -270,13 +271,16 @@ static void read_passes(png_structp png, void *ctx)
 static int decode_interlaced(struct png_reader *st, struct pool_error *err)
 {
     if (st->height > SIZE_MAX / st->row_bytes)
-        return pool_fail(err, "an interlaced PNG is decoded whole, and this one does not fit "
-                              "in memory (%zu rows of %zu bytes)", st->height, st->row_bytes);
+        return pool_fail(err,
+                         "an interlaced PNG is decoded whole, and this one does not fit "
+                         "in memory (%zu rows of %zu bytes)",
+                         st->height, st->row_bytes);
     /* Zeroed, so that no byte is undefined before the last pass has filled it. */
     st->image = calloc(st->height, st->row_bytes);
     if (!st->image)
-        return pool_fail_resource(err, "out of memory: an interlaced PNG is decoded whole (%zu bytes)",
-                         st->height * st->row_bytes);
+        return pool_fail_resource(err,
+                                  "out of memory: an interlaced PNG is decoded whole (%zu bytes)",
+                                  st->height * st->row_bytes);
     if (run_guarded(st->png, read_passes, st)) {
         char where[96];
         snprintf(where, sizeof where, "interlace pass %d of %d, row %zu of %zu", st->pass + 1,
@@ -286,16 +290,15 @@ static int decode_interlaced(struct png_reader *st, struct pool_error *err)
     return 0;
 }
 
-static int png_reader_read(struct tensor_reader *r, void *buf, size_t count,
-                           struct pool_error *err)
+static int png_reader_read(struct tensor_reader *r, void *buf, size_t count, struct pool_error *err)
 {
     struct png_reader *st = r->state;
     if (st->failed)
         return pool_fail(err, "the PNG decoder failed before");
     size_t row_elems = st->width * st->channels;
     if (count % row_elems)
-        return pool_fail(err, "PNG rows are read whole (%zu elements), not %zu elements",
-                         row_elems, count);
+        return pool_fail(err, "PNG rows are read whole (%zu elements), not %zu elements", row_elems,
+                         count);
     size_t rows = count / row_elems;
     if (rows > st->height - st->next_row)
         return pool_fail(err, "asked for %zu rows, only %zu are left", rows,
@@ -362,14 +365,14 @@ struct png_writer {
     png_infop info;
     struct png_messages msg;
     FILE *out;
-    bool failed;                /* libpng failed: its state is undefined, stop using it */
+    bool failed; /* libpng failed: its state is undefined, stop using it */
     bool write_failed;
     int write_errno;
     const struct image_meta *meta;
     int level;
     struct image_dims dims;
     size_t row_elems, row_bytes, rows_written;
-    const unsigned char *src;   /* the rows of the current guarded write */
+    const unsigned char *src; /* the rows of the current guarded write */
     size_t src_rows;
 };
 
@@ -386,7 +389,7 @@ static void write_to_file(png_structp png, png_bytep data, size_t n)
 
 static void flush_nothing(png_structp png)
 {
-    (void)png;      /* finish() flushes the FILE once, at the end */
+    (void)png; /* finish() flushes the FILE once, at the end */
 }
 
 static int write_failure(struct png_writer *st, struct pool_error *err)

@@ -25,7 +25,7 @@
 
 #define PNM_BUFFER 65536
 #define PNM_MAXVAL_MAX 65535u
-#define PAM_LINE_MAX 1024           /* netpbm itself allows 255 characters */
+#define PAM_LINE_MAX 1024 /* netpbm itself allows 255 characters */
 #define PAM_TUPLTYPE_MAX 256
 #define PAM_DEPTH_MAX 4
 
@@ -34,7 +34,7 @@
 /* r->src with a buffer of its own: the headers and plain data are read a byte at a time. */
 struct pnm_input {
     struct byte_source *src;
-    int read_errno;                 /* errno of a failed read, 0 */
+    int read_errno; /* errno of a failed read, 0 */
     size_t pos, len;
     unsigned char buf[PNM_BUFFER];
 };
@@ -74,7 +74,7 @@ static size_t input_read(struct pnm_input *in, unsigned char *dst, size_t n)
     size_t got = 0;
     while (got < n) {
         if (in->pos == in->len) {
-            if (n - got >= sizeof in->buf)      /* large rows go straight to dst */
+            if (n - got >= sizeof in->buf) /* large rows go straight to dst */
                 return got + source_read_noting_errors(in, dst + got, n - got);
             if (input_peek(in) == EOF)
                 break;
@@ -155,12 +155,12 @@ static enum number_status read_number(struct pnm_input *in, unsigned long long *
 /* ---- reader ---- */
 
 struct pnm_reader {
-    char magic;                     /* '1' to '7' */
+    char magic; /* '1' to '7' */
     size_t width, height, channels;
-    unsigned maxval;                /* of the samples handed out: 255 for PBM */
-    bool wide;                      /* 2-byte samples (maxval above 255) */
-    size_t row;                     /* rows handed out */
-    unsigned image;                 /* 1 for the stream's first image */
+    unsigned maxval; /* of the samples handed out: 255 for PBM */
+    bool wide;       /* 2-byte samples (maxval above 255) */
+    size_t row;      /* rows handed out */
+    unsigned image;  /* 1 for the stream's first image */
     struct pnm_input in;
 };
 
@@ -194,8 +194,10 @@ static int check_maxval(unsigned long long maxval, struct pool_error *err)
     if (maxval == 0)
         return pool_fail(err, "bad PNM header: maxval 0 (it must be 1 to %u)", PNM_MAXVAL_MAX);
     if (maxval > PNM_MAXVAL_MAX)
-        return pool_fail(err, "bad PNM header: maxval %llu is over %u, the largest netpbm "
-                              "allows", maxval, PNM_MAXVAL_MAX);
+        return pool_fail(err,
+                         "bad PNM header: maxval %llu is over %u, the largest netpbm "
+                         "allows",
+                         maxval, PNM_MAXVAL_MAX);
     return 0;
 }
 
@@ -204,8 +206,7 @@ static int check_maxval(unsigned long long maxval, struct pool_error *err)
 static int read_pnm_fields(struct pnm_input *in, struct pnm_header *h, struct pool_error *err)
 {
     bool bitmap = h->magic == '1' || h->magic == '4';
-    if (header_number(in, "width", &h->width, err) ||
-        header_number(in, "height", &h->height, err))
+    if (header_number(in, "width", &h->width, err) || header_number(in, "height", &h->height, err))
         return -1;
     h->maxval = 255;
     if (!bitmap && (header_number(in, "maxval", &h->maxval, err) || check_maxval(h->maxval, err)))
@@ -326,7 +327,7 @@ static const struct {
     {"BLACKANDWHITE_ALPHA", 2, COLOR_GRAY, true},
     {"GRAYSCALE_ALPHA", 2, COLOR_GRAY, true},
     {"RGB_ALPHA", 4, COLOR_RGB, true},
-    {"CMYK", 4, COLOR_CMYK, false},     /* not netpbm's, but ImageMagick writes it */
+    {"CMYK", 4, COLOR_CMYK, false}, /* not netpbm's, but ImageMagick writes it */
 };
 
 /* The colour from TUPLTYPE; absent or unknown (pam(5) allows any), from DEPTH alone, the
@@ -339,9 +340,10 @@ static int pam_color(const struct pam_fields *f, struct pnm_header *h, struct po
     for (size_t i = 0; i < sizeof pam_types / sizeof pam_types[0]; i++)
         if (f->have_tupltype && !strcmp(f->tupltype, pam_types[i].name)) {
             if (f->depth != pam_types[i].depth)
-                return pool_fail(err, "bad PAM header: TUPLTYPE %s has %u channels, and DEPTH "
-                                      "is %llu", pam_types[i].name, pam_types[i].depth,
-                                 f->depth);
+                return pool_fail(err,
+                                 "bad PAM header: TUPLTYPE %s has %u channels, and DEPTH "
+                                 "is %llu",
+                                 pam_types[i].name, pam_types[i].depth, f->depth);
             h->color = pam_types[i].color;
             h->has_alpha = pam_types[i].has_alpha;
             return 0;
@@ -357,18 +359,23 @@ static int read_pam_fields(struct pnm_input *in, struct pnm_header *h, struct po
     if (read_pam_line(in, line, err))
         return -1;
     const char *rest = skip_blanks(line);
-    if (*rest && *rest != '#')  /* "P7 332" is XV's thumbnail format, not PAM */
+    if (*rest && *rest != '#') /* "P7 332" is XV's thumbnail format, not PAM */
         return pool_fail(err, "bad PAM header: unexpected '%.40s' after P7", rest);
     struct pam_fields f = {0};
     for (int rc = 0; rc == 0;) {
         if (read_pam_line(in, line, err) || (rc = pam_line(&f, line, err)) < 0)
             return -1;
     }
-    const char *missing = !f.have_width ? "WIDTH" : !f.have_height ? "HEIGHT"
-                          : !f.have_depth ? "DEPTH" : !f.have_maxval ? "MAXVAL" : NULL;
+    const char *missing = !f.have_width    ? "WIDTH"
+                          : !f.have_height ? "HEIGHT"
+                          : !f.have_depth  ? "DEPTH"
+                          : !f.have_maxval ? "MAXVAL"
+                                           : NULL;
     if (missing)
-        return pool_fail(err, "bad PAM header: no %s line (WIDTH, HEIGHT, DEPTH and MAXVAL are "
-                              "required)", missing);
+        return pool_fail(err,
+                         "bad PAM header: no %s line (WIDTH, HEIGHT, DEPTH and MAXVAL are "
+                         "required)",
+                         missing);
     h->width = f.width;
     h->height = f.height;
     h->depth = f.depth;
@@ -403,7 +410,8 @@ static unsigned __int128 raster_bytes_min(const struct pnm_reader *st)
     unsigned __int128 samples = (unsigned __int128)st->width * st->height * st->channels;
     switch (st->magic) {
     case '1': return samples;
-    case '2': case '3': return 2 * samples - 1;
+    case '2':
+    case '3': return 2 * samples - 1;
     case '4': return (unsigned __int128)((st->width + 7) / 8) * st->height;
     default: return samples * (st->wide ? 2 : 1);
     }
@@ -427,8 +435,9 @@ static int check_raster_fits(const struct pnm_reader *st, struct pool_error *err
     else
         snprintf(needed, sizeof needed, "%s%llu byte%s", st->magic <= '3' ? "at least " : "",
                  (unsigned long long)need, need == 1 ? "" : "s");
-    return pool_fail(err, "truncated PNM data: the header declares %zux%zu pixels, which "
-                          "need %s of samples, and the file has %llu byte%s after it",
+    return pool_fail(err,
+                     "truncated PNM data: the header declares %zux%zu pixels, which "
+                     "need %s of samples, and the file has %llu byte%s after it",
                      st->width, st->height, needed, left, left == 1 ? "" : "s");
 }
 
@@ -439,8 +448,7 @@ static int read_image_header(struct tensor_reader *r, struct pool_error *err)
     struct pnm_header h = {0};
     if (read_magic(&st->in, &h.magic, err))
         return -1;
-    int rc = h.magic == '7' ? read_pam_fields(&st->in, &h, err)
-                            : read_pnm_fields(&st->in, &h, err);
+    int rc = h.magic == '7' ? read_pam_fields(&st->in, &h, err) : read_pnm_fields(&st->in, &h, err);
     if (rc || image_check_pixels(h.width, h.height, r->opt->max_pixels, err))
         return -1;
     /* Rows of up to 4 two-byte samples a pixel must fit in memory's sizes. */
@@ -539,8 +547,7 @@ static int read_plain_samples(struct pnm_reader *st, unsigned char *out, struct 
         if (status != NUMBER_OK) {
             char found[24];
             return pool_fail(err, "bad plain PNM data: expected a sample, found %s at row %zu",
-                             describe_byte(input_peek(&st->in), found, sizeof found),
-                             st->row + 1);
+                             describe_byte(input_peek(&st->in), found, sizeof found), st->row + 1);
         }
         if (v > st->maxval)
             return above_maxval(st, v, err);
@@ -592,7 +599,8 @@ static int read_row(struct pnm_reader *st, unsigned char *out, struct pool_error
 {
     switch (st->magic) {
     case '1': return read_plain_bits(st, out, err);
-    case '2': case '3': return read_plain_samples(st, out, err);
+    case '2':
+    case '3': return read_plain_samples(st, out, err);
     case '4': return read_raw_bits(st, out, err);
     default: return read_raw_samples(st, out, err);
     }
@@ -603,12 +611,11 @@ static int pnm_read(struct tensor_reader *r, void *buf, size_t count, struct poo
     struct pnm_reader *st = r->state;
     size_t row_elems = st->width * st->channels;
     if (count % row_elems)
-        return pool_fail(err, "PNM rows are read whole (%zu elements), not %zu elements",
-                         row_elems, count);
+        return pool_fail(err, "PNM rows are read whole (%zu elements), not %zu elements", row_elems,
+                         count);
     size_t rows = count / row_elems;
     if (rows > st->height - st->row)
-        return pool_fail(err, "asked for %zu rows, only %zu are left", rows,
-                         st->height - st->row);
+        return pool_fail(err, "asked for %zu rows, only %zu are left", rows, st->height - st->row);
     size_t row_bytes = row_elems * (st->wide ? 2 : 1);
     unsigned char *out = buf;
     for (size_t i = 0; i < rows; i++, out += row_bytes) {
@@ -634,9 +641,10 @@ static int pnm_next(struct tensor_reader *r, struct pool_error *err)
         return 0;
     if (c != 'P') {
         char found[24];
-        return pool_fail(err, "unexpected %s after image %u: expected another PNM image or the "
-                              "end of the data", describe_byte(c, found, sizeof found),
-                         st->image);
+        return pool_fail(err,
+                         "unexpected %s after image %u: expected another PNM image or the "
+                         "end of the data",
+                         describe_byte(c, found, sizeof found), st->image);
     }
     st->image++;
     return read_image_header(r, err) ? -1 : 1;
@@ -661,7 +669,7 @@ const struct reader_ops pnm_reader_ops = {
 struct pnm_writer {
     struct image_dims dims;
     unsigned maxval;
-    size_t row_elems, expected, written;    /* elements */
+    size_t row_elems, expected, written; /* elements */
 };
 
 /* The input's maxval, when it gives the same sample size (1 byte up to 255, else 2); one
@@ -691,11 +699,13 @@ static int write_header(struct tensor_writer *w, struct pool_error *err)
     const struct image_dims *d = &st->dims;
     int n;
     if (d->channels == 1 || d->channels == 3)
-        n = fprintf(w->out, "P%c\n%zu %zu\n%u\n", d->channels == 1 ? '5' : '6', d->width,
-                    d->height, st->maxval);
+        n = fprintf(w->out, "P%c\n%zu %zu\n%u\n", d->channels == 1 ? '5' : '6', d->width, d->height,
+                    st->maxval);
     else
-        n = fprintf(w->out, "P7\nWIDTH %zu\nHEIGHT %zu\nDEPTH %zu\nMAXVAL %u\nTUPLTYPE %s\n"
-                            "ENDHDR\n", d->width, d->height, d->channels, st->maxval,
+        n = fprintf(w->out,
+                    "P7\nWIDTH %zu\nHEIGHT %zu\nDEPTH %zu\nMAXVAL %u\nTUPLTYPE %s\n"
+                    "ENDHDR\n",
+                    d->width, d->height, d->channels, st->maxval,
                     pam_tupltype_for(w->meta, d->channels));
     return n < 0 ? write_failed(err) : 0;
 }
@@ -770,8 +780,7 @@ static int write_u16(struct tensor_writer *w, const unsigned char *p, size_t cou
     return 0;
 }
 
-static int pnm_write(struct tensor_writer *w, const void *buf, size_t count,
-                     struct pool_error *err)
+static int pnm_write(struct tensor_writer *w, const void *buf, size_t count, struct pool_error *err)
 {
     struct pnm_writer *st = w->state;
     if (count % st->row_elems)
@@ -790,8 +799,8 @@ static int pnm_writer_finish(struct tensor_writer *w, struct pool_error *err)
 {
     struct pnm_writer *st = w->state;
     if (st->written != st->expected)
-        return pool_fail(err, "wrote %zu of the %zu rows of the image",
-                         st->written / st->row_elems, st->dims.height);
+        return pool_fail(err, "wrote %zu of the %zu rows of the image", st->written / st->row_elems,
+                         st->dims.height);
     if (fflush(w->out))
         return write_failed(err);
     return 0;

@@ -86,8 +86,10 @@ static int raw_finish(struct tensor_reader *r, struct pool_error *err)
     if (!source_at_end(r->src)) {
         char shape[160];
         describe_shape(&r->shape, shape, sizeof shape);
-        return pool_fail(err, "size mismatch: the input has more than the %zu bytes that "
-                              "shape %s needs", st->total_bytes, shape);
+        return pool_fail(err,
+                         "size mismatch: the input has more than the %zu bytes that "
+                         "shape %s needs",
+                         st->total_bytes, shape);
     }
     if (source_failed(r->src))
         return pool_fail(err, "read failed: %s", errno ? strerror(errno) : "i/o error");
@@ -123,8 +125,7 @@ static int raw_begin(struct tensor_writer *w, struct pool_error *err)
     return 0;
 }
 
-static int raw_write(struct tensor_writer *w, const void *buf, size_t count,
-                     struct pool_error *err)
+static int raw_write(struct tensor_writer *w, const void *buf, size_t count, struct pool_error *err)
 {
     struct raw_stream *st = w->state;
     size_t elem_size = dtype_size(w->shape.dtype);

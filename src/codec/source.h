@@ -12,11 +12,11 @@
 
 struct byte_source {
     FILE *fp;
-    const char *name;       /* as the user gave it; "-" for stdin */
+    const char *name; /* as the user gave it; "-" for stdin */
     bool owns_fp;
     unsigned char peeked[SOURCE_PEEK_MAX];
     size_t peek_len, peek_pos;
-    long long size;         /* bytes in a regular file, -1 when unknown (a pipe) */
+    long long size; /* bytes in a regular file, -1 when unknown (a pipe) */
     unsigned long long consumed;
 };
 
@@ -27,7 +27,7 @@ void source_close(struct byte_source *src);
 size_t source_peek(struct byte_source *src, const unsigned char **bytes, size_t n);
 /* Reads up to n bytes; fewer only at the end of the data or on a read error. */
 size_t source_read(struct byte_source *src, void *buf, size_t n);
-bool source_failed(const struct byte_source *src);   /* a read error (not the end) */
+bool source_failed(const struct byte_source *src); /* a read error (not the end) */
 /* Whether any byte is left after what has been read. */
 bool source_at_end(struct byte_source *src);
 

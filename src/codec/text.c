@@ -16,17 +16,14 @@
 
 struct text_writer {
     bool csv;
-    size_t per_line;        /* elements of one batch item */
-    size_t in_line;         /* elements written on the current line */
+    size_t per_line; /* elements of one batch item */
+    size_t in_line;  /* elements written on the current line */
     bool header_done;
-    bool items;             /* rows carry the batch item's index (the first input has n) */
-    size_t item;            /* the current row's, within the input */
+    bool items;  /* rows carry the batch item's index (the first input has n) */
+    size_t item; /* the current row's, within the input */
 };
 
-static bool has_batch_axis(const struct tensor_shape *s)
-{
-    return strchr(s->layout, 'n') != NULL;
-}
+static bool has_batch_axis(const struct tensor_shape *s) { return strchr(s->layout, 'n') != NULL; }
 
 /* Elements per batch item: everything but the 'n' axis. */
 static size_t per_item(const struct tensor_shape *s)
@@ -122,14 +119,16 @@ static int text_next(struct tensor_writer *w, struct pool_error *err)
 {
     struct text_writer *t = w->state;
     if (t->csv && per_item(&w->shape) != t->per_line)
-        return pool_fail(err, "this input gives %zu value%s per row, the table has %zu "
-                              "column%s: pool inputs of one shape into one csv",
+        return pool_fail(err,
+                         "this input gives %zu value%s per row, the table has %zu "
+                         "column%s: pool inputs of one shape into one csv",
                          per_item(&w->shape), per_item(&w->shape) == 1 ? "" : "s", t->per_line,
                          t->per_line == 1 ? "" : "s");
     const char *n = strchr(w->shape.layout, 'n');
     if (t->csv && !t->items && n && w->shape.dims[n - w->shape.layout] > 1)
-        return pool_fail(err, "this input holds %zu batch items, and the table has no item "
-                              "column (its first input had no batch axis): pool them apart",
+        return pool_fail(err,
+                         "this input holds %zu batch items, and the table has no item "
+                         "column (its first input had no batch axis): pool them apart",
                          w->shape.dims[n - w->shape.layout]);
     return text_begin_item(w, err);
 }
@@ -192,9 +191,15 @@ static void text_destroy(struct tensor_writer *w)
     w->state = NULL;
 }
 
-const struct writer_ops txt_writer_ops = {.format = FORMAT_TXT, .begin = text_begin,
-                                          .write = text_write, .finish = text_finish,
-                                          .next_image = text_next, .destroy = text_destroy};
-const struct writer_ops csv_writer_ops = {.format = FORMAT_CSV, .begin = text_begin,
-                                          .write = text_write, .finish = text_finish,
-                                          .next_image = text_next, .destroy = text_destroy};
+const struct writer_ops txt_writer_ops = {.format = FORMAT_TXT,
+                                          .begin = text_begin,
+                                          .write = text_write,
+                                          .finish = text_finish,
+                                          .next_image = text_next,
+                                          .destroy = text_destroy};
+const struct writer_ops csv_writer_ops = {.format = FORMAT_CSV,
+                                          .begin = text_begin,
+                                          .write = text_write,
+                                          .finish = text_finish,
+                                          .next_image = text_next,
+                                          .destroy = text_destroy};

@@ -8,22 +8,19 @@ struct convert_stage {
     enum convert_direction dir;
     struct row_geom in, out;
     bool has_alpha;
-    double code_max;           /* the largest code: 255, 65535 or a PNM maxval */
+    double code_max; /* the largest code: 255, 65535 or a PNM maxval */
     /* Alpha is carried as code / alpha_scale, a power of two above code_max: sums and
      * halves stay exact, so averaged alpha rounds half up as it does without --linear. */
     double alpha_scale;
-    unsigned full_max;         /* RESCALE: the type's largest value */
-    double *decode_lut;        /* SRGB_TO_LINEAR: one entry per code */
+    unsigned full_max;  /* RESCALE: the type's largest value */
+    double *decode_lut; /* SRGB_TO_LINEAR: one entry per code */
     void *out_row;
     row_sink_fn sink;
     void *sink_ctx;
 };
 
 /* IEC 61966-2-1 (sRGB): the piecewise curve, on values in [0, 1]. */
-double srgb_to_linear(double e)
-{
-    return e <= 0.04045 ? e / 12.92 : pow((e + 0.055) / 1.055, 2.4);
-}
+double srgb_to_linear(double e) { return e <= 0.04045 ? e / 12.92 : pow((e + 0.055) / 1.055, 2.4); }
 
 double linear_to_srgb(double l)
 {
@@ -91,7 +88,11 @@ static void decode_row(const struct convert_stage *c, const void *row, double *d
 static unsigned encode_value(const struct convert_stage *c, double v, bool alpha)
 {
     double code = alpha ? floor(v * c->alpha_scale + 0.5)
-                        : floor(linear_to_srgb(v < 0 ? 0 : v > 1 ? 1 : v) * c->code_max + 0.5);
+                        : floor(linear_to_srgb(v < 0   ? 0
+                                               : v > 1 ? 1
+                                                       : v) *
+                                    c->code_max +
+                                0.5);
     return code < 0 ? 0 : code > c->code_max ? (unsigned)c->code_max : (unsigned)code;
 }
 

@@ -16,7 +16,7 @@
 enum convert_direction {
     SRGB_TO_LINEAR,
     LINEAR_TO_SRGB,
-    RESCALE,            /* codes 0..code_max to the type's full range (a PNM maxval) */
+    RESCALE, /* codes 0..code_max to the type's full range (a PNM maxval) */
 };
 
 struct convert_stage;

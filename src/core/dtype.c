@@ -26,11 +26,13 @@ bool dtype_is_signed(enum pool_dtype t)
 
 bool dtype_parse(const char *s, enum pool_dtype *out)
 {
-    static const struct { const char *name; enum pool_dtype t; } extra[] = {
-        {"half", DT_F16}, {"float", DT_F32}, {"double", DT_F64},
-        {"f2", DT_F16},   {"f4", DT_F32},    {"f8", DT_F64},
-        {"u1", DT_U8},    {"i1", DT_I8},     {"u2", DT_U16}, {"i2", DT_I16},
-        {"u4", DT_U32},   {"i4", DT_I32},
+    static const struct {
+        const char *name;
+        enum pool_dtype t;
+    } extra[] = {
+        {"half", DT_F16}, {"float", DT_F32}, {"double", DT_F64}, {"f2", DT_F16},
+        {"f4", DT_F32},   {"f8", DT_F64},    {"u1", DT_U8},      {"i1", DT_I8},
+        {"u2", DT_U16},   {"i2", DT_I16},    {"u4", DT_U32},     {"i4", DT_I32},
     };
     for (int t = 0; t < DT_COUNT; t++)
         if (!strcmp(s, dtype_info[t].name) || !strcmp(s, dtype_info[t].alias)) {
@@ -72,7 +74,7 @@ uint16_t float_to_half(double x)
         return sign | (uint16_t)nearbyint(a * 16777216.0);
     }
     int e;
-    double m = frexp(a, &e); /* a = m * 2^e, m in [0.5, 1) */
+    double m = frexp(a, &e);               /* a = m * 2^e, m in [0.5, 1) */
     double scaled = nearbyint(m * 2048.0); /* 11 significant bits */
     if (scaled == 2048.0) {
         scaled = 1024.0;

@@ -7,8 +7,17 @@
 #include <stdint.h>
 
 enum pool_dtype {
-    DT_U8, DT_I8, DT_U16, DT_I16, DT_U32, DT_I32, DT_U64, DT_I64,
-    DT_F16, DT_F32, DT_F64,
+    DT_U8,
+    DT_I8,
+    DT_U16,
+    DT_I16,
+    DT_U32,
+    DT_I32,
+    DT_U64,
+    DT_I64,
+    DT_F16,
+    DT_F32,
+    DT_F64,
     DT_COUNT
 };
 

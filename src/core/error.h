@@ -8,23 +8,22 @@
 #define POOL_ERROR_H
 
 enum pool_error_kind {
-    ERROR_UNSET,        /* not said yet: the boundary that catches it decides */
-    ERROR_USAGE,        /* the command line asks for what cannot be done (exit status 2) */
-    ERROR_INPUT,        /* an input cannot be read, or is not what it claims to be */
-    ERROR_OUTPUT,       /* an output cannot be written */
-    ERROR_RESOURCE,     /* memory, or another limit of the machine */
+    ERROR_UNSET,    /* not said yet: the boundary that catches it decides */
+    ERROR_USAGE,    /* the command line asks for what cannot be done (exit status 2) */
+    ERROR_INPUT,    /* an input cannot be read, or is not what it claims to be */
+    ERROR_OUTPUT,   /* an output cannot be written */
+    ERROR_RESOURCE, /* memory, or another limit of the machine */
 };
 
 struct pool_error {
     char msg[512];
     enum pool_error_kind kind;
-    const char *subject;    /* the file (or option) it is about, as the user named it */
+    const char *subject; /* the file (or option) it is about, as the user named it */
 };
 
 /* Formats the reason into err (if not NULL), kind and subject not yet said, and returns -1,
  * so callers can `return pool_fail(...)`. */
-int pool_fail(struct pool_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int pool_fail(struct pool_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same for a failure to get memory or another resource (kind ERROR_RESOURCE). */
 int pool_fail_resource(struct pool_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

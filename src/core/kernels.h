@@ -14,18 +14,18 @@ enum acc_kind { ACC_F64, ACC_I64, ACC_I128 };
 
 struct reduce_args {
     enum pool_mode mode;
-    size_t inner;          /* channels interleaved in a row */
-    double norm;           /* Lp's P */
-    bool premultiply;      /* avg: the last channel is alpha, weight the others by it */
+    size_t inner;     /* channels interleaved in a row */
+    double norm;      /* Lp's P */
+    bool premultiply; /* avg: the last channel is alpha, weight the others by it */
 };
 
 struct finish_args {
     enum pool_mode mode;
     size_t inner;
     bool premultiply;
-    size_t divisor_rest;   /* product of the depth and height divisors of this row */
-    double lp_scale;       /* Lp: the kernel's element count */
-    double inv_norm;       /* Lp: 1/P */
+    size_t divisor_rest; /* product of the depth and height divisors of this row */
+    double lp_scale;     /* Lp: the kernel's element count */
+    double inv_norm;     /* Lp: 1/P */
 };
 
 struct type_kernels {

@@ -15,7 +15,7 @@ struct axis_map {
      * Width, walked for every row, keeps the answers (in_len and out_len entries); height
      * and depth, which stream, store nothing. */
     uint32_t *nearest, *count;
-    size_t radius;              /* lazy axes: how far around the readers to look */
+    size_t radius; /* lazy axes: how far around the readers to look */
 };
 
 /* Running sums for one output row whose comparison is not finished: inputs mapped to it
@@ -23,9 +23,9 @@ struct axis_map {
  * shift the first input of each output element, so that near-equal values do not cancel. */
 struct loss_slot {
     bool busy, emitted;
-    size_t row;                 /* the output row (depth * height index within a plane) */
-    size_t rows_seen;           /* input rows mapped to it so far */
-    size_t rows_expected;       /* and how many will be */
+    size_t row;           /* the output row (depth * height index within a plane) */
+    size_t rows_seen;     /* input rows mapped to it so far */
+    size_t rows_expected; /* and how many will be */
     double *shift, *s1, *s2, *y;
     /* 8- and 16-bit inputs, exactly: column sums of the input rows mapped to the row
      * (summed across width only once the row is done), and the output row. */
@@ -39,8 +39,8 @@ struct channel_acc {
     size_t n;
     bool nan;
     double min, max, shift, s1, s2;
-    uint64_t *histogram;        /* u8 output: 256 counts */
-    int64_t isum, imin, imax;   /* u16 output */
+    uint64_t *histogram;      /* u8 output: 256 counts */
+    int64_t isum, imin, imax; /* u16 output */
     unsigned __int128 isum2;
 };
 
@@ -55,16 +55,16 @@ struct pass_meter {
     struct loss_slot *slots;
     size_t nslots;
     double *in_values, *out_values;
-    int64_t *row_s1;            /* exact: one output row's sums, while a slot finishes */
-    size_t in_row;              /* position of the next input row within its plane */
+    int64_t *row_s1; /* exact: one output row's sums, while a slot finishes */
+    size_t in_row;   /* position of the next input row within its plane */
     size_t out_row, out_plane;
     double in_min, in_max, sse;
-    unsigned __int128 sum_x2;   /* exact: sum of x^2 over every input element */
-    __int128 cross;             /* exact: sum over outputs of 2 y s1 - n y^2 */
+    unsigned __int128 sum_x2; /* exact: sum of x^2 over every input element */
+    __int128 cross;           /* exact: sum over outputs of 2 y s1 - n y^2 */
     size_t compared;
-    size_t sample;              /* measure every sample-th output row only (1: all) */
-    bool exact;                 /* u8/u16 input whose sums fit (see exact_sums_fit) */
-    bool in_nan, lost_track;    /* lost_track: out of memory for open rows */
+    size_t sample;           /* measure every sample-th output row only (1: all) */
+    bool exact;              /* u8/u16 input whose sums fit (see exact_sums_fit) */
+    bool in_nan, lost_track; /* lost_track: out of memory for open rows */
 };
 
 struct channel_map channel_map_of(const struct tensor_shape *s)
@@ -109,7 +109,7 @@ static size_t lazy_nearest(const struct axis_map *m, size_t i)
             best = o;
             best_d = distance(c2, 2 * i);
         }
-    for (size_t o = 0; best == t->out_len && o < t->out_len; o++)   /* no taps near: rare */
+    for (size_t o = 0; best == t->out_len && o < t->out_len; o++) /* no taps near: rare */
         if (window_centre2(t, o, &c2))
             best = o;
     return best == t->out_len ? 0 : best;
@@ -186,8 +186,8 @@ static bool alloc_slot_buffers(const struct pass_meter *m, struct loss_slot *s)
     double *block = malloc(4 * n * sizeof *block);
     uint32_t *columns = malloc(geom_row_elems(&m->in) * sizeof *columns);
     int64_t *exact_y = malloc(n * sizeof *exact_y);
-    *s = (struct loss_slot){false, false, 0, 0, 0, block, block + n, block + 2 * n,
-                            block + 3 * n, columns, exact_y};
+    *s = (struct loss_slot){false,         false,         0,       0,      0, block, block + n,
+                            block + 2 * n, block + 3 * n, columns, exact_y};
     if (block && columns && exact_y)
         return true;
     free_slot_buffers(s);
@@ -245,7 +245,7 @@ static bool exact_sums_fit(const struct pass_meter *m)
         if (m->map[a].count)
             for (size_t o = 0; o < m->out.size[a]; o++)
                 most[a] = m->map[a].count[o] > most[a] ? m->map[a].count[o] : most[a];
-        else   /* a bound: the inputs that could pair with one output */
+        else /* a bound: the inputs that could pair with one output */
             most[a] = input_range(&m->map[a], m->out.size[a] / 2, &first, &last) + 1;
     size_t rows = most[0] * most[1], elements = rows * most[2];
     if (m->in.dtype == DT_U8)
@@ -258,15 +258,18 @@ static bool exact_sums_fit(const struct pass_meter *m)
 static double type_range(enum pool_dtype t)
 {
     switch (t) {
-    case DT_U8: case DT_I8: return 255.0;
-    case DT_U16: case DT_I16: return 65535.0;
+    case DT_U8:
+    case DT_I8: return 255.0;
+    case DT_U16:
+    case DT_I16: return 65535.0;
     default: return 0.0;
     }
 }
 
-int meter_create(struct pass_meter **out, const struct row_geom *in, const struct row_geom *out_geom,
-                 const struct axis_table axis[3], const struct channel_map *channels,
-                 double peak, size_t estimate_rows, struct pool_error *err)
+int meter_create(struct pass_meter **out, const struct row_geom *in,
+                 const struct row_geom *out_geom, const struct axis_table axis[3],
+                 const struct channel_map *channels, double peak, size_t estimate_rows,
+                 struct pool_error *err)
 {
     struct pass_meter *m = calloc(1, sizeof *m);
     *out = NULL;
@@ -288,8 +291,8 @@ int meter_create(struct pass_meter **out, const struct row_geom *in, const struc
     m->row_s1 = malloc(m->out_row_elems * sizeof *m->row_s1);
     m->slots = calloc(1, sizeof *m->slots);
     m->nslots = 1;
-    if (!m->chan || !m->figures || !m->in_values || !m->out_values || !m->row_s1 ||
-        !m->slots || !alloc_slot_buffers(m, &m->slots[0])) {
+    if (!m->chan || !m->figures || !m->in_values || !m->out_values || !m->row_s1 || !m->slots ||
+        !alloc_slot_buffers(m, &m->slots[0])) {
         pool_fail_resource(err, "out of memory for the statistics of a pass");
         goto fail;
     }
@@ -324,7 +327,7 @@ static struct loss_slot *slot_for(struct pass_meter *m, size_t r)
     struct loss_slot *s = &m->slots[r % m->nslots];
     if (s->busy && s->row != r) {
         if (!grow_slots(m)) {
-            m->lost_track = true;   /* out of memory: the loss is then unknown */
+            m->lost_track = true; /* out of memory: the loss is then unknown */
             return NULL;
         }
         return slot_for(m, r);
@@ -338,7 +341,6 @@ static struct loss_slot *slot_for(struct pass_meter *m, size_t r)
     }
     return s;
 }
-
 
 /* Exact inputs: the slot's column sums, gathered across width into per-output sums. */
 static void gather_columns(struct pass_meter *m, const struct loss_slot *s)
@@ -511,8 +513,7 @@ static void channel_floats(struct channel_acc *a, const double *y, size_t first,
         add_to_channel(a, y[i]);
 }
 
-static void channel_u8(struct channel_acc *a, const uint8_t *y, size_t first, size_t n,
-                       size_t step)
+static void channel_u8(struct channel_acc *a, const uint8_t *y, size_t first, size_t n, size_t step)
 {
     for (size_t i = first; i < n; i += step)
         a->histogram[y[i]]++;
@@ -641,8 +642,9 @@ void meter_figures(struct pass_meter *m, struct meter_figures *f)
     f->channels = m->channels.count;
     f->channel = m->figures;
     /* Rounding can leave a float sum a hair below 0; NaN (NaN or inf inputs) stays. */
-    double sse = m->exact ? (double)(m->sum_x2 - (unsigned __int128)m->cross)
-                          : m->sse < 0 ? 0 : m->sse;
+    double sse = m->exact     ? (double)(m->sum_x2 - (unsigned __int128)m->cross)
+                 : m->sse < 0 ? 0
+                              : m->sse;
     f->mse = m->lost_track || !m->compared ? NAN : sse / (double)m->compared;
     f->rmse = sqrt(f->mse);
     f->peak = m->peak > 0 ? m->peak : m->in_nan ? NAN : m->in_max - m->in_min;

@@ -32,15 +32,15 @@ struct channel_map {
 struct channel_map channel_map_of(const struct tensor_shape *s);
 
 struct channel_figures {
-    double min, max, mean, std;     /* std: population (ddof 0), as NumPy's default */
+    double min, max, mean, std; /* std: population (ddof 0), as NumPy's default */
 };
 
 struct meter_figures {
     size_t channels;
-    const struct channel_figures *channel;  /* owned by the meter */
-    double mse, rmse;               /* input vs expanded output, over every element */
-    double peak;                    /* the PSNR's peak: 8/16-bit codes' range, else the input's */
-    double psnr;                    /* dB; +inf when nothing changed, NaN with NaN inputs */
+    const struct channel_figures *channel; /* owned by the meter */
+    double mse, rmse;                      /* input vs expanded output, over every element */
+    double peak; /* the PSNR's peak: 8/16-bit codes' range, else the input's */
+    double psnr; /* dB; +inf when nothing changed, NaN with NaN inputs */
 };
 
 struct pass_meter;
@@ -49,9 +49,10 @@ struct pass_meter;
  * code when the data are codes below the type's range (a PNM maxval), else 0.
  * estimate_rows > 0 measures the loss on about that many output rows only, evenly spread,
  * and no channel figures: a cheap estimate, for a warning. */
-int meter_create(struct pass_meter **out, const struct row_geom *in, const struct row_geom *out_geom,
-                 const struct axis_table axis[3], const struct channel_map *channels,
-                 double peak, size_t estimate_rows, struct pool_error *err);
+int meter_create(struct pass_meter **out, const struct row_geom *in,
+                 const struct row_geom *out_geom, const struct axis_table axis[3],
+                 const struct channel_map *channels, double peak, size_t estimate_rows,
+                 struct pool_error *err);
 /* Every input row, in order, before the pass sees it. */
 void meter_input_row(struct pass_meter *m, const void *row);
 /* Every output row, in order, as the pass emits it. */

@@ -10,8 +10,8 @@ static const struct {
     enum pool_mode mode;
     bool global;
 } modes[] = {
-    {"max", MODE_MAX, false},  {"avg", MODE_AVG, false},  {"min", MODE_MIN, false},
-    {"lp", MODE_LP, false},    {"gmax", MODE_MAX, true},  {"gavg", MODE_AVG, true},
+    {"max", MODE_MAX, false}, {"avg", MODE_AVG, false}, {"min", MODE_MIN, false},
+    {"lp", MODE_LP, false},   {"gmax", MODE_MAX, true}, {"gavg", MODE_AVG, true},
     {"gmin", MODE_MIN, true},
 };
 
@@ -54,8 +54,10 @@ static int check_padding(const struct pool_pass *p, struct pool_error *err)
     for (int i = 0; i < n; i++) {
         size_t pad = arg_at(&p->padding, i), k = arg_at(&p->kernel, i);
         if (pad > k / 2)
-            return pool_fail(err, "padding %zu is more than half the kernel %zu "
-                                  "(PyTorch requires padding <= kernel/2)", pad, k);
+            return pool_fail(err,
+                             "padding %zu is more than half the kernel %zu "
+                             "(PyTorch requires padding <= kernel/2)",
+                             pad, k);
     }
     return 0;
 }
@@ -66,8 +68,10 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
     bool windowed = p->kernel.n > 0;
     if (p->global && (windowed || p->stride.n || p->padding.n || p->dilation.n ||
                       p->output_size.n || p->ceil_mode))
-        return pool_fail(err, "%s pools each channel to one value: it takes no kernel, stride, "
-                              "padding, dilation, ceil or output size", m);
+        return pool_fail(err,
+                         "%s pools each channel to one value: it takes no kernel, stride, "
+                         "padding, dilation, ceil or output size",
+                         m);
     if (p->output_size.n && (windowed || p->stride.n || p->padding.n || p->dilation.n ||
                              p->ceil_mode || p->count_include_pad))
         return pool_fail(err, "an output size (adaptive pooling) takes no kernel, stride, "
@@ -77,8 +81,8 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
     if (!p->global && !p->output_size.n && !windowed)
         return pool_fail(err, "%s needs a kernel size (-k) or an output size (--output-size)", m);
     if (p->dilation.n && (p->mode == MODE_AVG || p->mode == MODE_LP))
-        return pool_fail(err, "dilation works with max and min only (PyTorch's %s pooling has none)",
-                         m);
+        return pool_fail(err,
+                         "dilation works with max and min only (PyTorch's %s pooling has none)", m);
     if (p->padding.n && p->mode == MODE_LP)
         return pool_fail(err, "lp takes no padding (as PyTorch's lp_pool)");
     if (p->count_include_pad && p->mode != MODE_AVG)
@@ -102,7 +106,8 @@ static size_t largest(const struct size_arg *a, size_t unset)
 int pass_check(const struct pool_pass *p, struct pool_error *err)
 {
     if (check_option_fits_mode(p, err) || check_positive(&p->kernel, "kernel", err) ||
-        check_positive(&p->stride, "stride", err) || check_positive(&p->dilation, "dilation", err) ||
+        check_positive(&p->stride, "stride", err) ||
+        check_positive(&p->dilation, "dilation", err) ||
         check_positive(&p->output_size, "output size", err) || check_padding(p, err))
         return -1;
     size_t k = largest(&p->kernel, 1), d = largest(&p->dilation, 1);
@@ -148,9 +153,13 @@ int pass_resolve(const struct pool_pass *p, int nspatial, struct axis_params ax[
     for (int i = 0; i < 3; i++) {
         bool present = i >= 3 - nspatial;
         ax[i] = (struct axis_params){
-            .kernel = k[i], .stride = s[i], .padding = pad[i], .dilation = d[i],
+            .kernel = k[i],
+            .stride = s[i],
+            .padding = pad[i],
+            .dilation = d[i],
             .adaptive_out = adaptive && present ? (p->global ? 1 : o[i]) : 0,
-            .ceil_mode = p->ceil_mode, .count_include_pad = p->count_include_pad,
+            .ceil_mode = p->ceil_mode,
+            .count_include_pad = p->count_include_pad,
         };
     }
     return 0;
@@ -179,10 +188,9 @@ int axis_out_len(const struct axis_params *a, size_t len, size_t *out, struct po
     if (a->ceil_mode && (o - 1) * s >= L + p)
         o--;
     if (o < 1)
-        return pool_fail(err, "the %s %" PRId64 " is larger than the %s %" PRId64
-                              " (the output would be empty)",
-                         d > 1 ? "dilated kernel" : "kernel", span,
-                         p ? "padded input" : "input", L + 2 * p);
+        return pool_fail(
+            err, "the %s %" PRId64 " is larger than the %s %" PRId64 " (the output would be empty)",
+            d > 1 ? "dilated kernel" : "kernel", span, p ? "padded input" : "input", L + 2 * p);
     *out = (size_t)o;
     return 0;
 }
@@ -197,10 +205,11 @@ static int check_3d_average_input(const struct pool_pass *p, const struct axis_p
         return 0;
     for (int i = 0; i < 3; i++)
         if (in->size[i] < ax[i].kernel)
-            return pool_fail(err, "axis %c: the kernel %zu is larger than the input %zu "
-                                  "(3-D %s pooling needs input >= kernel on every axis, as "
-                                  "PyTorch's avg_pool3d)", in->axis_name[i], ax[i].kernel,
-                             in->size[i], mode_name(p));
+            return pool_fail(err,
+                             "axis %c: the kernel %zu is larger than the input %zu "
+                             "(3-D %s pooling needs input >= kernel on every axis, as "
+                             "PyTorch's avg_pool3d)",
+                             in->axis_name[i], ax[i].kernel, in->size[i], mode_name(p));
     return 0;
 }
 

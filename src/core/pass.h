@@ -18,11 +18,11 @@ struct size_arg {
 
 struct pool_pass {
     enum pool_mode mode;
-    bool global;             /* gmax, gavg, gmin: adaptive to 1 on every spatial axis */
+    bool global; /* gmax, gavg, gmin: adaptive to 1 on every spatial axis */
     struct size_arg kernel, stride, padding, dilation, output_size;
     bool ceil_mode, count_include_pad;
     bool has_norm;
-    double norm;             /* Lp's P */
+    double norm; /* Lp's P */
     /* avg of images with alpha (the last channel of a channels-last tensor): weight colours
      * by alpha. Set by the CLI for images, not by pass specs. */
     bool premultiply_alpha;
@@ -31,7 +31,7 @@ struct pool_pass {
 /* The parameters of one spatial axis, ready for arithmetic. */
 struct axis_params {
     size_t kernel, stride, padding, dilation;
-    size_t adaptive_out;     /* 0 unless adaptive */
+    size_t adaptive_out; /* 0 unless adaptive */
     bool ceil_mode, count_include_pad;
 };
 

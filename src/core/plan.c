@@ -76,8 +76,9 @@ static void axis_warnings(struct pass_plan *plan, const char *label, char axis_n
     if (a->adaptive_out || span <= t->in_len + 2 * a->padding)
         return;
     char general[160];
-    snprintf(general, sizeof general, "%s: the window %zu is larger than the padded input on axis %c",
-             label, span, axis_name);
+    snprintf(general, sizeof general,
+             "%s: the window %zu is larger than the padded input on axis %c", label, span,
+             axis_name);
     warn(plan, PLAN_WINDOW_TOO_WIDE, 0, general,
          "%s: the window %zu is larger than the padded input %zu on axis %c", label, span,
          t->in_len + 2 * a->padding, axis_name);

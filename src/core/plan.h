@@ -15,23 +15,23 @@
 #define PLAN_MAX_WARNINGS 8
 
 enum plan_warning_kind {
-    PLAN_UNREAD,                /* a stride past the kernel: input elements never read */
-    PLAN_WINDOW_TOO_WIDE,       /* the window is wider than the padded input on an axis */
-    PLAN_COLLAPSE,              /* an axis falls to one element before the last pass */
+    PLAN_UNREAD,          /* a stride past the kernel: input elements never read */
+    PLAN_WINDOW_TOO_WIDE, /* the window is wider than the padded input on an axis */
+    PLAN_COLLAPSE,        /* an axis falls to one element before the last pass */
 };
 
 struct plan_warning {
     enum plan_warning_kind kind;
-    double percent;             /* PLAN_UNREAD: of input elements never read, 0-100 */
-    char text[160];             /* the whole warning, for this shape */
-    char general[160];          /* what every input shape meets alike, without its figures */
+    double percent;    /* PLAN_UNREAD: of input elements never read, 0-100 */
+    char text[160];    /* the whole warning, for this shape */
+    char general[160]; /* what every input shape meets alike, without its figures */
 };
 
 struct pass_plan {
     struct row_geom in, out;
-    double coverage;            /* fraction of input elements inside at least one window */
-    double stride[3];           /* effective stride of the stack so far, per axis (D, H, W) */
-    double field[3];            /* receptive field of the stack so far, per axis */
+    double coverage;  /* fraction of input elements inside at least one window */
+    double stride[3]; /* effective stride of the stack so far, per axis (D, H, W) */
+    double field[3];  /* receptive field of the stack so far, per axis */
     int nwarnings;
     struct plan_warning warnings[PLAN_MAX_WARNINGS];
 };

@@ -14,17 +14,17 @@ struct pool_stage {
     struct axis_table axis[3];
     const struct type_kernels *kernels;
     enum acc_kind acc;
-    size_t acc_row_bytes;        /* one output row of accumulators */
+    size_t acc_row_bytes; /* one output row of accumulators */
     struct reduce_args reduce;
     struct finish_args finish;
 
-    void *reduced;               /* the current input row, reduced along width */
-    void *height_ring;           /* axis[AX_H].max_live rows being reduced along height */
-    void *depth_ring;            /* axis[AX_D].max_live slabs of out.size[1] rows, for 3-D */
+    void *reduced;     /* the current input row, reduced along width */
+    void *height_ring; /* axis[AX_H].max_live rows being reduced along height */
+    void *depth_ring;  /* axis[AX_D].max_live slabs of out.size[1] rows, for 3-D */
     void *out_row;
     size_t bytes;
 
-    size_t row_in_plane;         /* position of the next input row in its plane */
+    size_t row_in_plane;           /* position of the next input row in its plane */
     size_t next_out_h, next_out_d; /* the next output row / slab to emit */
 
     row_sink_fn sink;
@@ -50,8 +50,8 @@ static int alloc_buffers(struct pool_stage *s, struct pool_error *err)
         s->bytes += row * s->out.size[1] * d_live;
         if (!s->depth_ring)
             return pool_fail_resource(err, "out of memory for a depth window of %zu slabs", d_live);
-        acc_reset(s->acc, s->mode, s->depth_ring, s->out.size[2] * s->out.inner *
-                                                      s->out.size[1] * d_live);
+        acc_reset(s->acc, s->mode, s->depth_ring,
+                  s->out.size[2] * s->out.inner * s->out.size[1] * d_live);
     }
     if (!s->reduced || !s->height_ring || !s->out_row)
         return pool_fail_resource(err, "out of memory for the rows of a pass");
@@ -85,8 +85,8 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
     bool premultiply = pass->premultiply_alpha && pass->mode == MODE_AVG && in->inner >= 2;
     s->reduce = (struct reduce_args){pass->mode, in->inner, pass->has_norm ? pass->norm : 2.0,
                                      premultiply};
-    s->finish = (struct finish_args){pass->mode, in->inner, premultiply, 1,
-                                     (double)kernel_elements(ax), 1.0 / s->reduce.norm};
+    s->finish = (struct finish_args){
+        pass->mode, in->inner, premultiply, 1, (double)kernel_elements(ax), 1.0 / s->reduce.norm};
     if (alloc_buffers(s, err))
         goto fail;
     *out = s;

@@ -22,8 +22,10 @@ int layout_check(const char *layout, int ndim, struct pool_error *err)
     for (size_t i = 0; i < sizeof known_layouts / sizeof known_layouts[0]; i++)
         known |= !strcmp(layout, known_layouts[i]);
     if (!known)
-        return pool_fail(err, "unknown layout '%s' (one of l, cl, ncl, hw, chw, nchw, hwc, nhwc, "
-                              "dhw, cdhw, ncdhw)", layout);
+        return pool_fail(err,
+                         "unknown layout '%s' (one of l, cl, ncl, hw, chw, nchw, hwc, nhwc, "
+                         "dhw, cdhw, ncdhw)",
+                         layout);
     if ((int)strlen(layout) != ndim)
         return pool_fail(err, "layout '%s' has %zu axes but the tensor has %d", layout,
                          strlen(layout), ndim);
@@ -44,7 +46,10 @@ int tensor_count(const struct tensor_shape *s, size_t *count, struct pool_error 
     return 0;
 }
 
-static bool is_spatial(char axis) { return axis == 'd' || axis == 'h' || axis == 'w' || axis == 'l'; }
+static bool is_spatial(char axis)
+{
+    return axis == 'd' || axis == 'h' || axis == 'w' || axis == 'l';
+}
 
 int tensor_geom(const struct tensor_shape *s, struct row_geom *g, struct pool_error *err)
 {

@@ -27,9 +27,9 @@ struct tensor_shape {
 struct row_geom {
     enum pool_dtype dtype;
     size_t planes, inner;
-    int nspatial;           /* 1, 2 or 3 */
-    size_t size[3];         /* depth, height, width */
-    char axis_name[3];      /* 'D', 'H', 'W' (or 'L' for 1-D width) for messages */
+    int nspatial;      /* 1, 2 or 3 */
+    size_t size[3];    /* depth, height, width */
+    char axis_name[3]; /* 'D', 'H', 'W' (or 'L' for 1-D width) for messages */
 };
 
 /* The layout a tensor of ndim axes gets when --layout is not given, or NULL. */

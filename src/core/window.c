@@ -218,7 +218,7 @@ static bool is_identity(const struct axis_table *t)
     if (t->out_len != t->in_len)
         return false;
     if (t->params.adaptive_out)
-        return true;   /* L windows over L inputs: [o, o + 1) */
+        return true; /* L windows over L inputs: [o, o + 1) */
     size_t head, tail;
     border_outputs(t, &head, &tail);
     for (size_t o = 0; o < t->out_len; o = o + 1 == head ? tail : o + 1) {
@@ -268,7 +268,7 @@ size_t axis_unread(const struct axis_table *t)
 {
     const struct axis_params *a = &t->params;
     if (a->adaptive_out)
-        return 0;   /* adaptive windows cover [0, L) */
+        return 0; /* adaptive windows cover [0, L) */
     size_t L = t->in_len, s = a->stride, span = t->span;
     if (s > span) {
         size_t head, tail;
@@ -277,14 +277,14 @@ size_t axis_unread(const struct axis_table *t)
     }
     size_t lo = span > a->padding ? span - a->padding : 0;
     unsigned __int128 end = (unsigned __int128)t->out_len * s;
-    size_t hi = end <= a->padding                       ? 0
+    size_t hi = end <= a->padding                         ? 0
                 : end - a->padding > (unsigned __int128)L ? L
                                                           : (size_t)(end - a->padding);
     if (hi <= lo || hi - lo < 2 * s)
-        return unread_in(t, 0, L);   /* L < 3 span + 2 s: short */
+        return unread_in(t, 0, L); /* L < 3 span + 2 s: short */
     size_t n = hi - lo, periods = n / s, rest = n % s;
-    return unread_in(t, 0, lo) + periods * unread_in(t, lo, lo + s) +
-           unread_in(t, lo, lo + rest) + unread_in(t, hi, L);
+    return unread_in(t, 0, lo) + periods * unread_in(t, lo, lo + s) + unread_in(t, lo, lo + rest) +
+           unread_in(t, hi, L);
 }
 
 /* The widest extent from first to last tap. Adaptive: L = qO + r gives windows of q (r = 0),

@@ -16,20 +16,20 @@
 /* The real (non-padding) taps of one output: first, first + step, ... (count of them). */
 struct axis_window {
     size_t first, count, step;
-    size_t divisor;  /* avg's per-axis divisor, PyTorch's rule (see POOLING.md) */
+    size_t divisor; /* avg's per-axis divisor, PyTorch's rule (see POOLING.md) */
 };
 
 struct axis_table {
     size_t in_len, out_len;
     struct axis_params params;
     enum pool_mode mode;
-    bool dilated;              /* max/min windows: taps d apart (avg and Lp are contiguous) */
-    struct axis_window *win;   /* out_len entries when materialized, else NULL */
-    size_t span;               /* first to last tap of a whole window: (k-1)d, or k-1 */
-    size_t whole_end;          /* outputs before it end inside the input (not adaptive) */
-    size_t reach;              /* outputs whose windows can overlap one window: see ready_at */
-    size_t max_live;           /* most outputs open at once: ring size for accumulators */
-    bool identity;             /* every output is its own input: the axis needs no work */
+    bool dilated;            /* max/min windows: taps d apart (avg and Lp are contiguous) */
+    struct axis_window *win; /* out_len entries when materialized, else NULL */
+    size_t span;             /* first to last tap of a whole window: (k-1)d, or k-1 */
+    size_t whole_end;        /* outputs before it end inside the input (not adaptive) */
+    size_t reach;            /* outputs whose windows can overlap one window: see ready_at */
+    size_t max_live;         /* most outputs open at once: ring size for accumulators */
+    bool identity;           /* every output is its own input: the axis needs no work */
 };
 
 /* materialize: also keep every window in t->win (for the width axis). Only that costs time

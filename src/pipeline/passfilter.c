@@ -5,8 +5,8 @@
 
 struct pass_filter {
     struct pool_stage *stage;
-    struct pass_meter *meter;          /* NULL unless measuring */
-    struct convert_stage *to_codes;    /* NULL unless the tap wants codes */
+    struct pass_meter *meter;       /* NULL unless measuring */
+    struct convert_stage *to_codes; /* NULL unless the tap wants codes */
     struct row_geom in;
     size_t number;
     bool timed;
@@ -16,7 +16,7 @@ struct pass_filter {
     void *tap_ctx;
     row_sink_fn next;
     void *next_ctx;
-    double seconds, downstream;        /* in the pass (with what follows it), in what follows */
+    double seconds, downstream; /* in the pass (with what follows it), in what follows */
 };
 
 static double now(void)

@@ -17,11 +17,11 @@ typedef int (*pass_tap_fn)(void *ctx, size_t pass, const void *row, struct pool_
 struct pass_filter;
 
 struct pass_filter_options {
-    bool measure;                       /* meter and time the pass */
-    size_t estimate_rows;               /* >0: a cheap, sampled meter (see meter.h), untimed */
+    bool measure;         /* meter and time the pass */
+    size_t estimate_rows; /* >0: a cheap, sampled meter (see meter.h), untimed */
     struct channel_map channels;
-    double peak;                        /* codes below the type's range: the largest */
-    pass_tap_fn tap;                    /* NULL: no copies */
+    double peak;     /* codes below the type's range: the largest */
+    pass_tap_fn tap; /* NULL: no copies */
     void *tap_ctx;
     /* --linear: the pass works in linear light; the tap gets sRGB codes of code_type. */
     bool tap_codes;

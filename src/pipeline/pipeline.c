@@ -177,16 +177,20 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
         return -1;
     if (opt->tap && add_input_tap(p, opt, err))
         return -1;
-    if (opt->linear &&
-        add_conversion(p, SRGB_TO_LINEAR, in->dtype, code_max, opt->has_alpha, err))
+    if (opt->linear && add_conversion(p, SRGB_TO_LINEAR, in->dtype, code_max, opt->has_alpha, err))
         return -1;
-    struct pass_filter_options fo = {
-        .measure = opt->measure, .estimate_rows = opt->estimate_rows, .channels = opt->channels,
-        .peak = rescale ? 0 : opt->maxval, .tap = opt->tap, .tap_ctx = opt->tap_ctx,
-        .tap_codes = opt->linear, .code_type = in->dtype, .code_max = code_max,
-        .has_alpha = opt->has_alpha};
+    struct pass_filter_options fo = {.measure = opt->measure,
+                                     .estimate_rows = opt->estimate_rows,
+                                     .channels = opt->channels,
+                                     .peak = rescale ? 0 : opt->maxval,
+                                     .tap = opt->tap,
+                                     .tap_ctx = opt->tap_ctx,
+                                     .tap_codes = opt->linear,
+                                     .code_type = in->dtype,
+                                     .code_max = code_max,
+                                     .has_alpha = opt->has_alpha};
     if (opt->linear)
-        fo.peak = 0;    /* linear light is [0, 1]: the input's own range */
+        fo.peak = 0; /* linear light is [0, 1]: the input's own range */
     size_t first_pass = p->nfilters;
     struct row_geom pass_in = p->out;
     for (size_t i = 0; i < npasses; i++)
@@ -195,8 +199,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     if (opt->shift_test && npasses &&
         add_shift_probe(p, passes, npasses, &pass_in, first_pass, opt->spatial_letters, err))
         return -1;
-    if (opt->linear &&
-        add_conversion(p, LINEAR_TO_SRGB, in->dtype, code_max, opt->has_alpha, err))
+    if (opt->linear && add_conversion(p, LINEAR_TO_SRGB, in->dtype, code_max, opt->has_alpha, err))
         return -1;
     for (size_t i = 0; i + 1 < p->nfilters; i++)
         p->filters[i].set_sink(p->filters[i].self, push_to_filter, &p->filters[i + 1]);

@@ -20,17 +20,17 @@ struct row_filter {
 };
 
 struct pipeline_options {
-    bool linear;        /* pool 8/16-bit sRGB in linear light */
-    bool has_alpha;     /* the last channel is alpha (kept out of the sRGB curve) */
-    unsigned maxval;    /* the input's largest code (a PNM maxval), 0 for the type's */
-    bool rescale;       /* first stretch codes 0..maxval to the type's full range */
-    bool measure;       /* meter and time every pass (--stats) */
-    size_t estimate_rows;   /* >0: only a loss estimate on this many rows (the warning) */
+    bool linear;          /* pool 8/16-bit sRGB in linear light */
+    bool has_alpha;       /* the last channel is alpha (kept out of the sRGB curve) */
+    unsigned maxval;      /* the input's largest code (a PNM maxval), 0 for the type's */
+    bool rescale;         /* first stretch codes 0..maxval to the type's full range */
+    bool measure;         /* meter and time every pass (--stats) */
+    size_t estimate_rows; /* >0: only a loss estimate on this many rows (the warning) */
     struct channel_map channels;
-    bool shift_test;    /* also pool the input shifted by one element per spatial axis */
-    const char *spatial_letters;    /* the layout's spatial axes, for the shift figures */
-    bool no_decode_ahead;   /* read on this thread only (other threads have the cores) */
-    pass_tap_fn tap;    /* copies of the input (pass 0) and of every pass's output rows */
+    bool shift_test;             /* also pool the input shifted by one element per spatial axis */
+    const char *spatial_letters; /* the layout's spatial axes, for the shift figures */
+    bool no_decode_ahead;        /* read on this thread only (other threads have the cores) */
+    pass_tap_fn tap;             /* copies of the input (pass 0) and of every pass's output rows */
     void *tap_ctx;
 };
 
@@ -39,13 +39,13 @@ struct pipeline {
     size_t nfilters;
     struct row_geom in, out;
     struct tensor_writer *writer;
-    void *in_row;               /* batch_rows input rows */
+    void *in_row; /* batch_rows input rows */
     size_t batch_rows;
-    struct pass_filter **passes;  /* the pooling links of the chain, in order */
+    struct pass_filter **passes; /* the pooling links of the chain, in order */
     size_t npasses;
-    struct row_geom tap_geom;   /* of the rows the tap gets as pass 0 */
-    struct shift_probe *shift;  /* with shift_test */
-    bool decode_ahead;          /* a second thread may read ahead */
+    struct row_geom tap_geom;  /* of the rows the tap gets as pass 0 */
+    struct shift_probe *shift; /* with shift_test */
+    bool decode_ahead;         /* a second thread may read ahead */
 };
 
 /* Builds the chain for the passes. On failure err names the pass (1-based) and the rule. */

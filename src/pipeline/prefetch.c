@@ -14,8 +14,8 @@ struct prefetch {
     size_t row_elems, row_bytes, total_rows, batch_rows;
     unsigned char *slot[SLOTS];
     size_t slot_rows[SLOTS];
-    size_t produced, consumed;  /* batches; slot of batch i is i % SLOTS */
-    bool held;                  /* the consumer still uses batch consumed - 1 */
+    size_t produced, consumed; /* batches; slot of batch i is i % SLOTS */
+    bool held;                 /* the consumer still uses batch consumed - 1 */
     bool failed, stop;
     struct pool_error err;
 };
@@ -70,8 +70,11 @@ struct prefetch *prefetch_start(struct tensor_reader *r, size_t row_elems, size_
     struct prefetch *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    *p = (struct prefetch){.reader = r, .row_elems = row_elems, .row_bytes = row_bytes,
-                           .total_rows = total_rows, .batch_rows = batch_rows};
+    *p = (struct prefetch){.reader = r,
+                           .row_elems = row_elems,
+                           .row_bytes = row_bytes,
+                           .total_rows = total_rows,
+                           .batch_rows = batch_rows};
     for (int i = 0; i < SLOTS; i++)
         if (!(p->slot[i] = malloc(batch_rows * row_bytes))) {
             free_slots(p);

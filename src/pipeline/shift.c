@@ -9,7 +9,7 @@ struct step_rows {
     unsigned char *data;
     size_t count, cap, row_bytes, row_elems;
     enum pool_dtype dtype;
-    double min, max;                /* of everything the real pass emitted */
+    double min, max; /* of everything the real pass emitted */
 };
 
 struct shifted_chain;
@@ -17,7 +17,7 @@ struct shifted_chain;
 /* A stage's sink context: which chain, which pass. */
 struct link {
     struct shifted_chain *chain;
-    size_t pass;                    /* 1-based */
+    size_t pass; /* 1-based */
 };
 
 struct comparison {
@@ -27,23 +27,23 @@ struct comparison {
 
 struct shifted_chain {
     struct shift_probe *probe;
-    int axis;                       /* 0 depth, 1 height, 2 width */
+    int axis; /* 0 depth, 1 height, 2 width */
     struct pool_stage **stages;
     struct link *links;
-    size_t *cursor;                 /* per pass: rows of this step already compared */
-    struct comparison *cmp;         /* per pass */
-    unsigned char *held;            /* the previous row (height) or slab (depth) */
-    unsigned char *shifted;         /* a width-shifted row */
+    size_t *cursor;         /* per pass: rows of this step already compared */
+    struct comparison *cmp; /* per pass */
+    unsigned char *held;    /* the previous row (height) or slab (depth) */
+    unsigned char *shifted; /* a width-shifted row */
 };
 
 struct shift_probe {
     struct row_geom in;
-    size_t npasses, row_bytes, in_row;   /* in_row: position within the plane */
-    struct step_rows *step;         /* per pass */
+    size_t npasses, row_bytes, in_row; /* in_row: position within the plane */
+    struct step_rows *step;            /* per pass */
     struct shifted_chain chains[3];
     int nchains;
     char letters[3];
-    double *a, *b;                  /* scratch rows for comparing */
+    double *a, *b; /* scratch rows for comparing */
 };
 
 static int keep_row(struct step_rows *s, const void *row)
@@ -130,8 +130,7 @@ static int chain_init(struct shift_probe *p, struct shifted_chain *c, int axis,
 }
 
 int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes, size_t npasses,
-                       const struct row_geom *in, const char *axis_letters,
-                       struct pool_error *err)
+                       const struct row_geom *in, const char *axis_letters, struct pool_error *err)
 {
     struct shift_probe *p = calloc(1, sizeof *p);
     *out = NULL;
@@ -148,8 +147,14 @@ int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes,
     for (size_t k = 0; k < npasses; k++) {
         if (pass_out_geom(&passes[k], &g, &g, err))
             goto fail;
-        p->step[k] = (struct step_rows){NULL, 0, 0, geom_row_elems(&g) * dtype_size(g.dtype),
-                                        geom_row_elems(&g), g.dtype, INFINITY, -INFINITY};
+        p->step[k] = (struct step_rows){NULL,
+                                        0,
+                                        0,
+                                        geom_row_elems(&g) * dtype_size(g.dtype),
+                                        geom_row_elems(&g),
+                                        g.dtype,
+                                        INFINITY,
+                                        -INFINITY};
         widest = geom_row_elems(&g) > widest ? geom_row_elems(&g) : widest;
     }
     p->a = malloc(widest * sizeof *p->a);

@@ -14,15 +14,14 @@ struct shift_probe;
 
 struct shift_figures {
     int naxes;
-    char axis[3];           /* the layout's letters: d, h, w (or l) */
-    double changed[3];      /* fraction of output elements that differ */
-    double change[3];       /* mean |difference| / (max - min of the real output) */
+    char axis[3];      /* the layout's letters: d, h, w (or l) */
+    double changed[3]; /* fraction of output elements that differ */
+    double change[3];  /* mean |difference| / (max - min of the real output) */
 };
 
 /* in: the geometry the first pass receives; axis_letters: the spatial axes' names. */
 int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes, size_t npasses,
-                       const struct row_geom *in, const char *axis_letters,
-                       struct pool_error *err);
+                       const struct row_geom *in, const char *axis_letters, struct pool_error *err);
 /* Pass `pass` (1-based) of the real stack emitted this row. */
 void shift_probe_reference(struct shift_probe *p, size_t pass, const void *row);
 /* The real passes have taken this input row: run the shifted copies one row on. */

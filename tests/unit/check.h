@@ -11,38 +11,38 @@
 
 static int check_passed, check_failed, check_tests;
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (cond) {                                                                     \
-            check_passed++;                                                             \
-        } else {                                                                        \
-            check_failed++;                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);    \
-        }                                                                               \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ_INT(got, want)                                                         \
-    do {                                                                                \
-        long long got_ = (long long)(got), want_ = (long long)(want);                   \
-        if (got_ == want_) {                                                            \
-            check_passed++;                                                             \
-        } else {                                                                        \
-            check_failed++;                                                             \
-            fprintf(stderr, "%s:%d: %s is %lld, want %lld\n", __FILE__, __LINE__, #got, \
-                    got_, want_);                                                       \
-        }                                                                               \
+#define CHECK_EQ_INT(got, want)                                                                    \
+    do {                                                                                           \
+        long long got_ = (long long)(got), want_ = (long long)(want);                              \
+        if (got_ == want_) {                                                                       \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            fprintf(stderr, "%s:%d: %s is %lld, want %lld\n", __FILE__, __LINE__, #got, got_,      \
+                    want_);                                                                        \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_NEAR(got, want, tol)                                                      \
-    do {                                                                                \
-        double got_ = (double)(got), want_ = (double)(want);                            \
-        if (fabs(got_ - want_) <= (tol) || (isnan(got_) && isnan(want_))) {             \
-            check_passed++;                                                             \
-        } else {                                                                        \
-            check_failed++;                                                             \
-            fprintf(stderr, "%s:%d: %s is %.17g, want %.17g\n", __FILE__, __LINE__,     \
-                    #got, got_, want_);                                                 \
-        }                                                                               \
+#define CHECK_NEAR(got, want, tol)                                                                 \
+    do {                                                                                           \
+        double got_ = (double)(got), want_ = (double)(want);                                       \
+        if (fabs(got_ - want_) <= (tol) || (isnan(got_) && isnan(want_))) {                        \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            fprintf(stderr, "%s:%d: %s is %.17g, want %.17g\n", __FILE__, __LINE__, #got, got_,    \
+                    want_);                                                                        \
+        }                                                                                          \
     } while (0)
 
 static void check_report(const char *name, int failed_before, int passed_before)
@@ -57,11 +57,11 @@ static void check_report(const char *name, int failed_before, int passed_before)
     fflush(stdout);
 }
 
-#define RUN(call)                                                                       \
-    do {                                                                                \
-        int failed_before_ = check_failed, passed_before_ = check_passed;              \
-        call;                                                                           \
-        check_report(#call, failed_before_, passed_before_);                            \
+#define RUN(call)                                                                                  \
+    do {                                                                                           \
+        int failed_before_ = check_failed, passed_before_ = check_passed;                          \
+        call;                                                                                      \
+        check_report(#call, failed_before_, passed_before_);                                       \
     } while (0)
 
 static int check_summary(void)

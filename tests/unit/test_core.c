@@ -83,12 +83,12 @@ static void test_errors(void)
     CHECK(!strcmp(err.msg, "bad row") && err.kind == ERROR_UNSET && !err.subject);
     CHECK(pool_blame(&err, ERROR_INPUT, "a.png") == -1);
     CHECK(err.kind == ERROR_INPUT && !strcmp(err.subject, "a.png"));
-    pool_blame(&err, ERROR_OUTPUT, "b.png");   /* the nearer blame stands */
+    pool_blame(&err, ERROR_OUTPUT, "b.png"); /* the nearer blame stands */
     CHECK(err.kind == ERROR_INPUT && !strcmp(err.subject, "a.png"));
-    pool_fail(&err, "again");                  /* a new failure is told anew */
+    pool_fail(&err, "again"); /* a new failure is told anew */
     CHECK(err.kind == ERROR_UNSET && !err.subject);
     pool_fail_resource(&err, "out of memory");
-    pool_blame(&err, ERROR_INPUT, "a.png");    /* keeps its kind, takes the subject */
+    pool_blame(&err, ERROR_INPUT, "a.png"); /* keeps its kind, takes the subject */
     CHECK(err.kind == ERROR_RESOURCE && !strcmp(err.subject, "a.png"));
     CHECK(pool_fail(NULL, "nowhere") == -1 && pool_blame(NULL, ERROR_USAGE, NULL) == -1);
 }
@@ -103,10 +103,12 @@ static void test_out_len(void)
     CHECK(axis_out_len(&a, 5, &o, &err) == 0 && o == 3);
     /* ceil mode: the last window may not start in the right padding.
      * L=4, k=2, s=2, p=1: floor((4+2-2+1)/2)+1 = 3, and (3-1)*2 = 4 < 4+1, so 3 stays. */
-    a = (struct axis_params){.kernel = 2, .stride = 2, .padding = 1, .dilation = 1, .ceil_mode = true};
+    a = (struct axis_params){
+        .kernel = 2, .stride = 2, .padding = 1, .dilation = 1, .ceil_mode = true};
     CHECK(axis_out_len(&a, 4, &o, &err) == 0 && o == 3);
     /* L=5, k=3, s=3, p=1, ceil: floor((5+2-3+2)/3)+1 = 3; (3-1)*3 = 6 >= 5+1 so 2. */
-    a = (struct axis_params){.kernel = 3, .stride = 3, .padding = 1, .dilation = 1, .ceil_mode = true};
+    a = (struct axis_params){
+        .kernel = 3, .stride = 3, .padding = 1, .dilation = 1, .ceil_mode = true};
     CHECK(axis_out_len(&a, 5, &o, &err) == 0 && o == 2);
     /* dilation: span d(k-1)+1 */
     a = (struct axis_params){.kernel = 3, .stride = 1, .padding = 0, .dilation = 2};
@@ -348,17 +350,50 @@ static void test_every_dtype(void)
         for (int i = 0; i < 4; i++) {
             double m, a;
             switch (t) {
-            case DT_U8: m = ((uint8_t *)y)[i]; a = ((uint8_t *)z)[i]; break;
-            case DT_I8: m = ((int8_t *)y)[i]; a = ((int8_t *)z)[i]; break;
-            case DT_U16: m = ((uint16_t *)y)[i]; a = ((uint16_t *)z)[i]; break;
-            case DT_I16: m = ((int16_t *)y)[i]; a = ((int16_t *)z)[i]; break;
-            case DT_U32: m = ((uint32_t *)y)[i]; a = ((uint32_t *)z)[i]; break;
-            case DT_I32: m = ((int32_t *)y)[i]; a = ((int32_t *)z)[i]; break;
-            case DT_U64: m = (double)((uint64_t *)y)[i]; a = (double)((uint64_t *)z)[i]; break;
-            case DT_I64: m = (double)((int64_t *)y)[i]; a = (double)((int64_t *)z)[i]; break;
-            case DT_F16: m = half_to_float(((uint16_t *)y)[i]); a = half_to_float(((uint16_t *)z)[i]); break;
-            case DT_F32: m = ((float *)y)[i]; a = ((float *)z)[i]; break;
-            default: m = ((double *)y)[i]; a = ((double *)z)[i]; break;
+            case DT_U8:
+                m = ((uint8_t *)y)[i];
+                a = ((uint8_t *)z)[i];
+                break;
+            case DT_I8:
+                m = ((int8_t *)y)[i];
+                a = ((int8_t *)z)[i];
+                break;
+            case DT_U16:
+                m = ((uint16_t *)y)[i];
+                a = ((uint16_t *)z)[i];
+                break;
+            case DT_I16:
+                m = ((int16_t *)y)[i];
+                a = ((int16_t *)z)[i];
+                break;
+            case DT_U32:
+                m = ((uint32_t *)y)[i];
+                a = ((uint32_t *)z)[i];
+                break;
+            case DT_I32:
+                m = ((int32_t *)y)[i];
+                a = ((int32_t *)z)[i];
+                break;
+            case DT_U64:
+                m = (double)((uint64_t *)y)[i];
+                a = (double)((uint64_t *)z)[i];
+                break;
+            case DT_I64:
+                m = (double)((int64_t *)y)[i];
+                a = (double)((int64_t *)z)[i];
+                break;
+            case DT_F16:
+                m = half_to_float(((uint16_t *)y)[i]);
+                a = half_to_float(((uint16_t *)z)[i]);
+                break;
+            case DT_F32:
+                m = ((float *)y)[i];
+                a = ((float *)z)[i];
+                break;
+            default:
+                m = ((double *)y)[i];
+                a = ((double *)z)[i];
+                break;
             }
             CHECK_NEAR(m, want_max[i], 0);
             /* 6.5 rounds half away from zero for integers */
@@ -526,7 +561,10 @@ static void test_memory_independent_of_height(void)
 }
 
 /* Reference answers from a table of every window, computed the slow, obvious way. */
-static size_t last_tap_of(const struct axis_window *w) { return w->first + (w->count - 1) * w->step; }
+static size_t last_tap_of(const struct axis_window *w)
+{
+    return w->first + (w->count - 1) * w->step;
+}
 
 static size_t brute_max_live(const struct axis_table *full)
 {
@@ -590,8 +628,10 @@ static struct axis_params random_axis(unsigned *seed, size_t *L, enum pool_mode 
     unsigned r = *seed;
     /* mostly short axes, some long enough to have many whole windows between the borders */
     *L = (r >> 5) & 1 ? 1 + (r >> 8) % 40 : 1 + (r >> 8) % 300;
-    struct axis_params a = {.kernel = 1 + (r >> 14) % 5, .stride = 1 + (r >> 17) % 4,
-                            .dilation = 1 + (r >> 20) % 3, .ceil_mode = (r >> 23) & 1,
+    struct axis_params a = {.kernel = 1 + (r >> 14) % 5,
+                            .stride = 1 + (r >> 17) % 4,
+                            .dilation = 1 + (r >> 20) % 3,
+                            .ceil_mode = (r >> 23) & 1,
                             .count_include_pad = (r >> 24) & 1};
     a.padding = ((r >> 25) % 3) <= a.kernel / 2 ? (r >> 25) % 3 : 0;
     *mode = (enum pool_mode)((r >> 27) % 4);
@@ -615,7 +655,7 @@ static void test_lazy_windows(void)
         struct axis_table full, lazy;
         struct pool_error err;
         if (axis_table_init(&full, &a, mode, L, true, &err))
-            continue;   /* an output size below 1: refused either way */
+            continue; /* an output size below 1: refused either way */
         CHECK(axis_table_init(&lazy, &a, mode, L, false, &err) == 0);
         size_t running = 0;
         for (size_t o = 0; o < full.out_len; o++) {
@@ -632,7 +672,8 @@ static void test_lazy_windows(void)
                 bool reads = false;
                 for (size_t j = 0; j < w->count; j++)
                     reads |= w->first + j * w->step == i;
-                bool lazy_reads = o >= first && o <= last && first <= last && axis_reads(&lazy, o, i);
+                bool lazy_reads = o >= first && o <= last && first <= last &&
+                                  axis_reads(&lazy, o, i);
                 mismatches += reads != lazy_reads;
             }
         }
@@ -698,7 +739,7 @@ static void test_meter(void)
     struct row_geom g = geom_2d(DT_U8, 1, 2, 2, 1);
     struct pool_pass avg2 = pass_of(MODE_AVG, 2, 0, 0);
     struct meter_figures f = run_metered(&avg2, &g, img, &ch, 0);
-    CHECK(f.mse == 1875.0);                 /* output 25: (3 * 625 + 5625) / 4 */
+    CHECK(f.mse == 1875.0); /* output 25: (3 * 625 + 5625) / 4 */
     CHECK_NEAR(f.psnr, 10 * log10(255.0 * 255.0 / 1875.0), 1e-12);
     CHECK(ch.min == 25 && ch.max == 25 && ch.mean == 25 && ch.std == 0);
     /* dilated, padded max over 0..50: centres 4 3 5 7 9 run backwards; inputs pair with
@@ -706,15 +747,15 @@ static void test_meter(void)
     float ramp[6] = {0, 10, 20, 30, 40, 50};
     struct pool_pass dil = pass_of(MODE_MAX, 2, 1, 1);
     dil.dilation = (struct size_arg){1, {3}};
-    f = run_metered(&dil, &(struct row_geom){DT_F32, 1, 1, 1, {1, 1, 6}, {'D', 'H', 'L'}},
-                    ramp, NULL, 0);
+    f = run_metered(&dil, &(struct row_geom){DT_F32, 1, 1, 1, {1, 1, 6}, {'D', 'H', 'L'}}, ramp,
+                    NULL, 0);
     CHECK_NEAR(f.mse, 1400.0 / 6, 1e-9);
     /* a constant input loses nothing, and the float sums do not cancel to a residue */
     double flat[64];
     for (int i = 0; i < 64; i++)
         flat[i] = 1000.1;
-    f = run_metered(&avg2, &(struct row_geom){DT_F64, 1, 1, 2, {1, 8, 8}, {'D', 'H', 'W'}},
-                    flat, &ch, 0);
+    f = run_metered(&avg2, &(struct row_geom){DT_F64, 1, 1, 2, {1, 8, 8}, {'D', 'H', 'W'}}, flat,
+                    &ch, 0);
     CHECK(f.mse == 0 && isinf(f.psnr));
     /* 3-D avg 3, stride 1 over 6x5x4: every depth slab stays open until its window closes */
     static double vol[6 * 5 * 4];
@@ -728,10 +769,10 @@ static void test_meter(void)
     static uint8_t tall[64 * 8];
     for (int i = 0; i < 64 * 8; i++)
         tall[i] = (uint8_t)(i * 7);
-    struct meter_figures exact = run_metered(&avg2, &(struct row_geom){DT_U8, 1, 1, 2,
-                                             {1, 64, 8}, {'D', 'H', 'W'}}, tall, NULL, 0);
-    struct meter_figures estimate = run_metered(&avg2, &(struct row_geom){DT_U8, 1, 1, 2,
-                                                {1, 64, 8}, {'D', 'H', 'W'}}, tall, NULL, 4);
+    struct meter_figures exact = run_metered(
+        &avg2, &(struct row_geom){DT_U8, 1, 1, 2, {1, 64, 8}, {'D', 'H', 'W'}}, tall, NULL, 0);
+    struct meter_figures estimate = run_metered(
+        &avg2, &(struct row_geom){DT_U8, 1, 1, 2, {1, 64, 8}, {'D', 'H', 'W'}}, tall, NULL, 4);
     CHECK(exact.mse > 0 && estimate.mse > 0 && estimate.mse != exact.mse);
 }
 

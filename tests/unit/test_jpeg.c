@@ -21,7 +21,7 @@ static const struct image_meta no_meta;
 struct image {
     size_t height, width, channels;
     unsigned char *px;
-    struct image_meta meta;     /* from the decoder; icc malloc'd */
+    struct image_meta meta; /* from the decoder; icc malloc'd */
 };
 
 static void image_free(struct image *im)
@@ -143,8 +143,7 @@ static int encode(const unsigned char *px, size_t h, size_t w, size_t c,
     struct image_meta meta = {.is_image = true, .color = eo->color};
     meta.icc = (unsigned char *)eo->icc;
     meta.icc_len = eo->icc_len;
-    struct writer_options opt = {.jpeg_quality = eo->quality,
-                                 .jpeg_progressive = eo->progressive};
+    struct writer_options opt = {.jpeg_quality = eo->quality, .jpeg_progressive = eo->progressive};
     struct tensor_writer wr = {.ops = &jpeg_writer_ops, .out = f, .meta = &meta, .opt = &opt};
     set_image_shape(&wr.shape, h, w, c);
     int rc = wr.ops->begin(&wr, err);
@@ -189,7 +188,7 @@ static int decode_limited(const struct bytes *in, unsigned long long max_pixels,
     if (rc == 0)
         rc = r.ops->finish(&r, err);
     r.ops->destroy(&r);
-    out->meta = r.meta;     /* the icc is ours now */
+    out->meta = r.meta; /* the icc is ours now */
     source_close(&src);
     if (rc)
         image_free(out);
@@ -270,10 +269,10 @@ static void test_round_trips(void)
     check_round_trip("progressive gray", 40, 33, 1, &progressive, 40, COLOR_GRAY, 0.6, 4);
     struct encode_options cmyk = {.quality = 95, .color = COLOR_CMYK};
     check_round_trip("cmyk", 30, 41, 4, &cmyk, 2, COLOR_CMYK, 0.6, 4);
-    struct encode_options cmyk_progressive = {.quality = 95, .color = COLOR_CMYK,
-                                              .progressive = true};
+    struct encode_options cmyk_progressive = {
+        .quality = 95, .color = COLOR_CMYK, .progressive = true};
     check_round_trip("progressive cmyk", 30, 41, 4, &cmyk_progressive, 30, COLOR_CMYK, 0.6, 4);
-    struct encode_options unset = {0};      /* quality 0: the default, 90 */
+    struct encode_options unset = {0}; /* quality 0: the default, 90 */
     check_round_trip("default quality", 32, 32, 3, &unset, 8, COLOR_RGB, 1.5, 12);
     struct encode_options q100 = {.quality = 100};
     check_round_trip("quality 100", 16, 16, 1, &q100, 16, COLOR_GRAY, 0.1, 1);
@@ -297,12 +296,12 @@ static void test_quality_and_cmyk_polarity(void)
     unsigned char ink[8 * 8 * 4];
     memset(ink, 0, sizeof ink);
     for (size_t i = 0; i < sizeof ink; i += 4)
-        ink[i + 1] = 200;           /* magenta ink only */
+        ink[i + 1] = 200; /* magenta ink only */
     struct encode_options cmyk = {.quality = 100, .color = COLOR_CMYK};
     struct bytes file = {0};
     struct image im = {0};
     CHECK_EQ_INT(encode(ink, 8, 8, 4, &cmyk, 8, &file, &err), 0);
-    CHECK(find_marker(&file, 0xEE) != 0);      /* Adobe APP14 */
+    CHECK(find_marker(&file, 0xEE) != 0); /* Adobe APP14 */
     CHECK_EQ_INT(decode(&file, &im, &err), 0);
     if (im.px) {
         CHECK(abs(im.px[0] - 0) <= 1);
@@ -363,8 +362,7 @@ static int decode_fails(const struct bytes *b, const char *want, struct pool_err
 }
 
 /* Every proper prefix of a file fails, as truncated (no fake end marker), or as empty. */
-static void check_every_truncation(const struct encode_options *eo, size_t h, size_t w,
-                                   size_t c)
+static void check_every_truncation(const struct encode_options *eo, size_t h, size_t w, size_t c)
 {
     unsigned char *px = make_pattern(h, w, c);
     struct bytes file = {0};
@@ -382,8 +380,8 @@ static void check_every_truncation(const struct encode_options *eo, size_t h, si
 
 static void test_truncation(void)
 {
-    struct encode_options baseline = {.quality = 90}, progressive = {.quality = 90,
-                                                                     .progressive = true};
+    struct encode_options baseline = {.quality = 90},
+                          progressive = {.quality = 90, .progressive = true};
     check_every_truncation(&baseline, 24, 40, 3);
     check_every_truncation(&progressive, 24, 40, 3);
     check_every_truncation(&baseline, 17, 9, 1);
@@ -475,7 +473,7 @@ static struct bytes with_declared_size(unsigned height, unsigned width)
     encode(px, 8, 8, 1, &eo, 8, &file, &err);
     size_t sof = find_marker(&file, 0xC0);
     if (sof) {
-        unsigned char *p = file.data + sof + 5;    /* FF C0, length, precision */
+        unsigned char *p = file.data + sof + 5; /* FF C0, length, precision */
         p[0] = (unsigned char)(height >> 8);
         p[1] = (unsigned char)height;
         p[2] = (unsigned char)(width >> 8);
@@ -496,7 +494,7 @@ static void test_declared_size(void)
     free(huge.data);
 
     struct bytes too_big = with_declared_size(65535, 65535);
-    CHECK(decode_fails(&too_big, "65500", &err));  /* libjpeg's own maximum */
+    CHECK(decode_fails(&too_big, "65500", &err)); /* libjpeg's own maximum */
     free(too_big.data);
 
     struct bytes empty = with_declared_size(0, 8);
@@ -541,13 +539,13 @@ static void test_reader_misuse(void)
     CHECK_EQ_INT(jpeg_codec_read_header(&r, &err), 0);
     CHECK(!strcmp(r.layout_hint, "hwc"));
     unsigned char buf[12 * 3 * 11];
-    CHECK_EQ_INT(r.ops->read(&r, buf, 5, &err), -1);            /* not whole rows */
-    CHECK_EQ_INT(r.ops->read(&r, buf, 12 * 3 * 11, &err), -1);  /* too many rows */
+    CHECK_EQ_INT(r.ops->read(&r, buf, 5, &err), -1);           /* not whole rows */
+    CHECK_EQ_INT(r.ops->read(&r, buf, 12 * 3 * 11, &err), -1); /* too many rows */
     CHECK_EQ_INT(r.ops->read(&r, buf, 12 * 3 * 4, &err), 0);
     CHECK_EQ_INT(r.ops->finish(&r, &err), -1);
     CHECK(contains(err.msg, "not read to its end"));
     r.ops->destroy(&r);
-    r.ops->destroy(&r);         /* twice is harmless */
+    r.ops->destroy(&r); /* twice is harmless */
     free(r.meta.icc);
     source_close(&src);
     free(file.data);
@@ -559,7 +557,7 @@ static void test_reader_misuse(void)
 struct libjpeg_file {
     J_COLOR_SPACE in_color, jpeg_color;
     int components;
-    const jpeg_scan_info *scans;    /* NULL: one baseline scan */
+    const jpeg_scan_info *scans; /* NULL: one baseline scan */
     int scan_count;
 };
 
@@ -594,7 +592,7 @@ static struct bytes write_with_libjpeg(const unsigned char *px, size_t h, size_t
     return out;
 }
 
-static const char *fixture_dir;     /* JPEG_FIXTURE_DIR, or NULL */
+static const char *fixture_dir; /* JPEG_FIXTURE_DIR, or NULL */
 
 /* Leaves a file and pool's decode of it for jpeg_pillow_check.sh to give Pillow. */
 static void leave_for_pillow(const char *name, const struct bytes *file, const struct image *im,
@@ -623,7 +621,7 @@ static void test_ycck(void)
     unsigned char *px = make_pattern(h, w, 4);
     unsigned char *stored = malloc(h * w * 4);
     for (size_t i = 0; i < h * w * 4; i++)
-        stored[i] = (unsigned char)(255 - px[i]);   /* the Adobe polarity */
+        stored[i] = (unsigned char)(255 - px[i]); /* the Adobe polarity */
     struct libjpeg_file how = {JCS_CMYK, JCS_YCCK, 4, NULL, 0};
     struct bytes file = write_with_libjpeg(stored, h, w, &how);
     struct image im = {0};
@@ -661,12 +659,12 @@ static struct bytes with_many_scans(const unsigned char *px, size_t h, size_t w,
 static void test_scan_limit(void)
 {
     unsigned char *px = make_pattern(16, 16, 1);
-    struct bytes many = with_many_scans(px, 16, 16, 9);    /* 568 scans */
+    struct bytes many = with_many_scans(px, 16, 16, 9); /* 568 scans */
     struct pool_error err;
     CHECK(decode_fails(&many, "more than 500 scans", &err));
     free(many.data);
 
-    struct bytes fine = with_many_scans(px, 16, 16, 7);    /* 442 scans */
+    struct bytes fine = with_many_scans(px, 16, 16, 7); /* 442 scans */
     struct image im = {0};
     CHECK_EQ_INT(decode(&fine, &im, &err), 0);
     if (im.px) {
@@ -685,8 +683,8 @@ static int begin_with(const struct tensor_shape *s, const struct image_meta *met
 {
     FILE *f = fopen("/dev/null", "wb");
     struct writer_options opt = {.jpeg_quality = quality};
-    struct tensor_writer wr = {.ops = &jpeg_writer_ops, .out = f, .shape = *s, .meta = meta,
-                               .opt = &opt};
+    struct tensor_writer wr = {
+        .ops = &jpeg_writer_ops, .out = f, .shape = *s, .meta = meta, .opt = &opt};
     int rc = wr.ops->begin(&wr, err);
     wr.ops->destroy(&wr);
     wr.ops->destroy(&wr);
@@ -694,8 +692,8 @@ static int begin_with(const struct tensor_shape *s, const struct image_meta *met
     return rc;
 }
 
-static void check_refused(const struct tensor_shape *s, const struct image_meta *meta,
-                          int quality, const char *want)
+static void check_refused(const struct tensor_shape *s, const struct image_meta *meta, int quality,
+                          const char *want)
 {
     struct pool_error err = {0};
     CHECK_EQ_INT(begin_with(s, meta, quality, &err), -1);
@@ -721,8 +719,7 @@ static void test_writer_refusals(void)
     set_image_shape(&s, 8, 8, 5);
     check_refused(&s, &no_meta, 90, "1 (gray), 3 (RGB) or 4 (CMYK)");
 
-    struct tensor_shape batch = {.dtype = DT_U8, .ndim = 4, .dims = {2, 8, 8, 3},
-                                 .layout = "nhwc"};
+    struct tensor_shape batch = {.dtype = DT_U8, .ndim = 4, .dims = {2, 8, 8, 3}, .layout = "nhwc"};
     check_refused(&batch, &no_meta, 90, "2 batch items");
     struct tensor_shape chw = {.dtype = DT_U8, .ndim = 3, .dims = {3, 8, 8}, .layout = "chw"};
     check_refused(&chw, &no_meta, 90, "channels last");
@@ -764,8 +761,7 @@ static void test_writer_misuse(void)
     f = fopen("/dev/full", "wb");
     if (f) {
         unsigned char *px = make_pattern(256, 256, 3);
-        struct tensor_writer full = {.ops = &jpeg_writer_ops, .out = f, .meta = &meta,
-                                     .opt = &opt};
+        struct tensor_writer full = {.ops = &jpeg_writer_ops, .out = f, .meta = &meta, .opt = &opt};
         set_image_shape(&full.shape, 256, 256, 3);
         int rc = full.ops->begin(&full, &err);
         if (rc == 0)
@@ -805,8 +801,8 @@ static enum color_space color_named(const char *name)
 
 /* "decode NAME H W C COLOR HAS_ICC": pool's decode of NAME.jpg must equal NAME.raw, which is
  * np.asarray(Image.open(NAME.jpg)), byte for byte. */
-static void check_pillow_decode(const char *dir, const char *name, size_t h, size_t w,
-                                size_t c, const char *color, int has_icc)
+static void check_pillow_decode(const char *dir, const char *name, size_t h, size_t w, size_t c,
+                                const char *color, int has_icc)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.jpg", dir, name);
@@ -826,13 +822,13 @@ static void check_pillow_decode(const char *dir, const char *name, size_t h, siz
         CHECK_EQ_INT(im.channels, c);
         CHECK_EQ_INT(im.meta.color, color_named(color));
         size_t n = h * w * c, differ = 0;
-        struct difference d = compare(want, im.px, im.height == h && im.width == w &&
-                                                       im.channels == c ? n : 0);
+        struct difference d = compare(want, im.px,
+                                      im.height == h && im.width == w && im.channels == c ? n : 0);
         for (size_t i = 0; d.max && i < n; i++)
             differ += want[i] != im.px[i];
         if (d.max)
-            fprintf(stderr, "%s: %zu of %zu values differ from Pillow's, max by %d\n", name,
-                    differ, n, d.max);
+            fprintf(stderr, "%s: %zu of %zu values differ from Pillow's, max by %d\n", name, differ,
+                    n, d.max);
         CHECK_EQ_INT(d.max, 0);
     } else if (rc == 0) {
         fprintf(stderr, "%s: no %s.raw of %zu bytes\n", name, name, h * w * c);
@@ -843,8 +839,7 @@ static void check_pillow_decode(const char *dir, const char *name, size_t h, siz
         struct bytes icc = {0};
         CHECK_EQ_INT(read_file(path, &icc), 0);
         CHECK_EQ_INT(im.meta.icc_len, icc.len);
-        CHECK(im.meta.icc && icc.len == im.meta.icc_len &&
-              !memcmp(icc.data, im.meta.icc, icc.len));
+        CHECK(im.meta.icc && icc.len == im.meta.icc_len && !memcmp(icc.data, im.meta.icc, icc.len));
         free(icc.data);
     } else if (rc == 0) {
         CHECK(im.meta.icc == NULL);
@@ -866,8 +861,8 @@ static void write_for_pillow(const char *dir, const char *name, size_t h, size_t
         CHECK(false);
         return;
     }
-    struct encode_options eo = {.quality = quality, .progressive = progressive,
-                                .color = color_named(color)};
+    struct encode_options eo = {
+        .quality = quality, .progressive = progressive, .color = color_named(color)};
     struct bytes file = {0};
     struct image im = {0};
     struct pool_error err = {0};
@@ -896,8 +891,8 @@ static void test_pillow_files(const char *dir)
         char kind[16], name[128], color[16];
         size_t h, w, c;
         int a, b;
-        int n = sscanf(line, "%15s %127s %zu %zu %zu %15s %d %d", kind, name, &h, &w, &c,
-                       color, &a, &b);
+        int n = sscanf(line, "%15s %127s %zu %zu %zu %15s %d %d", kind, name, &h, &w, &c, color, &a,
+                       &b);
         if (n >= 7 && !strcmp(kind, "decode"))
             check_pillow_decode(dir, name, h, w, c, color, a);
         else if (n == 8 && !strcmp(kind, "encode"))

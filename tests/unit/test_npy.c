@@ -160,8 +160,18 @@ static size_t make_npy(unsigned char *out, int major, const char *dict, const vo
 static double element(const struct decoded *d, size_t i)
 {
     const unsigned char *p = d->data + i * dtype_size(d->shape.dtype);
-    union { uint8_t u8; int8_t i8; uint16_t u16; int16_t i16; uint32_t u32; int32_t i32;
-            uint64_t u64; int64_t i64; float f32; double f64; } v;
+    union {
+        uint8_t u8;
+        int8_t i8;
+        uint16_t u16;
+        int16_t i16;
+        uint32_t u32;
+        int32_t i32;
+        uint64_t u64;
+        int64_t i64;
+        float f32;
+        double f64;
+    } v;
     memcpy(&v, p, dtype_size(d->shape.dtype));
     switch (d->shape.dtype) {
     case DT_U8: return v.u8;
@@ -191,14 +201,14 @@ static void check_shape(const struct decoded *d, enum pool_dtype dtype, int ndim
 /* ---- writing ---- */
 
 static const char *const npy_descr[DT_COUNT] = {
-    [DT_U8] = "|u1", [DT_I8] = "|i1", [DT_U16] = "<u2", [DT_I16] = "<i2", [DT_U32] = "<u4",
-    [DT_I32] = "<i4", [DT_U64] = "<u8", [DT_I64] = "<i8", [DT_F16] = "<f2", [DT_F32] = "<f4",
-    [DT_F64] = "<f8",
+    [DT_U8] = "|u1",  [DT_I8] = "|i1",  [DT_U16] = "<u2", [DT_I16] = "<i2",
+    [DT_U32] = "<u4", [DT_I32] = "<i4", [DT_U64] = "<u8", [DT_I64] = "<i8",
+    [DT_F16] = "<f2", [DT_F32] = "<f4", [DT_F64] = "<f8",
 };
 
 /* Writes the tensor to memory through the format's writer, 7 elements at a time. */
-static size_t encode(enum file_format format, const struct tensor_shape *shape,
-                     const void *data, unsigned char *out, size_t cap)
+static size_t encode(enum file_format format, const struct tensor_shape *shape, const void *data,
+                     unsigned char *out, size_t cap)
 {
     FILE *fp = tmpfile();
     if (!fp)
@@ -238,8 +248,10 @@ static void check_written_header(const unsigned char *file, size_t len, enum poo
     CHECK((10 + header_len) % 64 == 0);
     CHECK(10 + header_len <= len && file[10 + header_len - 1] == '\n');
     char expect[64];
-    snprintf(expect, sizeof expect, "{'descr': '%s', 'fortran_order': False, 'shape': (2, 3, 4)"
-             ", }", npy_descr[t]);
+    snprintf(expect, sizeof expect,
+             "{'descr': '%s', 'fortran_order': False, 'shape': (2, 3, 4)"
+             ", }",
+             npy_descr[t]);
     CHECK(!memcmp(file + 10, expect, strlen(expect)));
 }
 
@@ -310,11 +322,13 @@ static void test_raw_roundtrip(void)
 
 static void test_versions(void)
 {
-    const unsigned char data[] = {1, 0, 0xfe, 0xff, 0x2c, 0x01};    /* 1, -2, 300 as <i2 */
+    const unsigned char data[] = {1, 0, 0xfe, 0xff, 0x2c, 0x01}; /* 1, -2, 300 as <i2 */
     for (int major = 1; major <= 3; major++) {
         unsigned char file[256];
-        size_t len = make_npy(file, major, "{'descr': '<i2', 'fortran_order': False, "
-                              "'shape': (3,), }      \n", data, sizeof data);
+        size_t len = make_npy(file, major,
+                              "{'descr': '<i2', 'fortran_order': False, "
+                              "'shape': (3,), }      \n",
+                              data, sizeof data);
         struct decoded d;
         CHECK(decode(file, len, major == 2, NULL, &d) == 0);
         check_shape(&d, DT_I16, 1, (size_t[]){3});
@@ -333,14 +347,21 @@ static void test_big_endian(void)
         double want[2];
     } cases[] = {
         {"{'descr': '>f4', 'fortran_order': False, 'shape': (2,)}",
-         {0x3f, 0xc0, 0, 0, 0xc0, 0x10, 0, 0}, 8, {1.5, -2.25}},
+         {0x3f, 0xc0, 0, 0, 0xc0, 0x10, 0, 0},
+         8,
+         {1.5, -2.25}},
         {"{'descr': '>i2', 'fortran_order': False, 'shape': (2,)}",
-         {0xff, 0xfe, 0x01, 0x02}, 4, {-2, 258}},
+         {0xff, 0xfe, 0x01, 0x02},
+         4,
+         {-2, 258}},
         {"{'descr': '>u8', 'fortran_order': False, 'shape': (2,)}",
-         {0, 0, 0, 1, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 16,
+         {0, 0, 0, 1, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+         16,
          {4294967298.0, 18446744073709551615.0}},
         {"{'descr': '>f2', 'fortran_order': False, 'shape': (2,)}",
-         {0x3c, 0x00, 0xc0, 0x00}, 4, {1.0, -2.0}},
+         {0x3c, 0x00, 0xc0, 0x00},
+         4,
+         {1.0, -2.0}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         unsigned char file[256];
@@ -363,7 +384,10 @@ static void test_big_endian(void)
 /* Fortran order: element (i, j, k) holds i*100 + j*10 + k; the file has i varying fastest. */
 static void test_fortran_order(void)
 {
-    static const struct { size_t dims[3]; int ndim; } cases[] = {
+    static const struct {
+        size_t dims[3];
+        int ndim;
+    } cases[] = {
         {{2, 3}, 2}, {{2, 3, 4}, 3}, {{1, 5}, 2}, {{4, 1, 1}, 3}, {{3, 1, 2}, 3},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -377,11 +401,15 @@ static void test_fortran_order(void)
                     data[count++] = (uint16_t)(i * 100 + j * 10 + k);
         char dict[128];
         if (cases[c].ndim == 2)
-            snprintf(dict, sizeof dict, "{'descr': '<u2', 'fortran_order': True, 'shape': "
-                     "(%zu, %zu), }", n[0], n[1]);
+            snprintf(dict, sizeof dict,
+                     "{'descr': '<u2', 'fortran_order': True, 'shape': "
+                     "(%zu, %zu), }",
+                     n[0], n[1]);
         else
-            snprintf(dict, sizeof dict, "{'descr': '<u2', 'fortran_order': True, 'shape': "
-                     "(%zu, %zu, %zu), }", n[0], n[1], n[2]);
+            snprintf(dict, sizeof dict,
+                     "{'descr': '<u2', 'fortran_order': True, 'shape': "
+                     "(%zu, %zu, %zu), }",
+                     n[0], n[1], n[2]);
         unsigned char file[512];
         size_t len = make_npy(file, 1, dict, data, count * 2);
         struct decoded d;
@@ -398,7 +426,7 @@ static void test_fortran_order(void)
 static void test_fortran_big_endian_truncated(void)
 {
     unsigned char file[256];
-    const unsigned char data[] = {0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6};  /* >i2, 1..6 */
+    const unsigned char data[] = {0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6}; /* >i2, 1..6 */
     const char *dict = "{'descr': '>i2', 'fortran_order': True, 'shape': (2, 3), }";
     size_t len = make_npy(file, 1, dict, data, sizeof data);
     struct decoded d;
@@ -421,8 +449,10 @@ static void test_header_variants(void)
         {"{'shape': (2, 3), 'descr': '<f8', 'fortran_order': False}", 2, {2, 3}, DT_F64},
         {"{'fortran_order': False, 'shape': (6,), 'descr': '|u1', }\n", 1, {6}, DT_U8},
         {"{\"descr\": \"=i1\", \"fortran_order\": False, \"shape\": (6, )}", 1, {6}, DT_I8},
-        {" { 'descr' : '<u2' ,\n 'fortran_order' : False ,'shape':( 3L, 1L ,) , } \n  ", 2,
-         {3, 1}, DT_U16},
+        {" { 'descr' : '<u2' ,\n 'fortran_order' : False ,'shape':( 3L, 1L ,) , } \n  ",
+         2,
+         {3, 1},
+         DT_U16},
         {"{'descr': '<i4', 'fortran_order': False, 'shape': (1, 1, 1), }", 3, {1, 1, 1}, DT_I32},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -448,10 +478,13 @@ static void check_header_fails(const char *dict, size_t data_len, const char *pa
 
 static void test_unsupported_dtypes(void)
 {
-    static const struct { const char *descr, *kind; } cases[] = {
-        {"'|b1'", "bool"}, {"'<c8'", "complex"}, {"'<U3'", "string"}, {"'|O'", "object"},
+    static const struct {
+        const char *descr, *kind;
+    } cases[] = {
+        {"'|b1'", "bool"},         {"'<c8'", "complex"},
+        {"'<U3'", "string"},       {"'|O'", "object"},
         {"'<M8[ns]'", "datetime"}, {"'<f16'", "float of an unsupported size"},
-        {"'f4'", "byte order"}, {"[('a', '<f4'), ('b', '<i2')]", "structured"},
+        {"'f4'", "byte order"},    {"[('a', '<f4'), ('b', '<i2')]", "structured"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char dict[128];
@@ -465,11 +498,14 @@ static void test_unsupported_dtypes(void)
 
 static void test_bad_headers(void)
 {
-    static const struct { const char *dict, *part; } cases[] = {
+    static const struct {
+        const char *dict, *part;
+    } cases[] = {
         {"{'descr': '<f4', 'fortran_order': False, 'shape': ()}", "0-d array: nothing to pool"},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (3, 0)}", "empty array"},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, "
-         "4294967296)}", "too large"},
+         "4294967296)}",
+         "too large"},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,)}",
          "too large"},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1)}",
@@ -485,7 +521,7 @@ static void test_bad_headers(void)
         {"{'descr' '<f4', 'fortran_order': False, 'shape': (2,)}", "expected ':'"},
         {"{'descr': '<f4, 'fortran_order': False, 'shape': (2,)}", "expected ',' or '}'"},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)", "expected ',' or '}', found "
-         "the end"},
+                                                                   "the end"},
         {"['descr']", "expected '{'"},
         {"", "expected '{', found the end"},
     };
@@ -511,13 +547,14 @@ static void test_bad_prefix(void)
     unsigned char file[256];
     size_t len = make_npy(file, 1, "{}", NULL, 0);
     file[5] = 'Z';
-    check_fails(file, len, "unknown format: not a .npy, .png, .jpeg, .pnm file (for raw data "
-                           "give --shape and --dtype)");
+    check_fails(file, len,
+                "unknown format: not a .npy, .png, .jpeg, .pnm file (for raw data "
+                "give --shape and --dtype)");
     check_fails(file, 0, "empty input");
     check_fails("\x93NUM", 4, "unknown format");
     len = make_npy(file, 4, "{}", NULL, 0);
     check_fails(file, len, "unsupported .npy version 4.0");
-    memcpy(file, "\x93NUMPY\x02\x00\x00\x00\x20\x00", 12);  /* 2 MiB header */
+    memcpy(file, "\x93NUMPY\x02\x00\x00\x00\x20\x00", 12); /* 2 MiB header */
     check_fails(file, 12, "length 2097152 is more than");
 }
 
@@ -622,9 +659,9 @@ static void test_source_peek_after_partial_read(void)
 /* ---- files saved by NumPy (npy_numpy_check.sh) ---- */
 
 static const char *const fixture_codes[DT_COUNT] = {
-    [DT_U8] = "u1", [DT_I8] = "i1", [DT_U16] = "u2", [DT_I16] = "i2", [DT_U32] = "u4",
-    [DT_I32] = "i4", [DT_U64] = "u8", [DT_I64] = "i8", [DT_F16] = "f2", [DT_F32] = "f4",
-    [DT_F64] = "f8",
+    [DT_U8] = "u1",  [DT_I8] = "i1",  [DT_U16] = "u2", [DT_I16] = "i2",
+    [DT_U32] = "u4", [DT_I32] = "i4", [DT_U64] = "u8", [DT_I64] = "i8",
+    [DT_F16] = "f2", [DT_F32] = "f4", [DT_F64] = "f8",
 };
 
 static size_t load_file(const char *dir, const char *name, unsigned char *buf, size_t cap)
@@ -642,8 +679,8 @@ static size_t load_file(const char *dir, const char *name, unsigned char *buf, s
 }
 
 /* Each fixture holds arange(n) in C order; read back, every element must be its index. */
-static void check_numpy_fixture(const char *dir, const char *name, enum pool_dtype t,
-                                int ndim, const size_t *dims)
+static void check_numpy_fixture(const char *dir, const char *name, enum pool_dtype t, int ndim,
+                                const size_t *dims)
 {
     unsigned char file[MAX_BYTES];
     size_t len = load_file(dir, name, file, sizeof file);
@@ -680,8 +717,13 @@ static void test_numpy_fixtures(const char *dir)
                     check_numpy_fixture(dir, name, (enum pool_dtype)t, 3, dims);
                     checked++;
                 }
-    static const struct { const char *name; int ndim; size_t dims[5]; } shapes[] = {
-        {"shape_1d.npy", 1, {7}}, {"shape_5d.npy", 5, {1, 2, 3, 2, 2}},
+    static const struct {
+        const char *name;
+        int ndim;
+        size_t dims[5];
+    } shapes[] = {
+        {"shape_1d.npy", 1, {7}},
+        {"shape_5d.npy", 5, {1, 2, 3, 2, 2}},
         {"shape_wide.npy", 2, {1, 1000}},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++, checked++)

@@ -71,7 +71,7 @@ static struct tensor_shape image_shape(size_t h, size_t w, size_t c, enum pool_d
 struct decoded {
     struct tensor_shape shape;
     char layout_hint[TENSOR_MAX_DIMS + 1];
-    struct image_meta meta;     /* icc owned here */
+    struct image_meta meta; /* icc owned here */
     unsigned char *data;
     size_t bytes;
     struct pool_error err;
@@ -112,8 +112,7 @@ static int decode_opt(const void *bytes, size_t n, size_t rows_per_read,
         return pool_fail(&out->err, "test: cannot make the input file");
     }
     rewind(fp);
-    struct byte_source src = {.fp = fp, .name = "test.png", .owns_fp = true,
-                              .size = (long long)n};
+    struct byte_source src = {.fp = fp, .name = "test.png", .owns_fp = true, .size = (long long)n};
     struct reader_options opt = {.max_pixels = max_pixels};
     struct tensor_reader r = {.ops = &png_reader_ops, .src = &src, .opt = &opt};
     int rc = png_read_header(&r, &out->err);
@@ -161,8 +160,8 @@ static int encode(const struct tensor_shape *shape, const struct image_meta *met
     if (!fp)
         return pool_fail(err, "test: no temporary file");
     struct writer_options opt = {.png_level = level};
-    struct tensor_writer w = {.ops = &png_writer_ops, .out = fp, .shape = *shape, .meta = meta,
-                              .opt = &opt};
+    struct tensor_writer w = {
+        .ops = &png_writer_ops, .out = fp, .shape = *shape, .meta = meta, .opt = &opt};
     int rc = w.ops->begin(&w, err);
     if (rc == 0) {
         struct image_dims dims;
@@ -191,10 +190,10 @@ struct png_spec {
     int width, height, color_type, bit_depth, interlace;
     const png_color *palette;
     int palette_len;
-    const unsigned char *trans;         /* palette alpha */
+    const unsigned char *trans; /* palette alpha */
     int trans_len;
-    const png_color_16 *trans_color;    /* gray or RGB colour key */
-    const unsigned char *rows;          /* packed as in the file: big-endian, MSB first */
+    const png_color_16 *trans_color; /* gray or RGB colour key */
+    const unsigned char *rows;       /* packed as in the file: big-endian, MSB first */
 };
 
 static void append_to_buffer(png_structp png, png_bytep data, size_t n)
@@ -363,20 +362,31 @@ static void test_palette(void)
 {
     /* 8-bit indices, no tRNS: RGB. */
     const unsigned char rows8[2 * 3] = {0, 1, 2, 3, 2, 1};
-    struct png_spec s = {.width = 3, .height = 2, .color_type = PNG_COLOR_TYPE_PALETTE,
-                         .bit_depth = 8, .palette = palette, .palette_len = 4, .rows = rows8};
+    struct png_spec s = {.width = 3,
+                         .height = 2,
+                         .color_type = PNG_COLOR_TYPE_PALETTE,
+                         .bit_depth = 8,
+                         .palette = palette,
+                         .palette_len = 4,
+                         .rows = rows8};
     unsigned char rgb[6 * 3];
     for (int i = 0; i < 6; i++)
         memcpy(rgb + 3 * i, &palette[rows8[i]], 3);
     check_spec_decodes(&s, DT_U8, 3, rgb, sizeof rgb);
 
     /* 2-bit indices with a tRNS shorter than the palette: RGBA, the rest opaque. */
-    const unsigned char rows2[2] = {0x1b, 0xe4};    /* 0 1 2 3 / 3 2 1 0 */
+    const unsigned char rows2[2] = {0x1b, 0xe4}; /* 0 1 2 3 / 3 2 1 0 */
     const unsigned char alpha[2] = {0, 128};
     const unsigned char idx[8] = {0, 1, 2, 3, 3, 2, 1, 0};
-    s = (struct png_spec){.width = 4, .height = 2, .color_type = PNG_COLOR_TYPE_PALETTE,
-                          .bit_depth = 2, .palette = palette, .palette_len = 4, .trans = alpha,
-                          .trans_len = 2, .rows = rows2};
+    s = (struct png_spec){.width = 4,
+                          .height = 2,
+                          .color_type = PNG_COLOR_TYPE_PALETTE,
+                          .bit_depth = 2,
+                          .palette = palette,
+                          .palette_len = 4,
+                          .trans = alpha,
+                          .trans_len = 2,
+                          .rows = rows2};
     unsigned char rgba[8 * 4];
     for (int i = 0; i < 8; i++) {
         memcpy(rgba + 4 * i, &palette[idx[i]], 3);
@@ -390,8 +400,8 @@ static void test_sub_byte_gray(void)
     /* 1-bit: 0 1 1 0 1 -> 0 255 255 0 255. */
     const unsigned char rows1[1] = {0x68};
     const unsigned char want1[5] = {0, 255, 255, 0, 255};
-    struct png_spec s = {.width = 5, .height = 1, .color_type = PNG_COLOR_TYPE_GRAY,
-                         .bit_depth = 1, .rows = rows1};
+    struct png_spec s = {
+        .width = 5, .height = 1, .color_type = PNG_COLOR_TYPE_GRAY, .bit_depth = 1, .rows = rows1};
     check_spec_decodes(&s, DT_U8, 1, want1, sizeof want1);
 
     /* 2-bit: 0 1 2 3 -> 0 85 170 255. */
@@ -416,11 +426,15 @@ static void test_sub_byte_gray(void)
 static void test_color_key(void)
 {
     /* 16-bit RGB with tRNS: RGBA 16-bit, alpha 0 where the key matches. */
-    const unsigned char rows[2 * 6] = {0x12, 0x34, 0, 1, 0xff, 0xff,
+    const unsigned char rows[2 * 6] = {0x12, 0x34, 0,    1,    0xff, 0xff,
                                        0x00, 0x10, 0x00, 0x20, 0x00, 0x30};
     const png_color_16 key = {.red = 0x10, .green = 0x20, .blue = 0x30};
-    struct png_spec s = {.width = 2, .height = 1, .color_type = PNG_COLOR_TYPE_RGB,
-                         .bit_depth = 16, .trans_color = &key, .rows = rows};
+    struct png_spec s = {.width = 2,
+                         .height = 1,
+                         .color_type = PNG_COLOR_TYPE_RGB,
+                         .bit_depth = 16,
+                         .trans_color = &key,
+                         .rows = rows};
     const uint16_t want[8] = {0x1234, 1, 0xffff, 0xffff, 0x10, 0x20, 0x30, 0};
     check_spec_decodes(&s, DT_U16, 4, want, sizeof want);
 }
@@ -431,8 +445,12 @@ static void test_interlaced(void)
     enum { W = 13, H = 11 };
     unsigned char rgb[H * W * 3];
     fill_noise(rgb, sizeof rgb, 7);
-    struct png_spec s = {.width = W, .height = H, .color_type = PNG_COLOR_TYPE_RGB,
-                         .bit_depth = 8, .interlace = PNG_INTERLACE_ADAM7, .rows = rgb};
+    struct png_spec s = {.width = W,
+                         .height = H,
+                         .color_type = PNG_COLOR_TYPE_RGB,
+                         .bit_depth = 8,
+                         .interlace = PNG_INTERLACE_ADAM7,
+                         .rows = rgb};
     check_spec_decodes(&s, DT_U8, 3, rgb, sizeof rgb);
 
     unsigned char gray16[H * W * 2];
@@ -440,14 +458,22 @@ static void test_interlaced(void)
     uint16_t want[H * W];
     for (size_t i = 0; i < H * W; i++)
         want[i] = (uint16_t)(gray16[2 * i] << 8 | gray16[2 * i + 1]);
-    s = (struct png_spec){.width = W, .height = H, .color_type = PNG_COLOR_TYPE_GRAY,
-                          .bit_depth = 16, .interlace = PNG_INTERLACE_ADAM7, .rows = gray16};
+    s = (struct png_spec){.width = W,
+                          .height = H,
+                          .color_type = PNG_COLOR_TYPE_GRAY,
+                          .bit_depth = 16,
+                          .interlace = PNG_INTERLACE_ADAM7,
+                          .rows = gray16};
     check_spec_decodes(&s, DT_U16, 1, want, sizeof want);
 
     const unsigned char one[1] = {0x80};
     const unsigned char white[1] = {255};
-    s = (struct png_spec){.width = 1, .height = 1, .color_type = PNG_COLOR_TYPE_GRAY,
-                          .bit_depth = 1, .interlace = PNG_INTERLACE_ADAM7, .rows = one};
+    s = (struct png_spec){.width = 1,
+                          .height = 1,
+                          .color_type = PNG_COLOR_TYPE_GRAY,
+                          .bit_depth = 1,
+                          .interlace = PNG_INTERLACE_ADAM7,
+                          .rows = one};
     check_spec_decodes(&s, DT_U8, 1, white, 1);
 }
 
@@ -458,12 +484,12 @@ static void make_icc(unsigned char *p, size_t len, const char *color_space)
 {
     memset(p, 0, len);
     put_be32(p, (uint32_t)len);
-    put_be32(p + 8, 0x02100000);            /* version 2.1 */
+    put_be32(p + 8, 0x02100000); /* version 2.1 */
     memcpy(p + 12, "mntr", 4);
     memcpy(p + 16, color_space, 4);
     memcpy(p + 20, "XYZ ", 4);
     memcpy(p + 36, "acsp", 4);
-    put_be32(p + 68, 0x0000f6d6);           /* D50 */
+    put_be32(p + 68, 0x0000f6d6); /* D50 */
     put_be32(p + 72, 0x00010000);
     put_be32(p + 76, 0x0000d32d);
     for (size_t i = 132; i < len; i++)
@@ -490,16 +516,16 @@ static void test_icc(void)
 {
     unsigned char icc[300];
     make_icc(icc, sizeof icc, "RGB ");
-    struct image_meta in = {.is_image = true, .color = COLOR_RGB, .icc = icc,
-                            .icc_len = sizeof icc};
+    struct image_meta in = {
+        .is_image = true, .color = COLOR_RGB, .icc = icc, .icc_len = sizeof icc};
     struct image_meta out;
     check_meta_roundtrip(3, &in, &out);
     CHECK(out.icc_len == sizeof icc && out.icc && !memcmp(out.icc, icc, sizeof icc));
     image_meta_free(&out);
 
     make_icc(icc, 200, "GRAY");
-    in = (struct image_meta){.is_image = true, .color = COLOR_GRAY, .has_alpha = true,
-                             .icc = icc, .icc_len = 200};
+    in = (struct image_meta){
+        .is_image = true, .color = COLOR_GRAY, .has_alpha = true, .icc = icc, .icc_len = 200};
     check_meta_roundtrip(2, &in, &out);
     CHECK(out.icc_len == 200 && out.icc && !memcmp(out.icc, icc, 200));
     image_meta_free(&out);
@@ -514,8 +540,8 @@ static void test_gamma_and_srgb(void)
     CHECK_NEAR(out.gamma, 0.5, 1e-5);
     CHECK(!out.has_srgb && !out.icc);
 
-    in = (struct image_meta){.is_image = true, .has_srgb = true, .srgb_intent = 1,
-                             .has_gamma = true, .gamma = 0.45455};
+    in = (struct image_meta){
+        .is_image = true, .has_srgb = true, .srgb_intent = 1, .has_gamma = true, .gamma = 0.45455};
     check_meta_roundtrip(3, &in, &out);
     CHECK(out.has_srgb);
     CHECK_EQ_INT(out.srgb_intent, 1);
@@ -540,7 +566,7 @@ static void test_invalid_color_chunks(void)
     check_meta_roundtrip(3, &in, &out);
     CHECK(!out.icc && !out.has_srgb && !out.has_gamma);
 
-    make_icc(icc, sizeof icc, "GRAY");      /* a gray profile on RGB */
+    make_icc(icc, sizeof icc, "GRAY"); /* a gray profile on RGB */
     check_meta_roundtrip(3, &in, &out);
     CHECK(!out.icc);
 
@@ -553,8 +579,7 @@ static void test_invalid_color_chunks(void)
     CHECK(!out.has_gamma);
 
     /* A gamma that contradicts sRGB: sRGB wins. */
-    in = (struct image_meta){.is_image = true, .has_srgb = true, .has_gamma = true,
-                             .gamma = 1.0};
+    in = (struct image_meta){.is_image = true, .has_srgb = true, .has_gamma = true, .gamma = 1.0};
     check_meta_roundtrip(3, &in, &out);
     CHECK(out.has_srgb);
     CHECK_NEAR(out.gamma, 0.45455, 1e-5);
@@ -612,7 +637,7 @@ static void test_bad_crc(void)
     check_fails(file.data, file.len, "bad PNG data (");
     file.data[idat + 8 + idat_len / 2] ^= 0x10;
 
-    file.data[idat + 8 + idat_len] ^= 1;    /* the CRC itself */
+    file.data[idat + 8 + idat_len] ^= 1; /* the CRC itself */
     check_fails(file.data, file.len, "IDAT: CRC error");
     file.data[idat + 8 + idat_len] ^= 1;
 
@@ -772,8 +797,8 @@ static void test_writer_misuse(void)
     unsigned char pixels[6] = {0};
     struct pool_error err;
     FILE *fp = tmpfile();
-    struct tensor_writer w = {.ops = &png_writer_ops, .out = fp, .shape = shape,
-                              .meta = &no_meta, .opt = &opt};
+    struct tensor_writer w = {
+        .ops = &png_writer_ops, .out = fp, .shape = shape, .meta = &no_meta, .opt = &opt};
     CHECK(w.ops->begin(&w, &err) == 0);
     CHECK(w.ops->write(&w, pixels, 4, &err) == -1);
     CHECK(has(err.msg, "written whole"));
@@ -789,8 +814,8 @@ static void test_writer_misuse(void)
     /* A stream that cannot be written fails as libpng writes the header. */
     fp = tmpfile();
     FILE *read_only = fp ? fdopen(dup(fileno(fp)), "r") : NULL;
-    w = (struct tensor_writer){.ops = &png_writer_ops, .out = read_only, .shape = shape,
-                               .meta = &no_meta, .opt = &opt};
+    w = (struct tensor_writer){
+        .ops = &png_writer_ops, .out = read_only, .shape = shape, .meta = &no_meta, .opt = &opt};
     CHECK(read_only && w.ops->begin(&w, &err) == -1);
     CHECK(has(err.msg, "write failed: "));
     w.ops->destroy(&w);
@@ -803,8 +828,8 @@ static void test_writer_misuse(void)
     fp = fopen("/dev/full", "wb");
     if (!fp)
         return;
-    w = (struct tensor_writer){.ops = &png_writer_ops, .out = fp, .shape = shape,
-                               .meta = &no_meta, .opt = &opt};
+    w = (struct tensor_writer){
+        .ops = &png_writer_ops, .out = fp, .shape = shape, .meta = &no_meta, .opt = &opt};
     int rc = w.ops->begin(&w, &err);
     if (rc == 0)
         rc = w.ops->write(&w, pixels, 6, &err);
@@ -833,8 +858,8 @@ static int load_file(const char *dir, const char *name, struct buffer *out)
 }
 
 /* The .raw beside each file holds Pillow's pixels, 16-bit ones little-endian. */
-static void check_pillow_fixture(const char *dir, const char *name, size_t w, size_t h,
-                                 size_t c, size_t sample_bytes, const char *icc_name)
+static void check_pillow_fixture(const char *dir, const char *name, size_t w, size_t h, size_t c,
+                                 size_t sample_bytes, const char *icc_name)
 {
     struct buffer png = {0}, raw = {0}, icc = {0};
     char raw_name[256];

@@ -110,10 +110,9 @@ static int decode(const void *bytes, size_t n, struct stream *s, struct pool_err
 static bool shape_is(const struct decoded *d, size_t h, size_t w, size_t c, enum pool_dtype t)
 {
     const struct tensor_shape *s = &d->shape;
-    bool dims = s->dims[0] == h && s->dims[1] == w && (c == 1 ? s->ndim == 2
-                                                              : s->ndim == 3 && s->dims[2] == c);
-    return dims && s->dtype == t && !strcmp(d->layout, c == 1 ? "hw" : "hwc") &&
-           d->meta.is_image;
+    bool dims = s->dims[0] == h && s->dims[1] == w &&
+                (c == 1 ? s->ndim == 2 : s->ndim == 3 && s->dims[2] == c);
+    return dims && s->dtype == t && !strcmp(d->layout, c == 1 ? "hw" : "hwc") && d->meta.is_image;
 }
 
 static bool u16_equal(const struct decoded *d, const uint16_t *want, size_t n)
@@ -147,9 +146,8 @@ static void check_u8_image(const char *bytes, size_t n, size_t h, size_t w, size
     CHECK(s.images[0].bytes == h * w * c && !memcmp(s.images[0].data, want, h * w * c));
 }
 
-#define CHECK_U8(lit, h, w, c, maxval, ...)                                             \
-    check_u8_image(lit, sizeof(lit) - 1, h, w, c, (const unsigned char[]){__VA_ARGS__}, \
-                   maxval)
+#define CHECK_U8(lit, h, w, c, maxval, ...)                                                        \
+    check_u8_image(lit, sizeof(lit) - 1, h, w, c, (const unsigned char[]){__VA_ARGS__}, maxval)
 
 static void expect_error(const char *bytes, size_t n, const char *want)
 {
@@ -195,8 +193,8 @@ static void test_plain_bitmap(void)
 {
     /* 1 is black: 0; 0 is white: 255. Whitespace between pixels is optional. */
     CHECK_U8("P1\n# a comment\n3 2\n1 0 1\n010\n", 2, 3, 1, 0, 0, 255, 0, 255, 0, 255);
-    CHECK_U8("P1#c\n3#c2\r2 \t\f\v\r\n1#in the raster\n01\n\n0 1 0", 2, 3, 1, 0,
-             0, 255, 0, 255, 0, 255);
+    CHECK_U8("P1#c\n3#c2\r2 \t\f\v\r\n1#in the raster\n01\n\n0 1 0", 2, 3, 1, 0, 0, 255, 0, 255, 0,
+             255);
     /* No trailing newline after the last pixel. */
     CHECK_U8("P1 1 1 1", 1, 1, 1, 0, 0);
 }
@@ -224,9 +222,8 @@ static void test_plain_gray_and_rgb(void)
 static void test_raw_bitmap(void)
 {
     /* Width 10: two bytes a row, the last 6 bits padding (set here, and ignored). */
-    CHECK_U8("P4\n10 2\n\xaa\xff\x00\x40", 2, 10, 1, 0,
-             0, 255, 0, 255, 0, 255, 0, 255, 0, 0,
-             255, 255, 255, 255, 255, 255, 255, 255, 255, 0);
+    CHECK_U8("P4\n10 2\n\xaa\xff\x00\x40", 2, 10, 1, 0, 0, 255, 0, 255, 0, 255, 0, 255, 0, 0, 255,
+             255, 255, 255, 255, 255, 255, 255, 255, 0);
     CHECK_U8("P4 8 1 \x81", 1, 8, 1, 0, 0, 255, 255, 255, 255, 255, 255, 0);
     CHECK_U8("P4 1 3\n\x80\x00\xff", 3, 1, 1, 0, 0, 255, 0);
 }
@@ -257,8 +254,7 @@ static void test_raw_gray_and_rgb(void)
     CHECK_EQ_INT(s.images[0].meta.maxval, 1000);
 }
 
-static void check_pam(const char *bytes, size_t n, size_t c, enum color_space color,
-                      bool alpha)
+static void check_pam(const char *bytes, size_t n, size_t c, enum color_space color, bool alpha)
 {
     struct stream s;
     struct pool_error err = {0};
@@ -281,33 +277,42 @@ static void check_pam(const char *bytes, size_t n, size_t c, enum color_space co
 static void test_pam(void)
 {
     CHECK_PAM("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nTUPLTYPE GRAYSCALE\nENDHDR\n"
-              "\x01\x02", 1, COLOR_GRAY, false);
+              "\x01\x02",
+              1, COLOR_GRAY, false);
     CHECK_PAM("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 2\nMAXVAL 255\nTUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n"
-              "\x01\x02\x03\x04", 2, COLOR_GRAY, true);
+              "\x01\x02\x03\x04",
+              2, COLOR_GRAY, true);
     CHECK_PAM("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\n"
-              "\x01\x02\x03\x04\x05\x06", 3, COLOR_RGB, false);
-    CHECK_PAM("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n"
-              "\x01\x02\x03\x04\x05\x06\x07\x08", 4, COLOR_RGB, true);
-    /* No TUPLTYPE (or one pam(5) does not know): the channel count decides. */
-    CHECK_PAM("P7\nDEPTH 2\nWIDTH 2\nHEIGHT 1\nMAXVAL 255\nENDHDR\n\x01\x02\x03\x04", 2,
-              COLOR_GRAY, true);
-    CHECK_PAM("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 4\nMAXVAL 255\nTUPLTYPE MYSTERY\nENDHDR\n"
-              "\x01\x02\x03\x04\x05\x06\x07\x08", 4, COLOR_RGB, true);
-    CHECK_PAM("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 3\nMAXVAL 255\nENDHDR\n\x01\x02\x03\x04\x05\x06",
+              "\x01\x02\x03\x04\x05\x06",
               3, COLOR_RGB, false);
+    CHECK_PAM("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n"
+              "\x01\x02\x03\x04\x05\x06\x07\x08",
+              4, COLOR_RGB, true);
+    /* No TUPLTYPE (or one pam(5) does not know): the channel count decides. */
+    CHECK_PAM("P7\nDEPTH 2\nWIDTH 2\nHEIGHT 1\nMAXVAL 255\nENDHDR\n\x01\x02\x03\x04", 2, COLOR_GRAY,
+              true);
+    CHECK_PAM("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 4\nMAXVAL 255\nTUPLTYPE MYSTERY\nENDHDR\n"
+              "\x01\x02\x03\x04\x05\x06\x07\x08",
+              4, COLOR_RGB, true);
+    CHECK_PAM("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 3\nMAXVAL 255\nENDHDR\n\x01\x02\x03\x04\x05\x06", 3,
+              COLOR_RGB, false);
     CHECK_PAM("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 4\nMAXVAL 255\nTUPLTYPE CMYK\nENDHDR\n"
-              "\x01\x02\x03\x04\x05\x06\x07\x08", 4, COLOR_CMYK, false);
+              "\x01\x02\x03\x04\x05\x06\x07\x08",
+              4, COLOR_CMYK, false);
     /* Comments, blank lines, extra blanks, CRs and a TUPLTYPE in two lines. */
     CHECK_PAM("P7 \n# comment\n\n  WIDTH\t2 \r\nHEIGHT 1\n#WIDTH 9\nDEPTH 4\nMAXVAL 255\n"
-              "TUPLTYPE RGB\nTUPLTYPE   _ALPHA\nENDHDR\n\x01\x02\x03\x04\x05\x06\x07\x08", 4,
-              COLOR_RGB, true);
+              "TUPLTYPE RGB\nTUPLTYPE   _ALPHA\nENDHDR\n\x01\x02\x03\x04\x05\x06\x07\x08",
+              4, COLOR_RGB, true);
 
     CHECK_U8("P7\nWIDTH 3\nHEIGHT 1\nDEPTH 1\nMAXVAL 1\nTUPLTYPE BLACKANDWHITE\nENDHDR\n"
-             "\x00\x01\x01", 1, 3, 1, 1, 0, 1, 1);
+             "\x00\x01\x01",
+             1, 3, 1, 1, 0, 1, 1);
     struct stream s;
     struct pool_error err = {0};
     CHECK_EQ_INT(DECODE("P7\nWIDTH 1\nHEIGHT 1\nDEPTH 2\nMAXVAL 4095\n"
-                        "TUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n\x0f\xff\x00\x10", &s, &err), 0);
+                        "TUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n\x0f\xff\x00\x10",
+                        &s, &err),
+                 0);
     CHECK(shape_is(&s.images[0], 1, 1, 2, DT_U16));
     CHECK_EQ_INT(s.images[0].meta.maxval, 4095);
     CHECK(u16_equal(&s.images[0], (const uint16_t[]){4095, 16}, 2));
@@ -370,8 +375,7 @@ static void test_bad_headers(void)
     EXPECT_ERROR("P5 0 1 255\n", "empty");
     EXPECT_ERROR("P5\n100000 100000\n255\n", "100000x100000");
     EXPECT_ERROR("P4\n100000 100000\n", "100000x100000");
-    EXPECT_ERROR("P7\nWIDTH 100000\nHEIGHT 100000\nDEPTH 4\nMAXVAL 255\nENDHDR\n",
-                 "100000x100000");
+    EXPECT_ERROR("P7\nWIDTH 100000\nHEIGHT 100000\nDEPTH 4\nMAXVAL 255\nENDHDR\n", "100000x100000");
 
     struct stream s;
     struct pool_error err = {0};
@@ -410,7 +414,7 @@ static void test_bad_pam_headers(void)
 
     /* A long comment is no reason to fail. */
     static const char head[] = "P7\n#", tail[] = "\nWIDTH 1\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\n"
-                                                "ENDHDR\n\x2a";
+                                                 "ENDHDR\n\x2a";
     enum { COMMENT = 3000 };
     char commented[sizeof head + COMMENT + sizeof tail];
     size_t n = sizeof head - 1;
@@ -442,7 +446,7 @@ static void test_bad_data(void)
                         "truncated PNM data (row 1 of 2)");
     /* From a file, a raster longer than what is left fails at the header, naming both. */
     EXPECT_ERROR("P5 2 3 255\n\x01\x02\x03", "the header declares 2x3 pixels, which need 6 "
-                                              "bytes of samples, and the file has 3 bytes after it");
+                                             "bytes of samples, and the file has 3 bytes after it");
     EXPECT_ERROR("P5 2 3 65535\n\x01\x02\x03\x04", "need 12 bytes of samples, and the file has 4");
     EXPECT_ERROR("P6 2 2 255\n", "need 12 bytes of samples, and the file has 0 bytes after it");
     EXPECT_ERROR("P4 9 2\n\x00\x00\x00", "need 4 bytes of samples, and the file has 3");
@@ -451,7 +455,7 @@ static void test_bad_data(void)
     EXPECT_ERROR("P7\nWIDTH 2\nHEIGHT 2\nDEPTH 4\nMAXVAL 255\nENDHDR\n1234567",
                  "need 16 bytes of samples, and the file has 7 bytes after it");
     EXPECT_ERROR("P5 1 1 255\n\x01P5 1 2 255\n\x01", "need 2 bytes of samples, and the file "
-                                                      "has 1 byte after it");
+                                                     "has 1 byte after it");
     EXPECT_ERROR("P5\n2 536870912\n255\n\x01", "the header declares 2x536870912 pixels, which "
                                                "need 1073741824 bytes");
     /* Exactly enough is enough: the plain bound is a lower one (P1 bits may touch). */
@@ -480,15 +484,15 @@ static void test_read_counts(void)
     CHECK_EQ_INT(r.ops->read(&r, buf, 2, &err), -1);
     CHECK_EQ_INT(r.ops->next(&r, &err), 0);
     r.ops->destroy(&r);
-    r.ops->destroy(&r);     /* safe twice */
+    r.ops->destroy(&r); /* safe twice */
     source_close(&src);
 }
 
 /* A stream that cannot be read (opened for writing only) fails with the system's reason. */
 static void test_read_error(void)
 {
-    struct byte_source src = {.fp = fopen("/dev/null", "w"), .name = "w", .owns_fp = true,
-                              .size = -1};
+    struct byte_source src = {
+        .fp = fopen("/dev/null", "w"), .name = "w", .owns_fp = true, .size = -1};
     CHECK(src.fp != NULL);
     if (!src.fp)
         return;
@@ -519,13 +523,16 @@ static void shape_for(struct tensor_shape *s, size_t h, size_t w, size_t c, enum
 }
 
 /* Writes images (each `data`, row by row) into memory; NULL bytes on failure. */
-static int encode(const struct tensor_shape *shape, const struct image_meta *meta,
-                  const void *data, int images, struct encoded *out, struct pool_error *err)
+static int encode(const struct tensor_shape *shape, const struct image_meta *meta, const void *data,
+                  int images, struct encoded *out, struct pool_error *err)
 {
     FILE *fp = open_memstream(&out->bytes, &out->len);
     if (!fp)
         return pool_fail(err, "open_memstream failed");
-    struct tensor_writer w = {.ops = &pnm_writer_ops, .out = fp, .shape = *shape, .meta = meta,
+    struct tensor_writer w = {.ops = &pnm_writer_ops,
+                              .out = fp,
+                              .shape = *shape,
+                              .meta = meta,
                               .opt = &no_writer_options};
     int rc = w.ops->begin(&w, err);
     size_t row = shape->dims[1] * (shape->ndim == 3 ? shape->dims[2] : 1);
@@ -574,7 +581,7 @@ static void check_round_trip(size_t c, enum pool_dtype t, const struct image_met
     for (size_t i = 0; i < H * W * c; i++)
         store_value(data, i, t, (unsigned)(i * 37 % (top + 1)));
     data[0] = 0;
-    store_value(data, H * W * c - 1, t, top);     /* the extremes are kept */
+    store_value(data, H * W * c - 1, t, top); /* the extremes are kept */
 
     struct encoded e = {NULL, 0};
     struct pool_error err = {0};
@@ -603,25 +610,37 @@ static void test_writer_round_trips(void)
     static const struct image_meta cmyk = {.is_image = true, .color = COLOR_CMYK};
     check_round_trip(1, DT_U8, &none, "P5\n3 2\n255\n", 0);
     check_round_trip(3, DT_U8, &none, "P6\n3 2\n255\n", 0);
-    check_round_trip(2, DT_U8, &none, "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 2\nMAXVAL 255\n"
-                                      "TUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n", 0);
-    check_round_trip(4, DT_U8, &none, "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 4\nMAXVAL 255\n"
-                                      "TUPLTYPE RGB_ALPHA\nENDHDR\n", 0);
+    check_round_trip(2, DT_U8, &none,
+                     "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 2\nMAXVAL 255\n"
+                     "TUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n",
+                     0);
+    check_round_trip(4, DT_U8, &none,
+                     "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 4\nMAXVAL 255\n"
+                     "TUPLTYPE RGB_ALPHA\nENDHDR\n",
+                     0);
     check_round_trip(1, DT_U16, &none, "P5\n3 2\n65535\n", 0);
     check_round_trip(3, DT_U16, &none, "P6\n3 2\n65535\n", 0);
-    check_round_trip(2, DT_U16, &none, "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 2\nMAXVAL 65535\n"
-                                       "TUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n", 0);
-    check_round_trip(4, DT_U16, &none, "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 4\nMAXVAL 65535\n"
-                                       "TUPLTYPE RGB_ALPHA\nENDHDR\n", 0);
+    check_round_trip(2, DT_U16, &none,
+                     "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 2\nMAXVAL 65535\n"
+                     "TUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n",
+                     0);
+    check_round_trip(4, DT_U16, &none,
+                     "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 4\nMAXVAL 65535\n"
+                     "TUPLTYPE RGB_ALPHA\nENDHDR\n",
+                     0);
     check_round_trip(1, DT_U8, &maxval100, "P5\n3 2\n100\n", 100);
-    check_round_trip(4, DT_U8, &maxval100, "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 4\nMAXVAL 100\n"
-                                           "TUPLTYPE RGB_ALPHA\nENDHDR\n", 100);
+    check_round_trip(4, DT_U8, &maxval100,
+                     "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 4\nMAXVAL 100\n"
+                     "TUPLTYPE RGB_ALPHA\nENDHDR\n",
+                     100);
     check_round_trip(3, DT_U16, &maxval1000, "P6\n3 2\n1000\n", 1000);
     /* A maxval that does not fit the samples' type: they were converted, so the full range. */
     check_round_trip(1, DT_U16, &maxval100, "P5\n3 2\n65535\n", 0);
     check_round_trip(1, DT_U8, &maxval1000, "P5\n3 2\n255\n", 0);
-    check_round_trip(4, DT_U8, &cmyk, "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 4\nMAXVAL 255\n"
-                                      "TUPLTYPE CMYK\nENDHDR\n", 0);
+    check_round_trip(4, DT_U8, &cmyk,
+                     "P7\nWIDTH 3\nHEIGHT 2\nDEPTH 4\nMAXVAL 255\n"
+                     "TUPLTYPE CMYK\nENDHDR\n",
+                     0);
 }
 
 static void test_writer_errors(void)
@@ -650,7 +669,10 @@ static void test_writer_errors(void)
     /* Rows: whole ones only, no more than the image holds, all of them before finish. */
     FILE *fp = open_memstream(&e.bytes, &e.len);
     shape_for(&shape, 2, 3, 1, DT_U8);
-    struct tensor_writer w = {.ops = &pnm_writer_ops, .out = fp, .shape = shape, .meta = &none,
+    struct tensor_writer w = {.ops = &pnm_writer_ops,
+                              .out = fp,
+                              .shape = shape,
+                              .meta = &none,
                               .opt = &no_writer_options};
     CHECK_EQ_INT(w.ops->begin(&w, &err), 0);
     CHECK_EQ_INT(w.ops->write(&w, data, 2, &err), -1);
@@ -662,7 +684,7 @@ static void test_writer_errors(void)
     CHECK_EQ_INT(w.ops->write(&w, data, 6, &err), -1);
     CHECK(strstr(err.msg, "more rows than the image holds") != NULL);
     w.ops->destroy(&w);
-    w.ops->destroy(&w);     /* safe twice */
+    w.ops->destroy(&w); /* safe twice */
     fclose(fp);
     free(e.bytes);
 }
@@ -671,13 +693,12 @@ static void test_writer_errors(void)
 static void test_writer_next_image(void)
 {
     static const struct image_meta gray = {.is_image = true, .color = COLOR_GRAY, .maxval = 9};
-    static const struct image_meta rgba = {.is_image = true, .color = COLOR_RGB,
-                                           .has_alpha = true};
+    static const struct image_meta rgba = {.is_image = true, .color = COLOR_RGB, .has_alpha = true};
     struct encoded e = {NULL, 0};
     struct pool_error err = {0};
     FILE *fp = open_memstream(&e.bytes, &e.len);
-    struct tensor_writer w = {.ops = &pnm_writer_ops, .out = fp, .meta = &gray,
-                              .opt = &no_writer_options};
+    struct tensor_writer w = {
+        .ops = &pnm_writer_ops, .out = fp, .meta = &gray, .opt = &no_writer_options};
     shape_for(&w.shape, 1, 2, 1, DT_U8);
     CHECK_EQ_INT(w.ops->begin(&w, &err), 0);
     CHECK_EQ_INT(w.ops->write(&w, "\x01\x09", 2, &err), 0);
@@ -735,8 +756,9 @@ static void check_fixture(const char *dir, const char *line)
     int index;
     size_t h, w, c, sample_bytes;
     unsigned maxval;
-    if (sscanf(line, "%255s %d %zu %zu %zu %zu %u %255s", file, &index, &h, &w, &c,
-               &sample_bytes, &maxval, raw) != 8 || index < 0 || index >= MAX_IMAGES) {
+    if (sscanf(line, "%255s %d %zu %zu %zu %zu %u %255s", file, &index, &h, &w, &c, &sample_bytes,
+               &maxval, raw) != 8 ||
+        index < 0 || index >= MAX_IMAGES) {
         check_failed++;
         fprintf(stderr, "bad manifest line: %s", line);
         return;

@@ -13,8 +13,20 @@ static void test_sizes(void)
     CHECK(size_arg_parse("3x2", &a, &err) == 0 && a.n == 2 && a.v[0] == 3 && a.v[1] == 2);
     CHECK(size_arg_parse("2x3x4", &a, &err) == 0 && a.n == 3 && a.v[2] == 4);
     CHECK(size_arg_parse("0", &a, &err) == 0 && a.v[0] == 0); /* padding may be 0 */
-    const char *bad[] = {"", "x", "3x", "3x2x", "-1", "+2", "3 ", " 3", "3y2", "1x2x3x4",
-                         "99999999999999999999", "2147483648000000", "3.5", "3x-1"};
+    const char *bad[] = {"",
+                         "x",
+                         "3x",
+                         "3x2x",
+                         "-1",
+                         "+2",
+                         "3 ",
+                         " 3",
+                         "3y2",
+                         "1x2x3x4",
+                         "99999999999999999999",
+                         "2147483648000000",
+                         "3.5",
+                         "3x-1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = size_arg_parse(bad[i], &a, &err);
         CHECK(rc == -1);

@@ -43,8 +43,8 @@ static void test_axis_setup(void)
     for (int m = 0; m < 4; m++)
         for (int h = 0; h < 3; h++) {
             bool dilated = modes[m] == MODE_MAX || modes[m] == MODE_MIN;
-            struct axis_params a = {.kernel = 3, .stride = 2, .padding = 1,
-                                    .dilation = dilated ? 2 : 1};
+            struct axis_params a = {
+                .kernel = 3, .stride = 2, .padding = 1, .dilation = dilated ? 2 : 1};
             struct axis_table t;
             window_calls = 0;
             CHECK(axis_table_init(&t, &a, modes[m], heights[h], false, &err) == 0);
@@ -119,8 +119,8 @@ static void test_pass_setup(void)
         struct channel_map channels = {3, true};
         for (size_t estimate = 0; estimate <= 256; estimate += 256) {
             struct pass_meter *meter;
-            CHECK(meter_create(&meter, &g, stage_out_geom(stage), stage_axes(stage), &channels,
-                               0, estimate, &err) == 0);
+            CHECK(meter_create(&meter, &g, stage_out_geom(stage), stage_axes(stage), &channels, 0,
+                               estimate, &err) == 0);
             meter_free(meter);
         }
         CHECK(plan_pass(&passes[k], k, 3, &g, k ? &plan[k - 1] : NULL, &plan[k], &err) == 0);
@@ -128,8 +128,8 @@ static void test_pass_setup(void)
         g = *stage_out_geom(stage);
         stage_free(stage);
     }
-    CHECK_NEAR(plan[0].coverage, 0.25, 1e-12);   /* odd rows and columns only */
-    CHECK_NEAR(plan[1].coverage, 30.0 / 31.0, 1e-6);   /* 31 columns, in pairs */
+    CHECK_NEAR(plan[0].coverage, 0.25, 1e-12);       /* odd rows and columns only */
+    CHECK_NEAR(plan[1].coverage, 30.0 / 31.0, 1e-6); /* 31 columns, in pairs */
     window_calls = 0;
     struct shift_probe *probe;
     CHECK(shift_probe_create(&probe, passes, 3, &in, "hw", &err) == 0);
