@@ -27,7 +27,9 @@ int inputs_blame(struct input_list *l, struct pool_error *err, enum pool_error_k
     char *copy = strdup(path);
     free(l->blamed);
     l->blamed = copy;
-    return pool_blame(err, kind, copy ? copy : "(a path)");
+    pool_blame(err, kind, NULL);
+    err->subject = copy ? copy : "(a path)"; /* in place of one that may be going */
+    return -1;
 }
 
 static bool grow(void **p, size_t *cap, size_t need, size_t size, size_t first)
@@ -45,13 +47,26 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size, size_t first)
     return true;
 }
 
-static int add_path(struct input_list *l, const char *path, size_t root_len, struct pool_error *err)
+/* A path too long to open: a FILE argument fails the run; one found in a folder or a list
+ * is said and counted as failed, and the others go on. */
+static int too_long(struct input_list *l, const char *path, bool given, struct pool_error *err)
+{
+    pool_fail(err, "the path is longer than the system takes (%d bytes)", INPUTS_PATH_MAX - 1);
+    if (given)
+        return inputs_blame(l, err, ERROR_INPUT, path);
+    say_failure(err, path);
+    *err = (struct pool_error){0};
+    l->unreadable++;
+    return 0;
+}
+
+/* given: a FILE argument (else found in a folder, or listed). */
+static int add_path(struct input_list *l, const char *path, size_t root_len, bool given,
+                    struct pool_error *err)
 {
     size_t len = strlen(path);
-    if (len >= INPUTS_PATH_MAX) {
-        pool_fail(err, "the path is longer than the system takes (%d bytes)", INPUTS_PATH_MAX - 1);
-        return inputs_blame(l, err, ERROR_INPUT, path);
-    }
+    if (len >= INPUTS_PATH_MAX)
+        return too_long(l, path, given, err);
     if (!l->last && !(l->last = malloc(INPUTS_PATH_MAX)))
         return pool_fail_resource(err, "out of memory for the list of inputs");
     size_t shared = 0;
@@ -172,7 +187,7 @@ static int walk_entry(struct input_list *l, const char *path, size_t root_len,
         l->skipped += !l->shards || shard_hash(path + root_len) % l->shards == l->shard;
         return 0;
     }
-    return add_path(l, path, root_len, err);
+    return add_path(l, path, root_len, false, err);
 }
 
 static int walk(struct input_list *l, const char *dir, size_t root_len, struct walk_stack *stack,
@@ -247,7 +262,7 @@ static int add_argument(struct input_list *l, const char *arg, bool listed,
         const char *base = strrchr(arg, '/');
         root_len = base ? (size_t)(base - arg) + 1 : 0;
     }
-    return add_path(l, arg, root_len, err);
+    return add_path(l, arg, root_len, !listed, err);
 }
 
 /* --files-from: one path a line (or NUL-separated with -0); empty lines are ignored. */
@@ -322,7 +337,7 @@ int inputs_keep_shard(struct input_list *l, size_t shard, size_t shards, struct 
             kept.numbers = numbers;
         }
         kept.numbers[kept.count] = i;
-        rc = add_path(&kept, p.path, p.root_len, err);
+        rc = add_path(&kept, p.path, p.root_len, true, err);
     }
     if (rc) { /* out of memory (every path fitted once already) */
         inputs_free(&kept);

@@ -47,7 +47,7 @@ struct input_list {
     size_t skipped;       /* files in walked folders that are not images or tensors
                                  * (with --shard, those of the shard) */
     size_t shard, shards; /* --shard K/N (shards 0: none), for counting the skipped */
-    size_t unreadable;    /* folders that could not be read (said, and left out) */
+    size_t unreadable;    /* folders that could not be read, paths too long (said, left out) */
     char *blamed;         /* a failure's subject that outlives the walk (malloc'd) */
     bool quiet;           /* no warnings (-q) */
     bool has_outdir;      /* -O names a folder that exists: it is not walked */
@@ -69,8 +69,9 @@ size_t inputs_number(const struct input_list *l, size_t i);
 /* The part of input i's path below the folder argument it came from: "a/b/x.png" for
  * "photos/a/b/x.png" from "photos"; the path itself for a file argument. */
 const char *inputs_relative(const struct input_list *l, size_t i, struct input_path *buf);
-/* Says which path a failure is about, with a copy kept until inputs_free (for a subject
- * decoded into a buffer that goes before the failure is said). */
+/* Says which path a failure is about (replacing any subject it had), with a copy kept
+ * until inputs_free: for a subject decoded into a buffer that goes before the failure is
+ * said. */
 int inputs_blame(struct input_list *l, struct pool_error *err, enum pool_error_kind kind,
                  const char *path);
 /* FNV-1a, 64 bits, of a name: many names (outputs, stems) are compared by hash first,

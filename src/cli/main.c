@@ -36,7 +36,8 @@ static enum file_format named_format(const struct cli_options *o)
 static int run_all(const struct run_settings *s, struct input_list *inputs,
                    struct run_shared *shared, int *status, struct pool_error *err)
 {
-    bool several = inputs->count > 1, table = gathers(s->opt, named_format(s->opt)) && several;
+    bool several = inputs->count > 1;
+    bool table = (s->opt->writer.stack || is_table(named_format(s->opt))) && several;
     size_t failed = 0, pooled = 0;
     struct run_once *given = shared->once;
     bool stop = false, broken = false;
@@ -64,6 +65,7 @@ static int run_all(const struct run_settings *s, struct input_list *inputs,
                 inputs_blame(inputs, err, err->kind, path);
         } else {
             say_failure(err, NULL);
+            *err = (struct pool_error){0};
             failed++;
             stop = s->opt->fail_fast;
         }

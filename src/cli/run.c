@@ -1,5 +1,6 @@
 #include "run.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,12 @@ static int check_output(const struct run_settings *s, const char *path, enum fil
         return pool_fail(err, "--stack makes one .npy: give -o FILE.npy or -f npy");
     if (o->writer.no_header && format != FORMAT_CSV)
         return pool_fail(err, "--no-header leaves out a csv table's header: only -f csv has one");
+    if (o->writer.stack && !strcmp(path, "-") && lseek(STDOUT_FILENO, 0, SEEK_CUR) < 0)
+        return pool_fail(err, "--stack writes a file it can go back in (the header counts the "
+                              "inputs at the end), not a pipe");
+    if (o->writer.stack && !strcmp(path, "-") && (fcntl(STDOUT_FILENO, F_GETFL) & O_APPEND))
+        return pool_fail(err, "--stack rewrites its header at the end, which a file opened to "
+                              "append to (>>) does not allow: use -o FILE");
     bool several = o->ninputs > 1 || o->recursive || o->files_from;
     if (several && !s->one_output_each && !(text || format == FORMAT_PNM || o->writer.stack))
         return pool_fail(err, "several inputs go into one csv, txt or PNM output (-f csv, txt "
@@ -131,6 +138,28 @@ static struct tensor_shape written_shape(const struct input_run *in,
     return shape;
 }
 
+/* Where the output begins in its file, when it can be taken back there: a regular file not
+ * opened to append to (a temp file, or stdout redirected to a file); else -1. */
+static off_t output_start(FILE *fp)
+{
+    struct stat st;
+    int fd = fileno(fp);
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (fcntl(fd, F_GETFL) & O_APPEND))
+        return -1;
+    return ftello(fp);
+}
+
+/* Takes the output back to where it began, without a writer, for the next input to open
+ * afresh; false when it cannot. */
+static bool rewind_output(struct run_output *out)
+{
+    writer_close(&out->writer);
+    out->open = false;
+    FILE *fp = out->file.fp;
+    return fp && out->start >= 0 && fflush(fp) == 0 && ftruncate(fileno(fp), out->start) == 0 &&
+           fseeko(fp, out->start, SEEK_SET) == 0;
+}
+
 /* The first input opens the output: its format, and the first image's shape. */
 static int open_output(struct input_run *in, const struct tensor_shape *out_shape,
                        struct pool_error *err)
@@ -138,14 +167,21 @@ static int open_output(struct input_run *in, const struct tensor_shape *out_shap
     const struct cli_options *o = in->s->opt;
     struct run_output *out = &in->shared->output;
     struct tensor_shape shape = written_shape(in, out_shape);
-    if (output_open(&out->file, out->path, err))
-        return pool_blame(err, ERROR_OUTPUT, out->name);
+    if (!out->file.fp) { /* (else an input before failed, and the file waits, empty) */
+        if (output_open(&out->file, out->path, err))
+            return pool_blame(err, ERROR_OUTPUT, out->name);
+        out->start = output_start(out->file.fp);
+    }
     /* What the format cannot hold is about this input: in a batch (where an output may be
-     * named by its number alone) say which. */
+     * named by its number alone), a table or a stack (which goes on without it), say which. */
     if (writer_open(&out->writer, out->format, out->file.fp, &shape, &in->reader.meta, &o->writer,
-                    err))
-        return in->s->one_output_each ? pool_blame(err, ERROR_INPUT, in->name)
-                                      : pool_blame(err, ERROR_OUTPUT, out->name);
+                    err)) {
+        if (!rewind_output(out))
+            output_abort(&out->file);
+        return in->s->one_output_each || gathers(o, out->format)
+                   ? pool_blame(err, ERROR_INPUT, in->name)
+                   : pool_blame(err, ERROR_OUTPUT, out->name);
+    }
     out->open = true;
     return 0;
 }
@@ -156,7 +192,9 @@ static int continue_output(struct input_run *in, const struct tensor_shape *out_
 {
     struct tensor_writer *w = &in->shared->output.writer;
     w->shape = written_shape(in, out_shape);
+    w->meta = &in->reader.meta;
     w->name = in->name;
+    w->new_input = true;
     if (w->ops->next_image(w, err))
         return pool_blame(err, ERROR_INPUT, in->name);
     return 0;
@@ -215,8 +253,12 @@ static int pool_images(struct input_run *in, struct tensor_shape *out_shape, str
             return pool_blame(err, ERROR_OUTPUT, NULL);
         }
         w->shape = written_shape(in, out_shape);
+        w->new_input = false;
+        /* A table or a stack that cannot take this image refuses the input, as a PNM
+         * stream's failure here is its output's. */
         if (w->ops->next_image(w, err))
-            return pool_blame(err, ERROR_OUTPUT, NULL);
+            return gathers(o, in->shared->output.format) ? pool_blame(err, ERROR_INPUT, in->name)
+                                                         : pool_blame(err, ERROR_OUTPUT, NULL);
     }
 }
 
@@ -291,17 +333,24 @@ int run_input(const struct run_settings *s, struct run_shared *shared, const cha
     shared->output.name = display_name(shared->output.path, "<stdout>");
     in.passes = malloc(s->npasses * sizeof *in.passes);
     int rc = in.passes ? 0 : pool_fail_resource(err, "out of memory");
+    bool first = !shared->output.open;
     if (rc == 0) {
         memcpy(in.passes, s->passes, s->npasses * sizeof *in.passes);
-        rc = start_input(&in, !shared->output.open, &out_shape, err);
+        rc = start_input(&in, first, &out_shape, err);
     }
+    bool gathering = gathers(s->opt, shared->output.format) && !s->one_output_each;
     struct staged_rows staged = {0};
-    if (rc == 0 && gathers(s->opt, shared->output.format) && !s->one_output_each)
+    if (rc == 0 && gathering)
         rc = stage_rows(&shared->output.writer, &staged, err);
     if (rc == 0)
         rc = pool_images(&in, &out_shape, err);
     if (staged.fp && unstage_rows(&shared->output.writer, &staged, rc == 0, err) && rc == 0)
         rc = pool_blame(err, ERROR_OUTPUT, shared->output.name);
+    /* The input that opened a table or a stack failed: its header and shape go with it, and
+     * the next input opens the output afresh (unless it cannot be taken back: a pipe). */
+    if (rc && gathering && first && shared->output.open && shared->output.start >= 0 &&
+        !rewind_output(&shared->output))
+        output_abort(&shared->output.file);
     /* What did not say which file it is about is about this input, or the output. */
     if (rc)
         pool_blame(err, err->kind == ERROR_UNSET ? ERROR_INPUT : err->kind,

@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "../codec/codec.h"
 #include "options.h"
@@ -35,6 +36,7 @@ struct run_output {
     struct output_file file;
     struct tensor_writer writer;
     bool open;
+    off_t start; /* where the output begins in its file; -1: a pipe, no going back */
 };
 
 /* Warnings given once per run, whichever input or worker meets them first. */

@@ -109,15 +109,17 @@ void tally_add(struct warning_tally *t, const struct input_warnings *w, const ch
         if (e->last_input == t->inputs)
             continue; /* an input with several images counts once */
         e->last_input = t->inputs;
-        if (e->inputs++ == 0) {
+        bool first = e->inputs++ == 0;
+        if (first) {
             e->low = e->high = one->figure;
             e->first = strdup(subject);
             memcpy(e->first_text, one->text, sizeof e->first_text);
         }
-        if (!e->worst ||
-            worse(one->kind, one->figure, e->kind == WARNING_PSNR ? e->low : e->high)) {
+        char *copy = NULL;
+        if ((first || worse(one->kind, one->figure, e->kind == WARNING_PSNR ? e->low : e->high)) &&
+            (copy = strdup(subject))) {
             free(e->worst);
-            e->worst = strdup(subject);
+            e->worst = copy;
         }
         e->low = fmin(e->low, one->figure);
         e->high = fmax(e->high, one->figure);

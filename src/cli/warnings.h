@@ -4,8 +4,8 @@
  * many inputs) each input's warnings are kept aside and handed, in input order, to a tally
  * that counts the inputs meeting each kind and says one line per kind at the end:
  *
- *     pool: 37 of 300 inputs: pass 1 (avg): PSNR below 20 dB against its input, the
- *     lowest about 12.3 dB (photos/x.png): ...; --stats gives every input's figure
+ *     pool: 37 of 300 inputs: warning: pass 1 (avg): PSNR below 20 dB against its
+ *     input, the lowest about 12.3 dB (photos/x.png): ...; --stats gives every input's figure
  *
  * so a folder of photos gives a few lines, the same for any number of workers.
  */

@@ -92,6 +92,7 @@ struct tensor_writer {
     const struct image_meta *meta;    /* the input's; never NULL */
     const struct writer_options *opt; /* never NULL */
     const char *name;                 /* the current input's name (csv rows start with it) */
+    bool new_input;                   /* next_image: the image begins another input */
     void *state;
 };
 
@@ -101,8 +102,9 @@ struct writer_ops {
     int (*begin)(struct tensor_writer *w, struct pool_error *err);
     int (*write)(struct tensor_writer *w, const void *buf, size_t count, struct pool_error *err);
     int (*finish)(struct tensor_writer *w, struct pool_error *err); /* trailer, flush */
-    /* Formats that hold several images in one stream (PNM): after finish, begin another with
-     * w->shape and w->meta already updated by the caller. NULL: one image only. */
+    /* Formats that hold several images in one stream (PNM, csv, a --stack): after finish,
+     * begin another with w->shape, w->meta, w->name and w->new_input already updated by
+     * the caller. NULL: one image only. */
     int (*next_image)(struct tensor_writer *w, struct pool_error *err);
     /* Once after the last image, before the output is committed (NULL: nothing to do). */
     int (*end)(struct tensor_writer *w, struct pool_error *err);

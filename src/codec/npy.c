@@ -539,8 +539,8 @@ const struct reader_ops npy_reader_ops = {
 struct npy_writer {
     size_t expected, written; /* elements, of the current image */
     /* --stack: every image one item along a new leading axis */
-    struct tensor_shape item; /* the first image's shape, which the others must have */
-    off_t data_start;         /* where the items begin, after the header */
+    struct tensor_shape item;    /* the first image's shape, which the others must have */
+    off_t header_at, data_start; /* where the header and the items begin */
     size_t header_len;
 };
 
@@ -580,8 +580,9 @@ static size_t header_padding(size_t prefix_len, size_t dict_len)
 }
 
 /* Writes the header for s; its length (magic to newline) to *len when len is not NULL. */
-static int write_header(FILE *out, const struct tensor_shape *s, size_t *len,
-                        struct pool_error *err)
+/* Magic, version, length and dict of a header for s, into buf; returns its length. */
+#define NPY_WRITTEN_HEADER_MAX (NPY_PREFIX_LEN + 4 + 512 + NPY_ALIGN + 1)
+static size_t format_header(const struct tensor_shape *s, unsigned char *buf)
 {
     char dict[512 + NPY_ALIGN + 1];
     size_t dict_len = format_dict(s, dict, 512);
@@ -593,17 +594,19 @@ static int write_header(FILE *out, const struct tensor_shape *s, size_t *len,
     dict[dict_len + pad] = '\n';
     size_t header_len = dict_len + pad + 1;
 
-    unsigned char prefix[NPY_PREFIX_LEN + 4];
-    memcpy(prefix, NPY_MAGIC, NPY_MAGIC_LEN);
-    prefix[6] = len_bytes == 2 ? 1 : 2;
-    prefix[7] = 0;
+    memcpy(buf, NPY_MAGIC, NPY_MAGIC_LEN);
+    buf[6] = len_bytes == 2 ? 1 : 2;
+    buf[7] = 0;
     for (size_t i = 0; i < len_bytes; i++)
-        prefix[NPY_PREFIX_LEN + i] = (unsigned char)(header_len >> (8 * i));
-    if (len)
-        *len = NPY_PREFIX_LEN + len_bytes + header_len;
-    if (write_all(out, prefix, 1, NPY_PREFIX_LEN + len_bytes, err))
-        return -1;
-    return write_all(out, dict, 1, header_len, err);
+        buf[NPY_PREFIX_LEN + i] = (unsigned char)(header_len >> (8 * i));
+    memcpy(buf + NPY_PREFIX_LEN + len_bytes, dict, header_len);
+    return NPY_PREFIX_LEN + len_bytes + header_len;
+}
+
+static int write_header(FILE *out, const struct tensor_shape *s, struct pool_error *err)
+{
+    unsigned char header[NPY_WRITTEN_HEADER_MAX];
+    return write_all(out, header, 1, format_header(s, header), err);
 }
 
 /* The stack's shape: n items of the first image's shape. */
@@ -623,20 +626,21 @@ static int stack_shape(const struct tensor_shape *item, size_t n, struct tensor_
 }
 
 /* --stack: the header says no items yet (numpy's growth padding leaves room for any count),
- * and is rewritten by npy_end. The file must be one that can be rewritten. */
+ * and is rewritten where it began by npy_end. The file must be one that can be rewritten
+ * there (the caller refuses a pipe, or a file opened to append, beforehand). */
 static int stack_begin(struct tensor_writer *w, struct npy_writer *st, struct pool_error *err)
 {
     struct tensor_shape s;
     st->item = w->shape;
     if (stack_shape(&w->shape, 0, &s, err))
         return -1;
-    if (fseeko(w->out, 0, SEEK_CUR) != 0)
+    if ((st->header_at = ftello(w->out)) < 0)
         return pool_fail(err, "--stack writes a file it can go back in (the header counts the "
                               "inputs at the end), not a pipe");
-    if (write_header(w->out, &s, &st->header_len, err))
-        return -1;
-    st->data_start = ftello(w->out);
-    return 0;
+    unsigned char header[NPY_WRITTEN_HEADER_MAX];
+    st->header_len = format_header(&s, header);
+    st->data_start = st->header_at + (off_t)st->header_len;
+    return write_all(w->out, header, 1, st->header_len, err);
 }
 
 static int npy_begin(struct tensor_writer *w, struct pool_error *err)
@@ -652,7 +656,7 @@ static int npy_begin(struct tensor_writer *w, struct pool_error *err)
         return pool_fail_resource(err, "out of memory");
     st->expected = count;
     w->state = st;
-    return w->opt->stack ? stack_begin(w, st, err) : write_header(w->out, s, NULL, err);
+    return w->opt->stack ? stack_begin(w, st, err) : write_header(w->out, s, err);
 }
 
 static bool same_item(const struct tensor_shape *a, const struct tensor_shape *b)
@@ -689,13 +693,18 @@ static int npy_end(struct tensor_writer *w, struct pool_error *err)
     if (item_bytes)
         n = (size_t)(end - st->data_start) / item_bytes;
     struct tensor_shape s;
-    size_t len;
-    if (stack_shape(&st->item, n, &s, err) || fseeko(w->out, 0, SEEK_SET) ||
-        write_header(w->out, &s, &len, err) || fseeko(w->out, end, SEEK_SET))
-        return err->msg[0] ? -1 : pool_fail(err, "write failed: %s", strerror(errno));
-    if (len != st->header_len)
-        return pool_fail(err, "--stack: the header grew");
-    return fflush(w->out) ? pool_fail(err, "write failed: %s", strerror(errno)) : 0;
+    unsigned char header[NPY_WRITTEN_HEADER_MAX];
+    if (stack_shape(&st->item, n, &s, err))
+        return -1;
+    if (format_header(&s, header) != st->header_len)
+        return pool_fail(err, "--stack: %zu items need a longer header than was written", n);
+    if (fseeko(w->out, st->header_at, SEEK_SET))
+        return pool_fail(err, "write failed: %s", strerror(errno));
+    if (write_all(w->out, header, 1, st->header_len, err))
+        return -1;
+    if (fseeko(w->out, end, SEEK_SET) || fflush(w->out))
+        return pool_fail(err, "write failed: %s", strerror(errno));
+    return 0;
 }
 
 /* .npy data is little-endian as written here; a big-endian host swaps a block at a time. */

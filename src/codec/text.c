@@ -93,7 +93,6 @@ static int text_begin_item(struct tensor_writer *w, struct pool_error *err)
     struct text_writer *t = w->state;
     t->per_line = per_item(&w->shape);
     t->in_line = 0;
-    t->item = 0;
     if (t->csv && !t->header_done) {
         if (write_header(w, err))
             return -1;
@@ -130,6 +129,8 @@ static int text_next(struct tensor_writer *w, struct pool_error *err)
                          "this input holds %zu batch items, and the table has no item "
                          "column (its first input had no batch axis): pool them apart",
                          w->shape.dims[n - w->shape.layout]);
+    if (w->new_input)
+        t->item = 0; /* (the images of one input go on counting) */
     return text_begin_item(w, err);
 }
 

@@ -339,8 +339,32 @@ PY
     "$PY" -c 'import numpy as np; s = np.load("flat.npy"); assert s.shape == (2, 2, 2, 2), s.shape; assert (s[1] == np.load("g.npy")[0].reshape(2, 2, 2, 2, 2).max(axis=(2, 4))).all()'
     # refused: a pipe (the header is rewritten at the end), another format, -O
     run bash -o pipefail -c '"$POOL" -q -k 2 f0.npy f1.npy --stack -o - | cat > /dev/null'
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 2 ]
     [ "$output" = "pool: <stdout>: --stack writes a file it can go back in (the header counts the inputs at the end), not a pipe" ]
+    printf XXXX > appended.npy
+    run bash -c '"$POOL" -q -k 2 f0.npy f1.npy --stack -o - >> appended.npy'
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: <stdout>: --stack rewrites its header at the end, which a file opened to append to (>>) does not allow: use -o FILE" ]
+    [ "$(cat appended.npy)" = XXXX ]
+    # standard output on a file that holds something already: the header is rewritten where
+    # it began, after what was there
+    { printf HDR0; "$POOL" -q -k 2 f0.npy f1.npy --stack -o -; } > after.npy
+    "$POOL" -q -k 2 f0.npy f1.npy --stack -o ref.npy
+    [ "$(tail -c +5 after.npy | cmp - ref.npy && echo same)" = same ]
+    [ "$(head -c 4 after.npy)" = HDR0 ]
+    # the first input fails after its shape opened the stack: the others still go in
+    cp f1.npy late.npy && truncate -s -8 late.npy
+    run "$POOL" --warn-psnr 0 -k 2 late.npy f0.npy f2.npy --stack -o first.npy
+    [ "$status" -eq 1 ]
+    [[ "${lines[0]}" == "pool: late.npy: "* ]]
+    [ "${lines[1]}" = "pool: 2 of 3 inputs in the stack, 1 failed" ]
+    "$PY" -c 'import numpy as np; assert np.load("first.npy").shape == (2, 2, 4, 4)'
+    # a first input that cannot be stacked at all leaves no temp file
+    mknpy five.npy 'np.zeros((1, 1, 2, 4, 4), np.float32)'
+    run "$POOL" --warn-psnr 0 -k 2 five.npy f0.npy --stack -o five_out.npy
+    [ "$status" -eq 1 ]
+    [ "${lines[0]}" = "pool: five.npy: --stack: a 5-axis output has no room for one more axis in .npy (5 at most)" ]
+    [ -z "$(ls -A | grep pool-)" ]
     run "$POOL" -k 2 f0.npy f1.npy --stack -o st.png
     [ "$status" -eq 2 ]
     [ "$output" = "pool: st.png: --stack makes one .npy: give -o FILE.npy or -f npy" ]

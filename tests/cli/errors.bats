@@ -259,6 +259,14 @@ PY
     [ "$status" -eq 1 ]
     # (a subject this long shows its ends, so that the reason is said whole)
     [ "$output" = "pool: ${long:0:300}...${long:0:296}.npy: the path is longer than the system takes (4095 bytes)" ]
+    # listed (or found in a folder), it is said and counted, and the others go on
+    printf '%s\n' "$long.npy" a.npy > list
+    run "$POOL" -k 2 --files-from list -O small
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 2 ]
+    [[ "${lines[0]}" == "pool: x"*"...x"*".npy: the path is longer than the system takes (4095 bytes)" ]]
+    [ "${lines[1]}" = "pool: 1 written, 1 failed, 0 skipped" ]
+    [ -f small/a.npy ]
     # 40 files whose names share long prefixes, across the list's restart points
     d=deep/$(printf 'folder_with_a_long_name_%.0s' 1 2 3 4 5)
     mkdir -p "$d"

@@ -103,3 +103,20 @@ PY
     [ "$status" -eq 2 ]
     [ "$output" = "pool: <stdout>: --no-header leaves out a csv table's header: only -f csv has one" ]
 }
+
+@test "csv items go on counting over the images of one input, and start again with the next" {
+    mknpy b2.npy 'np.arange(2*1*4*4, dtype=np.float32).reshape(2, 1, 4, 4)'
+    printf 'P5\n2 2\n255\n\001\002\003\004P5\n2 2\n255\n\005\006\007\010' > two.pgm
+    "$POOL" -P gavg -f csv b2.npy two.pgm two.pgm -o items.csv
+    [ "$(cut -d, -f1,2 items.csv | tr '\n' ' ')" = "file,item b2.npy,0 b2.npy,1 two.pgm,0 two.pgm,1 two.pgm,0 two.pgm,1 " ]
+}
+
+@test "a table whose first input fails after its header: the header and columns are the next input's" {
+    mknpy wide.npy 'np.ones((2, 3, 4, 4), np.float32)'
+    cp wide.npy cut.npy && truncate -s -4 cut.npy
+    mknpy narrow.npy 'np.ones((2, 2, 4, 4), np.float32)'
+    run "$POOL" -P gavg -f csv cut.npy narrow.npy -o t.csv
+    [ "$status" -eq 1 ]
+    [ "$(head -n 1 t.csv)" = "file,item,c0,c1" ]
+    [ "$(wc -l < t.csv)" -eq 3 ]
+}
