@@ -417,6 +417,8 @@ static void hand_in(struct batch_state *b, size_t i, struct input_result *r)
     while (i >= b->next_said + b->window)
         pthread_cond_wait(&b->turn, &b->lock);
     b->held[i % b->window] = r;
+    /* --fail-fast: no input is begun after a failure, said or not yet */
+    b->stop |= r->outcome < 0 && b->s->opt->fail_fast;
     size_t before = b->next_said;
     while ((r = b->held[b->next_said % b->window])) {
         b->held[b->next_said % b->window] = NULL;
