@@ -362,23 +362,32 @@ static void finish_slot(struct pass_meter *m, struct loss_slot *s)
 {
     size_t inner = m->out.inner, ow = m->out.size[2];
     const uint32_t *cols = m->map[AX_W].count;
+    /* (sums kept in locals: the compiler cannot keep m's in registers across the stores) */
+    __int128 cross = 0;
+    double sse = 0;
+    size_t compared = 0;
     if (m->exact)
         gather_columns(m, s);
     for (size_t k = 0; k < ow; k++) {
         size_t n = s->rows_seen * cols[k];
         if (n == 0)
             continue;
-        for (size_t c = k * inner; c < (k + 1) * inner; c++) {
-            if (m->exact) {
+        if (m->exact) {
+            for (size_t c = k * inner; c < (k + 1) * inner; c++) {
                 int64_t y = s->exact_y[c];
-                m->cross += 2 * y * m->row_s1[c] - (int64_t)n * y * y;
-            } else {
+                cross += 2 * y * m->row_s1[c] - (int64_t)n * y * y;
+            }
+        } else {
+            for (size_t c = k * inner; c < (k + 1) * inner; c++) {
                 double a = s->y[c] - s->shift[c];
-                m->sse += s->s2[c] - 2 * a * s->s1[c] + (double)n * a * a;
+                sse += s->s2[c] - 2 * a * s->s1[c] + (double)n * a * a;
             }
         }
-        m->compared += n * inner;
+        compared += n * inner;
     }
+    m->cross += cross;
+    m->sse += sse;
+    m->compared += compared;
     s->busy = false;
 }
 
