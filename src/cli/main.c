@@ -190,5 +190,6 @@ int main(int argc, char **argv)
     run_shared_free(&shared);
     inputs_free(&inputs);
     free(passes);
+    output_end();
     return check_stdout(status);
 }

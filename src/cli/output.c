@@ -4,6 +4,7 @@
 #include "output.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -28,7 +29,16 @@ static atomic_bool line_open;
 
 void output_line_open(bool open) { atomic_store(&line_open, open); }
 
-static void remove_temp_and_die(int sig)
+/* Held while a temp file is created and registered, and renamed into place: once the
+ * interrupt thread holds it, no worker makes a temp file it would not see, or renames one
+ * it removed. */
+static pthread_mutex_t creating = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t interrupt_thread;
+static bool interrupt_thread_started;
+static sigset_t interrupts; /* SIGINT, SIGTERM, SIGHUP */
+
+/* Async-signal-safe: the lock-free atomics and unlink, write, signal and raise. */
+static void remove_temps_and_die(int sig)
 {
     for (int i = 0; i < MAX_PENDING_TEMPS; i++) {
         char *path = atomic_load(&pending_temps[i]);
@@ -38,22 +48,59 @@ static void remove_temp_and_die(int sig)
     if (atomic_load(&line_open) && write(STDERR_FILENO, "\n", 1) < 0)
         (void)0; /* nothing to be done about stderr in a dying process */
     signal(sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
     raise(sig);
+}
+
+/* Interrupts come to this thread alone (every other has them blocked). Unlike a handler,
+ * which runs while the other threads go on, it can stop new temp files first. */
+static void *take_interrupts(void *unused)
+{
+    (void)unused;
+    int sig;
+    while (sigwait(&interrupts, &sig) != 0)
+        ;
+    pthread_mutex_lock(&creating); /* never unlocked: the process ends */
+    remove_temps_and_die(sig);
+    return NULL;
 }
 
 void output_init(void)
 {
     creation_mask = umask(0);
     umask(creation_mask);
-    /* SIGPIPE too: a closed pipe on stderr or stdout must not leave temp files. */
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    sigemptyset(&interrupts);
+    sigaddset(&interrupts, SIGINT);
+    sigaddset(&interrupts, SIGTERM);
+    sigaddset(&interrupts, SIGHUP);
+    /* Blocked here, before any thread starts, so in every thread but the one that waits. */
+    if (pthread_sigmask(SIG_BLOCK, &interrupts, NULL) == 0 &&
+        pthread_create(&interrupt_thread, NULL, take_interrupts, NULL) == 0)
+        interrupt_thread_started = true;
+    else
+        pthread_sigmask(SIG_UNBLOCK, &interrupts, NULL);
+    /* SIGPIPE comes to the thread that wrote to the closed pipe (stdout or stderr): a handler
+     * there. So do interrupts, if their thread could not start. */
+    static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < (interrupt_thread_started ? 1 : sizeof sigs / sizeof sigs[0]); i++) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
-        sa.sa_handler = remove_temp_and_die;
+        sa.sa_handler = remove_temps_and_die;
         sigemptyset(&sa.sa_mask);
         sigaction(sigs[i], &sa, NULL);
     }
+}
+
+void output_end(void)
+{
+    if (!interrupt_thread_started)
+        return;
+    pthread_cancel(interrupt_thread); /* (sigwait is a cancellation point) */
+    pthread_join(interrupt_thread, NULL);
+    interrupt_thread_started = false;
 }
 
 static bool add_pending_temp(char *path)
@@ -126,14 +173,17 @@ int output_open(struct output_file *o, const char *path, struct pool_error *err)
     o->temp_path = temp_name_for(o->path);
     if (!o->temp_path)
         return pool_fail_resource(err, "out of memory");
+    pthread_mutex_lock(&creating);
     int fd = mkstemp(o->temp_path);
+    int e = errno;
+    bool registered = fd >= 0 && add_pending_temp(o->temp_path);
+    pthread_mutex_unlock(&creating);
     if (fd < 0) {
-        int e = errno;
         free(o->temp_path);
         o->temp_path = NULL;
         return pool_fail(err, "cannot create a file in its folder: %s", strerror(e));
     }
-    if (!add_pending_temp(o->temp_path)) {
+    if (!registered) {
         close(fd);
         output_abort(o);
         return pool_fail(err, "too many files open for writing at once");
@@ -143,7 +193,7 @@ int output_open(struct output_file *o, const char *path, struct pool_error *err)
     fchmod(fd, exists ? st.st_mode & 07777 : 0666 & ~creation_mask);
     o->fp = fdopen(fd, "wb");
     if (!o->fp) {
-        int e = errno;
+        e = errno;
         close(fd);
         output_abort(o);
         return pool_fail(err, "cannot open: %s", strerror(e));
@@ -175,12 +225,17 @@ int output_commit(struct output_file *o, struct pool_error *err)
         output_abort(o);
         return pool_fail(err, "write failed: %s", strerror(e));
     }
-    if (rename(o->temp_path, o->path)) {
-        int e = errno;
+    /* Under the lock, as temp files are made: an interrupt finds each output either whole
+     * under its name or pending, never half-renamed. */
+    pthread_mutex_lock(&creating);
+    int moved = rename(o->temp_path, o->path), e = errno;
+    if (moved == 0)
+        drop_pending_temp(o->temp_path);
+    pthread_mutex_unlock(&creating);
+    if (moved) {
         output_abort(o);
         return pool_fail(err, "cannot rename the finished file into place: %s", strerror(e));
     }
-    drop_pending_temp(o->temp_path);
     free(o->temp_path);
     o->temp_path = NULL;
     return 0;

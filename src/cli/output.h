@@ -19,6 +19,8 @@ struct output_file {
 /* Once at start-up, before any thread: reads the umask, and makes an interrupted process
  * (SIGINT, SIGTERM, SIGHUP, SIGPIPE) remove every half-written temp file. The rest is thread-safe. */
 void output_init(void);
+/* At the end of a run that called output_init: stops the thread that takes interrupts. */
+void output_end(void);
 /* Whether a line without its newline (a progress line) is on stderr: an interrupt ends it. */
 void output_line_open(bool open);
 

@@ -231,6 +231,28 @@ PY
     avg_equal out/p60.png in/p60.png
 }
 
+@test "interrupts in a batch of many small files, on every worker, leave no temp file" {
+    "$PY" - <<'PY'
+import os, numpy as np
+from PIL import Image
+px = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+for i in range(3000):
+    d = f"tiny/{i // 100:02d}"
+    os.makedirs(d, exist_ok=True)
+    Image.fromarray(px).save(f"{d}/t{i:04d}.png")
+PY
+    for signal in INT TERM HUP INT TERM; do
+        rm -rf out
+        "$POOL" -q -m avg -k 2 -R tiny -O out 2> err &
+        pid=$!
+        for _ in $(seq 1 400); do [ "$(find out -type f 2>/dev/null | head -n 50 | wc -l)" -ge 50 ] && break; sleep 0.01; done
+        kill -"$signal" "$pid"
+        wait "$pid" && false || true
+        [ -z "$(find out -name '.*pool-*')" ]
+        [ ! -s err ]    # nothing said: no rename raced with the clean-up
+    done
+}
+
 @test "-j 1 and -j 2 give the same outputs, stats records, messages and summary" {
     make_tree
     for i in 1 2 3 4 5 6; do cp "$DATA/coffee.png" "photos/a/c$i.png"; done
