@@ -217,7 +217,14 @@ static int check_outputs(const struct cli_options *o, struct input_list *l, stru
             break;
         }
         hashes[i] = name_hash(path);
-        if (same_file(path, inputs_path(l, i, &p))) {
+        if (o->output_template && o->format == FORMAT_UNKNOWN &&
+            format_from_path(path) == FORMAT_UNKNOWN) {
+            pool_fail(err,
+                      "cannot tell the output format from the names the template gives "
+                      "(%s): end it with .%%e or an extension, or give -f",
+                      path);
+            rc = pool_blame(err, ERROR_USAGE, o->output);
+        } else if (same_file(path, inputs_path(l, i, &p))) {
             pool_fail(err, "the output %s is the input itself", path);
             rc = inputs_blame(l, err, ERROR_USAGE, p.path);
         }
@@ -470,7 +477,7 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
                             .progress = !s->opt->quiet &&
                                         (s->opt->progress || isatty(STDERR_FILENO))};
     size_t jobs = s->opt->jobs < l->count ? s->opt->jobs : l->count;
-    b.window = 4 * jobs;
+    b.window = 4 * (jobs ? jobs : 1);
     if (!(b.held = calloc(b.window, sizeof *b.held)))
         return pool_fail_resource(err, "out of memory for the workers");
     clock_gettime(CLOCK_MONOTONIC, &b.started);
@@ -491,6 +498,7 @@ int batch_run(const struct run_settings *s, struct input_list *l, struct run_sha
     clear_progress(&b);
     tally_say(&shared->tally, s->opt->stats);
     counts->not_pooled = l->skipped;
+    counts->not_begun = l->count - b.next_said;
     counts->failed += l->unreadable;
     return 0;
 }

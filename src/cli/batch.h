@@ -21,6 +21,7 @@ struct batch_counts {
     size_t written, failed;
     size_t existing;   /* skipped: --skip-existing found their output */
     size_t not_pooled; /* skipped: walked files that are not images or tensors */
+    size_t not_begun;  /* --fail-fast stopped before them */
 };
 
 /* Runs every input of l (with --shard, after checking every name, only its shard's, which

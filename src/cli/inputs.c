@@ -162,8 +162,11 @@ static int walk_entry(struct input_list *l, const char *path, size_t root_len,
                       struct walk_stack *stack, struct pool_error *err)
 {
     struct stat st;
-    if (stat(path, &st))
-        return 0; /* a dangling link, or gone since the listing: nothing to pool */
+    bool mine = !l->shards || shard_hash(path + root_len) % l->shards == l->shard;
+    if (stat(path, &st)) { /* a dangling link, or gone since the listing: nothing to pool */
+        l->skipped += mine;
+        return 0;
+    }
     if (S_ISDIR(st.st_mode)) {
         if (l->has_outdir && st.st_dev == l->outdir_dev && st.st_ino == l->outdir_ino)
             return 0; /* the outputs of an earlier run into the input tree */
@@ -184,7 +187,7 @@ static int walk_entry(struct input_list *l, const char *path, size_t root_len,
         return rc;
     }
     if (!S_ISREG(st.st_mode) || !is_readable_kind(path)) {
-        l->skipped += !l->shards || shard_hash(path + root_len) % l->shards == l->shard;
+        l->skipped += mine;
         return 0;
     }
     return add_path(l, path, root_len, false, err);
@@ -361,8 +364,20 @@ int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_e
     l->quiet = o->quiet;
     l->shard = o->shard;
     l->shards = o->shards;
+    /* The folder the outputs go under (-O, or an -o template's folder before its first %
+     * code) is not walked: an earlier run's outputs are not inputs. */
+    char root[INPUTS_PATH_MAX] = "";
+    if (o->outdir) {
+        snprintf(root, sizeof root, "%s", o->outdir);
+    } else if (o->output_template) {
+        size_t fixed = strcspn(o->output, "%"), slash = 0;
+        for (size_t k = 0; k < fixed; k++)
+            slash = o->output[k] == '/' ? k : slash;
+        if (slash > 0)
+            snprintf(root, sizeof root, "%.*s", (int)slash, o->output);
+    }
     struct stat out;
-    if (o->outdir && stat(o->outdir, &out) == 0 && S_ISDIR(out.st_mode)) {
+    if (root[0] && stat(root, &out) == 0 && S_ISDIR(out.st_mode)) {
         l->has_outdir = true;
         l->outdir_dev = out.st_dev;
         l->outdir_ino = out.st_ino;
@@ -372,7 +387,9 @@ int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_e
         rc = add_listed(l, o, err);
     for (int i = 0; rc == 0 && i < o->ninputs && (!o->files_from || o->inputs_given); i++)
         rc = add_argument(l, o->inputs[i], false, o, err);
-    if (rc == 0 && l->count == 0) {
+    /* Nothing to pool is a batch's to say (find -newer found nothing new: 0 written); one
+     * output needs an input. */
+    if (rc == 0 && l->count == 0 && !options_batch(o)) {
         pool_fail(err, "no images or tensors to pool%s",
                   l->skipped ? " (every file found was "
                                "skipped)"

@@ -42,10 +42,11 @@ struct input_list {
     size_t used, cap;
     size_t *restarts; /* where entries 0, INPUTS_RESTART, 2 INPUTS_RESTART... begin */
     size_t count, restarts_cap;
-    char *last;           /* the path added last (INPUTS_PATH_MAX bytes) */
-    size_t *numbers;      /* with --shard: each input's place in the whole list */
-    size_t skipped;       /* files in walked folders that are not images or tensors
-                                 * (with --shard, those of the shard) */
+    char *last;      /* the path added last (INPUTS_PATH_MAX bytes) */
+    size_t *numbers; /* with --shard: each input's place in the whole list */
+    /* files in walked folders that are not images or tensors, and dangling links (with
+     * --shard, those of the shard) */
+    size_t skipped;
     size_t shard, shards; /* --shard K/N (shards 0: none), for counting the skipped */
     size_t unreadable;    /* folders that could not be read, paths too long (said, left out) */
     char *blamed;         /* a failure's subject that outlives the walk (malloc'd) */

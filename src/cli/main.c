@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -99,8 +100,11 @@ static void say_summary(const struct batch_counts *n)
                  n->not_pooled == 1 ? "an image or tensor" : "images or tensors");
     else if (n->existing)
         snprintf(why, sizeof why, " (already written)");
-    fprintf(stderr, "pool: %zu written, %zu failed, %zu skipped%s\n", n->written, n->failed,
-            n->not_pooled + n->existing, why);
+    char stopped[64] = "";
+    if (n->not_begun)
+        snprintf(stopped, sizeof stopped, ", %zu not begun (--fail-fast)", n->not_begun);
+    fprintf(stderr, "pool: %zu written, %zu failed, %zu skipped%s%s\n", n->written, n->failed,
+            n->not_pooled + n->existing, why, stopped);
 }
 
 /* One output per input; the status says whether any failed. */
@@ -123,6 +127,12 @@ static int run(const struct run_settings *s, struct input_list *inputs, struct r
                int *status, struct pool_error *err)
 {
     const struct cli_options *o = s->opt;
+    struct stat st;
+    if (!s->one_output_each && o->skip_existing && lstat(o->output, &st) == 0) {
+        if (!o->quiet)
+            fprintf(stderr, "pool: %s: exists: nothing done (--skip-existing)\n", o->output);
+        return 0;
+    }
     if (inputs_list(inputs, o, err) || views_check_inputs(o, inputs, err) ||
         (!s->one_output_each && inputs_check_output(inputs, o->output, err)))
         return -1;

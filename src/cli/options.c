@@ -407,11 +407,10 @@ static int check_batch(const struct cli_options *o, struct pool_error *err)
                               "'out/%%d/%%n.%%e')");
     if (o->force && o->skip_existing)
         return pool_fail(err, "--force and --skip-existing: give one");
-    if ((o->force || o->skip_existing) && !options_batch(o))
-        return pool_fail(err,
-                         "--%s works with one output per input (-O DIR, or -o with %% "
-                         "codes)",
-                         o->force ? "force" : "skip-existing");
+    /* (one -o FILE is replaced anyway: --force changes nothing there) */
+    if (o->skip_existing && !options_batch(o) && !strcmp(o->output, "-"))
+        return pool_fail(err, "--skip-existing skips inputs whose output file exists: give -O "
+                              "DIR, an -o template, or -o FILE");
     if (o->shards && !options_batch(o))
         return pool_fail(err, "--shard works with one output per input (-O DIR, or -o with %% "
                               "codes)");

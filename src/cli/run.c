@@ -61,8 +61,8 @@ static int check_output(const struct run_settings *s, const char *path, enum fil
     if (o->writer.no_header && format != FORMAT_CSV)
         return pool_fail(err, "--no-header leaves out a csv table's header: only -f csv has one");
     if (o->writer.stack && !strcmp(path, "-") && lseek(STDOUT_FILENO, 0, SEEK_CUR) < 0)
-        return pool_fail(err, "--stack writes a file it can go back in (the header counts the "
-                              "inputs at the end), not a pipe");
+        return pool_fail(err, "--stack needs a file, not a pipe: its header, which counts the "
+                              "inputs, is written again at the end");
     if (o->writer.stack && !strcmp(path, "-") && (fcntl(STDOUT_FILENO, F_GETFL) & O_APPEND))
         return pool_fail(err, "--stack rewrites its header at the end, which a file opened to "
                               "append to (>>) does not allow: use -o FILE");

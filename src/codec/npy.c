@@ -635,8 +635,8 @@ static int stack_begin(struct tensor_writer *w, struct npy_writer *st, struct po
     if (stack_shape(&w->shape, 0, &s, err))
         return -1;
     if ((st->header_at = ftello(w->out)) < 0)
-        return pool_fail(err, "--stack writes a file it can go back in (the header counts the "
-                              "inputs at the end), not a pipe");
+        return pool_fail(err, "--stack needs a file, not a pipe: its header, which counts the "
+                              "inputs, is written again at the end");
     unsigned char header[NPY_WRITTEN_HEADER_MAX];
     st->header_len = format_header(&s, header);
     st->data_start = st->header_at + (off_t)st->header_len;

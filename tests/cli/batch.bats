@@ -58,9 +58,17 @@ PY
     [ ! -e out ]
     mkdir texts && echo hello > texts/a.txt
     run "$POOL" -k 2 -R texts -O out
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: 0 written, 0 failed, 1 skipped (not an image or tensor)" ]
+    [ ! -e out ]
+    # nothing to do is not a failure of a batch (find -newer found nothing new)...
+    run bash -c 'printf "" | "$POOL" -k 2 --files-from - -O out'
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: 0 written, 0 failed, 0 skipped" ]
+    # ... but one output needs an input
+    run "$POOL" -k 2 -R texts -f csv -o t.csv
     [ "$status" -eq 2 ]
     [ "$output" = "pool: no images or tensors to pool (every file found was skipped)" ]
-    [ ! -e out ]
 }
 
 @test "an existing output fails its input; --skip-existing re-runs only what is missing; --force overwrites" {
@@ -98,12 +106,13 @@ PY
     make_tree
     run "$POOL" -m avg -k 2 -R photos -O out --fail-fast -j 1
     [ "$status" -eq 1 ]
-    [ "${lines[1]}" = "pool: 2 written, 1 failed, 1 skipped (not an image or tensor)" ]   # -dash/-x.png, a/b/chelsea.png, then a/broken.png
+    [ "${lines[1]}" = "pool: 2 written, 1 failed, 1 skipped (not an image or tensor), 3 not begun (--fail-fast)" ]   # -dash/-x.png, a/b/chelsea.png, then a/broken.png
     [ ! -e out/a/camera.png ]
     # with two workers, the input the other one had begun may still finish
     run "$POOL" -m avg -k 2 -R photos -O out2 --fail-fast -j 2
     [ "$status" -eq 1 ]
-    [[ "${lines[1]}" == "pool: "[23]" written, 1 failed, 1 skipped (not an image or tensor)" ]]
+    [[ "${lines[1]}" =~ ^"pool: "([23])" written, 1 failed, 1 skipped (not an image or tensor), "([23])" not begun (--fail-fast)"$ ]]
+    [ $((BASH_REMATCH[1] + BASH_REMATCH[2])) -eq 5 ]
     [ ! -e out2/astronaut.png ]
 }
 
@@ -115,6 +124,18 @@ PY
     [ "$(cd small && find . -type f | sort | tr '\n' ' ')" = \
       "./-dash/-x_1%.jpg ./a/b/chelsea_2%.jpg ./a/camera_3%.jpg ./astronaut_4%.jpg ./with space/it's 1_5%.jpg " ]
     "$PY" -c 'from PIL import Image; im = Image.open("small/a/camera_3%.jpg"); assert im.format == "JPEG" and im.size == (256, 256)'
+    # a template without an extension: refused before anything is read
+    run "$POOL" -k 2 -R photos -o 'noext/%n'
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: noext/%n: cannot tell the output format from the names the template gives (noext/-x): end it with .%e or an extension, or give -f" ]
+    [ ! -e noext ]
+    # a template's folder inside the tree is not walked on the next run
+    "$POOL" -q -m avg -k 2 -R photos -o 'photos/small/%d/%n.%e'
+    run "$POOL" -m avg -k 2 -R photos -o 'photos/small/%d/%n.%e' --skip-existing
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: 0 written, 0 failed, 6 skipped (1 not an image or tensor, 5 already written)" ]
+    [ ! -e photos/small/small ]
+    rm -rf photos/small
     # what the output format cannot hold is said of the input (outputs named by number)
     mkdir mixed && cp "$DATA/camera.png" mixed/gray.png
     "$PY" -c 'import numpy as np; np.save("mixed/f.npy", np.zeros((8, 8), np.float32))'
@@ -178,14 +199,15 @@ PY
     [ "$output" = "pool: -0 describes the list of --files-from: give it" ]
 }
 
-@test "a symbolic link back up the tree is walked once" {
+@test "a symbolic link back up the tree is walked once; a dangling one is skipped and counted" {
     make_tree
     rm photos/a/broken.png
     ln -s .. photos/a/b/up
+    ln -s nowhere.png photos/a/dangling.png
     run "$POOL" -m avg -k 2 -R photos -O out
     [ "$status" -eq 0 ]
     [[ "$output" == *"pool: photos/a/b/up: warning: a symbolic link back to a folder being walked: not walked again"* ]]
-    [[ "$output" == *"pool: 5 written, 0 failed, 1 skipped (not an image or tensor)" ]]
+    [[ "$output" == *"pool: 5 written, 0 failed, 2 skipped (not images or tensors)" ]]
 }
 
 @test "several inputs without -O or a template still go into one table, and a folder too" {
@@ -362,7 +384,7 @@ PY
     # refused: a pipe (the header is rewritten at the end), another format, -O
     run bash -o pipefail -c '"$POOL" -q -k 2 f0.npy f1.npy --stack -o - | cat > /dev/null'
     [ "$status" -eq 2 ]
-    [ "$output" = "pool: <stdout>: --stack writes a file it can go back in (the header counts the inputs at the end), not a pipe" ]
+    [ "$output" = "pool: <stdout>: --stack needs a file, not a pipe: its header, which counts the inputs, is written again at the end" ]
     printf XXXX > appended.npy
     run bash -c '"$POOL" -q -k 2 f0.npy f1.npy --stack -o - >> appended.npy'
     [ "$status" -eq 2 ]

@@ -137,3 +137,18 @@ PY
     npy_equal "$long" 'np.arange(16, dtype=np.float32).reshape(2, 2, 2, 2).max(axis=(1, 3))'
     [ "$(ls -A | wc -l)" -eq 2 ]
 }
+
+@test "one output: --force changes nothing, --skip-existing leaves an existing output alone" {
+    mknpy a.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'
+    "$POOL" -k 2 a.npy -o out.npy --force
+    npy_equal out.npy 'np.array([[5, 7], [13, 15]], dtype=np.float32)'
+    echo old > kept.npy
+    run "$POOL" -k 2 a.npy -o kept.npy --skip-existing
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: kept.npy: exists: nothing done (--skip-existing)" ]
+    [ "$(cat kept.npy)" = old ]
+    "$POOL" -k 2 a.npy -o new.npy --skip-existing
+    npy_equal new.npy 'np.array([[5, 7], [13, 15]], dtype=np.float32)'
+    run "$POOL" -k 2 a.npy --skip-existing
+    [ "$status" -eq 2 ]
+}
