@@ -6,7 +6,7 @@
 # The reasons that hold on every machine, as prefixes of the skip's reason.
 skip_allowed() {
     case "$1" in
-    "sanitizer build:"*) return 0 ;;   # valgrind cannot run a binary built with ASan
+    "sanitizer build:"*) return 0 ;;   # valgrind cannot run a binary built with a sanitizer
     esac
     return 1
 }

@@ -11,7 +11,7 @@ vg() {
 }
 
 skip_unless_valgrind() {
-    [ "${POOL_SANITIZED:-no}" = yes ] && skip "sanitizer build: valgrind cannot run a binary built with ASan, which checks it"
+    [ "${POOL_SANITIZED:-no}" = yes ] && skip "sanitizer build: valgrind cannot run a binary built with a sanitizer (the ASan build checks for leaks)"
     command -v valgrind >/dev/null || skip "no valgrind"
 }
 
