@@ -39,7 +39,7 @@ struct run_output {
     off_t start; /* where the output begins in its file; -1: a pipe, no going back */
 };
 
-/* Warnings given once per run, whichever input or worker meets them first. */
+/* Warnings given once per input, whichever of its images meets them first. */
 struct run_once {
     atomic_bool plan, psnr;
 };
