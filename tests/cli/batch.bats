@@ -8,15 +8,7 @@ load helpers
 # A small tree of real photographs, with odd names, a broken file, a text file and a
 # hidden folder.
 make_tree() {
-    need_photos
-    mkdir -p photos/a/b "photos/with space" photos/.hidden "photos/-dash"
-    cp "$DATA/astronaut.png" photos/
-    cp "$DATA/camera.png" photos/a/
-    cp "$DATA/chelsea.png" photos/a/b/
-    cp "$DATA/coffee.png" "photos/with space/it's 1.png"
-    cp "$DATA/camera.png" "photos/-dash/-x.png"
-    cp "$DATA/camera.png" photos/.hidden/
-    echo "not an image" > photos/notes.txt
+    photo_tree
     head -c 3000 "$DATA/astronaut.png" > photos/a/broken.png
 }
 

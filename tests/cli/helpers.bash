@@ -26,6 +26,20 @@ need_photos() {
     [ -n "$DATA" ] && [ -f "$DATA/astronaut.png" ] || skip "no skimage photographs (python3-skimage) for $PY"
 }
 
+# photo_tree: photos/, a tree of real photographs with odd names (spaces, a quote, a leading
+# dash), a hidden folder and a text file.
+photo_tree() {
+    need_photos
+    mkdir -p photos/a/b "photos/with space" photos/.hidden "photos/-dash"
+    cp "$DATA/astronaut.png" photos/
+    cp "$DATA/camera.png" photos/a/
+    cp "$DATA/chelsea.png" photos/a/b/
+    cp "$DATA/coffee.png" "photos/with space/it's 1.png"
+    cp "$DATA/camera.png" "photos/-dash/-x.png"
+    cp "$DATA/camera.png" photos/.hidden/
+    echo "not an image" > photos/notes.txt
+}
+
 setup() {
     TMP=$(mktemp -d)
     cd "$TMP" || return 1

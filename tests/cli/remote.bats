@@ -11,17 +11,9 @@ SSHD=/usr/sbin/sshd
 # A tree of real photographs with odd names, a text file and a hidden folder, with enough
 # files that most of the 8 shards get some.
 make_photos() {
-    need_photos
     command -v parallel >/dev/null || skip "no GNU parallel (Debian parallel)"
-    mkdir -p photos/a/b "photos/with space" photos/.hidden "photos/-dash"
-    cp "$DATA/astronaut.png" photos/
-    cp "$DATA/camera.png" photos/a/
-    cp "$DATA/chelsea.png" photos/a/b/
-    cp "$DATA/coffee.png" "photos/with space/it's 1.png"
-    cp "$DATA/camera.png" "photos/-dash/-x.png"
-    cp "$DATA/camera.png" photos/.hidden/
+    photo_tree
     for i in 1 2 3 4 5 6 7 8; do cp "$DATA/coffee.png" "photos/a/c$i.png"; done
-    echo "not an image" > photos/notes.txt
     # the reference: one process, two threads
     "$POOL" -q -m avg -k 2 -R photos -O one -j 2
     [ "$(cd one && find . -type f | wc -l)" -eq 13 ]
