@@ -36,6 +36,11 @@ struct type_kernels {
     /* Accumulators back into a row of T: max/min as they are, avg divided and rounded, Lp's root. */
     void (*finish_row)(const void *acc, void *out, const struct axis_table *w,
                        const struct finish_args *f);
+    /* Max, min or avg (no alpha weighting) with kernel = stride = 2 on height and width and
+     * every window whole: out_w * inner elements of T from two input rows of T (at least
+     * 2 out_w pixels each), the result reduce_row, acc_combine and finish_row would give. */
+    void (*block2_row)(const void *top, const void *bottom, void *out, size_t out_w, size_t inner,
+                       enum pool_mode mode);
 };
 
 const struct type_kernels *kernels_for(enum pool_dtype t);

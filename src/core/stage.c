@@ -22,6 +22,7 @@ struct pool_stage {
     void *height_ring; /* axis[AX_H].max_live rows being reduced along height */
     void *depth_ring;  /* axis[AX_D].max_live slabs of out.size[1] rows, for 3-D */
     void *out_row;
+    void *top_row; /* block2: the upper input row of the current pair */
     size_t bytes;
 
     size_t row_in_plane;           /* position of the next input row in its plane */
@@ -29,6 +30,7 @@ struct pool_stage {
 
     row_sink_fn sink;
     void *sink_ctx;
+    bool block2; /* the fused path: see is_block2 */
 };
 
 static void *ring_slot(void *ring, size_t slot_bytes, size_t index, size_t live)
@@ -57,6 +59,26 @@ static int alloc_buffers(struct pool_stage *s, struct pool_error *err)
         return pool_fail_resource(err, "out of memory for the rows of a pass");
     acc_reset(s->acc, s->mode, s->height_ring, s->out.size[2] * s->out.inner * h_live);
     return 0;
+}
+
+/* An axis whose windows are [2o, 2o + 1] for every output: kernel = stride = 2 without
+ * padding or dilation (or adaptive to half an even length), no partial last window. */
+static bool axis_is_pairs(const struct axis_table *t)
+{
+    const struct axis_params *a = &t->params;
+    if (a->adaptive_out)
+        return t->in_len == 2 * t->out_len;
+    return a->kernel == 2 && a->stride == 2 && a->padding == 0 && a->dilation == 1 &&
+           t->out_len == t->in_len / 2 && t->out_len > 0;
+}
+
+/* 2x2 max, min or avg over height and width, the most common pooling there is, goes through
+ * block2_row: two input rows to one output row, without accumulator rows in between. */
+static bool is_block2(const struct pool_stage *s)
+{
+    bool mode = s->mode == MODE_MAX || s->mode == MODE_MIN || s->mode == MODE_AVG;
+    return mode && !s->reduce.premultiply && s->axis[AX_D].identity &&
+           axis_is_pairs(&s->axis[AX_H]) && axis_is_pairs(&s->axis[AX_W]);
 }
 
 static size_t kernel_elements(const struct axis_params ax[3])
@@ -89,6 +111,15 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
         pass->mode, in->inner, premultiply, 1, (double)kernel_elements(ax), 1.0 / s->reduce.norm};
     if (alloc_buffers(s, err))
         goto fail;
+    s->block2 = is_block2(s);
+    if (s->block2) {
+        size_t row_bytes = geom_row_elems(in) * dtype_size(in->dtype);
+        if (!(s->top_row = malloc(row_bytes))) {
+            pool_fail_resource(err, "out of memory for the rows of a pass");
+            goto fail;
+        }
+        s->bytes += row_bytes;
+    }
     *out = s;
     return 0;
 fail:
@@ -150,8 +181,26 @@ static int height_row_done(struct pool_stage *s, size_t in_d, size_t out_h, cons
     return 0;
 }
 
+/* The fused path: keeps an even row, pairs it with the odd row after it (an odd last row
+ * has no window). */
+static int push_block2(struct pool_stage *s, const void *row, struct pool_error *err)
+{
+    size_t h = s->row_in_plane % s->in.size[1];
+    if (++s->row_in_plane == geom_rows_per_plane(&s->in))
+        s->row_in_plane = 0;
+    if (h % 2 == 0) {
+        if (h + 1 < s->in.size[1])
+            memcpy(s->top_row, row, geom_row_elems(&s->in) * dtype_size(s->in.dtype));
+        return 0;
+    }
+    s->kernels->block2_row(s->top_row, row, s->out_row, s->out.size[2], s->in.inner, s->mode);
+    return s->sink(s->sink_ctx, s->out_row, err);
+}
+
 int stage_push(struct pool_stage *s, const void *row, struct pool_error *err)
 {
+    if (s->block2)
+        return push_block2(s, row, err);
     const struct axis_table *height = &s->axis[AX_H];
     size_t in_d = s->row_in_plane / s->in.size[1], in_h = s->row_in_plane % s->in.size[1];
     s->kernels->reduce_row(row, s->reduced, &s->axis[AX_W], &s->reduce);
@@ -194,5 +243,6 @@ void stage_free(struct pool_stage *s)
     free(s->height_ring);
     free(s->depth_ring);
     free(s->out_row);
+    free(s->top_row);
     free(s);
 }

@@ -404,6 +404,95 @@ static void test_every_dtype(void)
     }
 }
 
+/* Random bits: every value a type holds, NaN, infinities and subnormals included; floats
+ * also get zeros of both signs, which max and min must order as the general path does. */
+static void random_row(unsigned *seed, enum pool_dtype t, unsigned char *row, size_t n)
+{
+    size_t es = dtype_size(t);
+    for (size_t i = 0; i < n * es; i++)
+        row[i] = (unsigned char)(rand_r(seed) >> 7);
+    for (size_t i = 0; dtype_is_float(t) && i < n; i++) {
+        int pick = rand_r(seed) % 4;
+        if (pick == 0 && t == DT_F32)
+            *(float *)(row + i * es) = rand_r(seed) % 2 ? 0.0f : -0.0f;
+        else if (pick == 0 && t == DT_F64)
+            *(double *)(row + i * es) = rand_r(seed) % 2 ? 0.0 : -0.0;
+        else if (pick == 0)
+            *(uint16_t *)(row + i * es) = rand_r(seed) % 2 ? 0 : 0x8000;
+    }
+}
+
+/* The fused 2x2 kernel gives, bit for bit, what the general row kernels give: reduce each
+ * row, combine both into a reset accumulator, finish with the height divisor 2. */
+static void test_block2_matches_general(void)
+{
+    unsigned seed = 7;
+    enum pool_mode modes[3] = {MODE_MAX, MODE_MIN, MODE_AVG};
+    for (int t = 0; t < DT_COUNT; t++) {
+        const struct type_kernels *k = kernels_for((enum pool_dtype)t);
+        size_t es = dtype_size((enum pool_dtype)t);
+        for (int m = 0; m < 3; m++)
+            for (size_t inner = 1; inner <= 5; inner++)
+                for (size_t in_w = 2; in_w <= 11; in_w++) {
+                    struct axis_params ap = {2, 2, 0, 1, 0, false, true};
+                    struct axis_table w;
+                    struct pool_error err;
+                    enum acc_kind acc = acc_for((enum pool_dtype)t, modes[m]);
+                    size_t n = in_w / 2 * inner;
+                    unsigned char top[11 * 5 * 8], bottom[11 * 5 * 8], want[5 * 5 * 8],
+                        got[5 * 5 * 8], r0[5 * 5 * 16], r1[5 * 5 * 16], slot[5 * 5 * 16];
+                    CHECK(!axis_table_init(&w, &ap, modes[m], in_w, true, &err));
+                    for (int trial = 0; trial < 20; trial++) {
+                        random_row(&seed, (enum pool_dtype)t, top, in_w * inner);
+                        random_row(&seed, (enum pool_dtype)t, bottom, in_w * inner);
+                        struct reduce_args ra = {modes[m], inner, 2.0, false};
+                        struct finish_args fa = {modes[m], inner, false, 2, 4.0, 0.5};
+                        k->reduce_row(top, r0, &w, &ra);
+                        k->reduce_row(bottom, r1, &w, &ra);
+                        acc_reset(acc, modes[m], slot, n);
+                        acc_combine(acc, modes[m], slot, r0, n);
+                        acc_combine(acc, modes[m], slot, r1, n);
+                        k->finish_row(slot, want, &w, &fa);
+                        k->block2_row(top, bottom, got, in_w / 2, inner, modes[m]);
+                        CHECK(!memcmp(got, want, n * es));
+                    }
+                    axis_table_free(&w);
+                }
+    }
+}
+
+/* Through a stage: odd heights and widths leave the last row and column unread, planes are
+ * independent, and avg rounds half away from zero, against a plain reference. */
+static void test_block2_stage(void)
+{
+    unsigned seed = 3;
+    for (size_t h = 2; h <= 7; h++)
+        for (size_t wd = 2; wd <= 7; wd++) {
+            size_t planes = 2, inner = 3, n = planes * h * wd * inner;
+            int16_t *in = malloc(n * sizeof *in);
+            for (size_t i = 0; i < n; i++)
+                in[i] = (int16_t)(rand_r(&seed) % 65536 - 32768);
+            in[0] = in[inner] = 1; /* a sum of 2 mod 4: a half to round away from zero */
+            in[wd * inner] = in[wd * inner + inner] = 0;
+            struct row_geom g = geom_2d(DT_I16, planes, h, wd, inner), out;
+            struct pool_pass p = pass_of(MODE_AVG, 2, 0, 0);
+            int16_t *y = run_pass(&p, &g, in, &out);
+            CHECK_EQ_INT(out.size[1], h / 2);
+            CHECK_EQ_INT(out.size[2], wd / 2);
+            for (size_t pl = 0; pl < planes && y; pl++)
+                for (size_t r = 0; r < h / 2; r++)
+                    for (size_t c = 0; c < wd / 2 * inner; c++) {
+                        size_t o = c / inner, ch = c % inner;
+                        const int16_t *p0 = in + ((pl * h + 2 * r) * wd + 2 * o) * inner + ch;
+                        long sum = p0[0] + p0[inner] + p0[wd * inner] + p0[wd * inner + inner];
+                        long want = sum >= 0 ? (2 * sum + 4) / 8 : -((-2 * sum + 4) / 8);
+                        CHECK_EQ_INT(y[((pl * (h / 2) + r) * (wd / 2)) * inner + c], want);
+                    }
+            free(y);
+            free(in);
+        }
+}
+
 static void test_half_conversion(void)
 {
     CHECK_EQ_INT(float_to_half(1.0), 0x3c00);
@@ -788,6 +877,8 @@ int main(void)
     RUN(test_integer_rounding());
     RUN(test_every_dtype());
     RUN(test_big_window_rounding());
+    RUN(test_block2_matches_general());
+    RUN(test_block2_stage());
     RUN(test_half_conversion());
     RUN(test_channels_last_and_3d());
     RUN(test_premultiplied_alpha());
