@@ -13,7 +13,7 @@
 /* Without --stats the PSNR warning reads about this many output rows, evenly spread (all of
  * a small image), and the input rows paired with them: a few percent of the time on a big
  * image, and close enough to say that a pass throws detail away. */
-#define PSNR_ESTIMATE_ROWS 256
+#define PSNR_ESTIMATE_ROWS 64
 
 /* One input's state, from opening it to its last image. */
 struct input_run {

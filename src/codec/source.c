@@ -16,6 +16,9 @@ int source_open(struct byte_source *src, const char *path, struct pool_error *er
         if (!src->fp)
             return pool_fail(err, "cannot open: %s", strerror(errno));
         src->owns_fp = true;
+        /* stdio reads a file in blocks of st_blksize (4 KiB): a whole small image in one
+         * or two reads instead saves tens of system calls per file in a batch. */
+        setvbuf(src->fp, NULL, _IOFBF, SOURCE_READ_BUFFER);
     }
     struct stat st;
     if (fstat(fileno(src->fp), &st) == 0) {

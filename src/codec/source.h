@@ -9,6 +9,7 @@
 #include "../core/error.h"
 
 #define SOURCE_PEEK_MAX 16
+#define SOURCE_READ_BUFFER (64 * 1024) /* stdio buffer of a file source, in bytes */
 
 struct byte_source {
     FILE *fp;

@@ -12,8 +12,10 @@ enum { AX_D, AX_H, AX_W };
 struct axis_map {
     const struct axis_table *t;
     /* Each input's output is found among a few neighbours of its readers (lazy_nearest).
-     * Width, walked for every row, keeps the answers (in_len and out_len entries); height
-     * and depth, which stream, store nothing. */
+     * Width, walked for every row, keeps every answer (in_len and out_len entries). Height
+     * and depth, which stream, keep answers as they are asked for (MEMO_UNSET until then)
+     * when the axis is at most MEMO_AXIS_MAX long, and store nothing beyond that, so
+     * memory stays flat in the image's height and no work follows a declared size. */
     uint32_t *nearest, *count;
     size_t radius; /* lazy axes: how far around the readers to look */
 };
@@ -64,6 +66,9 @@ struct pass_meter {
     size_t compared;
     size_t sample;           /* measure every sample-th output row only (1: all) */
     bool exact;              /* u8/u16 input whose sums fit (see exact_sums_fit) */
+    bool row_cross_fits;     /* exact: one output row's part of cross fits in 64 bits */
+    bool width_runs;         /* width's nearest is nondecreasing: each output, one run */
+    bool estimating;         /* a warning's estimate: no channel figures */
     bool in_nan, lost_track; /* lost_track: out of memory for open rows */
 };
 
@@ -115,9 +120,16 @@ static size_t lazy_nearest(const struct axis_map *m, size_t i)
     return best == t->out_len ? 0 : best;
 }
 
-static size_t nearest_of(const struct axis_map *m, size_t i)
+#define MEMO_AXIS_MAX ((size_t)1 << 16)
+#define MEMO_UNSET UINT32_MAX
+
+static size_t nearest_of(struct axis_map *m, size_t i)
 {
-    return m->nearest ? m->nearest[i] : lazy_nearest(m, i);
+    if (!m->nearest)
+        return lazy_nearest(m, i);
+    if (m->nearest[i] == MEMO_UNSET)
+        m->nearest[i] = (uint32_t)lazy_nearest(m, i);
+    return m->nearest[i];
 }
 
 /* Inputs paired with output o lie within (radius + 1) strides and a dilated kernel of its
@@ -142,34 +154,41 @@ static size_t input_range(const struct axis_map *m, size_t o, size_t *first, siz
     return *last >= *first ? *last - *first + 1 : 0;
 }
 
-static size_t count_of(const struct axis_map *m, size_t o)
+static size_t count_of(struct axis_map *m, size_t o)
 {
-    if (m->count)
+    if (m->count && m->count[o] != MEMO_UNSET)
         return m->count[o];
     size_t first, last, n = 0;
     input_range(m, o, &first, &last);
     for (size_t i = first; i <= last && first <= last; i++)
-        n += lazy_nearest(m, i) == o;
+        n += nearest_of(m, i) == o;
+    if (m->count)
+        m->count[o] = (uint32_t)n;
     return n;
 }
 
-static int axis_map_init(struct axis_map *m, const struct axis_table *t, bool lazy,
+/* streamed: height or depth (memo, or nothing when long); else width (every answer now). */
+static int axis_map_init(struct axis_map *m, const struct axis_table *t, bool streamed,
                          struct pool_error *err)
 {
     m->t = t;
     m->radius = t->reach + 2;
-    if (lazy)
+    if (streamed && (t->in_len > MEMO_AXIS_MAX || t->out_len > MEMO_AXIS_MAX))
         return 0;
-    if (t->in_len > UINT32_MAX || t->out_len > UINT32_MAX)
-        return pool_fail(err, "an axis of over 2^32 elements is too long for statistics");
-    m->nearest = calloc(t->in_len, sizeof *m->nearest);
-    m->count = calloc(t->out_len, sizeof *m->count);
+    if (t->in_len >= MEMO_UNSET || t->out_len >= MEMO_UNSET)
+        return pool_fail(err, "an axis of 2^32 elements or more is too long for statistics");
+    m->nearest = malloc(t->in_len * sizeof *m->nearest);
+    m->count = malloc(t->out_len * sizeof *m->count);
     if (!m->nearest || !m->count)
         return pool_fail_resource(err, "out of memory for the statistics of a pass");
-    for (size_t i = 0; i < t->in_len; i++) {
-        m->nearest[i] = (uint32_t)lazy_nearest(m, i);
-        m->count[m->nearest[i]]++;
+    memset(m->nearest, 0xff, t->in_len * sizeof *m->nearest); /* MEMO_UNSET */
+    if (streamed) {
+        memset(m->count, 0xff, t->out_len * sizeof *m->count);
+        return 0;
     }
+    memset(m->count, 0, t->out_len * sizeof *m->count);
+    for (size_t i = 0; i < t->in_len; i++)
+        m->count[nearest_of(m, i)]++;
     return 0;
 }
 
@@ -238,11 +257,11 @@ static bool grow_slots(struct pass_meter *m)
 
 /* 8- and 16-bit inputs are measured in integers when the sums cannot overflow: a column
  * sum of the rows mapped to one output row in 32 bits, and 2 y s1 in 64. */
-static bool exact_sums_fit(const struct pass_meter *m)
+static bool exact_sums_fit(struct pass_meter *m)
 {
     size_t most[3] = {0, 0, 0}, first, last;
     for (int a = 0; a < 3; a++)
-        if (m->map[a].count)
+        if (a == AX_W)
             for (size_t o = 0; o < m->out.size[a]; o++)
                 most[a] = m->map[a].count[o] > most[a] ? m->map[a].count[o] : most[a];
         else /* a bound: the inputs that could pair with one output */
@@ -251,6 +270,17 @@ static bool exact_sums_fit(const struct pass_meter *m)
     if (m->in.dtype == DT_U8)
         return rows < ((size_t)1 << 24) && elements < ((size_t)1 << 40);
     return m->in.dtype == DT_U16 && rows < ((size_t)1 << 16) && elements < ((size_t)1 << 30);
+}
+
+/* An output row's terms 2 y s1 - n y^2 each lie within n peak^2 (s1 <= n peak), and their
+ * n add up to at most the rows mapped to the row times an input row's elements. */
+static bool row_cross_fits(const struct pass_meter *m)
+{
+    size_t first, last;
+    size_t rows = (input_range(&m->map[AX_D], m->out.size[0] / 2, &first, &last) + 1) *
+                  (input_range(&m->map[AX_H], m->out.size[1] / 2, &first, &last) + 1);
+    double peak = m->in.dtype == DT_U8 ? 255.0 : 65535.0;
+    return (double)rows * (double)geom_row_elems(&m->in) * peak * peak < 0x1p62;
 }
 
 /* Images' peak: the range of their 8- or 16-bit codes. Other data (floats, wide integers
@@ -309,6 +339,11 @@ int meter_create(struct pass_meter **out, const struct row_geom *in,
         if (axis_map_init(&m->map[a], &axis[a], a != AX_W, err))
             goto fail;
     m->exact = exact_sums_fit(m);
+    m->row_cross_fits = row_cross_fits(m);
+    m->width_runs = true;
+    for (size_t i = 1; i < in->size[2]; i++)
+        m->width_runs &= m->map[AX_W].nearest[i] >= m->map[AX_W].nearest[i - 1];
+    m->estimating = estimate_rows > 0;
     *out = m;
     return 0;
 fail:
@@ -316,7 +351,7 @@ fail:
     return -1;
 }
 
-static size_t rows_expected(const struct pass_meter *m, size_t r)
+static size_t rows_expected(struct pass_meter *m, size_t r)
 {
     size_t oh_len = m->out.size[1];
     return count_of(&m->map[AX_D], r / oh_len) * count_of(&m->map[AX_H], r % oh_len);
@@ -356,12 +391,61 @@ static void gather_columns(struct pass_meter *m, const struct loss_slot *s)
     }
 }
 
+/* One output column's terms: its run of len input columns' sums, against its values y. */
+static inline int64_t run_terms(const uint32_t *col, const int64_t *y, size_t len, int64_t n,
+                                size_t inner)
+{
+    int64_t s1[4] = {0, 0, 0, 0}, total = 0;
+    for (size_t j = 0; j < len; j++, col += inner)
+        for (size_t c = 0; c < inner; c++)
+            s1[c] += col[c];
+    for (size_t c = 0; c < inner; c++)
+        total += y[c] * (2 * s1[c] - n * y[c]);
+    return total;
+}
+
+/* Exact inputs whose width pairs each output column with one run of input columns (see
+ * width_runs) and whose row sum fits (row_cross_fits): the row's part of cross, summing each
+ * run's column sums as it goes, in one walk without the gather buffer. Pixels of 1 to 4
+ * channels get loops of a constant channel count, which the compiler unrolls. */
+static int64_t runs_cross(const struct pass_meter *m, const struct loss_slot *s)
+{
+    size_t inner = m->out.inner, ow = m->out.size[2];
+    const uint32_t *cols = m->map[AX_W].count, *col = s->column_sum;
+    const int64_t *y = s->exact_y;
+    int64_t total = 0;
+    for (size_t k = 0; k < ow; k++, y += inner) {
+        int64_t n = (int64_t)(s->rows_seen * cols[k]);
+        switch (inner) {
+        case 1: total += run_terms(col, y, cols[k], n, 1); break;
+        case 2: total += run_terms(col, y, cols[k], n, 2); break;
+        case 3: total += run_terms(col, y, cols[k], n, 3); break;
+        case 4: total += run_terms(col, y, cols[k], n, 4); break;
+        default:
+            for (size_t c = 0; c < inner; c++) {
+                int64_t s1 = 0;
+                for (size_t j = 0; j < cols[k]; j++)
+                    s1 += col[j * inner + c];
+                total += y[c] * (2 * s1 - n * y[c]);
+            }
+        }
+        col += cols[k] * inner;
+    }
+    return total;
+}
+
 /* Adds the slot's sum of (x - y)^2 = s2 - 2 a s1 + n a^2 and frees it: with a = y - shift
  * for floats; exact inputs keep sum x^2 apart and add 2 y s1 - n y^2 here. */
 static void finish_slot(struct pass_meter *m, struct loss_slot *s)
 {
     size_t inner = m->out.inner, ow = m->out.size[2];
     const uint32_t *cols = m->map[AX_W].count;
+    s->busy = false;
+    if (m->exact && m->row_cross_fits && m->width_runs) {
+        m->cross += runs_cross(m, s);
+        m->compared += s->rows_seen * geom_row_elems(&m->in);
+        return;
+    }
     /* (sums kept in locals: the compiler cannot keep m's in registers across the stores) */
     __int128 cross = 0;
     double sse = 0;
@@ -388,7 +472,6 @@ static void finish_slot(struct pass_meter *m, struct loss_slot *s)
     m->cross += cross;
     m->sse += sse;
     m->compared += compared;
-    s->busy = false;
 }
 
 static void maybe_finish(struct pass_meter *m, struct loss_slot *s)
@@ -592,7 +675,7 @@ void meter_output_row(struct pass_meter *m, const void *row)
     bool integer = m->out.dtype == DT_U8 || m->out.dtype == DT_U16;
     if (!integer || !m->exact)
         dtype_row_to_double(m->out.dtype, row, m->out_values, m->out_row_elems);
-    if (m->sample == 1)
+    if (m->sample == 1 && !m->estimating)
         track_channels(m, row, plane);
     struct loss_slot *s = slot_for(m, r);
     if (s) {
