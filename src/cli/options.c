@@ -99,7 +99,8 @@ void options_print_help(FILE *out)
           "an -o template into one output each.\n"
           "\n"
           "One pass from flags:\n"
-          "  -m, --mode MODE        max (default), avg, min, lp, gmax, gavg, gmin\n"
+          "  -m, --mode MODE        max (default), avg, min, lp, mode, median, nearest,\n"
+          "                         gmax, gavg, gmin (mode/median/nearest: for label maps)\n"
           "  -k, --kernel SIZE      window size: K, or one per spatial axis (HxW, DxHxW)\n"
           "  -s, --stride SIZE      step between windows (default: the kernel)\n"
           "  -p, --padding SIZE     implicit padding on both sides (at most kernel/2)\n"
@@ -107,7 +108,7 @@ void options_print_help(FILE *out)
           "      --ceil             ceil mode: keep a last, partial window\n"
           "      --count-include-pad  avg divides by the window including padding\n"
           "      --norm P           lp's power (default 2)\n"
-          "      --output-size SIZE adaptive pooling to this size (max, avg, min)\n"
+          "      --output-size SIZE adaptive pooling to this size (every mode but lp)\n"
           "Several passes:\n"
           "  -P, --pass SPEC        add a pass: MODE[:KERNEL][,key=value...], keys k s p d\n"
           "                         ceil cip norm out; e.g. -P max:3,s=2,p=1 -P gavg\n"
@@ -245,7 +246,9 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case 'm':
         note_flag(f, "-m", arg);
         if (!mode_parse(arg, p))
-            return pool_fail(err, "-m %s: unknown mode (modes: max avg min lp gmax gavg gmin)",
+            return pool_fail(err,
+                             "-m %s: unknown mode (modes: max avg min lp mode median "
+                             "nearest gmax gavg gmin)",
                              arg);
         return 0;
     case 'k': return flag_size(f, &p->kernel, "-k", arg, err);

@@ -64,7 +64,7 @@ static int plan_input(const struct cli_options *o, struct tensor_shape *shape,
 static void print_row(FILE *out, const char *pass, const char *mode, const char *shape,
                       const char *stride, const char *field, const char *coverage)
 {
-    fprintf(out, "%-5s %-5s %-20s %-10s %-10s %s\n", pass, mode, shape, stride, field, coverage);
+    fprintf(out, "%-5s %-7s %-20s %-10s %-10s %s\n", pass, mode, shape, stride, field, coverage);
 }
 
 int planner_run(const struct cli_options *o, FILE *out)

@@ -112,7 +112,9 @@ int pass_spec_parse(const char *text, struct pool_pass *out, struct pool_error *
     if (kernel)
         *kernel++ = '\0';
     if (!mode_parse(buf, out))
-        return pool_fail(err, "unknown mode '%s' (modes: max avg min lp gmax gavg gmin)", buf);
+        return pool_fail(
+            err, "unknown mode '%s' (modes: max avg min lp mode median nearest gmax gavg gmin)",
+            buf);
     if (kernel && size_arg_parse(kernel, &out->kernel, err))
         return -1;
     while (*rest) {

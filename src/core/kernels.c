@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef __int128 int128;
 #define INT128_HIGHEST ((int128)(((unsigned __int128)1 << 127) - 1))

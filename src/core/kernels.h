@@ -41,6 +41,12 @@ struct type_kernels {
      * 2 out_w pixels each), the result reduce_row, acc_combine and finish_row would give. */
     void (*block2_row)(const void *top, const void *bottom, void *out, size_t out_w, size_t inner,
                        enum pool_mode mode);
+    /* Mode or median of one window: n values of `width` elements of T each (width > 1:
+     * whole pixels, for the mode of a channels-last image; median takes width 1), which it
+     * reorders; writes the chosen value (width elements) to out, zeros when n = 0 (a
+     * window of padding only). Floats order -0 before +0 and NaN after every number;
+     * NaNs are one value for mode, and any NaN makes the median NaN. */
+    void (*select_window)(void *values, size_t n, size_t width, enum pool_mode mode, void *out);
 };
 
 const struct type_kernels *kernels_for(enum pool_dtype t);

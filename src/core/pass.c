@@ -10,10 +10,18 @@ static const struct {
     enum pool_mode mode;
     bool global;
 } modes[] = {
-    {"max", MODE_MAX, false}, {"avg", MODE_AVG, false}, {"min", MODE_MIN, false},
-    {"lp", MODE_LP, false},   {"gmax", MODE_MAX, true}, {"gavg", MODE_AVG, true},
-    {"gmin", MODE_MIN, true},
+    {"max", MODE_MAX, false},         {"avg", MODE_AVG, false},   {"min", MODE_MIN, false},
+    {"lp", MODE_LP, false},           {"gmax", MODE_MAX, true},   {"gavg", MODE_AVG, true},
+    {"gmin", MODE_MIN, true},         {"mode", MODE_MODE, false}, {"median", MODE_MEDIAN, false},
+    {"nearest", MODE_NEAREST, false},
 };
+
+bool mode_selects(enum pool_mode m)
+{
+    return m == MODE_MODE || m == MODE_MEDIAN || m == MODE_NEAREST;
+}
+
+bool mode_dilates(enum pool_mode m) { return m == MODE_MAX || m == MODE_MIN || mode_selects(m); }
 
 const char *mode_name(const struct pool_pass *p)
 {
@@ -77,12 +85,14 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
         return pool_fail(err, "an output size (adaptive pooling) takes no kernel, stride, "
                               "padding, dilation, ceil or count-include-pad");
     if (p->output_size.n && p->mode == MODE_LP)
-        return pool_fail(err, "adaptive pooling (output size) works with max, avg and min, not lp");
+        return pool_fail(err, "adaptive pooling (output size) works with every mode but lp");
     if (!p->global && !p->output_size.n && !windowed)
         return pool_fail(err, "%s needs a kernel size (-k) or an output size (--output-size)", m);
-    if (p->dilation.n && (p->mode == MODE_AVG || p->mode == MODE_LP))
+    if (p->dilation.n && !mode_dilates(p->mode))
         return pool_fail(err,
-                         "dilation works with max and min only (PyTorch's %s pooling has none)", m);
+                         "dilation works with max, min, mode, median and nearest only "
+                         "(PyTorch's %s pooling has none)",
+                         m);
     if (p->padding.n && p->mode == MODE_LP)
         return pool_fail(err, "lp takes no padding (as PyTorch's lp_pool)");
     if (p->count_include_pad && p->mode != MODE_AVG)

@@ -8,7 +8,13 @@
 #include "error.h"
 #include "tensor.h"
 
-enum pool_mode { MODE_MAX, MODE_AVG, MODE_MIN, MODE_LP };
+enum pool_mode { MODE_MAX, MODE_AVG, MODE_MIN, MODE_LP, MODE_MODE, MODE_MEDIAN, MODE_NEAREST };
+
+/* Mode, median and nearest pick one of the window's values (see POOLING.md, "Label-safe
+ * modes"): the stage keeps the rows a window spans instead of running sums. */
+bool mode_selects(enum pool_mode m);
+/* Modes whose taps are a + j*d (dilation applies): max, min and the selecting ones. */
+bool mode_dilates(enum pool_mode m);
 
 /* A size option: unset (n = 0), one value for every spatial axis (n = 1), or one per axis. */
 struct size_arg {
@@ -36,7 +42,7 @@ struct axis_params {
 };
 
 const char *mode_name(const struct pool_pass *p);
-/* max, avg, min, lp, gmax, gavg, gmin */
+/* max, avg, min, lp, mode, median, nearest, gmax, gavg, gmin */
 bool mode_parse(const char *s, struct pool_pass *p);
 
 /* Rules that hold whatever the input: sizes positive, padding at most half the kernel,

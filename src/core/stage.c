@@ -31,6 +31,15 @@ struct pool_stage {
     row_sink_fn sink;
     void *sink_ctx;
     bool block2; /* the fused path: see is_block2 */
+
+    /* The selecting kind (mode, median, nearest) keeps input rows instead of sums: a ring of
+     * kept_d slabs of kept_h rows (3-D keeps whole slabs), and one window's values. */
+    bool selects;
+    void *kept;
+    size_t kept_d, kept_h, in_row_bytes;
+    void *window;
+    size_t pixel_width; /* elements compared as one value: whole pixels for a channels-last mode */
+    size_t next_out;    /* the next output row in the plane: depth * height index */
 };
 
 static void *ring_slot(void *ring, size_t slot_bytes, size_t index, size_t live)
@@ -81,6 +90,55 @@ static bool is_block2(const struct pool_stage *s)
            axis_is_pairs(&s->axis[AX_H]) && axis_is_pairs(&s->axis[AX_W]);
 }
 
+/* Rows an axis keeps for the selecting kind: from a window's first real tap to the input
+ * that makes it ready (its own last tap, an earlier window's, or its centre), which is at
+ * most the dilated kernel plus one dilation step (see the bound in select_push). */
+static size_t rows_to_keep(const struct axis_table *t)
+{
+    const struct axis_params *a = &t->params;
+    if (t->identity)
+        return 1;
+    size_t d = t->dilated ? a->dilation : 1;
+    size_t extent = a->adaptive_out ? axis_widest_window(t) : (a->kernel - 1) * d + 1;
+    size_t keep = extent + d + 1;
+    return keep < t->in_len ? keep : t->in_len;
+}
+
+/* The most real taps one window has on an axis. */
+static size_t most_taps(const struct axis_table *t)
+{
+    const struct axis_params *a = &t->params;
+    if (t->identity)
+        return 1;
+    size_t k = a->adaptive_out ? axis_widest_window(t) : a->kernel;
+    return k < t->in_len ? k : t->in_len;
+}
+
+static int alloc_selection(struct pool_stage *s, struct pool_error *err)
+{
+    const struct axis_table *depth = &s->axis[AX_D];
+    size_t es = dtype_size(s->in.dtype), rows, bytes, taps, window_bytes;
+    s->in_row_bytes = geom_row_elems(&s->in) * es;
+    s->kept_d = rows_to_keep(depth);
+    s->kept_h = depth->identity ? rows_to_keep(&s->axis[AX_H]) : s->in.size[1];
+    s->pixel_width = s->mode == MODE_MODE ? s->in.inner : 1;
+    bool overflow = __builtin_mul_overflow(s->kept_d, s->kept_h, &rows) ||
+                    __builtin_mul_overflow(rows, s->in_row_bytes, &bytes) ||
+                    __builtin_mul_overflow(most_taps(depth), most_taps(&s->axis[AX_H]), &taps) ||
+                    __builtin_mul_overflow(taps, most_taps(&s->axis[AX_W]), &taps) ||
+                    __builtin_mul_overflow(taps, s->pixel_width * es, &window_bytes);
+    if (overflow)
+        return pool_fail_resource(err, "the rows a %s window spans do not fit in memory",
+                                  s->mode == MODE_MODE ? "mode" : "median");
+    s->kept = malloc(bytes);
+    s->window = s->mode == MODE_NEAREST ? NULL : malloc(window_bytes);
+    s->out_row = malloc(geom_row_elems(&s->out) * es);
+    s->bytes = bytes + (s->window ? window_bytes : 0) + geom_row_elems(&s->out) * es;
+    if (!s->kept || (!s->window && s->mode != MODE_NEAREST) || !s->out_row)
+        return pool_fail_resource(err, "out of memory for the %zu rows a window spans", rows);
+    return 0;
+}
+
 static size_t kernel_elements(const struct axis_params ax[3])
 {
     return ax[0].kernel * ax[1].kernel * ax[2].kernel;
@@ -109,7 +167,8 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
                                      premultiply};
     s->finish = (struct finish_args){
         pass->mode, in->inner, premultiply, 1, (double)kernel_elements(ax), 1.0 / s->reduce.norm};
-    if (alloc_buffers(s, err))
+    s->selects = mode_selects(pass->mode);
+    if (s->selects ? alloc_selection(s, err) : alloc_buffers(s, err))
         goto fail;
     s->block2 = is_block2(s);
     if (s->block2) {
@@ -197,10 +256,92 @@ static int push_block2(struct pool_stage *s, const void *row, struct pool_error 
     return s->sink(s->sink_ctx, s->out_row, err);
 }
 
+static const char *kept_row(const struct pool_stage *s, size_t d, size_t h)
+{
+    size_t slot = (d % s->kept_d) * s->kept_h + h % s->kept_h;
+    return (const char *)s->kept + slot * s->in_row_bytes;
+}
+
+/* The input row an output row needs last on an axis: its window's ready point, or for
+ * nearest its centre when that comes later (a centre clipped past a dilated window). */
+static size_t needed_by(const struct pool_stage *s, const struct axis_table *t, size_t o)
+{
+    size_t ready = axis_ready_at(t, o);
+    if (s->mode != MODE_NEAREST)
+        return ready;
+    size_t centre = axis_centre(t, o);
+    return centre > ready ? centre : ready;
+}
+
+static void select_nearest(struct pool_stage *s, size_t od, size_t oh)
+{
+    size_t pixel = s->in.inner * dtype_size(s->in.dtype);
+    const char *row = kept_row(s, axis_centre(&s->axis[AX_D], od), axis_centre(&s->axis[AX_H], oh));
+    for (size_t o = 0; o < s->out.size[2]; o++)
+        memcpy((char *)s->out_row + o * pixel, row + axis_centre(&s->axis[AX_W], o) * pixel, pixel);
+}
+
+/* Gathers each output's real taps (depth, height, width order) into the window buffer and
+ * lets the type's kernel choose: per channel, or per pixel for a channels-last mode. */
+static void select_row(struct pool_stage *s, size_t od, size_t oh)
+{
+    size_t es = dtype_size(s->in.dtype), inner = s->in.inner, width = s->pixel_width;
+    size_t value_bytes = width * es;
+    struct axis_window wd = axis_window_at(&s->axis[AX_D], od);
+    struct axis_window wh = axis_window_at(&s->axis[AX_H], oh);
+    for (size_t o = 0; o < s->out.size[2]; o++) {
+        const struct axis_window *ww = &s->axis[AX_W].win[o];
+        for (size_t c = 0; c < inner; c += width) {
+            size_t n = 0;
+            for (size_t jd = 0; jd < wd.count; jd++)
+                for (size_t jh = 0; jh < wh.count; jh++) {
+                    const char *row = kept_row(s, wd.first + jd * wd.step, wh.first + jh * wh.step);
+                    for (size_t jw = 0; jw < ww->count; jw++, n++)
+                        memcpy((char *)s->window + n * value_bytes,
+                               row + ((ww->first + jw * ww->step) * inner + c) * es, value_bytes);
+                }
+            s->kernels->select_window(s->window, n, width, s->mode,
+                                      (char *)s->out_row + (o * inner + c) * es);
+        }
+    }
+}
+
+/*
+ * The selecting kind: keeps the row, then emits every output row whose last needed input
+ * has come. Output o is emitted when input ready(o) arrives; its first real tap f(o) is at
+ * least f(q) - (d - 1) for the earlier window q whose last tap is ready(o), so the rows
+ * from f(o) on span at most the dilated kernel plus d (the centre lies within it too):
+ * rows_to_keep.
+ */
+static int select_push(struct pool_stage *s, const void *row, struct pool_error *err)
+{
+    size_t h_len = s->in.size[1], oh_len = s->out.size[1];
+    size_t cur = s->row_in_plane, d = cur / h_len, h = cur % h_len;
+    memcpy((char *)kept_row(s, d, h), row, s->in_row_bytes);
+    if (++s->row_in_plane == geom_rows_per_plane(&s->in))
+        s->row_in_plane = 0;
+    for (; s->next_out < s->out.size[0] * oh_len; s->next_out++) {
+        size_t od = s->next_out / oh_len, oh = s->next_out % oh_len;
+        if (needed_by(s, &s->axis[AX_D], od) * h_len + needed_by(s, &s->axis[AX_H], oh) > cur)
+            return 0;
+        if (s->mode == MODE_NEAREST)
+            select_nearest(s, od, oh);
+        else
+            select_row(s, od, oh);
+        if (s->sink(s->sink_ctx, s->out_row, err))
+            return -1;
+    }
+    if (s->row_in_plane == 0)
+        s->next_out = 0;
+    return 0;
+}
+
 int stage_push(struct pool_stage *s, const void *row, struct pool_error *err)
 {
     if (s->block2)
         return push_block2(s, row, err);
+    if (s->selects)
+        return select_push(s, row, err);
     const struct axis_table *height = &s->axis[AX_H];
     size_t in_d = s->row_in_plane / s->in.size[1], in_h = s->row_in_plane % s->in.size[1];
     s->kernels->reduce_row(row, s->reduced, &s->axis[AX_W], &s->reduce);
@@ -244,5 +385,7 @@ void stage_free(struct pool_stage *s)
     free(s->depth_ring);
     free(s->out_row);
     free(s->top_row);
+    free(s->kept);
+    free(s->window);
     free(s);
 }

@@ -13,7 +13,7 @@ static struct axis_window adaptive_window(size_t o, size_t out_len, size_t len)
     return (struct axis_window){start, end - start, 1, end - start};
 }
 
-/* Max and min: taps a + j*d for j < k, where a = o*s - p; taps in the padding are skipped. */
+/* Max, min, mode, median and nearest: taps a + j*d for j < k, where a = o*s - p; taps in the padding are skipped. */
 static struct axis_window dilated_window(const struct axis_params *a, size_t o, size_t len)
 {
     int64_t start = (int64_t)(o * a->stride) - (int64_t)a->padding;
@@ -55,7 +55,7 @@ static struct axis_window compute_window(const struct axis_table *t, size_t o)
     WINDOW_PROBE();
     if (t->params.adaptive_out)
         return adaptive_window(o, t->out_len, t->in_len);
-    if (t->mode == MODE_MAX || t->mode == MODE_MIN)
+    if (mode_dilates(t->mode))
         return dilated_window(&t->params, o, t->in_len);
     return average_window(&t->params, o, t->in_len);
 }
@@ -289,6 +289,20 @@ size_t axis_unread(const struct axis_table *t)
 
 /* The widest extent from first to last tap. Adaptive: L = qO + r gives windows of q (r = 0),
  * up to q + 1 (r divides O) or q + 2 (see adaptive_window's rounding). */
+size_t axis_centre(const struct axis_table *t, size_t o)
+{
+    const struct axis_params *a = &t->params;
+    int64_t c;
+    if (a->adaptive_out) {
+        struct axis_window w = adaptive_window(o, t->out_len, t->in_len);
+        c = (int64_t)(w.first + w.count / 2);
+    } else {
+        c = (int64_t)(o * a->stride) - (int64_t)a->padding +
+            (int64_t)(a->kernel / 2 * (t->dilated ? a->dilation : 1));
+    }
+    return c < 0 ? 0 : c >= (int64_t)t->in_len ? t->in_len - 1 : (size_t)c;
+}
+
 size_t axis_widest_window(const struct axis_table *t)
 {
     const struct axis_params *a = &t->params;
@@ -314,7 +328,7 @@ int axis_table_init(struct axis_table *t, const struct axis_params *a, enum pool
         return -1;
     t->in_len = in_len;
     t->params = *a;
-    t->dilated = !a->adaptive_out && (mode == MODE_MAX || mode == MODE_MIN);
+    t->dilated = !a->adaptive_out && mode_dilates(mode);
     t->mode = mode;
     t->span = a->adaptive_out ? 0 : (a->kernel - 1) * (t->dilated ? a->dilation : 1);
     t->reach = a->adaptive_out ? 1 : ceil_div(t->span, a->stride);

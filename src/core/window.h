@@ -50,6 +50,9 @@ bool axis_reads(const struct axis_table *t, size_t o, size_t i);
 /* Input indices that no window reads (stride past the dilated kernel, or dilation gaps).
  * Work in proportion to the kernel and stride, not to the axis's length. */
 size_t axis_unread(const struct axis_table *t);
+/* Nearest's tap for output o: the window's centre a + floor(k/2)*d (adaptive: start +
+ * floor(len/2)), clipped to the input [0, in_len). POOLING.md, "Label-safe modes". */
+size_t axis_centre(const struct axis_table *t, size_t o);
 /* The widest window, from its first to its last real tap, in input elements. */
 size_t axis_widest_window(const struct axis_table *t);
 

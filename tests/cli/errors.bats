@@ -22,9 +22,9 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
 
 @test "an unknown mode is a usage error" {
     good
-    run "$POOL" -m median -k 2 in.npy -o out.npy
+    run "$POOL" -m mean -k 2 in.npy -o out.npy
     [ "$status" -eq 2 ]
-    [[ "$output" == "pool: -m median: unknown mode"* ]]
+    [[ "$output" == "pool: -m mean: unknown mode (modes: max avg min lp mode median nearest gmax gavg gmin)" ]]
     run "$POOL" -P mean:2 in.npy
     [ "$status" -eq 2 ]
     [[ "$output" == "pool: -P mean:2: unknown mode 'mean'"* ]]
@@ -55,7 +55,7 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
     [[ "$output" == "pool: -k 3 -p 2: padding 2 is more than half the kernel 3"* ]]
     run "$POOL" -m avg -k 2 -d 2 in.npy -o out.npy
     [ "$status" -eq 2 ]
-    [[ "$output" == *"dilation works with max and min only"* ]]
+    [[ "$output" == *"dilation works with max, min, mode, median and nearest only"* ]]
     run "$POOL" -m max -k 2 --count-include-pad in.npy -o out.npy
     [ "$status" -eq 2 ]
     [ "$output" = "pool: -m max -k 2 --count-include-pad: count-include-pad works with avg only" ]

@@ -6,8 +6,8 @@ load helpers
 @test "--plan prints each pass's shape, stride, receptive field and coverage" {
     run "$POOL" --plan 3x224x224 -P max:3,s=2,p=1 -P avg:2
     [ "$status" -eq 0 ]
-    [ "${lines[0]}" = "pass  mode  output               stride     field      coverage" ]
-    [[ "${lines[1]}" == "in          3x224x224"* ]]
+    [ "${lines[0]}" = "pass  mode    output               stride     field      coverage" ]
+    [[ "${lines[1]}" == "in            3x224x224"* ]]
     [[ "${lines[2]}" =~ ^1\ +max\ +3x112x112\ +2x2\ +3x3\ +100\.0%$ ]]
     [[ "${lines[3]}" =~ ^2\ +avg\ +3x56x56\ +4x4\ +5x5\ +100\.0%$ ]]
 }

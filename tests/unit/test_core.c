@@ -637,16 +637,65 @@ static void test_linear_round_trip(void)
 /* The streaming promise: a stage's memory does not depend on the image height. */
 static void test_memory_independent_of_height(void)
 {
-    struct pool_pass p = pass_of(MODE_MAX, 3, 2, 1);
-    struct pool_stage *a, *b;
-    struct pool_error err;
-    struct row_geom short_in = geom_2d(DT_F32, 4, 100, 640, 1);
-    struct row_geom tall_in = geom_2d(DT_F32, 4, 100000, 640, 1);
-    CHECK(stage_create(&a, &p, &short_in, &err) == 0);
-    CHECK(stage_create(&b, &p, &tall_in, &err) == 0);
-    CHECK_EQ_INT(stage_memory(a), stage_memory(b));
-    stage_free(a);
-    stage_free(b);
+    enum pool_mode modes[] = {MODE_MAX, MODE_MODE, MODE_MEDIAN, MODE_NEAREST};
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        struct pool_pass p = pass_of(modes[m], 3, 2, 1);
+        p.dilation = (struct size_arg){1, {2}};
+        struct pool_stage *a, *b;
+        struct pool_error err;
+        struct row_geom short_in = geom_2d(DT_F32, 4, 100, 640, 1);
+        struct row_geom tall_in = geom_2d(DT_F32, 4, 100000, 640, 1);
+        CHECK(stage_create(&a, &p, &short_in, &err) == 0);
+        CHECK(stage_create(&b, &p, &tall_in, &err) == 0);
+        CHECK_EQ_INT(stage_memory(a), stage_memory(b));
+        /* the selecting kind keeps (k - 1) d + 1 + d + 1 = 8 rows */
+        CHECK(stage_memory(b) < 12 * 640 * sizeof(float));
+        stage_free(a);
+        stage_free(b);
+    }
+}
+
+/* Floats order -0 before +0 and NaN after every number; NaNs are one value for mode and
+ * make the median NaN; a channels-last mode compares whole pixels. */
+static void test_select_semantics(void)
+{
+    const struct type_kernels *k = kernels_for(DT_F32);
+    float out[2];
+    float ties[4] = {0.0f, -0.0f, 0.0f, -0.0f}; /* 2 and 2: the smaller, -0, wins */
+    k->select_window(ties, 4, 1, MODE_MODE, out);
+    CHECK(out[0] == 0 && signbit(out[0]));
+    float nans[5] = {NAN, 1, -NAN, 1, NAN}; /* three NaNs (one value) beat two 1s */
+    k->select_window(nans, 5, 1, MODE_MODE, out);
+    CHECK(isnan(out[0]));
+    float nans_lose[4] = {NAN, 1, NAN, 1}; /* a tie: numbers come before NaN */
+    k->select_window(nans_lose, 4, 1, MODE_MODE, out);
+    CHECK_NEAR(out[0], 1, 0);
+    float median_nan[3] = {1, NAN, 2};
+    k->select_window(median_nan, 3, 1, MODE_MEDIAN, out);
+    CHECK(isnan(out[0]));
+    float even[4] = {4, 1, 3, 2}; /* the lower median */
+    k->select_window(even, 4, 1, MODE_MEDIAN, out);
+    CHECK_NEAR(out[0], 2, 0);
+    /* pixels (1,2) (2,1) (2,1) (1,2) (1,1): channel by channel the mode would be (1,1), a
+     * pixel seen once; whole pixels tie 2 to 2 and the smaller, (1,2), wins */
+    uint8_t px[10] = {1, 2, 2, 1, 2, 1, 1, 2, 1, 1}, got[2];
+    kernels_for(DT_U8)->select_window(px, 5, 2, MODE_MODE, got);
+    CHECK_EQ_INT(got[0], 1);
+    CHECK_EQ_INT(got[1], 2);
+    /* a window of padding only */
+    kernels_for(DT_U8)->select_window(px, 0, 2, MODE_MODE, got);
+    CHECK_EQ_INT(got[0] + got[1], 0);
+    /* heapsort past 16 values: 40 values, 7 the most frequent */
+    int16_t many[40];
+    for (int i = 0; i < 40; i++)
+        many[i] = (int16_t)(i % 9 == 0 ? 7 : 100 - i);
+    int16_t one;
+    kernels_for(DT_I16)->select_window(many, 40, 1, MODE_MODE, &one);
+    CHECK_EQ_INT(one, 7);
+    for (int i = 0; i < 40; i++)
+        many[i] = (int16_t)((i * 17) % 40);
+    kernels_for(DT_I16)->select_window(many, 40, 1, MODE_MEDIAN, &one);
+    CHECK_EQ_INT(one, 19);
 }
 
 /* Reference answers from a table of every window, computed the slow, obvious way. */
@@ -884,6 +933,7 @@ int main(void)
     RUN(test_premultiplied_alpha());
     RUN(test_linear_round_trip());
     RUN(test_memory_independent_of_height());
+    RUN(test_select_semantics());
     RUN(test_meter());
     RUN(test_lazy_windows());
     return check_summary();
