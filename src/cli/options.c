@@ -23,6 +23,7 @@ enum {
     OPT_MAX_PIXELS,
     OPT_LINEAR,
     OPT_NO_PREMULTIPLY,
+    OPT_PALETTE,
     OPT_PLAN,
     OPT_FLATTEN,
     OPT_STATS,
@@ -62,6 +63,7 @@ static const struct option long_options[] = {
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"linear", no_argument, NULL, OPT_LINEAR},
     {"no-premultiply", no_argument, NULL, OPT_NO_PREMULTIPLY},
+    {"palette", required_argument, NULL, OPT_PALETTE},
     {"plan", required_argument, NULL, OPT_PLAN},
     {"flatten", no_argument, NULL, OPT_FLATTEN},
     {"no-header", no_argument, NULL, OPT_NO_HEADER},
@@ -123,6 +125,9 @@ void options_print_help(FILE *out)
           "Images:\n"
           "      --linear           average 8/16-bit sRGB in linear light\n"
           "      --no-premultiply   average alpha images channel by channel\n"
+          "      --palette RULE     palette PNGs: index (pool the indices, keep the palette;\n"
+          "                         the default when every pass is max, min, mode, median\n"
+          "                         or nearest) or expand (pool the colours)\n"
           "Output:\n"
           "  -o, --output FILE      write here (default: stdout); with %n %e %d %i %%, a\n"
           "                         template naming one output per input\n"
@@ -342,6 +347,12 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         o->contact_sheet = arg;
         return 0;
     case OPT_NO_PREMULTIPLY: o->no_premultiply = true; return 0;
+    case OPT_PALETTE:
+        if (strcmp(arg, "index") && strcmp(arg, "expand"))
+            return pool_fail(err, "--palette %s: give index or expand", arg);
+        o->palette_given = true;
+        o->reader.palette_index = !strcmp(arg, "index");
+        return 0;
     case 'o':
         o->output = arg;
         o->output_template = strchr(arg, '%') != NULL;
@@ -378,6 +389,15 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     }
 }
 
+/* Whether every pass gives one of its window's values (so palette indices stay indices). */
+static bool passes_pick_values(const struct cli_options *o)
+{
+    for (int i = 0; i < o->npasses; i++)
+        if (o->passes[i].mode == MODE_AVG || o->passes[i].mode == MODE_LP)
+            return false;
+    return true;
+}
+
 static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_given,
                          struct pool_error *err)
 {
@@ -399,6 +419,8 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
     }
     if (dtype_given && !o->reader.raw.given)
         return pool_fail(err, "--dtype describes raw input: give --shape too");
+    if (!o->palette_given)
+        o->reader.palette_index = passes_pick_values(o);
     return 0;
 }
 

@@ -24,6 +24,7 @@ struct cli_options {
     bool linear;                  /* average 8/16-bit sRGB in linear light */
     bool flatten;                 /* drop size-1 axes from .npy output */
     bool no_premultiply;          /* average alpha images channel by channel */
+    bool palette_given;           /* --palette: index or expand, not by the passes' modes */
     const char *input;            /* the first input; "-" for stdin */
     char **inputs;                /* every input (argv's), ninputs of them */
     int ninputs;

@@ -15,6 +15,10 @@
  * image, and close enough to say that a pass throws detail away. */
 #define PSNR_ESTIMATE_ROWS 64
 
+#define PALETTE_EXPANDED_TEXT                                                                      \
+    "a palette image is averaged as its colours; for a label map, -m mode (or median, "            \
+    "nearest) pools its class ids and keeps the palette"
+
 /* One input's state, from opening it to its last image. */
 struct input_run {
     const struct run_settings *s;
@@ -80,6 +84,14 @@ static bool measuring(const struct cli_options *o)
     return o->stats || (o->warn_psnr > 0 && !o->quiet);
 }
 
+/* A 4-D tensor read as nchw whose W is 1 to 4 and far smaller than C and H is most likely
+ * channels-last (N, H, W, C): 8x224x224x3 read as nchw pools a 224x3 "image" per channel. */
+static bool looks_channels_last(const struct tensor_shape *s)
+{
+    size_t c = s->dims[1], h = s->dims[2], w = s->dims[3];
+    return s->ndim == 4 && w >= 1 && w <= 4 && c >= 8 * w && h >= 8 * w;
+}
+
 /* Lays out the reader's current image or tensor and builds the pipeline for it. */
 static int plan_image(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
 {
@@ -91,6 +103,15 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
         return pool_fail(err, "a %d-axis tensor has no default layout: give --layout", shape->ndim);
     if (layout_check(layout, shape->ndim, err))
         return -1;
+    if (!o->layout && !o->quiet && in->image == 1 && !strcmp(layout, "nchw") &&
+        looks_channels_last(shape))
+        warning_give(in->shared->warnings, in->name, WARNING_LAYOUT, 0, false,
+                     "a 4-D tensor whose last axis is 1 to 4 long is read as nchw (the last "
+                     "axis is width); if it holds channels, give --layout nhwc",
+                     "%zux%zux%zux%zu is read as nchw, so W is %zu; if the last axis holds "
+                     "channels (NHWC), give --layout nhwc",
+                     shape->dims[0], shape->dims[1], shape->dims[2], shape->dims[3],
+                     shape->dims[3]);
     snprintf(shape->layout, sizeof shape->layout, "%s", layout);
     if (tensor_geom(shape, &geom, err))
         return -1;
@@ -270,6 +291,9 @@ static int start_input(struct input_run *in, bool first, struct tensor_shape *ou
     struct run_output *out = &in->shared->output;
     if (source_open(&in->src, in->path, err) || reader_open(&in->reader, &in->src, &o->reader, err))
         return pool_blame(err, ERROR_INPUT, in->name);
+    if (in->reader.meta.palette_expanded && !o->palette_given && !o->quiet)
+        warning_give(in->shared->warnings, in->name, WARNING_PALETTE_EXPANDED, 0, false,
+                     PALETTE_EXPANDED_TEXT, "%s", PALETTE_EXPANDED_TEXT);
     if (first && (choose_format(o, out->path, in->reader.ops->format, &out->format, err) ||
                   check_output(in->s, out->path, out->format, err)))
         return pool_blame(err, ERROR_USAGE, out->name);

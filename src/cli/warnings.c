@@ -146,7 +146,9 @@ static void say_entry(const struct tally_entry *e, size_t inputs, bool stats_giv
                     stats_given ? "" : "; --stats gives every input's figure");
         break;
     case WARNING_WINDOW_TOO_WIDE:
-    case WARNING_COLLAPSE: say_warning(who, "%s", e->general); break;
+    case WARNING_COLLAPSE:
+    case WARNING_PALETTE_EXPANDED:
+    case WARNING_LAYOUT: say_warning(who, "%s", e->general); break;
     }
 }
 

@@ -21,7 +21,9 @@ enum warning_kind {
     WARNING_UNREAD, /* figure: percent of input elements never read */
     WARNING_WINDOW_TOO_WIDE,
     WARNING_COLLAPSE,
-    WARNING_PSNR, /* figure: the pass's PSNR in dB */
+    WARNING_PSNR,             /* figure: the pass's PSNR in dB */
+    WARNING_PALETTE_EXPANDED, /* a palette image pooled as colours by avg or lp */
+    WARNING_LAYOUT,           /* a 4-D tensor that looks channels-last, read as nchw */
 };
 
 /* One input's warnings, kept for the tally. */

@@ -33,6 +33,9 @@ struct reader_options {
     struct raw_options raw;
     /* Images declaring more pixels (width * height) are refused before any allocation. */
     unsigned long long max_pixels;
+    /* Palette images: hand out the palette indices (one 8-bit channel, the palette in the
+     * meta), else the colours (RGB, RGBA with tRNS). */
+    bool palette_index;
 };
 
 #define DEFAULT_MAX_PIXELS (1ULL << 30)
@@ -45,7 +48,8 @@ struct writer_options {
     bool stack;     /* npy: images stacked along a new leading axis */
 };
 
-enum color_space { COLOR_NONE, COLOR_GRAY, COLOR_RGB, COLOR_CMYK };
+/* COLOR_PALETTE: one 8-bit channel of indices into image_meta's palette. */
+enum color_space { COLOR_NONE, COLOR_GRAY, COLOR_RGB, COLOR_CMYK, COLOR_PALETTE };
 
 /* What an image carries besides its pixels, handed from its reader to the writer untouched
  * (pooling changes neither). A tensor format leaves it zeroed (is_image false). */
@@ -60,6 +64,11 @@ struct image_meta {
     double gamma;
     bool has_srgb; /* PNG sRGB chunk */
     int srgb_intent;
+    /* COLOR_PALETTE: PNG PLTE's colours and tRNS's alphas (fewer alphas than colours:
+     * the rest are opaque). */
+    unsigned char palette[256][3], palette_alpha[256];
+    unsigned palette_len, palette_alpha_len;
+    bool palette_expanded; /* a palette image handed out as its colours */
 };
 
 struct tensor_reader {

@@ -555,6 +555,10 @@ static int jpeg_begin(struct tensor_writer *w, struct pool_error *err)
     /* Any channel count passes here: choose_input_color says what JPEG can hold. */
     if (image_dims_from_shape(&w->shape, "JPEG", SIZE_MAX, false, &dims, err))
         return -1;
+    if (w->meta->color == COLOR_PALETTE)
+        return pool_fail(err, "a palette image's indices (class ids, say) would not survive "
+                              "JPEG's lossy compression: write PNG, or give --palette expand "
+                              "to write its colours");
     struct jpeg_writer *st = calloc(1, sizeof *st);
     if (!st)
         return pool_fail_resource(err, "out of memory");

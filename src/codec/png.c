@@ -1,6 +1,8 @@
 /*
  * PNG through libpng 1.6. The reader hands out every PNG as 8- or 16-bit gray, gray+alpha,
- * RGB or RGBA: palettes become RGB (RGBA with tRNS), a tRNS colour key on gray or RGB
+ * RGB or RGBA: palettes become RGB (RGBA with tRNS), or with reader_options.palette_index
+ * stay 8-bit indices with the palette and its tRNS alphas in the meta (written back by the
+ * writer as a palette PNG, so class ids survive); a tRNS colour key on gray or RGB
  * becomes an alpha channel, 1/2/4-bit gray is scaled to 0-255, 16-bit samples come out in
  * native byte order. Non-interlaced images stream a row at a time straight into the
  * caller's buffer. Adam7-interlaced images cannot be streamed (the last pass touches every
@@ -91,6 +93,8 @@ struct png_reader {
     size_t width, height, channels, row_bytes;
     size_t next_row;      /* rows handed out so far */
     int passes;           /* 1, or 7 for Adam7 */
+    bool palette;         /* a palette image */
+    bool palette_index;   /* handed out as its indices */
     unsigned char *image; /* interlaced only: the whole decoded image */
     /* The current guarded read: rows to decode into dest; where it is, for messages. */
     unsigned char *dest;
@@ -163,11 +167,13 @@ static void set_transforms(png_structp png, void *ctx)
     struct png_reader *st = ctx;
     int color = png_get_color_type(png, st->info);
     int depth = png_get_bit_depth(png, st->info);
-    if (color == PNG_COLOR_TYPE_PALETTE)
+    if (color == PNG_COLOR_TYPE_PALETTE && st->palette_index)
+        png_set_packing(png); /* 1/2/4-bit indices to a byte each, not scaled */
+    else if (color == PNG_COLOR_TYPE_PALETTE)
         png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8)
         png_set_expand_gray_1_2_4_to_8(png); /* scales: 1-bit 1 -> 255, 2-bit 3 -> 255 */
-    if (png_get_valid(png, st->info, PNG_INFO_tRNS))
+    if (png_get_valid(png, st->info, PNG_INFO_tRNS) && !st->palette_index)
         png_set_tRNS_to_alpha(png);
     if (depth == 16 && host_is_little_endian())
         png_set_swap(png); /* PNG samples are big-endian */
@@ -186,12 +192,33 @@ static int create_read_struct(struct png_reader *st, struct pool_error *err)
     return 0;
 }
 
+static void read_palette(struct png_reader *st, struct image_meta *m)
+{
+    png_colorp colours;
+    int ncolours = 0, nalpha = 0;
+    png_bytep alpha;
+    m->color = COLOR_PALETTE;
+    if (png_get_PLTE(st->png, st->info, &colours, &ncolours))
+        for (int i = 0; i < ncolours && i < 256; i++) {
+            m->palette[i][0] = colours[i].red;
+            m->palette[i][1] = colours[i].green;
+            m->palette[i][2] = colours[i].blue;
+        }
+    m->palette_len = ncolours < 0 ? 0 : ncolours > 256 ? 256 : (unsigned)ncolours;
+    if (png_get_tRNS(st->png, st->info, &alpha, &nalpha, NULL) && alpha)
+        memcpy(m->palette_alpha, alpha, (size_t)(nalpha > 256 ? 256 : nalpha < 0 ? 0 : nalpha));
+    m->palette_alpha_len = nalpha < 0 ? 0 : nalpha > 256 ? 256 : (unsigned)nalpha;
+}
+
 static int read_meta(struct tensor_reader *r, struct pool_error *err)
 {
     struct png_reader *st = r->state;
     struct image_meta *m = &r->meta;
     m->color = st->channels <= 2 ? COLOR_GRAY : COLOR_RGB;
     m->has_alpha = st->channels == 2 || st->channels == 4;
+    m->palette_expanded = st->palette && !st->palette_index;
+    if (st->palette_index)
+        read_palette(st, m);
     png_charp name;
     int compression;
     png_bytep profile;
@@ -230,6 +257,8 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
         return -1;
     if (run_guarded(st->png, read_info, st))
         return read_failure(st, "header", err);
+    st->palette = png_get_color_type(st->png, st->info) == PNG_COLOR_TYPE_PALETTE;
+    st->palette_index = st->palette && r->opt->palette_index;
     st->width = png_get_image_width(st->png, st->info);
     st->height = png_get_image_height(st->png, st->info);
     if (image_check_pixels(st->width, st->height, r->opt->max_pixels, err))
@@ -374,6 +403,7 @@ struct png_writer {
     size_t row_elems, row_bytes, rows_written;
     const unsigned char *src; /* the rows of the current guarded write */
     size_t src_rows;
+    bool palette; /* indices into meta's palette: a palette PNG */
 };
 
 static void write_to_file(png_structp png, png_bytep data, size_t n)
@@ -447,6 +477,17 @@ static void set_color_chunks(png_structp png, png_infop info, const struct image
         png_set_gAMA(png, info, m->gamma);
 }
 
+/* The input's palette and its tRNS alphas, unchanged: pooled indices keep their colours. */
+static void set_palette(png_structp png, png_infop info, const struct image_meta *m)
+{
+    png_color colours[256];
+    for (unsigned i = 0; i < m->palette_len; i++)
+        colours[i] = (png_color){m->palette[i][0], m->palette[i][1], m->palette[i][2]};
+    png_set_PLTE(png, info, colours, (int)m->palette_len);
+    if (m->palette_alpha_len)
+        png_set_tRNS(png, info, m->palette_alpha, (int)m->palette_alpha_len, NULL);
+}
+
 static void write_header(png_structp png, void *ctx)
 {
     static const int color_types[] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
@@ -457,8 +498,11 @@ static void write_header(png_structp png, void *ctx)
      * contradicts sRGB) are left out with a warning instead of failing the write. */
     png_set_benign_errors(png, 1);
     png_set_IHDR(png, st->info, (png_uint_32)st->dims.width, (png_uint_32)st->dims.height,
-                 st->dims.dtype == DT_U16 ? 16 : 8, color_types[st->dims.channels - 1],
+                 st->dims.dtype == DT_U16 ? 16 : 8,
+                 st->palette ? PNG_COLOR_TYPE_PALETTE : color_types[st->dims.channels - 1],
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+    if (st->palette)
+        set_palette(png, st->info, st->meta);
     set_compression(png, st->level);
     set_color_chunks(png, st->info, st->meta);
     png_write_info(png, st->info);
@@ -484,6 +528,8 @@ static int png_writer_begin(struct tensor_writer *w, struct pool_error *err)
     st->meta = w->meta;
     st->level = w->opt->png_level;
     st->dims = dims;
+    st->palette = w->meta->color == COLOR_PALETTE && w->meta->palette_len > 0 &&
+                  dims.channels == 1 && dims.dtype == DT_U8;
     st->row_elems = dims.width * dims.channels;
     st->row_bytes = st->row_elems * dtype_size(dims.dtype);
     st->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error,
@@ -522,6 +568,11 @@ static int png_writer_write(struct tensor_writer *w, const void *buf, size_t cou
     size_t rows = count / st->row_elems;
     if (rows > st->dims.height - st->rows_written)
         return pool_fail(err, "more rows than the image holds (%zu)", st->dims.height);
+    const unsigned char *index = buf;
+    for (size_t i = 0; st->palette && i < count; i++)
+        if (index[i] >= st->meta->palette_len)
+            return pool_fail(err, "palette index %u is past the palette's %u colours", index[i],
+                             st->meta->palette_len);
     st->src = buf;
     st->src_rows = rows;
     if (run_guarded(st->png, write_rows, st))

@@ -531,3 +531,21 @@ plain = (2 * src.astype(np.int64).reshape(4, 2, 6, 2, 3).sum(axis=(1, 3)) + 4) /
 assert (plain != np.asarray(Image.open("passes/photo.pass1.png"))).any()
 PY
 }
+
+@test "a 4-D .npy that looks channels-last (NHWC) read as nchw is warned about, once" {
+    "$PY" -c 'import numpy as np; np.save("f.npy", np.zeros((2, 32, 32, 3), np.float32)); np.save("g.npy", np.zeros((2, 64, 32, 32), np.float32))'
+    run "$POOL" -m max -k 2 f.npy -o out.npy
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: f.npy: warning: 2x32x32x3 is read as nchw, so W is 3; if the last axis holds channels (NHWC), give --layout nhwc" ]
+    # given a layout, or a shape that is plainly NCHW: nothing said
+    run "$POOL" -m max -k 2 --layout nhwc f.npy -o out.npy
+    [ -z "$output" ]
+    run "$POOL" -m max -k 2 --layout nchw f.npy -o out.npy
+    [ -z "$output" ]
+    run "$POOL" -m max -k 2 g.npy -o out.npy
+    [ -z "$output" ]
+    # over a batch: one line for the kind
+    mkdir in && cp f.npy in/a.npy && cp f.npy in/b.npy
+    run "$POOL" -m max -k 2 -R in -O out
+    [ "${lines[0]}" = "pool: 2 of 2 inputs: warning: a 4-D tensor whose last axis is 1 to 4 long is read as nchw (the last axis is width); if it holds channels, give --layout nhwc" ]
+}

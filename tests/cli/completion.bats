@@ -123,6 +123,7 @@ setup() {
     expect "pool --dtype f" f16 f32 f64
     expect "pool --layout n" ncl nchw nhwc ncdhw
     expect "pool --stats-format " json text
+    expect "pool --palette " index expand
 }
 
 @test "completion: inputs and -o complete file names" {

@@ -114,3 +114,111 @@ assert abs(share(mo) - share(g)) < 0.05 * share(g), (share(mo), share(g))'
     run "$POOL" -m median --norm 2 -k 2 m.png -o x.png
     [ "$status" -eq 2 ]
 }
+
+# voc_palette FILE [BITS]: the mask of voc_mask as a palette PNG of class ids (0, 1, 2 and
+# 255 or, with BITS < 8, 3), index 0 transparent through tRNS.
+voc_palette() {
+    "$PY" - "$1" "${2:-8}" <<'PY'
+import sys, numpy as np
+from PIL import Image
+bits = int(sys.argv[2])
+border = 255 if bits == 8 else 3
+ids = np.zeros((48, 64), np.uint8)
+ids[5:31, 3:41] = 1
+ids[17:45, 29:61] = 2
+ids[:, 0] = ids[0, :] = border
+im = Image.fromarray(ids, "P")
+pal = [0, 0, 0, 128, 0, 0, 0, 128, 0] + [7, 7, 7] * (border - 3) + [224, 224, 192]
+im.putpalette(pal)
+im.save(sys.argv[1], bits=bits, transparency=bytes([0] + [255] * border))
+PY
+}
+
+# same_palette_mode IN OUT MODE K: OUT is a palette PNG with IN's palette and tRNS whose
+# indices are MODE (max, mode, median, nearest) of IN's indices over K x K windows.
+same_palette_mode() {
+    "$PY" - "$@" <<'PY'
+import sys, numpy as np
+from PIL import Image
+src, out, mode, k = Image.open(sys.argv[1]), Image.open(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+assert out.mode == "P", out.mode
+assert out.getpalette() == src.getpalette(), "palette changed"
+assert out.info.get("transparency") == src.info.get("transparency"), "tRNS changed"
+a = np.asarray(src).astype(int)
+H, W = a.shape[0] // k, a.shape[1] // k
+win = a[:H * k, :W * k].reshape(H, k, W, k).transpose(0, 2, 1, 3).reshape(H, W, k * k)
+if mode == "max":
+    want = win.max(axis=2)
+elif mode == "median":
+    want = np.sort(win, axis=2)[:, :, (k * k - 1) // 2]
+elif mode == "nearest":
+    want = a[k // 2::k, k // 2::k][:H, :W]
+else:
+    want = np.array([[np.bincount(w).argmax() for w in row] for row in win])
+got = np.asarray(out)
+assert np.array_equal(got, want), np.argwhere(got != want)[:5]
+PY
+}
+
+@test "palettes: max, mode, median and nearest pool the indices and keep the palette and tRNS" {
+    voc_palette m.png
+    for mode in max mode median nearest; do
+        "$POOL" -q -m "$mode" -k 2 m.png -o "$mode.png"
+        same_palette_mode m.png "$mode.png" "$mode" 2
+    done
+    "$POOL" -q -m mode -k 3 m.png -o k3.png
+    same_palette_mode m.png k3.png mode 3
+}
+
+@test "palettes: 2-bit indices come out as indices (not scaled to 0-255)" {
+    voc_palette m.png 2
+    [ "$(file -b m.png)" = "PNG image data, 64 x 48, 2-bit colormap, non-interlaced" ]
+    "$POOL" -q -m mode -k 2 m.png -o out.png
+    same_palette_mode m.png out.png mode 2
+    "$POOL" -q -m mode -k 2 m.png -o out.npy
+    run npy_show out.npy
+    [ "$output" = "uint8 (24, 32)" ]
+    "$PY" -c 'import numpy as np; assert set(np.unique(np.load("out.npy"))) <= {0, 1, 2, 3}'
+}
+
+@test "palettes: avg and lp pool the colours, with one warning per kind over a batch" {
+    voc_palette m.png
+    run "$POOL" -m avg -k 2 --warn-psnr 0 m.png -o avg.png
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: m.png: warning: a palette image is averaged as its colours; for a label map, -m mode (or median, nearest) pools its class ids and keeps the palette" ]
+    [ "$("$PY" -c 'from PIL import Image; print(Image.open("avg.png").mode)')" = RGBA ]
+    mkdir in
+    cp m.png in/a.png
+    cp m.png in/b.png
+    run "$POOL" -P lp:2 --warn-psnr 0 -R in -O out
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "pool: 2 of 2 inputs: warning: a palette image is averaged as its colours; for a label map, -m mode (or median, nearest) pools its class ids and keeps the palette" ]
+    # -q, or --palette given, says nothing
+    run "$POOL" -q -m avg -k 2 m.png -o q.png
+    [ -z "$output" ]
+    run "$POOL" --palette expand -m avg -k 2 --warn-psnr 0 m.png -o e.png
+    [ -z "$output" ]
+}
+
+@test "palettes: --palette overrides the modes' choice" {
+    voc_palette m.png
+    # indices averaged on request: 0 and 1 around a window give 1 (half up), still indices
+    "$POOL" -q --palette index -m avg -k 2 m.png -o avg.png
+    "$PY" -c 'from PIL import Image; im = Image.open("avg.png"); assert im.mode == "P", im.mode'
+    # colours pooled on request: mode over RGBA pixels
+    "$POOL" -q --palette expand -m mode -k 2 m.png -o mode.png
+    "$PY" -c 'from PIL import Image; im = Image.open("mode.png"); assert im.mode == "RGBA", im.mode'
+    run "$POOL" --palette rgb -m mode -k 2 m.png -o x.png
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --palette rgb: give index or expand" ]
+}
+
+@test "palettes: JPEG output of indices is refused, naming --palette expand; nothing written" {
+    voc_palette m.png
+    run "$POOL" -m mode -k 2 m.png -o out.jpg
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: out.jpg: a palette image's indices"*"--palette expand"* ]]
+    [ ! -e out.jpg ]
+    run "$POOL" -q --palette expand -m mode -k 2 m.png -o out.jpg
+    [[ "$output" == *"JPEG has no alpha channel"* ]]
+}
