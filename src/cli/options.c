@@ -24,6 +24,9 @@ enum {
     OPT_LINEAR,
     OPT_NO_PREMULTIPLY,
     OPT_PALETTE,
+    OPT_OUTPUT_DTYPE,
+    OPT_DEPTH,
+    OPT_BACKGROUND,
     OPT_PLAN,
     OPT_FLATTEN,
     OPT_STATS,
@@ -64,6 +67,9 @@ static const struct option long_options[] = {
     {"linear", no_argument, NULL, OPT_LINEAR},
     {"no-premultiply", no_argument, NULL, OPT_NO_PREMULTIPLY},
     {"palette", required_argument, NULL, OPT_PALETTE},
+    {"output-dtype", required_argument, NULL, OPT_OUTPUT_DTYPE},
+    {"depth", required_argument, NULL, OPT_DEPTH},
+    {"background", required_argument, NULL, OPT_BACKGROUND},
     {"plan", required_argument, NULL, OPT_PLAN},
     {"flatten", no_argument, NULL, OPT_FLATTEN},
     {"no-header", no_argument, NULL, OPT_NO_HEADER},
@@ -125,6 +131,8 @@ void options_print_help(FILE *out)
           "Images:\n"
           "      --linear           average 8/16-bit sRGB in linear light\n"
           "      --no-premultiply   average alpha images channel by channel\n"
+          "      --background COLOR composite alpha over COLOR (black, white, #RRGGBB, R,G,B)\n"
+          "                         and drop it, e.g. to write JPEG\n"
           "      --palette RULE     palette PNGs: index (pool the indices, keep the palette;\n"
           "                         the default when every pass is max, min, mode, median\n"
           "                         or nearest) or expand (pool the colours)\n"
@@ -135,6 +143,9 @@ void options_print_help(FILE *out)
           "  -f, --format FMT       png jpeg pnm npy raw txt csv (default: from -o's\n"
           "                         extension, else the input's)\n"
           "      --flatten          drop size-1 axes from .npy output\n"
+          "      --output-dtype T   write the pooled values as type T (f32: averages\n"
+          "                         unrounded; integers: rounded half up, clamped)\n"
+          "      --depth 8|16       the output's bits a sample (16 to 8: round(v*255/65535))\n"
           "      --stack            several inputs into one .npy, along a new leading axis\n"
           "      --no-header        a csv table without its header row\n"
           "      --png-level N      PNG compression 0-9 (default 3)\n"
@@ -239,6 +250,46 @@ static int parse_shard(struct cli_options *o, const char *arg, struct pool_error
         return pool_fail(err, "--shard %s: K: %s", arg, why.msg);
     o->shard = (size_t)shard;
     o->shards = (size_t)shards;
+    return 0;
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* black, white, #RGB, #RRGGBB or R,G,B: the 8-bit red, green and blue; -1 if not one. */
+static int colour_parse(const char *s, unsigned char rgb[3])
+{
+    if (!strcmp(s, "black") || !strcmp(s, "white")) {
+        memset(rgb, s[0] == 'w' ? 255 : 0, 3);
+        return 0;
+    }
+    size_t n = strlen(s);
+    if (s[0] == '#' && (n == 4 || n == 7)) {
+        size_t per = (n - 1) / 3;
+        for (int k = 0; k < 3; k++) {
+            int v = 0;
+            for (size_t j = 0; j < per; j++) {
+                int d = hex_digit(s[1 + k * per + j]);
+                if (d < 0)
+                    return -1;
+                v = v * 16 + d;
+            }
+            rgb[k] = (unsigned char)(per == 1 ? v * 17 : v);
+        }
+        return 0;
+    }
+    unsigned v[3];
+    char tail;
+    if (sscanf(s, "%3u,%3u,%3u%c", &v[0], &v[1], &v[2], &tail) != 3 || v[0] > 255 || v[1] > 255 ||
+        v[2] > 255 || !strchr("0123456789", s[0]))
+        return -1;
+    for (int k = 0; k < 3; k++)
+        rgb[k] = (unsigned char)v[k];
     return 0;
 }
 
@@ -353,6 +404,28 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         o->palette_given = true;
         o->reader.palette_index = !strcmp(arg, "index");
         return 0;
+    case OPT_OUTPUT_DTYPE:
+        if (!dtype_parse(arg, &o->output_dtype))
+            return pool_fail(err,
+                             "--output-dtype %s: unknown type (u8 i8 u16 i16 u32 i32 u64 i64 "
+                             "f16 f32 f64)",
+                             arg);
+        o->output_dtype_given = true;
+        return 0;
+    case OPT_DEPTH:
+        if (strcmp(arg, "8") && strcmp(arg, "16"))
+            return pool_fail(err, "--depth %s: give 8 or 16 (bits a sample)", arg);
+        o->depth = !strcmp(arg, "8") ? DT_U8 : DT_U16;
+        o->depth_given = true;
+        return 0;
+    case OPT_BACKGROUND:
+        if (colour_parse(arg, o->background))
+            return pool_fail(err,
+                             "--background %s: give a colour as black, white, #RGB, "
+                             "#RRGGBB or R,G,B (0-255 each)",
+                             arg);
+        o->background_given = true;
+        return 0;
     case 'o':
         o->output = arg;
         o->output_template = strchr(arg, '%') != NULL;
@@ -421,6 +494,12 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
         return pool_fail(err, "--dtype describes raw input: give --shape too");
     if (!o->palette_given)
         o->reader.palette_index = passes_pick_values(o);
+    if (o->depth_given && o->output_dtype_given)
+        return pool_fail(err, "--depth and --output-dtype both set the output's type: give one");
+    if (o->linear && o->output_dtype_given && dtype_is_float(o->output_dtype))
+        return pool_fail(err, "--linear turns the pooled light back into codes, so a float "
+                              "--output-dtype would not see the values before rounding: "
+                              "give one");
     return 0;
 }
 

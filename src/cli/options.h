@@ -25,8 +25,14 @@ struct cli_options {
     bool flatten;                 /* drop size-1 axes from .npy output */
     bool no_premultiply;          /* average alpha images channel by channel */
     bool palette_given;           /* --palette: index or expand, not by the passes' modes */
-    const char *input;            /* the first input; "-" for stdin */
-    char **inputs;                /* every input (argv's), ninputs of them */
+    bool output_dtype_given;      /* --output-dtype: the pooled values' element type */
+    enum pool_dtype output_dtype;
+    bool depth_given; /* --depth 8|16: the output's sample depth (u8 or u16) */
+    enum pool_dtype depth;
+    bool background_given; /* --background: composite alpha over this colour */
+    unsigned char background[3];
+    const char *input; /* the first input; "-" for stdin */
+    char **inputs;     /* every input (argv's), ninputs of them */
     int ninputs;
     bool inputs_given;         /* FILE arguments were given (else inputs is "-") */
     bool recursive;            /* -R: walk folders among the inputs */

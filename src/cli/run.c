@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/cast.h"
 #include "../pipeline/pipeline.h"
 #include "planner.h"
 
@@ -29,7 +30,12 @@ struct input_run {
     struct pipeline pipe;
     struct pool_pass *passes; /* the settings' passes, with this input's alpha rule */
     bool pipe_rescaled;       /* the pipeline stretches PNM codes to the full range */
-    size_t image;             /* 1-based, within the input */
+    /* The image as the passes see it and the writer gets it: after --background (no
+     * alpha, maybe RGB), with codes stretched (no maxval); pass_shape's type is the
+     * passes' (a float --output-dtype pools in it), its channels after --background. */
+    struct image_meta meta;
+    struct tensor_shape pass_shape;
+    size_t image; /* 1-based, within the input */
 };
 
 /* The output's format: -f, else the output's extension, else the input's. */
@@ -115,14 +121,28 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     snprintf(shape->layout, sizeof shape->layout, "%s", layout);
     if (tensor_geom(shape, &geom, err))
         return -1;
-    bool alpha = in->reader.meta.has_alpha && geom.inner >= 2;
+    const struct image_meta *m = &in->reader.meta;
+    bool flatten = o->background_given && m->has_alpha && (geom.inner == 2 || geom.inner == 4);
+    bool alpha = m->has_alpha && geom.inner >= 2 && !flatten;
     for (size_t i = 0; i < in->s->npasses; i++)
         in->passes[i].premultiply_alpha = alpha && !o->no_premultiply;
     /* A PNM maxval below the type's range survives into PNM output; any other image
-     * format wants the full range, so stretch the codes first. */
+     * format (and --depth) wants the full range, so stretch the codes first. */
     enum file_format format = in->shared->output.format;
     bool image_out = format == FORMAT_PNG || format == FORMAT_JPEG;
-    in->pipe_rescaled = image_out && in->reader.meta.maxval;
+    in->pipe_rescaled = (image_out || o->depth_given) && m->maxval;
+    in->meta = *m;
+    in->pass_shape = *shape;
+    if (in->pipe_rescaled)
+        in->meta.maxval = 0;
+    if (flatten) {
+        size_t channels = cast_flattened_channels(geom.inner, o->background);
+        in->meta.has_alpha = false;
+        in->meta.color = channels == 3 ? COLOR_RGB : COLOR_GRAY;
+        in->pass_shape.dims[strchr(shape->layout, 'c') - shape->layout] = channels;
+    }
+    if (o->output_dtype_given && dtype_is_float(o->output_dtype))
+        in->pass_shape.dtype = o->output_dtype;
     char letters[4] = "";
     for (const char *a = shape->layout; *a; a++)
         if (strchr("dhwl", *a) && strlen(letters) < 3)
@@ -130,13 +150,19 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     struct pipeline_options po = {.linear = o->linear,
                                   .has_alpha = alpha,
                                   .maxval = in->reader.meta.maxval,
-                                  .rescale = image_out,
+                                  .rescale = image_out || o->depth_given,
+                                  .flatten = flatten,
+                                  .cast = o->output_dtype_given,
+                                  .cast_to = o->output_dtype,
+                                  .change_depth = o->depth_given,
+                                  .depth_to = o->depth,
                                   .measure = measuring(o),
                                   .estimate_rows = o->stats ? 0 : PSNR_ESTIMATE_ROWS,
-                                  .channels = channel_map_of(shape),
+                                  .channels = channel_map_of(&in->pass_shape),
                                   .shift_test = o->shift_test,
                                   .spatial_letters = letters,
                                   .no_decode_ahead = in->s->no_decode_ahead};
+    memcpy(po.background, o->background, sizeof po.background);
     if (views_wanted(o))
         views_tap_into(&in->shared->views, &po);
     pipeline_free(&in->pipe);
@@ -144,8 +170,9 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
         return -1;
     if (!o->quiet && !atomic_exchange(&in->shared->once->plan, true))
         planner_warn(in->shared->warnings, in->name, in->passes, in->s->npasses, &geom);
-    *out_shape = *shape;
+    *out_shape = in->pass_shape;
     tensor_respace(out_shape, in->pipe.out.size);
+    out_shape->dtype = in->pipe.out.dtype;
     return 0;
 }
 
@@ -195,8 +222,7 @@ static int open_output(struct input_run *in, const struct tensor_shape *out_shap
     }
     /* What the format cannot hold is about this input: in a batch (where an output may be
      * named by its number alone), a table or a stack (which goes on without it), say which. */
-    if (writer_open(&out->writer, out->format, out->file.fp, &shape, &in->reader.meta, &o->writer,
-                    err)) {
+    if (writer_open(&out->writer, out->format, out->file.fp, &shape, &in->meta, &o->writer, err)) {
         if (!rewind_output(out))
             output_abort(&out->file);
         return in->s->one_output_each || gathers(o, out->format)
@@ -213,7 +239,7 @@ static int continue_output(struct input_run *in, const struct tensor_shape *out_
 {
     struct tensor_writer *w = &in->shared->output.writer;
     w->shape = written_shape(in, out_shape);
-    w->meta = &in->reader.meta;
+    w->meta = &in->meta;
     w->name = in->name;
     w->new_input = true;
     if (w->ops->next_image(w, err))
@@ -255,7 +281,11 @@ static int pool_images(struct input_run *in, struct tensor_shape *out_shape, str
     struct pass_views *views = &in->shared->views;
     struct tensor_writer *w = &in->shared->output.writer;
     for (;;) {
-        if (views_wanted(o) && views_begin_image(views, in->path, &in->reader, in->image, &in->pipe,
+        /* the views show what the passes see (after --background, a float cast) */
+        struct tensor_reader seen = in->reader;
+        seen.meta = in->meta;
+        seen.shape = in->pass_shape;
+        if (views_wanted(o) && views_begin_image(views, in->path, &seen, in->image, &in->pipe,
                                                  in->passes, in->pipe_rescaled, err))
             return -1;
         if (pipeline_run(&in->pipe, &in->reader, w, err) ||

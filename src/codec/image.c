@@ -32,12 +32,17 @@ int image_dims_from_shape(const struct tensor_shape *s, const char *format_label
                          "%s holds one image, and this tensor has %zu batch items: write "
                          ".npy instead",
                          format_label, axis_size(s, 'n'));
+    if (s->dtype == DT_U16 && !allow_16bit)
+        return pool_fail(err,
+                         "%s stores 8-bit samples, and this image is 16-bit: give --depth 8 "
+                         "(or write PNG, which holds 16)",
+                         format_label);
     if (s->dtype != DT_U8 && !(allow_16bit && s->dtype == DT_U16))
         return pool_fail(err,
                          "%s stores %s unsigned integers, and this tensor is %s: write "
-                         ".npy instead, or convert it to u8%s first",
+                         ".npy instead, or give --output-dtype u8%s",
                          format_label, allow_16bit ? "8- or 16-bit" : "8-bit", dtype_name(s->dtype),
-                         allow_16bit ? " or u16" : "");
+                         allow_16bit ? " (or u16)" : "");
     out->height = axis_size(s, 'h');
     out->width = axis_size(s, 'w');
     out->channels = channels_last ? axis_size(s, 'c') : 1;

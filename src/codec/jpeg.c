@@ -510,10 +510,11 @@ static int choose_input_color(struct jpeg_writer *st, struct pool_error *err)
         }
         return pool_fail(err, "JPEG has no alpha channel, and this image has 4 channels "
                               "(RGBA; 4 channels are CMYK only when read from a CMYK image): "
-                              "write PNG instead");
+                              "give --background COLOR to composite it, or write PNG");
     case 2:
         return pool_fail(err, "JPEG has no alpha channel, and this image has 2 channels (gray "
-                              "and alpha): write PNG instead");
+                              "and alpha): give --background COLOR to composite it, or write "
+                              "PNG");
     default:
         return pool_fail(err,
                          "JPEG stores 1 (gray), 3 (RGB) or 4 (CMYK) channels, and this "

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/cast.h"
 #include "../core/convert.h"
 #include "prefetch.h"
 
@@ -92,6 +93,27 @@ static int add_conversion(struct pipeline *p, enum convert_direction dir, enum p
     return 0;
 }
 
+static int cast_push_fn(void *self, const void *row, struct pool_error *err)
+{
+    return cast_push(self, row, err);
+}
+static void cast_sink_fn(void *self, row_sink_fn sink, void *ctx)
+{
+    cast_set_sink(self, sink, ctx);
+}
+static void cast_free_fn(void *self) { cast_free(self); }
+
+static int add_cast(struct pipeline *p, enum cast_kind kind, enum pool_dtype to,
+                    const unsigned char background[3], struct pool_error *err)
+{
+    struct cast_stage *c;
+    if (cast_create(&c, kind, &p->out, to, background, err))
+        return -1;
+    p->filters[p->nfilters++] = (struct row_filter){c, cast_push_fn, cast_sink_fn, cast_free_fn};
+    p->out = *cast_out_geom(c);
+    return 0;
+}
+
 /* Before the first pass: after the real passes take a row, the shifted copies take it. */
 struct shift_feeder {
     struct shift_probe *probe;
@@ -161,7 +183,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     memset(p, 0, sizeof *p);
     p->in = p->out = *in;
     p->decode_ahead = !opt->no_decode_ahead;
-    p->filters = calloc(npasses + 5, sizeof *p->filters);
+    p->filters = calloc(npasses + 8, sizeof *p->filters);
     p->passes = calloc(npasses ? npasses : 1, sizeof *p->passes);
     /* Rows are read a batch at a time: decoders such as libjpeg copy through their own
      * buffers when asked for one row. */
@@ -174,6 +196,12 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     bool rescale = opt->rescale && opt->maxval;
     unsigned code_max = rescale ? 0 : opt->maxval;
     if (rescale && add_conversion(p, RESCALE, in->dtype, opt->maxval, false, err))
+        return -1;
+    if (opt->flatten && add_cast(p, CAST_FLATTEN, in->dtype, opt->background, err))
+        return -1;
+    /* To a float type the passes pool in it, so averages are not rounded to integers. */
+    bool cast_first = opt->cast && dtype_is_float(opt->cast_to) && opt->cast_to != in->dtype;
+    if (cast_first && add_cast(p, CAST_TYPE, opt->cast_to, NULL, err))
         return -1;
     if (opt->tap && add_input_tap(p, opt, err))
         return -1;
@@ -191,6 +219,9 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
                                      .has_alpha = opt->has_alpha};
     if (opt->linear)
         fo.peak = 0; /* linear light is [0, 1]: the input's own range */
+    else if (cast_first && !dtype_is_float(in->dtype) && dtype_size(in->dtype) <= 2)
+        fo.peak = rescale || !opt->maxval ? (in->dtype == DT_U8 || in->dtype == DT_I8 ? 255 : 65535)
+                                          : opt->maxval; /* still codes, now as floats */
     size_t first_pass = p->nfilters;
     struct row_geom pass_in = p->out;
     for (size_t i = 0; i < npasses; i++)
@@ -200,6 +231,12 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
         add_shift_probe(p, passes, npasses, &pass_in, first_pass, opt->spatial_letters, err))
         return -1;
     if (opt->linear && add_conversion(p, LINEAR_TO_SRGB, in->dtype, code_max, opt->has_alpha, err))
+        return -1;
+    bool cast_last = opt->cast && !cast_first && opt->cast_to != p->out.dtype;
+    if (cast_last && add_cast(p, CAST_TYPE, opt->cast_to, NULL, err))
+        return -1;
+    if (opt->change_depth && opt->depth_to != p->out.dtype &&
+        add_cast(p, CAST_DEPTH, opt->depth_to, NULL, err))
         return -1;
     for (size_t i = 0; i + 1 < p->nfilters; i++)
         p->filters[i].set_sink(p->filters[i].self, push_to_filter, &p->filters[i + 1]);

@@ -133,7 +133,7 @@ PY
     "$PY" -c 'import numpy as np; np.save("mixed/f.npy", np.zeros((8, 8), np.float32))'
     run "$POOL" -k 2 -R mixed -f jpeg -o 'numbered/%i.%e'
     [ "$status" -eq 1 ]
-    [ "${lines[0]}" = "pool: mixed/f.npy: JPEG stores 8-bit unsigned integers, and this tensor is f32: write .npy instead, or convert it to u8 first" ]
+    [ "${lines[0]}" = "pool: mixed/f.npy: JPEG stores 8-bit unsigned integers, and this tensor is f32: write .npy instead, or give --output-dtype u8" ]
     [ -f numbered/2.jpg ] && [ ! -e numbered/1.jpg ]
     run "$POOL" -k 2 -R photos -o 'x/%q.png'
     [ "$status" -eq 2 ]

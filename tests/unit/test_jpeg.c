@@ -707,15 +707,15 @@ static void test_writer_refusals(void)
     struct tensor_shape s;
     set_image_shape(&s, 8, 8, 3);
     s.dtype = DT_U16;
-    check_refused(&s, &no_meta, 90, "8-bit");
+    check_refused(&s, &no_meta, 90, "give --depth 8");
     s.dtype = DT_F32;
     check_refused(&s, &no_meta, 90, "f32");
     set_image_shape(&s, 8, 8, 2);
-    check_refused(&s, &no_meta, 90, "write PNG instead");
+    check_refused(&s, &no_meta, 90, "give --background COLOR");
     set_image_shape(&s, 8, 8, 4);
     check_refused(&s, &no_meta, 90, "no alpha");
     struct image_meta rgba = {.is_image = true, .color = COLOR_RGB, .has_alpha = true};
-    check_refused(&s, &rgba, 90, "write PNG instead");
+    check_refused(&s, &rgba, 90, "give --background COLOR");
     set_image_shape(&s, 8, 8, 5);
     check_refused(&s, &no_meta, 90, "1 (gray), 3 (RGB) or 4 (CMYK)");
 
