@@ -27,6 +27,8 @@ enum {
     OPT_OUTPUT_DTYPE,
     OPT_DEPTH,
     OPT_BACKGROUND,
+    OPT_SIZE,
+    OPT_EDGE,
     OPT_PLAN,
     OPT_FLATTEN,
     OPT_STATS,
@@ -70,6 +72,8 @@ static const struct option long_options[] = {
     {"output-dtype", required_argument, NULL, OPT_OUTPUT_DTYPE},
     {"depth", required_argument, NULL, OPT_DEPTH},
     {"background", required_argument, NULL, OPT_BACKGROUND},
+    {"size", required_argument, NULL, OPT_SIZE},
+    {"edge", required_argument, NULL, OPT_EDGE},
     {"plan", required_argument, NULL, OPT_PLAN},
     {"flatten", no_argument, NULL, OPT_FLATTEN},
     {"no-header", no_argument, NULL, OPT_NO_HEADER},
@@ -117,6 +121,11 @@ void options_print_help(FILE *out)
           "      --count-include-pad  avg divides by the window including padding\n"
           "      --norm P           lp's power (default 2)\n"
           "      --output-size SIZE adaptive pooling to this size (every mode but lp)\n"
+          "      --size GEOMETRY    each image's output size from its own, ImageMagick's\n"
+          "                         W, xH, WxH (fit inside), WxH^ (cover), WxH! (exact);\n"
+          "                         never larger than the image\n"
+          "      --edge RULE        a remainder no window covers: floor (default, PyTorch),\n"
+          "                         ceil, partial (Pillow reduce), replicate (vips shrink)\n"
           "Several passes:\n"
           "  -P, --pass SPEC        add a pass: MODE[:KERNEL][,key=value...], keys k s p d\n"
           "                         ceil cip norm out; e.g. -P max:3,s=2,p=1 -P gavg\n"
@@ -418,6 +427,17 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         o->depth = !strcmp(arg, "8") ? DT_U8 : DT_U16;
         o->depth_given = true;
         return 0;
+    case OPT_EDGE:
+        if (strcmp(arg, "floor") && strcmp(arg, "ceil") && strcmp(arg, "partial") &&
+            strcmp(arg, "replicate"))
+            return pool_fail(err, "--edge %s: give floor, ceil, partial or replicate", arg);
+        o->edge = arg;
+        return 0;
+    case OPT_SIZE:
+        if (fit_parse(arg, &o->size, &why))
+            return pool_fail(err, "--size %s", why.msg);
+        o->size_given = true;
+        return 0;
     case OPT_BACKGROUND:
         if (colour_parse(arg, o->background))
             return pool_fail(err,
@@ -471,9 +491,43 @@ static bool passes_pick_values(const struct cli_options *o)
     return true;
 }
 
+/* --edge: what happens to a remainder no whole window covers, on every windowed pass. */
+static void apply_edge(const char *edge, struct pool_pass *p)
+{
+    if (!strcmp(edge, "ceil") || !strcmp(edge, "partial"))
+        p->ceil_mode = true;
+    if (!strcmp(edge, "partial"))
+        p->count_include_pad = false;
+    p->edge_replicate = !strcmp(edge, "replicate");
+}
+
+/* --size makes the one pass adaptive, to a size found for each image. */
+static int check_size(struct cli_options *o, struct flag_pass *f, struct pool_error *err)
+{
+    const struct pool_pass *p = &f->pass;
+    if (o->npasses)
+        return pool_fail(err, "--size sizes one pass, given with -m: not with -P");
+    if (p->kernel.n || p->stride.n || p->padding.n || p->dilation.n || p->output_size.n ||
+        p->ceil_mode || p->global)
+        return pool_fail(err, "--size chooses the windows (adaptive pooling to the size): "
+                              "give no kernel, stride, padding, dilation, ceil, output size "
+                              "or global mode with it");
+    if (o->repeat > 1)
+        return pool_fail(err, "--size reaches its size in one pass: -r does not apply");
+    if (p->mode == MODE_LP)
+        return pool_fail(err, "--size pools adaptively, which lp does not (any other mode)");
+    f->pass.output_size = (struct size_arg){1, {1}}; /* set for each image */
+    if (!f->used)
+        snprintf(f->label, sizeof f->label, "--size");
+    f->used = true;
+    return 0;
+}
+
 static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_given,
                          struct pool_error *err)
 {
+    if (o->size_given && check_size(o, f, err))
+        return -1;
     if (f->used && o->npasses)
         return pool_fail(err, "%s: give a pass either with -P or with -m/-k/... flags, not both",
                          f->label);
@@ -494,6 +548,11 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
         return pool_fail(err, "--dtype describes raw input: give --shape too");
     if (!o->palette_given)
         o->reader.palette_index = passes_pick_values(o);
+    for (int i = 0; o->edge && i < o->npasses; i++)
+        apply_edge(o->edge, &o->passes[i]);
+    if (o->edge && !strcmp(o->edge, "replicate") && o->shift_test)
+        return pool_fail(err, "--shift-test does not take --edge replicate (its shifted copies "
+                              "would need their own extended edges): use --edge partial");
     if (o->depth_given && o->output_dtype_given)
         return pool_fail(err, "--depth and --output-dtype both set the output's type: give one");
     if (o->linear && o->output_dtype_given && dtype_is_float(o->output_dtype))

@@ -6,6 +6,7 @@
 
 #include "../codec/codec.h"
 #include "../core/pass.h"
+#include "fit.h"
 
 #define MAX_PASSES 64
 #define MAX_JOBS 256
@@ -31,6 +32,9 @@ struct cli_options {
     enum pool_dtype depth;
     bool background_given; /* --background: composite alpha over this colour */
     unsigned char background[3];
+    const char *edge; /* --edge floor|ceil|partial|replicate, or NULL */
+    bool size_given;  /* --size: the one pass adaptive to a size fitted to each image */
+    struct fit_geometry size;
     const char *input; /* the first input; "-" for stdin */
     char **inputs;     /* every input (argv's), ninputs of them */
     int ninputs;

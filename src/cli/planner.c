@@ -88,6 +88,13 @@ int planner_run(const struct cli_options *o, FILE *out)
     }
     char text[64], stride[48], field[48], cover[24], number[24];
     int status = 0;
+    bool changed;
+    if (o->size_given && fit_output_size(&o->size, &geom, &passes[0].output_size, &changed, &err)) {
+        say_failure(&err, o->plan);
+        free(passes);
+        free(plans);
+        return EXIT_FAILURE_DATA;
+    }
     shape_format(&shape, text, sizeof text);
     print_row(out, "pass", "mode", "output", "stride", "field", "coverage");
     print_row(out, "in", "", text, "", "", "");

@@ -98,6 +98,25 @@ static bool looks_channels_last(const struct tensor_shape *s)
     return s->ndim == 4 && w >= 1 && w <= 4 && c >= 8 * w && h >= 8 * w;
 }
 
+/* --size: the pass's output size for this image (height and width; depth kept). */
+static int fit_pass(struct input_run *in, const struct row_geom *geom, struct pool_error *err)
+{
+    const struct cli_options *o = in->s->opt;
+    bool changed;
+    if (fit_output_size(&o->size, geom, &in->passes[0].output_size, &changed, err))
+        return -1;
+    if (!changed && !o->quiet && in->image == 1) {
+        char g[64];
+        fit_format(&o->size, g, sizeof g);
+        warning_give(in->shared->warnings, in->name, WARNING_WITHIN_SIZE, 0, false,
+                     "already within --size: written at its own size (kernel 1)",
+                     "already within --size %s (%zux%zu, width x height): written at its own "
+                     "size (kernel 1)",
+                     g, geom->size[2], geom->size[1]);
+    }
+    return 0;
+}
+
 /* Lays out the reader's current image or tensor and builds the pipeline for it. */
 static int plan_image(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
 {
@@ -120,6 +139,8 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
                      shape->dims[3]);
     snprintf(shape->layout, sizeof shape->layout, "%s", layout);
     if (tensor_geom(shape, &geom, err))
+        return -1;
+    if (o->size_given && fit_pass(in, &geom, err))
         return -1;
     const struct image_meta *m = &in->reader.meta;
     bool flatten = o->background_given && m->has_alpha && (geom.inner == 2 || geom.inner == 4);

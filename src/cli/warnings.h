@@ -24,6 +24,7 @@ enum warning_kind {
     WARNING_PSNR,             /* figure: the pass's PSNR in dB */
     WARNING_PALETTE_EXPANDED, /* a palette image pooled as colours by avg or lp */
     WARNING_LAYOUT,           /* a 4-D tensor that looks channels-last, read as nchw */
+    WARNING_WITHIN_SIZE,      /* --size: the image is no larger, kept at its size */
 };
 
 /* One input's warnings, kept for the tally. */

@@ -170,6 +170,7 @@ int pass_resolve(const struct pool_pass *p, int nspatial, struct axis_params ax[
             .adaptive_out = adaptive && present ? (p->global ? 1 : o[i]) : 0,
             .ceil_mode = p->ceil_mode,
             .count_include_pad = p->count_include_pad,
+            .replicate = p->edge_replicate && present && !adaptive,
         };
     }
     return 0;
@@ -197,12 +198,26 @@ int axis_out_len(const struct axis_params *a, size_t len, size_t *out, struct po
     int64_t o = floor_div(L + 2 * p - span + (a->ceil_mode ? s - 1 : 0), s) + 1;
     if (a->ceil_mode && (o - 1) * s >= L + p)
         o--;
+    /* vips shrink: round((L + 2p - span) / s + 1), halves up (451 by 2: 226) */
+    if (a->replicate && L + 2 * p - span >= 0)
+        o = (2 * (L + 2 * p - span) + 3 * s) / (2 * s);
     if (o < 1)
         return pool_fail(
             err, "the %s %" PRId64 " is larger than the %s %" PRId64 " (the output would be empty)",
             d > 1 ? "dilated kernel" : "kernel", span, p ? "padded input" : "input", L + 2 * p);
     *out = (size_t)o;
     return 0;
+}
+
+size_t axis_extended_len(const struct axis_params *a, size_t len)
+{
+    size_t o;
+    struct pool_error ignored;
+    if (!a->replicate || axis_out_len(a, len, &o, &ignored))
+        return len;
+    size_t need = (o - 1) * a->stride + a->dilation * (a->kernel - 1) + 1;
+    need = need > 2 * a->padding ? need - 2 * a->padding : 0;
+    return need > len ? need : len;
 }
 
 /* PyTorch's avg_pool3d (and so Lp in 3-D) also wants every axis at least as long as the
@@ -230,6 +245,9 @@ int pass_out_geom(const struct pool_pass *p, const struct row_geom *in, struct r
     struct pool_error why;
     if (pass_resolve(p, in->nspatial, ax, err) || check_3d_average_input(p, ax, in, err))
         return -1;
+    if (p->edge_replicate && in->nspatial == 3 && !ax[0].adaptive_out)
+        return pool_fail(err, "--edge replicate extends height and width: a 3-D tensor's depth "
+                              "is not extended (use --edge partial)");
     *out = *in;
     for (int i = 3 - in->nspatial; i < 3; i++)
         if (axis_out_len(&ax[i], in->size[i], &out->size[i], &why))

@@ -32,6 +32,10 @@ struct pool_pass {
     /* avg of images with alpha (the last channel of a channels-last tensor): weight colours
      * by alpha. Set by the CLI for images, not by pass specs. */
     bool premultiply_alpha;
+    /* --edge replicate (vips shrink): the output length rounded half up, (L+2p-span)/s + 1,
+     * and the far edge of height and width extended by copies of the last element so that
+     * every window is whole (the pipeline extends: see axis_extended_len). */
+    bool edge_replicate;
 };
 
 /* The parameters of one spatial axis, ready for arithmetic. */
@@ -39,6 +43,7 @@ struct axis_params {
     size_t kernel, stride, padding, dilation;
     size_t adaptive_out; /* 0 unless adaptive */
     bool ceil_mode, count_include_pad;
+    bool replicate; /* pool_pass.edge_replicate, on this axis */
 };
 
 const char *mode_name(const struct pool_pass *p);
@@ -62,6 +67,9 @@ int pass_resolve(const struct pool_pass *p, int nspatial, struct axis_params ax[
  * Adaptive axes give their requested size.
  */
 int axis_out_len(const struct axis_params *a, size_t len, size_t *out, struct pool_error *err);
+/* With a->replicate: the length the windows of the axis's output need (at least len), the
+ * input extended by copies of its last element; else len. */
+size_t axis_extended_len(const struct axis_params *a, size_t len);
 
 /* The output geometry of a pass over `in`, or an error naming the axis and the rule. */
 int pass_out_geom(const struct pool_pass *p, const struct row_geom *in, struct row_geom *out,

@@ -156,6 +156,11 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
     s->mode = pass->mode;
     if (pass_out_geom(pass, in, &s->out, err) || pass_resolve(pass, in->nspatial, ax, err))
         goto fail;
+    if (pass->edge_replicate && !pass->global && !pass->output_size.n) {
+        pool_fail(err, "--edge replicate: the edge is extended before a stage (a pass with "
+                       "edge_replicate reached stage_create)");
+        goto fail;
+    }
     for (int i = 0; i < 3; i++)
         if (axis_table_init(&s->axis[i], &ax[i], pass->mode, in->size[i], i == AX_W, err))
             goto fail;

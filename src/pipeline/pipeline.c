@@ -5,6 +5,7 @@
 
 #include "../core/cast.h"
 #include "../core/convert.h"
+#include "extend.h"
 #include "prefetch.h"
 
 enum { READ_BATCH_ROWS = 16 };
@@ -163,11 +164,48 @@ static int add_shift_probe(struct pipeline *p, const struct pool_pass *passes, s
     return 0;
 }
 
-static int add_pass(struct pipeline *p, const struct pool_pass *pass, size_t number,
+static int extend_push_fn(void *self, const void *row, struct pool_error *err)
+{
+    return extend_push(self, row, err);
+}
+static void extend_sink_fn(void *self, row_sink_fn sink, void *ctx)
+{
+    extend_set_sink(self, sink, ctx);
+}
+static void extend_free_fn(void *self) { extend_free(self); }
+
+/* --edge replicate: extend height and width to what the pass's windows need; the pass
+ * then pools the extended rows with whole windows (replicate off). */
+static int add_extension(struct pipeline *p, struct pool_pass *pass, struct pool_error *err)
+{
+    struct axis_params ax[3];
+    struct row_geom checked;
+    if (pass_out_geom(pass, &p->out, &checked, err) || pass_resolve(pass, p->out.nspatial, ax, err))
+        return -1;
+    struct row_geom to = p->out;
+    for (int i = 1; i < 3; i++)
+        to.size[i] = axis_extended_len(&ax[i], p->out.size[i]);
+    pass->edge_replicate = false;
+    if (to.size[1] == p->out.size[1] && to.size[2] == p->out.size[2])
+        return 0;
+    struct extend_filter *f;
+    if (extend_create(&f, &p->out, &to, err))
+        return -1;
+    p->filters[p->nfilters++] = (struct row_filter){f, extend_push_fn, extend_sink_fn,
+                                                    extend_free_fn};
+    p->out = to;
+    return 0;
+}
+
+static int add_pass(struct pipeline *p, const struct pool_pass *given, size_t number,
                     const struct pass_filter_options *fo, struct pool_error *err)
 {
     struct pass_filter *f;
     struct pool_error why;
+    struct pool_pass copy = *given, *pass = &copy;
+    if (pass->edge_replicate && !pass->global && !pass->output_size.n &&
+        add_extension(p, pass, &why))
+        return pool_fail(err, "pass %zu (%s): %s", number, mode_name(pass), why.msg);
     if (pass_filter_create(&f, pass, number, &p->out, fo, &why))
         return pool_fail(err, "pass %zu (%s): %s", number, mode_name(pass), why.msg);
     p->filters[p->nfilters++] = (struct row_filter){f, pass_push_fn, pass_sink_fn, pass_free_fn};
@@ -183,7 +221,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     memset(p, 0, sizeof *p);
     p->in = p->out = *in;
     p->decode_ahead = !opt->no_decode_ahead;
-    p->filters = calloc(npasses + 8, sizeof *p->filters);
+    p->filters = calloc(2 * npasses + 8, sizeof *p->filters);
     p->passes = calloc(npasses ? npasses : 1, sizeof *p->passes);
     /* Rows are read a batch at a time: decoders such as libjpeg copy through their own
      * buffers when asked for one row. */

@@ -124,6 +124,7 @@ setup() {
     expect "pool --layout n" ncl nchw nhwc ncdhw
     expect "pool --stats-format " json text
     expect "pool --palette " index expand
+    expect "pool --edge " floor ceil partial replicate
 }
 
 @test "completion: inputs and -o complete file names" {

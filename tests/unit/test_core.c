@@ -434,7 +434,7 @@ static void test_block2_matches_general(void)
         for (int m = 0; m < 3; m++)
             for (size_t inner = 1; inner <= 5; inner++)
                 for (size_t in_w = 2; in_w <= 11; in_w++) {
-                    struct axis_params ap = {2, 2, 0, 1, 0, false, true};
+                    struct axis_params ap = {2, 2, 0, 1, 0, false, true, false};
                     struct axis_table w;
                     struct pool_error err;
                     enum acc_kind acc = acc_for((enum pool_dtype)t, modes[m]);
