@@ -146,7 +146,7 @@ static size_t input_range(const struct axis_map *m, size_t o, size_t *first, siz
         hi = ((double)o + (double)r + 1) * scale + 1;
     } else {
         double span = (double)((a->kernel - 1) * (t->dilated ? a->dilation : 1));
-        lo = ((double)o - (double)r) * (double)a->stride - (double)a->padding - span;
+        lo = ((double)o - (double)r) * (double)a->stride - (double)axis_lead(a) - span;
         hi = ((double)o + (double)r) * (double)a->stride + span;
     }
     *first = lo < 0 ? 0 : (size_t)lo;

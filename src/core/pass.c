@@ -171,6 +171,7 @@ int pass_resolve(const struct pool_pass *p, int nspatial, struct axis_params ax[
             .ceil_mode = p->ceil_mode,
             .count_include_pad = p->count_include_pad,
             .replicate = p->edge_replicate && present && !adaptive,
+            .reversed = p->reversed[i] && present,
         };
     }
     return 0;
@@ -218,6 +219,16 @@ size_t axis_extended_len(const struct axis_params *a, size_t len)
     size_t need = (o - 1) * a->stride + a->dilation * (a->kernel - 1) + 1;
     need = need > 2 * a->padding ? need - 2 * a->padding : 0;
     return need > len ? need : len;
+}
+
+int64_t axis_mirror_shift(const struct axis_params *a, size_t len)
+{
+    size_t o;
+    struct pool_error ignored;
+    if (a->adaptive_out || axis_out_len(a, len, &o, &ignored))
+        return 0;
+    int64_t span = (int64_t)((a->kernel - 1) * a->dilation + 1);
+    return 2 * (int64_t)a->padding + (int64_t)len - span - (int64_t)((o - 1) * a->stride);
 }
 
 /* PyTorch's avg_pool3d (and so Lp in 3-D) also wants every axis at least as long as the

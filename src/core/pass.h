@@ -36,6 +36,10 @@ struct pool_pass {
      * and the far edge of height and width extended by copies of the last element so that
      * every window is whole (the pipeline extends: see axis_extended_len). */
     bool edge_replicate;
+    /* Depth, height and width read backwards: windows are laid as on the reversed axis
+     * (output o of the reversed axis is output O-1-o here), so that pooling a stored image
+     * and then flipping it equals flipping it and then pooling (EXIF orientation). */
+    bool reversed[3];
 };
 
 /* The parameters of one spatial axis, ready for arithmetic. */
@@ -44,7 +48,19 @@ struct axis_params {
     size_t adaptive_out; /* 0 unless adaptive */
     bool ceil_mode, count_include_pad;
     bool replicate; /* pool_pass.edge_replicate, on this axis */
+    /* reversed: the axis is pooled as if read backwards (an EXIF-rotated image's, see
+     * pool_pass.reversed): axis_table_init lays the windows from the far end by a shift.
+     * Window o starts at o s - padding + shift (PyTorch: shift 0); the padded input stays
+     * [-padding, L + padding), and the output length is PyTorch's. */
+    bool reversed;
+    int64_t shift;
 };
+
+/* Where window 0 starts, before the input: padding - shift (negative: inside it). */
+static inline int64_t axis_lead(const struct axis_params *a)
+{
+    return (int64_t)a->padding - a->shift;
+}
 
 const char *mode_name(const struct pool_pass *p);
 /* max, avg, min, lp, mode, median, nearest, gmax, gavg, gmin */
@@ -70,6 +86,12 @@ int axis_out_len(const struct axis_params *a, size_t len, size_t *out, struct po
 /* With a->replicate: the length the windows of the axis's output need (at least len), the
  * input extended by copies of its last element; else len. */
 size_t axis_extended_len(const struct axis_params *a, size_t len);
+/* The shift that lays an axis's windows from its far end: with it, window o of the axis
+ * read backwards holds exactly the taps of window O-1-o read forwards (0 for adaptive
+ * axes, which are symmetric). Window o forwards starts at o s - p with taps j d apart, so
+ * backwards its first tap is L-1 - ((O-1-o) s - p + (k-1) d) = o s - p + shift with
+ * shift = 2p + L - ((k-1) d + 1) - (O-1) s. */
+int64_t axis_mirror_shift(const struct axis_params *a, size_t len);
 
 /* The output geometry of a pass over `in`, or an error naming the axis and the rule. */
 int pass_out_geom(const struct pool_pass *p, const struct row_geom *in, struct row_geom *out,

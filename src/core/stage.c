@@ -77,8 +77,8 @@ static bool axis_is_pairs(const struct axis_table *t)
     const struct axis_params *a = &t->params;
     if (a->adaptive_out)
         return t->in_len == 2 * t->out_len;
-    return a->kernel == 2 && a->stride == 2 && a->padding == 0 && a->dilation == 1 &&
-           t->out_len == t->in_len / 2 && t->out_len > 0;
+    return a->kernel == 2 && a->stride == 2 && a->padding == 0 && a->shift == 0 &&
+           a->dilation == 1 && t->out_len == t->in_len / 2 && t->out_len > 0;
 }
 
 /* 2x2 max, min or avg over height and width, the most common pooling there is, goes through

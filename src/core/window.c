@@ -16,7 +16,7 @@ static struct axis_window adaptive_window(size_t o, size_t out_len, size_t len)
 /* Max, min, mode, median and nearest: taps a + j*d for j < k, where a = o*s - p; taps in the padding are skipped. */
 static struct axis_window dilated_window(const struct axis_params *a, size_t o, size_t len)
 {
-    int64_t start = (int64_t)(o * a->stride) - (int64_t)a->padding;
+    int64_t start = (int64_t)(o * a->stride) - axis_lead(a);
     int64_t d = (int64_t)a->dilation, k = (int64_t)a->kernel, L = (int64_t)len;
     int64_t j0 = start < 0 ? (-start + d - 1) / d : 0;
     int64_t j1 = L - 1 - start < 0 ? -1 : (L - 1 - start) / d;
@@ -31,18 +31,20 @@ static struct axis_window dilated_window(const struct axis_params *a, size_t o, 
 }
 
 /* Avg and Lp: the window [a, a+k) clipped to the padded input [-p, L+p), then to [0, L).
- * The divisor counts padded cells only with count_include_pad (never cells past L + p). */
+ * The divisor counts padded cells only with count_include_pad (never cells past L + p, nor,
+ * on a reversed axis, before -p). */
 static struct axis_window average_window(const struct axis_params *a, size_t o, size_t len)
 {
     int64_t L = (int64_t)len, p = (int64_t)a->padding;
-    int64_t start = (int64_t)(o * a->stride) - p;
+    int64_t start = (int64_t)(o * a->stride) - axis_lead(a);
     int64_t end = start + (int64_t)a->kernel;
     if (end > L + p)
         end = L + p;
+    int64_t padded_start = start < -p ? -p : start;
     int64_t real_start = start < 0 ? 0 : start, real_end = end > L ? L : end;
-    size_t real = (size_t)(real_end - real_start);
+    size_t real = real_end > real_start ? (size_t)(real_end - real_start) : 0;
     return (struct axis_window){(size_t)real_start, real, 1,
-                                a->count_include_pad ? (size_t)(end - start) : real};
+                                a->count_include_pad ? (size_t)(end - padded_start) : real};
 }
 
 /* Tests count the windows computed, to show that setup does not loop over an axis. */
@@ -78,7 +80,7 @@ size_t axis_ready_at(const struct axis_table *t, size_t o)
     const struct axis_params *a = &t->params;
     /* Windows that end inside the input have real last taps o s - p + span, increasing. */
     if (o < t->whole_end)
-        return o * a->stride + t->span - a->padding;
+        return (size_t)((int64_t)(o * a->stride + t->span) - axis_lead(a));
     size_t q = o;
     struct axis_window w = axis_window_at(t, q);
     while (!w.count && q > 0)
@@ -106,9 +108,15 @@ void axis_readers(const struct axis_table *t, size_t i, size_t *first, size_t *l
         *first = (size_t)(i * O / L);
         *last = (size_t)(((i + 1) * O + L - 1) / L) - 1;
     } else {
-        /* o s - p <= i <= o s - p + (k-1) d */
+        /* o s - lead <= i <= o s - lead + (k-1) d */
         size_t span = (a->kernel - 1) * (t->dilated ? a->dilation : 1);
-        size_t top = i + a->padding;
+        int64_t signed_top = (int64_t)i + axis_lead(a);
+        if (signed_top < 0) { /* before window 0 (a reversed axis's remainder) */
+            *first = 1;
+            *last = 0;
+            return;
+        }
+        size_t top = (size_t)signed_top;
         *first = top >= span ? ceil_div(top - span, a->stride) : 0;
         *last = top / a->stride;
     }
@@ -121,9 +129,10 @@ bool axis_reads(const struct axis_table *t, size_t o, size_t i)
     const struct axis_params *a = &t->params;
     if (!t->dilated || a->dilation == 1)
         return true;
-    /* the tap o s - p + j d lands on i for some j < k */
-    size_t offset = i + a->padding - o * a->stride;
-    return offset % a->dilation == 0 && offset / a->dilation < a->kernel;
+    /* the tap o s - lead + j d lands on i for some j < k */
+    int64_t offset = (int64_t)i + axis_lead(a) - (int64_t)(o * a->stride);
+    return offset >= 0 && (size_t)offset % a->dilation == 0 &&
+           (size_t)offset / a->dilation < a->kernel;
 }
 
 /* Smallest o' <= o with ready_at(o') >= i (ready_at is nondecreasing). */
@@ -167,7 +176,8 @@ static size_t gcd(size_t a, size_t b)
 static void border_outputs(const struct axis_table *t, size_t *head, size_t *tail)
 {
     const struct axis_params *a = &t->params;
-    size_t h = ceil_div(a->padding, a->stride) + t->span / a->stride + 2;
+    int64_t lead = axis_lead(a);
+    size_t h = ceil_div(lead > 0 ? (size_t)lead : 0, a->stride) + t->span / a->stride + 2;
     *head = h < t->out_len ? h : t->out_len;
     *tail = t->whole_end > *head ? t->whole_end : *head;
 }
@@ -179,8 +189,9 @@ static size_t first_clipped_output(const struct axis_table *t)
     const struct axis_params *a = &t->params;
     if (a->adaptive_out)
         return 0;
-    size_t right = t->in_len - 1 + a->padding;
-    size_t first = right >= t->span ? (right - t->span) / a->stride + 1 : 0;
+    int64_t right = (int64_t)t->in_len - 1 + axis_lead(a);
+    size_t first = right >= (int64_t)t->span ? (size_t)(right - (int64_t)t->span) / a->stride + 1
+                                             : 0;
     return first < t->out_len ? first : t->out_len;
 }
 
@@ -259,8 +270,9 @@ static size_t taps_in(const struct axis_table *t, size_t from, size_t to)
 /*
  * Windows further apart than they are wide (s > span) share no input: the unread inputs
  * are those no tap lands on, counted from the border outputs and k taps for each whole
- * window between. Overlapping windows: inputs i with span <= i + p < O s have all their
- * readers inside the axis, and whether one reads i depends only on (i + p) mod s, so one
+ * window between. Overlapping windows: inputs i with span <= i + lead < O s (lead = p -
+ * shift) have all their readers inside the axis, and whether one reads i depends only on
+ * (i + lead) mod s, so one
  * stride of them is counted and multiplied. Either way the work is in proportion to the
  * kernel and stride, not to the axis's length.
  */
@@ -275,11 +287,10 @@ size_t axis_unread(const struct axis_table *t)
         border_outputs(t, &head, &tail);
         return L - taps_in(t, 0, head) - (tail - head) * a->kernel - taps_in(t, tail, t->out_len);
     }
-    size_t lo = span > a->padding ? span - a->padding : 0;
-    unsigned __int128 end = (unsigned __int128)t->out_len * s;
-    size_t hi = end <= a->padding                         ? 0
-                : end - a->padding > (unsigned __int128)L ? L
-                                                          : (size_t)(end - a->padding);
+    int64_t lead = axis_lead(a);
+    __int128 low = (__int128)span - lead, end = (__int128)t->out_len * s - lead;
+    size_t lo = low < 0 ? 0 : low > (__int128)L ? L : (size_t)low;
+    size_t hi = end <= 0 ? 0 : end > (__int128)L ? L : (size_t)end;
     if (hi <= lo || hi - lo < 2 * s)
         return unread_in(t, 0, L); /* L < 3 span + 2 s: short */
     size_t n = hi - lo, periods = n / s, rest = n % s;
@@ -293,12 +304,13 @@ size_t axis_centre(const struct axis_table *t, size_t o)
 {
     const struct axis_params *a = &t->params;
     int64_t c;
+    /* read backwards, the centre tap counts from the window's other end */
     if (a->adaptive_out) {
         struct axis_window w = adaptive_window(o, t->out_len, t->in_len);
-        c = (int64_t)(w.first + w.count / 2);
+        c = (int64_t)(w.first + (a->reversed ? w.count - 1 - w.count / 2 : w.count / 2));
     } else {
-        c = (int64_t)(o * a->stride) - (int64_t)a->padding +
-            (int64_t)(a->kernel / 2 * (t->dilated ? a->dilation : 1));
+        size_t j = a->reversed ? a->kernel - 1 - a->kernel / 2 : a->kernel / 2;
+        c = (int64_t)(o * a->stride) - axis_lead(a) + (int64_t)(j * (t->dilated ? a->dilation : 1));
     }
     return c < 0 ? 0 : c >= (int64_t)t->in_len ? t->in_len - 1 : (size_t)c;
 }
@@ -328,6 +340,8 @@ int axis_table_init(struct axis_table *t, const struct axis_params *a, enum pool
         return -1;
     t->in_len = in_len;
     t->params = *a;
+    if (a->reversed)
+        t->params.shift = axis_mirror_shift(a, in_len);
     t->dilated = !a->adaptive_out && mode_dilates(mode);
     t->mode = mode;
     t->span = a->adaptive_out ? 0 : (a->kernel - 1) * (t->dilated ? a->dilation : 1);

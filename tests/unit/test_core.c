@@ -434,7 +434,8 @@ static void test_block2_matches_general(void)
         for (int m = 0; m < 3; m++)
             for (size_t inner = 1; inner <= 5; inner++)
                 for (size_t in_w = 2; in_w <= 11; in_w++) {
-                    struct axis_params ap = {2, 2, 0, 1, 0, false, true, false};
+                    struct axis_params ap = {
+                        .kernel = 2, .stride = 2, .dilation = 1, .count_include_pad = true};
                     struct axis_table w;
                     struct pool_error err;
                     enum acc_kind acc = acc_for((enum pool_dtype)t, modes[m]);
@@ -655,6 +656,83 @@ static void test_memory_independent_of_height(void)
     }
 }
 
+/* flips[0]: reverse rows, flips[1]: reverse columns, of planes of h x w x inner i16. */
+static void flip_planes(const int16_t *in, int16_t *out, size_t planes, size_t h, size_t w,
+                        size_t inner, const bool flips[2])
+{
+    for (size_t p = 0; p < planes; p++)
+        for (size_t y = 0; y < h; y++)
+            for (size_t x = 0; x < w; x++)
+                for (size_t c = 0; c < inner; c++)
+                    out[((p * h + y) * w + x) * inner + c] =
+                        in[((p * h + (flips[0] ? h - 1 - y : y)) * w + (flips[1] ? w - 1 - x : x)) *
+                               inner +
+                           c];
+}
+
+/* An axis pooled as if read backwards (EXIF orientation): pooling the flipped image with
+ * reversed axes gives the flipped result, for every mode and parameter. */
+static void test_reversed_axes(void)
+{
+    unsigned seed = 99;
+    enum pool_mode modes[] = {MODE_MAX,  MODE_MIN,    MODE_AVG,    MODE_LP,
+                              MODE_MODE, MODE_MEDIAN, MODE_NEAREST};
+    for (int n = 0; n < 600; n++) {
+        size_t h = 1 + rand_r(&seed) % 12, w = 1 + rand_r(&seed) % 12,
+               inner = 1 + rand_r(&seed) % 2;
+        enum pool_mode mode = modes[rand_r(&seed) % 7];
+        size_t k = 1 + rand_r(&seed) % 4, s = 1 + rand_r(&seed) % 4;
+        struct pool_pass p = pass_of(mode, k, s, mode == MODE_LP ? 0 : rand_r(&seed) % (k / 2 + 1));
+        if (mode != MODE_AVG && mode != MODE_LP && rand_r(&seed) % 3 == 0)
+            p.dilation = (struct size_arg){1, {1 + rand_r(&seed) % 3}};
+        p.ceil_mode = rand_r(&seed) % 2;
+        p.count_include_pad = mode == MODE_AVG && rand_r(&seed) % 2;
+        if (mode != MODE_LP && rand_r(&seed) % 5 == 0) {
+            memset(&p.kernel, 0, sizeof p.kernel);
+            memset(&p.stride, 0, sizeof p.stride);
+            memset(&p.padding, 0, sizeof p.padding);
+            memset(&p.dilation, 0, sizeof p.dilation);
+            p.ceil_mode = p.count_include_pad = false;
+            p.output_size = (struct size_arg){2, {1 + rand_r(&seed) % 8, 1 + rand_r(&seed) % 8}};
+        }
+        struct row_geom g = geom_2d(DT_I16, 2, h, w, inner), out, out_r;
+        size_t total = 2 * h * w * inner;
+        int16_t *x = malloc(total * sizeof *x), *xr = malloc(total * sizeof *xr);
+        for (size_t i = 0; i < total; i++)
+            x[i] = (int16_t)(rand_r(&seed) % 5 - 2);
+        bool flips[2] = {rand_r(&seed) % 2, rand_r(&seed) % 2};
+        flips[1] |= !flips[0];
+        flip_planes(x, xr, 2, h, w, inner, flips);
+        struct pool_pass pr = p;
+        pr.reversed[1] = flips[0];
+        pr.reversed[2] = flips[1];
+        struct pool_stage *probe;
+        struct pool_error err;
+        if (stage_create(&probe, &p, &g, &err)) { /* no window fits: refused either way */
+            CHECK(stage_create(&probe, &pr, &g, &err) != 0);
+            free(x);
+            free(xr);
+            continue;
+        }
+        stage_free(probe);
+        int16_t *y = run_pass(&p, &g, x, &out), *yr = run_pass(&pr, &g, xr, &out_r);
+        CHECK(out.size[1] == out_r.size[1] && out.size[2] == out_r.size[2]);
+        size_t out_total = 2 * out.size[1] * out.size[2] * inner;
+        int16_t *want = malloc(out_total * sizeof *want);
+        flip_planes(y, want, 2, out.size[1], out.size[2], inner, flips);
+        bool same = !memcmp(want, yr, out_total * sizeof *want);
+        if (!same)
+            fprintf(stderr, "reversed: mode %d %zux%zux%zu k%zu s%zu ceil %d flips %d%d\n", mode, h,
+                    w, inner, k, s, p.ceil_mode, flips[0], flips[1]);
+        CHECK(same);
+        free(want);
+        free(y);
+        free(yr);
+        free(x);
+        free(xr);
+    }
+}
+
 /* Floats order -0 before +0 and NaN after every number; NaNs are one value for mode and
  * make the median NaN; a channels-last mode compares whole pixels. */
 static void test_select_semantics(void)
@@ -775,6 +853,10 @@ static struct axis_params random_axis(unsigned *seed, size_t *L, enum pool_mode 
     *mode = (enum pool_mode)((r >> 27) % 4);
     if (*mode == MODE_AVG || *mode == MODE_LP)
         a.dilation = 1;
+    /* a third of the axes reversed (orient.h): the same windows laid from the other end */
+    *seed = *seed * 1103515245 + 12345;
+    if ((*seed >> 16) % 3 == 0)
+        a.reversed = true;
     if (((r >> 29) & 3) == 0)
         a = (struct axis_params){.adaptive_out = 1 + (r >> 10) % 50};
     return a;
@@ -934,6 +1016,7 @@ int main(void)
     RUN(test_linear_round_trip());
     RUN(test_memory_independent_of_height());
     RUN(test_select_semantics());
+    RUN(test_reversed_axes());
     RUN(test_meter());
     RUN(test_lazy_windows());
     return check_summary();
