@@ -27,7 +27,8 @@ apt_ensure() {
         "${missing[@]}" >/dev/null
 }
 
-BUILD_PACKAGES=(build-essential autoconf automake pkg-config libpng-dev libjpeg-dev zlib1g-dev)
+BUILD_PACKAGES=(build-essential autoconf automake pkg-config libpng-dev libjpeg-dev libexif-dev
+    zlib1g-dev)
 # parallel, openssh-server and openssh-client: tests/cli/remote.bats runs the README's GNU parallel
 # recipe over ssh to its own sshd on a loopback port.
 TEST_PACKAGES=(bats python3 python3-numpy python3-torch python3-pil python3-png python3-skimage valgrind parallel

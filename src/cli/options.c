@@ -23,6 +23,7 @@ enum {
     OPT_MAX_PIXELS,
     OPT_LINEAR,
     OPT_NO_PREMULTIPLY,
+    OPT_NO_AUTO_ORIENT,
     OPT_PALETTE,
     OPT_OUTPUT_DTYPE,
     OPT_DEPTH,
@@ -68,6 +69,7 @@ static const struct option long_options[] = {
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"linear", no_argument, NULL, OPT_LINEAR},
     {"no-premultiply", no_argument, NULL, OPT_NO_PREMULTIPLY},
+    {"no-auto-orient", no_argument, NULL, OPT_NO_AUTO_ORIENT},
     {"palette", required_argument, NULL, OPT_PALETTE},
     {"output-dtype", required_argument, NULL, OPT_OUTPUT_DTYPE},
     {"depth", required_argument, NULL, OPT_DEPTH},
@@ -140,6 +142,8 @@ void options_print_help(FILE *out)
           "Images:\n"
           "      --linear           average 8/16-bit sRGB in linear light\n"
           "      --no-premultiply   average alpha images channel by channel\n"
+          "      --no-auto-orient   pool the stored pixels of an EXIF-rotated photo and keep\n"
+          "                         its orientation tag (default: turn it upright first)\n"
           "      --background COLOR composite alpha over COLOR (black, white, #RRGGBB, R,G,B)\n"
           "                         and drop it, e.g. to write JPEG\n"
           "      --palette RULE     palette PNGs: index (pool the indices, keep the palette;\n"
@@ -407,6 +411,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         o->contact_sheet = arg;
         return 0;
     case OPT_NO_PREMULTIPLY: o->no_premultiply = true; return 0;
+    case OPT_NO_AUTO_ORIENT: o->no_auto_orient = true; return 0;
     case OPT_PALETTE:
         if (strcmp(arg, "index") && strcmp(arg, "expand"))
             return pool_fail(err, "--palette %s: give index or expand", arg);

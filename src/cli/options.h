@@ -26,6 +26,7 @@ struct cli_options {
     bool flatten;                 /* drop size-1 axes from .npy output */
     bool no_premultiply;          /* average alpha images channel by channel */
     bool palette_given;           /* --palette: index or expand, not by the passes' modes */
+    bool no_auto_orient;          /* pool EXIF-rotated images as stored, keep the tag */
     bool output_dtype_given;      /* --output-dtype: the pooled values' element type */
     enum pool_dtype output_dtype;
     bool depth_given; /* --depth 8|16: the output's sample depth (u8 or u16) */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../core/cast.h"
+#include "../core/orient.h"
 #include "../pipeline/pipeline.h"
 #include "planner.h"
 
@@ -117,6 +118,57 @@ static int fit_pass(struct input_run *in, const struct row_geom *geom, struct po
     return 0;
 }
 
+/* How this image is turned upright: its EXIF orientation, unless --no-auto-orient. */
+static struct orientation upright_turn(const struct input_run *in, const struct row_geom *geom)
+{
+    const struct image_meta *m = &in->reader.meta;
+    bool turn = !in->s->opt->no_auto_orient && m->is_image && m->orientation > 1 &&
+                geom->nspatial == 2;
+    return orientation_of(turn ? m->orientation : 1);
+}
+
+/* The passes as given (with --size's size for the upright image), laid on the stored
+ * image (core/orient.h). */
+static int orient_passes(struct input_run *in, struct orientation turn, const struct row_geom *geom,
+                         struct pool_error *err)
+{
+    const struct cli_options *o = in->s->opt;
+    struct row_geom upright = *geom;
+    if (turn.transpose) {
+        upright.size[1] = geom->size[2];
+        upright.size[2] = geom->size[1];
+    }
+    memcpy(in->passes, in->s->passes, in->s->npasses * sizeof *in->passes);
+    if (o->size_given && fit_pass(in, &upright, err))
+        return -1;
+    bool reversed = turn.reverse_rows || turn.reverse_cols;
+    if (reversed && o->edge && !strcmp(o->edge, "replicate"))
+        return pool_fail(err, "--edge replicate extends the right and bottom edges, and this "
+                              "image's EXIF orientation turns other edges there: give "
+                              "--no-auto-orient or another --edge");
+    for (size_t i = 0; i < in->s->npasses; i++)
+        in->passes[i] = orient_pass(&in->passes[i], turn);
+    return 0;
+}
+
+/* The plan's warnings, about the upright image (the passes as given). */
+static void warn_plan(struct input_run *in, struct orientation turn, const struct row_geom *geom)
+{
+    struct orientation back = {turn.transpose, false, false};
+    struct row_geom upright = *geom;
+    if (turn.transpose) {
+        upright.size[1] = geom->size[2];
+        upright.size[2] = geom->size[1];
+    }
+    struct pool_pass *given = malloc(in->s->npasses * sizeof *given);
+    if (!given)
+        return; /* out of memory: the warnings are left out, the run goes on */
+    for (size_t i = 0; i < in->s->npasses; i++)
+        given[i] = orient_pass(&in->passes[i], back);
+    planner_warn(in->shared->warnings, in->name, given, in->s->npasses, &upright);
+    free(given);
+}
+
 /* Lays out the reader's current image or tensor and builds the pipeline for it. */
 static int plan_image(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
 {
@@ -140,7 +192,8 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     snprintf(shape->layout, sizeof shape->layout, "%s", layout);
     if (tensor_geom(shape, &geom, err))
         return -1;
-    if (o->size_given && fit_pass(in, &geom, err))
+    struct orientation turn = upright_turn(in, &geom);
+    if (orient_passes(in, turn, &geom, err))
         return -1;
     const struct image_meta *m = &in->reader.meta;
     bool flatten = o->background_given && m->has_alpha && (geom.inner == 2 || geom.inner == 4);
@@ -153,6 +206,7 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     bool image_out = format == FORMAT_PNG || format == FORMAT_JPEG;
     in->pipe_rescaled = (image_out || o->depth_given) && m->maxval;
     in->meta = *m;
+    in->meta.upright = !orientation_is_identity(turn);
     in->pass_shape = *shape;
     if (in->pipe_rescaled)
         in->meta.maxval = 0;
@@ -184,13 +238,14 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
                                   .spatial_letters = letters,
                                   .no_decode_ahead = in->s->no_decode_ahead};
     memcpy(po.background, o->background, sizeof po.background);
+    po.orient = turn;
     if (views_wanted(o))
         views_tap_into(&in->shared->views, &po);
     pipeline_free(&in->pipe);
     if (pipeline_build(&in->pipe, in->passes, in->s->npasses, &geom, &po, err))
         return -1;
     if (!o->quiet && !atomic_exchange(&in->shared->once->plan, true))
-        planner_warn(in->shared->warnings, in->name, in->passes, in->s->npasses, &geom);
+        warn_plan(in, turn, &geom);
     *out_shape = in->pass_shape;
     tensor_respace(out_shape, in->pipe.out.size);
     out_shape->dtype = in->pipe.out.dtype;

@@ -69,6 +69,12 @@ struct image_meta {
     unsigned char palette[256][3], palette_alpha[256];
     unsigned palette_len, palette_alpha_len;
     bool palette_expanded; /* a palette image handed out as its colours */
+    /* EXIF (exif.h: the TIFF structure, malloc'd, owned by the reader) and its orientation
+     * tag, 1 to 8. upright: the pixels have been turned upright, so a writer drops the tag. */
+    unsigned char *exif;
+    size_t exif_len;
+    unsigned orientation;
+    bool upright;
 };
 
 struct tensor_reader {

@@ -1,5 +1,7 @@
 #include "image.h"
 
+#include "exif.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,9 +82,21 @@ void image_set_shape(struct tensor_reader *r, size_t height, size_t width, size_
     r->meta.is_image = true;
 }
 
+void image_exif_for_output(const struct image_meta *m, size_t width, size_t height,
+                           unsigned char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (m->exif && exif_rewrite(m->exif, m->exif_len, m->upright, width, height, out, len))
+        *out = NULL;
+}
+
 void image_meta_free(struct image_meta *m)
 {
     free(m->icc);
     m->icc = NULL;
     m->icc_len = 0;
+    free(m->exif);
+    m->exif = NULL;
+    m->exif_len = 0;
 }

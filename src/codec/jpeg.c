@@ -21,6 +21,7 @@
  * image's coefficients until the end.
  */
 #include "codec.h"
+#include "exif.h"
 #include "image.h"
 
 #include <ctype.h>
@@ -233,7 +234,8 @@ static void step_read_header(void *ctx)
     jpeg_create_decompress(c);
     c->client_data = st;
     attach_source(st);
-    jpeg_save_markers(c, JPEG_APP0 + 2, 0xFFFF);
+    jpeg_save_markers(c, JPEG_APP0 + 1, 0xFFFF); /* EXIF */
+    jpeg_save_markers(c, JPEG_APP0 + 2, 0xFFFF); /* ICC */
     jpeg_read_header(c, TRUE);
     choose_output(st);
     /* Pillow's decode: accurate integer DCT, fancy upsampling (libjpeg's defaults). */
@@ -301,6 +303,25 @@ static enum color_space meta_color(J_COLOR_SPACE out)
     return out == JCS_GRAYSCALE ? COLOR_GRAY : out == JCS_CMYK ? COLOR_CMYK : COLOR_RGB;
 }
 
+/* The first APP1 segment that holds EXIF, copied into the meta with its orientation. */
+static int read_exif(const struct jpeg_decompress_struct *c, struct image_meta *m)
+{
+    static const char header[6] = "Exif\0";
+    m->orientation = 1;
+    for (jpeg_saved_marker_ptr s = c->marker_list; s; s = s->next) {
+        if (s->marker != JPEG_APP0 + 1 || s->data_length <= sizeof header ||
+            memcmp(s->data, header, sizeof header))
+            continue;
+        m->exif_len = s->data_length - sizeof header;
+        if (!(m->exif = malloc(m->exif_len)))
+            return -1;
+        memcpy(m->exif, s->data + sizeof header, m->exif_len);
+        m->orientation = exif_orientation(m->exif, m->exif_len);
+        return 0;
+    }
+    return 0;
+}
+
 /* On failure r->state may hold memory; reader_close (ops->destroy) frees it. */
 int jpeg_codec_read_header(struct tensor_reader *r, struct pool_error *err)
 {
@@ -317,6 +338,8 @@ int jpeg_codec_read_header(struct tensor_reader *r, struct pool_error *err)
     r->meta.icc = st->icc; /* malloc'd by libjpeg; reader_close frees it */
     r->meta.icc_len = st->icc_len;
     st->icc = NULL;
+    if (read_exif(&st->cinfo, &r->meta))
+        return pool_fail_resource(err, "out of memory for the EXIF data");
     const struct jpeg_decompress_struct *c = &st->cinfo;
     if (image_check_pixels(c->output_width, c->output_height, r->opt->max_pixels, err))
         return -1;
@@ -411,6 +434,8 @@ struct jpeg_writer {
     const unsigned char *in;
     size_t rows_wanted, rows_done;
     unsigned char *inverted_row; /* CMYK: one row in the file's Adobe polarity */
+    unsigned char *exif;         /* the APP1 segment's data: "Exif\0\0" and the block */
+    size_t exif_len;
     JOCTET buffer[JPEG_CHUNK];
 };
 
@@ -469,6 +494,8 @@ static void step_begin(void *ctx)
     if (st->progressive)
         jpeg_simple_progression(c);
     jpeg_start_compress(c, TRUE);
+    if (st->exif)
+        jpeg_write_marker(c, JPEG_APP0 + 1, st->exif, (unsigned)st->exif_len);
     if (st->meta->icc && st->meta->icc_len)
         jpeg_write_icc_profile(c, st->meta->icc, (unsigned)st->meta->icc_len);
 }
@@ -550,6 +577,30 @@ static int encode_failed(struct jpeg_writer *st, struct pool_error *err)
     return pool_fail(err, "%s", st->errors.msg);
 }
 
+/* The input's EXIF for this output, as an APP1 segment's data; left out when it does not
+ * fit one segment (65533 bytes). */
+static int prepare_exif(struct jpeg_writer *st, struct pool_error *err)
+{
+    static const char header[6] = "Exif\0";
+    unsigned char *block;
+    size_t len;
+    image_exif_for_output(st->meta, st->dims.width, st->dims.height, &block, &len);
+    if (!block || len + sizeof header > 65533) {
+        free(block);
+        return 0;
+    }
+    st->exif = malloc(len + sizeof header);
+    if (!st->exif) {
+        free(block);
+        return pool_fail_resource(err, "out of memory for the EXIF data");
+    }
+    memcpy(st->exif, header, sizeof header);
+    memcpy(st->exif + sizeof header, block, len);
+    st->exif_len = len + sizeof header;
+    free(block);
+    return 0;
+}
+
 static int jpeg_begin(struct tensor_writer *w, struct pool_error *err)
 {
     struct image_dims dims;
@@ -568,7 +619,8 @@ static int jpeg_begin(struct tensor_writer *w, struct pool_error *err)
     st->meta = w->meta;
     st->dims = dims;
     st->row_bytes = dims.width * dims.channels;
-    if (choose_input_color(st, err) || check_writer_options(st, w->opt, err))
+    if (choose_input_color(st, err) || check_writer_options(st, w->opt, err) ||
+        prepare_exif(st, err))
         return -1;
     if (st->color == JCS_CMYK) {
         st->inverted_row = malloc(st->row_bytes);
@@ -626,6 +678,7 @@ static void jpeg_writer_destroy(struct tensor_writer *w)
     if (st->created)
         jpeg_destroy_compress(&st->cinfo);
     free(st->inverted_row);
+    free(st->exif);
     free(st);
     w->state = NULL;
 }

@@ -18,6 +18,7 @@
  * run_guarded(), the file's only setjmp, which takes a callback and keeps no locals.
  */
 #include "codec.h"
+#include "exif.h"
 #include "image.h"
 
 #include <errno.h>
@@ -219,6 +220,16 @@ static int read_meta(struct tensor_reader *r, struct pool_error *err)
     m->palette_expanded = st->palette && !st->palette_index;
     if (st->palette_index)
         read_palette(st, m);
+    png_bytep exif;
+    png_uint_32 exif_len;
+    m->orientation = 1;
+    if (png_get_eXIf_1(st->png, st->info, &exif_len, &exif) && exif_len > 0) {
+        if (!(m->exif = malloc(exif_len)))
+            return pool_fail_resource(err, "out of memory for the EXIF data");
+        memcpy(m->exif, exif, exif_len);
+        m->exif_len = exif_len;
+        m->orientation = exif_orientation(m->exif, m->exif_len);
+    }
     png_charp name;
     int compression;
     png_bytep profile;
@@ -403,7 +414,9 @@ struct png_writer {
     size_t row_elems, row_bytes, rows_written;
     const unsigned char *src; /* the rows of the current guarded write */
     size_t src_rows;
-    bool palette; /* indices into meta's palette: a palette PNG */
+    bool palette;        /* indices into meta's palette: a palette PNG */
+    unsigned char *exif; /* the eXIf chunk's data, or NULL */
+    size_t exif_len;
 };
 
 static void write_to_file(png_structp png, png_bytep data, size_t n)
@@ -505,6 +518,8 @@ static void write_header(png_structp png, void *ctx)
         set_palette(png, st->info, st->meta);
     set_compression(png, st->level);
     set_color_chunks(png, st->info, st->meta);
+    if (st->exif && st->exif_len <= PNG_UINT_31_MAX)
+        png_set_eXIf_1(png, st->info, (png_uint_32)st->exif_len, st->exif);
     png_write_info(png, st->info);
     if (st->dims.dtype == DT_U16 && host_is_little_endian())
         png_set_swap(png);
@@ -530,6 +545,7 @@ static int png_writer_begin(struct tensor_writer *w, struct pool_error *err)
     st->dims = dims;
     st->palette = w->meta->color == COLOR_PALETTE && w->meta->palette_len > 0 &&
                   dims.channels == 1 && dims.dtype == DT_U8;
+    image_exif_for_output(w->meta, dims.width, dims.height, &st->exif, &st->exif_len);
     st->row_elems = dims.width * dims.channels;
     st->row_bytes = st->row_elems * dtype_size(dims.dtype);
     st->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error,
@@ -608,6 +624,7 @@ static void png_writer_destroy(struct tensor_writer *w)
         return;
     if (st->png)
         png_destroy_write_struct(&st->png, &st->info);
+    free(st->exif);
     free(st);
     w->state = NULL;
 }

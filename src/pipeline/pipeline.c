@@ -6,6 +6,7 @@
 #include "../core/cast.h"
 #include "../core/convert.h"
 #include "extend.h"
+#include "orient_filter.h"
 #include "prefetch.h"
 
 enum { READ_BATCH_ROWS = 16 };
@@ -91,6 +92,27 @@ static int add_conversion(struct pipeline *p, enum convert_direction dir, enum p
     p->filters[p->nfilters++] = (struct row_filter){c, convert_push_fn, convert_sink_fn,
                                                     convert_free_fn};
     p->out = *convert_out_geom(c);
+    return 0;
+}
+
+static int orient_push_fn(void *self, const void *row, struct pool_error *err)
+{
+    return orient_filter_push(self, row, err);
+}
+static void orient_sink_fn(void *self, row_sink_fn sink, void *ctx)
+{
+    orient_filter_set_sink(self, sink, ctx);
+}
+static void orient_free_fn(void *self) { orient_filter_free(self); }
+
+static int add_orientation(struct pipeline *p, struct orientation o, struct pool_error *err)
+{
+    struct orient_filter *f;
+    if (orient_filter_create(&f, &p->out, o, err))
+        return -1;
+    p->filters[p->nfilters++] = (struct row_filter){f, orient_push_fn, orient_sink_fn,
+                                                    orient_free_fn};
+    p->out = *orient_filter_out_geom(f);
     return 0;
 }
 
@@ -221,7 +243,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     memset(p, 0, sizeof *p);
     p->in = p->out = *in;
     p->decode_ahead = !opt->no_decode_ahead;
-    p->filters = calloc(2 * npasses + 8, sizeof *p->filters);
+    p->filters = calloc(2 * npasses + 9, sizeof *p->filters);
     p->passes = calloc(npasses ? npasses : 1, sizeof *p->passes);
     /* Rows are read a batch at a time: decoders such as libjpeg copy through their own
      * buffers when asked for one row. */
@@ -275,6 +297,8 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
         return -1;
     if (opt->change_depth && opt->depth_to != p->out.dtype &&
         add_cast(p, CAST_DEPTH, opt->depth_to, NULL, err))
+        return -1;
+    if (!orientation_is_identity(opt->orient) && add_orientation(p, opt->orient, err))
         return -1;
     for (size_t i = 0; i + 1 < p->nfilters; i++)
         p->filters[i].set_sink(p->filters[i].self, push_to_filter, &p->filters[i + 1]);

@@ -9,6 +9,7 @@
 #define POOL_PIPELINE_H
 
 #include "../codec/codec.h"
+#include "../core/orient.h"
 #include "../core/stage.h"
 #include "passfilter.h"
 #include "shift.h"
@@ -40,6 +41,9 @@ struct pipeline_options {
     enum pool_dtype cast_to;     /* floats: the passes pool in it; integers: after */
     bool change_depth;           /* --depth: u8 <-> u16 samples, last */
     enum pool_dtype depth_to;
+    /* EXIF orientation: the passes (already oriented, core/orient.h) pool the stored
+     * image; the result is turned upright at the very end. */
+    struct orientation orient;
 };
 
 struct pipeline {
