@@ -222,3 +222,54 @@ PY
     run "$POOL" -q --palette expand -m mode -k 2 m.png -o out.jpg
     [[ "$output" == *"JPEG has no alpha channel"* ]]
 }
+
+@test "labels: the README's dataset recipe keeps photos and masks aligned, a turned photo too" {
+    mkdir -p images/city masks/city
+    "$PY" - <<'PY'
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(3)
+colours = np.array([[30, 30, 30], [200, 40, 40], [40, 180, 60], [50, 70, 220]], np.uint8)
+palette = [0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0] + [0, 0, 0] * 252
+for name, (h, w), tag in [("a", (240, 320), 1), ("b", (203, 301), 1), ("c", (240, 320), 6)]:
+    ids = np.zeros((h, w), np.uint8)
+    for c in (1, 2, 3):   # three blocks of known classes, off the pooling grid
+        y, x = rng.integers(0, h - 60), rng.integers(0, w - 80)
+        ids[y:y + 57, x:x + 77] = c
+    photo = colours[ids].astype(np.int16) + rng.integers(-6, 7, (h, w, 3))
+    photo = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8))
+    mask = Image.fromarray(ids, "P")
+    mask.putpalette(palette)
+    mask.save(f"masks/city/{name}.png")
+    if tag == 6:   # a phone's portrait photo: stored sideways, the tag turns it back
+        ex = Image.Exif()
+        ex[0x0112] = 6
+        photo.transpose(Image.ROTATE_90).save(f"images/city/{name}.jpg", exif=ex.tobytes(), quality=95)
+    else:
+        photo.save(f"images/city/{name}.jpg", quality=95)
+PY
+    "$POOL" -q -m avg --size 128 -R images/ -O small/images/
+    "$POOL" -q -m mode --size 128 -R masks/ -O small/masks/
+    "$PY" - <<'PY'
+import numpy as np
+from PIL import Image
+colours = np.array([[30, 30, 30], [200, 40, 40], [40, 180, 60], [50, 70, 220]])
+for name in "abc":
+    photo = Image.open(f"small/images/city/{name}.jpg")
+    mask = Image.open(f"small/masks/city/{name}.png")
+    src = Image.open(f"masks/city/{name}.png")
+    assert photo.size == mask.size, (name, photo.size, mask.size)
+    assert max(photo.size) == 128, photo.size
+    assert mask.mode == "P" and mask.getpalette() == src.getpalette(), name
+    ids, rgb = np.asarray(mask), np.asarray(photo).astype(int)
+    assert set(np.unique(ids)) <= set(np.unique(np.asarray(src))), name
+    # inside each class (2 pixels from its edges, past JPEG's chroma bleeding) the photo
+    # has that class's colour; a photo out of line with its mask would not
+    inner = np.ones_like(ids, bool)
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            inner &= np.roll(np.roll(ids, dy, 0), dx, 1) == ids
+    err = np.abs(rgb[inner] - colours[ids[inner]]).max()
+    assert inner.mean() > 0.5 and err < 25, (name, inner.mean(), err)
+PY
+}
