@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/orient.h"
 #include "../core/plan.h"
 #include "messages.h"
 
@@ -315,15 +316,46 @@ static void pass_shapes(const struct tensor_shape *base, const struct row_geom *
     r->out.dtype = out->dtype;
 }
 
+/* A record of a turned image (EXIF orientation 5-8) as on the upright image: the pass's
+ * height and width arguments, shapes and shift figures swap back. */
+static void swap_axes(char *layout, size_t *dims)
+{
+    char *h = strchr(layout, 'h'), *w = strchr(layout, 'w');
+    if (!h || !w)
+        return;
+    size_t t = dims[h - layout];
+    dims[h - layout] = dims[w - layout];
+    dims[w - layout] = t;
+}
+
+static void turn_record(struct pass_record *r)
+{
+    swap_axes(r->in.layout, r->in.dims);
+    swap_axes(r->out.layout, r->out.dims);
+    struct shift_figures *f = &r->shift;
+    int h = -1, w = -1;
+    for (int i = 0; r->has_shift && i < f->naxes; i++) {
+        h = f->axis[i] == 'h' ? i : h;
+        w = f->axis[i] == 'w' ? i : w;
+    }
+    if (h < 0 || w < 0)
+        return;
+    double changed = f->changed[h], change = f->change[h];
+    f->changed[h] = f->changed[w];
+    f->change[h] = f->change[w];
+    f->changed[w] = changed;
+    f->change[w] = change;
+}
+
 int report_image(struct report *rep, const char *input, size_t image,
                  const struct tensor_shape *shape, const struct pool_pass *passes,
-                 struct pipeline *p, struct pool_error *err)
+                 struct pipeline *p, bool transposed, struct pool_error *err)
 {
     for (size_t k = 0; k < p->npasses; k++) {
         struct pass_filter *f = p->passes[k];
         const struct row_geom *in = pass_filter_in_geom(f), *out = pass_filter_out_geom(f);
-        struct pass_record r = {
-            .input = input, .image = image, .number = k + 1, .pass = &passes[k]};
+        struct pool_pass upright = orient_pass(&passes[k], (struct orientation){transposed, 0, 0});
+        struct pass_record r = {.input = input, .image = image, .number = k + 1, .pass = &upright};
         struct pass_plan plan;
         r.nspatial = in->nspatial;
         pass_shapes(shape, in, out, &r);
@@ -333,6 +365,8 @@ int report_image(struct report *rep, const char *input, size_t image,
         meter_figures(pass_filter_meter(f), &r.fig);
         if ((r.has_shift = p->shift != NULL))
             shift_probe_figures(p->shift, k + 1, &r.shift);
+        if (transposed)
+            turn_record(&r);
         if (rep->text)
             write_text(rep->out, &r);
         else

@@ -36,7 +36,8 @@ struct input_run {
      * passes' (a float --output-dtype pools in it), its channels after --background. */
     struct image_meta meta;
     struct tensor_shape pass_shape;
-    size_t image; /* 1-based, within the input */
+    struct orientation turn; /* how the image is turned upright (EXIF) */
+    size_t image;            /* 1-based, within the input */
 };
 
 /* The output's format: -f, else the output's extension, else the input's. */
@@ -192,7 +193,7 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     snprintf(shape->layout, sizeof shape->layout, "%s", layout);
     if (tensor_geom(shape, &geom, err))
         return -1;
-    struct orientation turn = upright_turn(in, &geom);
+    struct orientation turn = in->turn = upright_turn(in, &geom);
     if (orient_passes(in, turn, &geom, err))
         return -1;
     const struct image_meta *m = &in->reader.meta;
@@ -345,7 +346,7 @@ static int report_pass_figures(struct input_run *in, struct pool_error *err)
         report_warn_psnr(sh->warnings, in->name, in->passes, &in->pipe, o->warn_psnr, !o->stats))
         atomic_store(&sh->once->psnr, true);
     if (o->stats && report_image(&sh->report, in->name, in->image, &in->reader.shape, in->passes,
-                                 &in->pipe, err))
+                                 &in->pipe, in->turn.transpose, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");
     return 0;
 }

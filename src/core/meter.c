@@ -108,15 +108,21 @@ static size_t lazy_nearest(const struct axis_map *m, size_t i)
     lo = lo > m->radius ? lo - m->radius : 0;
     hi = hi + m->radius < t->out_len ? hi + m->radius : t->out_len - 1;
     lo = lo < hi ? lo : hi;
+    /* Ties go to the first output as the axis is read: the last for a reversed axis (an
+     * EXIF-turned image's), so that its figures are the upright image's. */
+    bool last_wins = t->params.reversed;
     size_t best = t->out_len, best_d = 0;
     for (size_t o = lo; o <= hi; o++)
-        if (window_centre2(t, o, &c2) && (best == t->out_len || distance(c2, 2 * i) < best_d)) {
+        if (window_centre2(t, o, &c2) && (best == t->out_len || distance(c2, 2 * i) < best_d ||
+                                          (last_wins && distance(c2, 2 * i) == best_d))) {
             best = o;
             best_d = distance(c2, 2 * i);
         }
-    for (size_t o = 0; best == t->out_len && o < t->out_len; o++) /* no taps near: rare */
+    for (size_t k = 0; best == t->out_len && k < t->out_len; k++) { /* no taps near: rare */
+        size_t o = last_wins ? t->out_len - 1 - k : k;
         if (window_centre2(t, o, &c2))
             best = o;
+    }
     return best == t->out_len ? 0 : best;
 }
 

@@ -137,3 +137,25 @@ assert np.array_equal(np.load("st.npy"), want)'
     "$POOL" -q -m avg -k 2 --edge replicate --no-auto-orient o6.png -o x.png
     "$POOL" -q -m avg -k 2 --edge replicate o1.png -o y.png
 }
+
+@test "orientation: --stats describes the upright image: the same record as the upright file's" {
+    need_photos
+    oriented "$DATA/chelsea.png"
+    for tag in 1 3 6 7; do
+        "$POOL" -q -P max:3x2,s=2 -P avg:2 --stats --stats-format json "o$tag.png" -o "x$tag.png" 2> "s$tag.json"
+    done
+    "$PY" -c '
+import json
+def records(tag):
+    out = []
+    for line in open(f"s{tag}.json"):
+        r = json.loads(line)
+        for k in ("input", "seconds"):
+            r.pop(k)
+        out.append(r)
+    return out
+want = records(1)
+assert want[0]["in_shape"] == [300, 451, 3] and want[0]["kernel"] == [3, 2], want[0]
+for tag in (3, 6, 7):
+    assert records(tag) == want, (tag, records(tag)[0], want[0])'
+}
