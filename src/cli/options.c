@@ -436,7 +436,10 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         if (strcmp(arg, "floor") && strcmp(arg, "ceil") && strcmp(arg, "partial") &&
             strcmp(arg, "replicate"))
             return pool_fail(err, "--edge %s: give floor, ceil, partial or replicate", arg);
-        o->edge = arg;
+        o->edge = !strcmp(arg, "floor")     ? EDGE_FLOOR
+                  : !strcmp(arg, "ceil")    ? EDGE_CEIL
+                  : !strcmp(arg, "partial") ? EDGE_PARTIAL
+                                            : EDGE_REPLICATE;
         return 0;
     case OPT_SIZE:
         if (fit_parse(arg, &o->size, &why))
@@ -496,14 +499,30 @@ static bool passes_pick_values(const struct cli_options *o)
     return true;
 }
 
-/* --edge: what happens to a remainder no whole window covers, on every windowed pass. */
-static void apply_edge(const char *edge, struct pool_pass *p)
+static bool windowed(const struct pool_pass *p) { return !p->global && !p->output_size.n; }
+
+/* --edge: what happens to a remainder no whole window covers, on every windowed pass (it
+ * overrides --ceil and ceil= in specs). */
+static int apply_edge(struct cli_options *o, struct pool_error *err)
 {
-    if (!strcmp(edge, "ceil") || !strcmp(edge, "partial"))
-        p->ceil_mode = true;
-    if (!strcmp(edge, "partial"))
-        p->count_include_pad = false;
-    p->edge_replicate = !strcmp(edge, "replicate");
+    int applied = 0;
+    for (int i = 0; i < o->npasses; i++) {
+        struct pool_pass *p = &o->passes[i];
+        if (!windowed(p))
+            continue;
+        p->ceil_mode = o->edge == EDGE_CEIL || o->edge == EDGE_PARTIAL;
+        if (o->edge == EDGE_PARTIAL)
+            p->count_include_pad = false;
+        p->edge_replicate = o->edge == EDGE_REPLICATE;
+        applied++;
+    }
+    if (!applied)
+        return pool_fail(err, "--edge decides the last windows of windowed passes (-k), and "
+                              "these are adaptive (an output size, --size, global): give -k");
+    if (o->edge == EDGE_REPLICATE && o->shift_test)
+        return pool_fail(err, "--shift-test does not take --edge replicate (its shifted copies "
+                              "would need their own extended edges): use --edge partial");
+    return 0;
 }
 
 /* --size makes the one pass adaptive, to a size found for each image. */
@@ -544,6 +563,8 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
     if (!o->npasses && !o->help && !o->version)
         return pool_fail(err, "no pass given: use -k SIZE (and -m MODE), or -P SPEC "
                               "(see pool --help)");
+    if (o->edge && apply_edge(o, err))
+        return -1;
     for (int i = 0; i < o->npasses; i++) {
         struct pool_error why;
         if (pass_check(&o->passes[i], &why))
@@ -553,11 +574,6 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
         return pool_fail(err, "--dtype describes raw input: give --shape too");
     if (!o->palette_given)
         o->reader.palette_index = passes_pick_values(o);
-    for (int i = 0; o->edge && i < o->npasses; i++)
-        apply_edge(o->edge, &o->passes[i]);
-    if (o->edge && !strcmp(o->edge, "replicate") && o->shift_test)
-        return pool_fail(err, "--shift-test does not take --edge replicate (its shifted copies "
-                              "would need their own extended edges): use --edge partial");
     if (o->depth_given && o->output_dtype_given)
         return pool_fail(err, "--depth and --output-dtype both set the output's type: give one");
     if (o->linear && o->output_dtype_given && dtype_is_float(o->output_dtype))

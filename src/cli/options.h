@@ -14,6 +14,8 @@
 #define DEFAULT_JPEG_QUALITY 90
 #define DEFAULT_WARN_PSNR 20.0
 
+enum edge_rule { EDGE_UNSET, EDGE_FLOOR, EDGE_CEIL, EDGE_PARTIAL, EDGE_REPLICATE };
+
 struct cli_options {
     struct pool_pass passes[MAX_PASSES];
     char pass_labels[MAX_PASSES][128]; /* how the user wrote each pass, for messages */
@@ -33,8 +35,8 @@ struct cli_options {
     enum pool_dtype depth;
     bool background_given; /* --background: composite alpha over this colour */
     unsigned char background[3];
-    const char *edge; /* --edge floor|ceil|partial|replicate, or NULL */
-    bool size_given;  /* --size: the one pass adaptive to a size fitted to each image */
+    enum edge_rule edge; /* --edge, or EDGE_UNSET */
+    bool size_given;     /* --size: the one pass adaptive to a size fitted to each image */
     struct fit_geometry size;
     const char *input; /* the first input; "-" for stdin */
     char **inputs;     /* every input (argv's), ninputs of them */

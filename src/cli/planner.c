@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "../codec/codec.h"
+#include "../core/cast.h"
+#include "../core/orient.h"
 #include "../core/plan.h"
 #include "messages.h"
 
@@ -22,6 +24,26 @@ static void format_shape(const struct tensor_shape *base, const size_t size[3], 
     struct tensor_shape s = *base;
     tensor_respace(&s, size);
     shape_format(&s, buf, len);
+}
+
+/* An image's shape as the passes see it, upright: turned by its EXIF orientation (unless
+ * --no-auto-orient), its alpha composited away by --background (run.c does the same). */
+static void as_pooled(const struct cli_options *o, const struct tensor_reader *r,
+                      struct tensor_shape *shape)
+{
+    const struct image_meta *m = &r->meta;
+    if (!m->is_image || shape->ndim < 2)
+        return;
+    if (!o->no_auto_orient && orientation_of(m->orientation).transpose) {
+        size_t h = shape->dims[0];
+        shape->dims[0] = shape->dims[1];
+        shape->dims[1] = h;
+    }
+    bool alpha = shape->ndim == 3 && m->has_alpha && (shape->dims[2] == 2 || shape->dims[2] == 4);
+    if (o->background_given && alpha)
+        shape->dims[2] = cast_flattened_channels(shape->dims[2], o->background);
+    if (o->background_given && alpha && shape->dims[2] == 1) /* gray over gray: hw */
+        shape->ndim = 2;
 }
 
 /* The shape to plan: SHAPE itself, or the header of the file it names. */
@@ -43,7 +65,9 @@ static int plan_input(const struct cli_options *o, struct tensor_shape *shape,
         int rc = reader_open(&r, &src, &o->reader, err);
         if (rc == 0) {
             *shape = r.shape;
-            const char *chosen = reader_default_layout(&r);
+            as_pooled(o, &r, shape);
+            const char *chosen = shape->ndim == 2 && r.meta.is_image ? "hw"
+                                                                     : reader_default_layout(&r);
             if (!layout && chosen) {
                 /* r goes out of scope below: keep a copy of its layout. */
                 snprintf(file_layout, sizeof file_layout, "%s", chosen);

@@ -68,6 +68,9 @@ static int check_output(const struct run_settings *s, const char *path, enum fil
     if (!strcmp(path, "-") && isatty(STDOUT_FILENO) && !text)
         return pool_fail(err, "refusing to write binary data to a terminal: use -o FILE, a "
                               "pipe, or -f txt");
+    if (o->depth_given && o->depth == DT_U16 && format == FORMAT_JPEG)
+        return pool_fail(err, "--depth 16 asks for 16-bit samples, and JPEG holds 8: write PNG "
+                              "or give --depth 8");
     if (o->writer.stack && format != FORMAT_NPY)
         return pool_fail(err, "--stack makes one .npy: give -o FILE.npy or -f npy");
     if (o->writer.no_header && format != FORMAT_CSV)
@@ -142,11 +145,6 @@ static int orient_passes(struct input_run *in, struct orientation turn, const st
     memcpy(in->passes, in->s->passes, in->s->npasses * sizeof *in->passes);
     if (o->size_given && fit_pass(in, &upright, err))
         return -1;
-    bool reversed = turn.reverse_rows || turn.reverse_cols;
-    if (reversed && o->edge && !strcmp(o->edge, "replicate"))
-        return pool_fail(err, "--edge replicate extends the right and bottom edges, and this "
-                              "image's EXIF orientation turns other edges there: give "
-                              "--no-auto-orient or another --edge");
     for (size_t i = 0; i < in->s->npasses; i++)
         in->passes[i] = orient_pass(&in->passes[i], turn);
     return 0;
@@ -168,6 +166,40 @@ static void warn_plan(struct input_run *in, struct orientation turn, const struc
         given[i] = orient_pass(&in->passes[i], back);
     planner_warn(in->shared->warnings, in->name, given, in->s->npasses, &upright);
     free(given);
+}
+
+/* --output-dtype between u8 and u16 on an image keeps the sample values (clamping them):
+ * almost never what is meant for pixels, which --depth rescales. */
+static void warn_code_types(struct input_run *in, const struct cli_options *o,
+                            const struct image_meta *m)
+{
+    enum pool_dtype from = in->reader.shape.dtype, to = o->output_dtype;
+    bool codes = (from == DT_U8 && to == DT_U16) || (from == DT_U16 && to == DT_U8);
+    if (!o->output_dtype_given || !m->is_image || !codes || o->quiet || in->image != 1)
+        return;
+    warning_give(in->shared->warnings, in->name, WARNING_CODE_TYPE, 0, false,
+                 "--output-dtype between u8 and u16 keeps sample values (clamped), so 8- and "
+                 "16-bit pixels come out far too dark or bright: --depth rescales samples",
+                 "--output-dtype %s keeps this %s image's sample values (clamped), so its pixels "
+                 "come out far too %s: --depth %s rescales samples",
+                 dtype_name(to), dtype_name(from), to == DT_U8 ? "bright" : "dark",
+                 to == DT_U8 ? "8" : "16");
+}
+
+/* After --background: no alpha; gray over a gray colour loses its channel axis (hw), as a
+ * gray image has none; else RGB. */
+static void composite_shape(struct tensor_shape *s, struct image_meta *m, size_t channels)
+{
+    m->has_alpha = false;
+    m->color = channels == 3 ? COLOR_RGB : COLOR_GRAY;
+    const char *c = strchr(s->layout, 'c');
+    if (!c)
+        return;
+    s->dims[c - s->layout] = channels;
+    if (channels == 1 && !strcmp(s->layout, "hwc")) {
+        s->ndim = 2;
+        strcpy(s->layout, "hw");
+    }
 }
 
 /* Lays out the reader's current image or tensor and builds the pipeline for it. */
@@ -197,6 +229,13 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     if (orient_passes(in, turn, &geom, err))
         return -1;
     const struct image_meta *m = &in->reader.meta;
+    warn_code_types(in, o, m);
+    if (m->color == COLOR_PALETTE && (o->depth_given || o->output_dtype_given))
+        return pool_fail(err,
+                         "%s would change the palette indices of this image, which the "
+                         "palette gives their colours: give --palette expand to pool its "
+                         "colours",
+                         o->depth_given ? "--depth" : "--output-dtype");
     bool flatten = o->background_given && m->has_alpha && (geom.inner == 2 || geom.inner == 4);
     bool alpha = m->has_alpha && geom.inner >= 2 && !flatten;
     for (size_t i = 0; i < in->s->npasses; i++)
@@ -205,18 +244,15 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
      * format (and --depth) wants the full range, so stretch the codes first. */
     enum file_format format = in->shared->output.format;
     bool image_out = format == FORMAT_PNG || format == FORMAT_JPEG;
-    in->pipe_rescaled = (image_out || o->depth_given) && m->maxval;
+    in->pipe_rescaled = (image_out || o->depth_given || flatten) && m->maxval;
     in->meta = *m;
     in->meta.upright = !orientation_is_identity(turn);
     in->pass_shape = *shape;
     if (in->pipe_rescaled)
         in->meta.maxval = 0;
-    if (flatten) {
-        size_t channels = cast_flattened_channels(geom.inner, o->background);
-        in->meta.has_alpha = false;
-        in->meta.color = channels == 3 ? COLOR_RGB : COLOR_GRAY;
-        in->pass_shape.dims[strchr(shape->layout, 'c') - shape->layout] = channels;
-    }
+    if (flatten) /* an image with alpha is hwc */
+        composite_shape(&in->pass_shape, &in->meta,
+                        cast_flattened_channels(geom.inner, o->background));
     if (o->output_dtype_given && dtype_is_float(o->output_dtype))
         in->pass_shape.dtype = o->output_dtype;
     char letters[4] = "";
@@ -226,7 +262,7 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     struct pipeline_options po = {.linear = o->linear,
                                   .has_alpha = alpha,
                                   .maxval = in->reader.meta.maxval,
-                                  .rescale = image_out || o->depth_given,
+                                  .rescale = image_out || o->depth_given || flatten,
                                   .flatten = flatten,
                                   .cast = o->output_dtype_given,
                                   .cast_to = o->output_dtype,
@@ -345,7 +381,7 @@ static int report_pass_figures(struct input_run *in, struct pool_error *err)
     if (!atomic_load(&sh->once->psnr) && o->warn_psnr > 0 && !o->quiet &&
         report_warn_psnr(sh->warnings, in->name, in->passes, &in->pipe, o->warn_psnr, !o->stats))
         atomic_store(&sh->once->psnr, true);
-    if (o->stats && report_image(&sh->report, in->name, in->image, &in->reader.shape, in->passes,
+    if (o->stats && report_image(&sh->report, in->name, in->image, &in->pass_shape, in->passes,
                                  &in->pipe, in->turn.transpose, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");
     return 0;

@@ -149,7 +149,8 @@ static void say_entry(const struct tally_entry *e, size_t inputs, bool stats_giv
     case WARNING_COLLAPSE:
     case WARNING_PALETTE_EXPANDED:
     case WARNING_LAYOUT:
-    case WARNING_WITHIN_SIZE: say_warning(who, "%s", e->general); break;
+    case WARNING_WITHIN_SIZE:
+    case WARNING_CODE_TYPE: say_warning(who, "%s", e->general); break;
     }
 }
 

@@ -25,6 +25,7 @@ enum warning_kind {
     WARNING_PALETTE_EXPANDED, /* a palette image pooled as colours by avg or lp */
     WARNING_LAYOUT,           /* a 4-D tensor that looks channels-last, read as nchw */
     WARNING_WITHIN_SIZE,      /* --size: the image is no larger, kept at its size */
+    WARNING_CODE_TYPE,        /* --output-dtype u8 <-> u16 on an image's samples */
 };
 
 /* One input's warnings, kept for the tally. */

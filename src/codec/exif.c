@@ -30,7 +30,10 @@ static ExifData *load(const unsigned char *tiff, size_t len)
 static ExifEntry *orientation_entry(ExifData *ed)
 {
     ExifEntry *e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
-    return e && e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->size >= 2 ? e : NULL;
+    bool fits = e && e->components >= 1 &&
+                ((e->format == EXIF_FORMAT_SHORT && e->size >= 2) ||
+                 (e->format == EXIF_FORMAT_LONG && e->size >= 4)); /* LONG: off-spec, but seen */
+    return fits ? e : NULL;
 }
 
 unsigned exif_orientation(const unsigned char *tiff, size_t len)
@@ -39,7 +42,10 @@ unsigned exif_orientation(const unsigned char *tiff, size_t len)
     if (!ed)
         return 1;
     ExifEntry *e = orientation_entry(ed);
-    unsigned v = e ? exif_get_short(e->data, exif_data_get_byte_order(ed)) : 1;
+    ExifByteOrder order = exif_data_get_byte_order(ed);
+    unsigned v = !e                               ? 1
+                 : e->format == EXIF_FORMAT_SHORT ? exif_get_short(e->data, order)
+                                                  : exif_get_long(e->data, order);
     exif_data_unref(ed);
     return v >= 1 && v <= 8 ? v : 1;
 }

@@ -535,10 +535,16 @@ static int choose_input_color(struct jpeg_writer *st, struct pool_error *err)
             st->color = JCS_CMYK;
             return 0;
         }
+        if (!st->meta->is_image)
+            return pool_fail(err, "JPEG stores 4 channels as CMYK, which only a CMYK image has, "
+                                  "and this tensor carries no colour space: write .npy or PNG");
         return pool_fail(err, "JPEG has no alpha channel, and this image has 4 channels "
                               "(RGBA; 4 channels are CMYK only when read from a CMYK image): "
                               "give --background COLOR to composite it, or write PNG");
     case 2:
+        if (!st->meta->is_image)
+            return pool_fail(err, "JPEG stores 1, 3 or 4 (CMYK) channels, and this tensor has "
+                                  "2: write .npy or PNG");
         return pool_fail(err, "JPEG has no alpha channel, and this image has 2 channels (gray "
                               "and alpha): give --background COLOR to composite it, or write "
                               "PNG");

@@ -330,6 +330,19 @@ static int decode_interlaced(struct png_reader *st, struct pool_error *err)
     return 0;
 }
 
+/* Indices handed out must name colours: the palette's are all the writer can put back. */
+static int check_indices(const struct tensor_reader *r, const unsigned char *index, size_t n,
+                         struct pool_error *err)
+{
+    unsigned colours = r->meta.palette_len, highest = 0;
+    for (size_t i = 0; i < n; i++)
+        highest = index[i] > highest ? index[i] : highest;
+    if (highest >= colours)
+        return pool_fail(err, "bad PNG data: palette index %u, and the palette has %u colours",
+                         highest, colours);
+    return 0;
+}
+
 static int png_reader_read(struct tensor_reader *r, void *buf, size_t count, struct pool_error *err)
 {
     struct png_reader *st = r->state;
@@ -348,7 +361,7 @@ static int png_reader_read(struct tensor_reader *r, void *buf, size_t count, str
             return -1;
         memcpy(buf, st->image + st->next_row * st->row_bytes, rows * st->row_bytes);
         st->next_row += rows;
-        return 0;
+        return st->palette_index ? check_indices(r, buf, count, err) : 0;
     }
     st->dest = buf;
     st->dest_rows = rows;
@@ -357,7 +370,7 @@ static int png_reader_read(struct tensor_reader *r, void *buf, size_t count, str
         snprintf(where, sizeof where, "row %zu of %zu", st->next_row + 1, st->height);
         return read_failure(st, where, err);
     }
-    return 0;
+    return st->palette_index ? check_indices(r, buf, count, err) : 0;
 }
 
 static void read_end(png_structp png, void *ctx)

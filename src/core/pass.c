@@ -88,7 +88,10 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
         return pool_fail(err, "adaptive pooling (output size) works with every mode but lp");
     if (!p->global && !p->output_size.n && !windowed)
         return pool_fail(err, "%s needs a kernel size (-k) or an output size (--output-size)", m);
-    if (p->dilation.n && !mode_dilates(p->mode))
+    bool dilated = false;
+    for (int i = 0; i < p->dilation.n; i++)
+        dilated |= p->dilation.v[i] != 1;
+    if (dilated && !mode_dilates(p->mode))
         return pool_fail(err,
                          "dilation works with max, min, mode, median and nearest only "
                          "(PyTorch's %s pooling has none)",
@@ -199,9 +202,10 @@ int axis_out_len(const struct axis_params *a, size_t len, size_t *out, struct po
     int64_t o = floor_div(L + 2 * p - span + (a->ceil_mode ? s - 1 : 0), s) + 1;
     if (a->ceil_mode && (o - 1) * s >= L + p)
         o--;
-    /* vips shrink: round((L + 2p - span) / s + 1), halves up (451 by 2: 226) */
-    if (a->replicate && L + 2 * p - span >= 0)
-        o = (2 * (L + 2 * p - span) + 3 * s) / (2 * s);
+    /* vips shrink: round((L + 2p - span) / s + 1), halves up (451 by 2: 226; an input
+     * shorter than the kernel gives 1 while at least half a stride long) */
+    if (a->replicate)
+        o = floor_div(2 * (L + 2 * p - span) + 3 * s, 2 * s);
     if (o < 1)
         return pool_fail(
             err, "the %s %" PRId64 " is larger than the %s %" PRId64 " (the output would be empty)",

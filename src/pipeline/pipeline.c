@@ -211,7 +211,7 @@ static int add_extension(struct pipeline *p, struct pool_pass *pass, struct pool
     if (to.size[1] == p->out.size[1] && to.size[2] == p->out.size[2])
         return 0;
     struct extend_filter *f;
-    if (extend_create(&f, &p->out, &to, err))
+    if (extend_create(&f, &p->out, &to, pass->reversed[1], pass->reversed[2], err))
         return -1;
     p->filters[p->nfilters++] = (struct row_filter){f, extend_push_fn, extend_sink_fn,
                                                     extend_free_fn};

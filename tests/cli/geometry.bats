@@ -133,3 +133,30 @@ PY
     [ "$status" -eq 2 ]
     [ "$output" = "pool: --edge middle: give floor, ceil, partial or replicate" ]
 }
+
+@test "--edge replicate on images smaller than the kernel gives vips shrink's sizes" {
+    command -v vips >/dev/null || skip "no vips (Debian: libvips-tools)"
+    "$PY" -c '
+import numpy as np; from PIL import Image
+Image.fromarray(np.full((1, 1, 3), 77, np.uint8)).save("one.png")
+Image.fromarray(np.arange(45, dtype=np.uint8).reshape(3, 5, 3)).save("small.png")'
+    for spec in "one.png 2" "small.png 4" "small.png 3"; do
+        set -- $spec
+        "$POOL" -q -m avg -k "$2" --edge replicate "$1" -o p.png
+        vips shrink "$1" v.png "$2" "$2"
+        [ "$(size_of p.png)" = "$(size_of v.png)" ] || { echo "$spec: $(size_of p.png) vs $(size_of v.png)"; return 1; }
+    done
+    "$POOL" -q -m avg -k 2 --edge replicate one.png -o one.npy
+    "$PY" -c 'import numpy as np; assert np.load("one.npy").tolist() == [[[77, 77, 77]]]'
+}
+
+@test "--edge on passes with no windows is a usage error; --edge overrides --ceil" {
+    "$PY" -c 'import numpy as np; np.save("a.npy", np.arange(7, dtype=np.float32))'
+    run "$POOL" --output-size 3 --edge ceil a.npy -o x.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: --edge decides the last windows of windowed passes"* ]]
+    "$POOL" -q -k 2 --ceil --edge floor a.npy -o f.npy
+    "$PY" -c 'import numpy as np; assert np.load("f.npy").shape == (3,)'
+    # -d 1 (no dilation) is accepted by avg, whose windows have none
+    "$POOL" -q -m avg -k 2 -d 1 a.npy -o d.npy
+}

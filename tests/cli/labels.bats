@@ -273,3 +273,17 @@ for name in "abc":
     assert inner.mean() > 0.5 and err < 25, (name, inner.mean(), err)
 PY
 }
+
+@test "palettes: an index past the palette is the input's error, whatever the output" {
+    "$PY" -c '
+import png   # pypng writes a palette of 4 colours as given (Pillow pads it to 256)
+w = png.Writer(2, 2, palette=[(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)], bitdepth=8)
+with open("bad.png", "wb") as f:
+    w.write(f, [[0, 1], [11, 2]])'
+    for out in x.png x.npy; do
+        run "$POOL" -m mode -k 2 bad.png -o "$out"
+        [ "$status" -eq 1 ]
+        [ "$output" = "pool: bad.png: bad PNG data: palette index 11, and the palette has 4 colours" ]
+        [ ! -e "$out" ]
+    done
+}

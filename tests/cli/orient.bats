@@ -127,15 +127,22 @@ want = a[:2 * H, :2 * W].reshape(H, 2, W, 2, 3).max(axis=(1, 3))
 assert np.array_equal(np.load("st.npy"), want)'
 }
 
-@test "orientation: --edge replicate on a turned image is refused, naming --no-auto-orient" {
+@test "orientation: --edge replicate extends the upright image's right and bottom edges" {
     need_photos
-    oriented "$DATA/chelsea.png"
-    run "$POOL" -m avg -k 2 --edge replicate o6.png -o x.png
-    [ "$status" -eq 1 ]
-    [[ "$output" == "pool: o6.png: --edge replicate extends"*"--no-auto-orient"* ]]
-    [ ! -e x.png ]
-    "$POOL" -q -m avg -k 2 --edge replicate --no-auto-orient o6.png -o x.png
-    "$POOL" -q -m avg -k 2 --edge replicate o1.png -o y.png
+    oriented "$DATA/chelsea.png"   # 451 x 300: by 4, remainders on both axes
+    for tag in 1 2 3 4 5 6 7 8; do
+        "$POOL" -q -m avg -k 4 --edge replicate "o$tag.png" -o "r$tag.npy"
+    done
+    "$PY" -c '
+import numpy as np
+from PIL import Image, ImageOps
+for tag in range(1, 9):
+    a = np.asarray(ImageOps.exif_transpose(Image.open(f"o{tag}.png"))).astype(np.int64)
+    H, W = (a.shape[0] + 2) // 4, (a.shape[1] + 2) // 4   # round(L / 4), halves up
+    e = np.pad(a, ((0, max(0, 4 * H - a.shape[0])), (0, max(0, 4 * W - a.shape[1])), (0, 0)),
+               mode="edge")[:4 * H, :4 * W]
+    want = (2 * e.reshape(H, 4, W, 4, 3).sum(axis=(1, 3)) + 16) // 32
+    assert np.array_equal(np.load(f"r{tag}.npy"), want), tag'
 }
 
 @test "orientation: --stats describes the upright image: the same record as the upright file's" {
@@ -158,4 +165,31 @@ want = records(1)
 assert want[0]["in_shape"] == [300, 451, 3] and want[0]["kernel"] == [3, 2], want[0]
 for tag in (3, 6, 7):
     assert records(tag) == want, (tag, records(tag)[0], want[0])'
+}
+
+@test "orientation: --plan of a turned photo describes what the run writes; a LONG tag counts" {
+    need_photos
+    oriented "$DATA/chelsea.png"
+    run "$POOL" --plan o6.jpg -m avg -k 3x2
+    [ "$status" -eq 0 ]
+    [[ "${lines[1]}" =~ ^in\ +300x451x3 ]]
+    [[ "${lines[2]}" =~ ^1\ +avg\ +100x225x3\  ]]
+    "$POOL" -q -m avg -k 3x2 o6.jpg -o r.npy
+    run npy_show r.npy
+    [ "$output" = "uint8 (100, 225, 3)" ]
+    run "$POOL" --plan o6.jpg -m avg --size 120
+    [[ "${lines[2]}" =~ ^1\ +avg\ +80x120x3\  ]]
+    # an orientation stored as LONG instead of SHORT (off the standard, but written)
+    "$PY" -c '
+from PIL import Image, TiffImagePlugin
+info = TiffImagePlugin.ImageFileDirectory_v2()
+info[0x0112] = 6
+info.tagtype[0x0112] = 4   # LONG
+tiff = b"II*\x00\x08\x00\x00\x00" + info.tobytes(8)
+Image.open("o1.png").transpose(Image.ROTATE_90).save("long6.png", exif=b"Exif\x00\x00" + tiff)
+assert Image.open("long6.png").getexif()[0x0112] == 6'
+
+    "$POOL" -q -m max -k 1 long6.png -o l.npy
+    run npy_show l.npy
+    [ "$output" = "uint8 (300, 451, 3)" ]
 }

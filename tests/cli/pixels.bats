@@ -126,3 +126,38 @@ assert np.load("i8.npy").dtype == np.int8'
     [ "$status" -eq 1 ]
     [[ "$output" == *"or give --output-dtype u8 (or u16)" ]]
 }
+
+@test "--background on PNM codes below a maxval stretches them first; gray over gray is 2-D" {
+    # an 8-bit PAM, maxval 100, gray+alpha: values 20 and 100, alpha 100 (opaque) and 50
+    printf 'P7\nWIDTH 2\nHEIGHT 1\nDEPTH 2\nMAXVAL 100\nTUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n\x14\x64\x64\x32' > a.pam
+    "$POOL" -q -m max -k 1 --background black a.pam -o b.npy
+    "$POOL" -q -m max -k 1 --background white a.pam -o w.npy
+    "$PY" -c '
+import numpy as np
+# stretched to 0-255 first: 20 -> 51, 100 -> 255, alpha 100 -> 255, 50 -> 128 (half up)
+c, a = np.array([51, 255]), np.array([255, 128])
+for f, bg in (("b.npy", 0), ("w.npy", 255)):
+    got = np.load(f)
+    want = (2 * (c * a + bg * (255 - a)) + 255) // 510
+    assert got.shape == (1, 2) and got.tolist() == [want.tolist()], (f, got.tolist(), want)'
+}
+
+@test "pixel-format options on palettes and mismatched types: refused or warned, never silent" {
+    "$PY" -c 'import numpy as np; from PIL import Image
+im = Image.fromarray(np.array([[0, 1], [2, 1]], np.uint8), "P"); im.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0]); im.save("p.png")'
+    run "$POOL" -m mode -k 2 --depth 16 p.png -o x.png
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: p.png: --depth would change the palette indices"*"--palette expand"* ]]
+    [ ! -e x.png ]
+    run "$POOL" -m mode -k 2 --output-dtype u16 p.png -o x.png
+    [ "$status" -eq 1 ]
+    "$POOL" -q -m mode -k 2 --depth 16 --palette expand p.png -o x.png
+    # u8 <-> u16 with --output-dtype on an image: a warning naming --depth
+    "$PY" -c 'import numpy as np; from PIL import Image; Image.fromarray(np.full((4, 4), 200, np.uint8)).save("g.png")'
+    run "$POOL" -m avg -k 2 --output-dtype u16 g.png -o x16.png
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: g.png: warning: --output-dtype u16 keeps this u8 image's sample values (clamped), so its pixels come out far too dark: --depth 16 rescales samples" ]
+    run "$POOL" -m avg -k 2 --depth 16 g.png -o x.jpg
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: x.jpg: --depth 16 asks for 16-bit samples, and JPEG holds 8: write PNG or give --depth 8" ]
+}

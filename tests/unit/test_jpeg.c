@@ -711,9 +711,11 @@ static void test_writer_refusals(void)
     s.dtype = DT_F32;
     check_refused(&s, &no_meta, 90, "f32");
     set_image_shape(&s, 8, 8, 2);
-    check_refused(&s, &no_meta, 90, "give --background COLOR");
+    check_refused(&s, &no_meta, 90, "this tensor has 2: write .npy or PNG");
+    struct image_meta gray_alpha = {.is_image = true, .color = COLOR_GRAY, .has_alpha = true};
+    check_refused(&s, &gray_alpha, 90, "give --background COLOR");
     set_image_shape(&s, 8, 8, 4);
-    check_refused(&s, &no_meta, 90, "no alpha");
+    check_refused(&s, &no_meta, 90, "carries no colour space");
     struct image_meta rgba = {.is_image = true, .color = COLOR_RGB, .has_alpha = true};
     check_refused(&s, &rgba, 90, "give --background COLOR");
     set_image_shape(&s, 8, 8, 5);
