@@ -41,7 +41,7 @@ static void as_pooled(const struct cli_options *o, const struct tensor_reader *r
     }
     bool alpha = shape->ndim == 3 && m->has_alpha && (shape->dims[2] == 2 || shape->dims[2] == 4);
     if (o->background_given && alpha)
-        shape->dims[2] = cast_flattened_channels(shape->dims[2], o->background);
+        shape->dims[2] = cast_composite_channels(shape->dims[2], o->background);
     if (o->background_given && alpha && shape->dims[2] == 1) /* gray over gray: hw */
         shape->ndim = 2;
 }

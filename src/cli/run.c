@@ -202,11 +202,10 @@ static void composite_shape(struct tensor_shape *s, struct image_meta *m, size_t
     }
 }
 
-/* Lays out the reader's current image or tensor and builds the pipeline for it. */
-static int plan_image(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
+/* The tensor's layout (--layout, or the reader's), checked, into its shape and geometry. */
+static int lay_out(struct input_run *in, struct row_geom *geom, struct pool_error *err)
 {
     const struct cli_options *o = in->s->opt;
-    struct row_geom geom;
     struct tensor_shape *shape = &in->reader.shape;
     const char *layout = o->layout ? o->layout : reader_default_layout(&in->reader);
     if (!layout)
@@ -223,11 +222,17 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
                      shape->dims[0], shape->dims[1], shape->dims[2], shape->dims[3],
                      shape->dims[3]);
     snprintf(shape->layout, sizeof shape->layout, "%s", layout);
-    if (tensor_geom(shape, &geom, err))
-        return -1;
-    struct orientation turn = in->turn = upright_turn(in, &geom);
-    if (orient_passes(in, turn, &geom, err))
-        return -1;
+    return tensor_geom(shape, geom, err);
+}
+
+/* What happens to an image before and after the passes, and the meta and shape the passes
+ * and the writer see: --background composites its alpha (so no alpha weighting), PNM
+ * codes below a maxval are stretched for image output, --depth and --background, a float
+ * --output-dtype becomes the passes' type. */
+static int derive_image(struct input_run *in, const struct row_geom *geom,
+                        struct pipeline_options *po, struct pool_error *err)
+{
+    const struct cli_options *o = in->s->opt;
     const struct image_meta *m = &in->reader.meta;
     warn_code_types(in, o, m);
     if (m->color == COLOR_PALETTE && (o->depth_given || o->output_dtype_given))
@@ -236,53 +241,60 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
                          "palette gives their colours: give --palette expand to pool its "
                          "colours",
                          o->depth_given ? "--depth" : "--output-dtype");
-    bool flatten = o->background_given && m->has_alpha && (geom.inner == 2 || geom.inner == 4);
-    bool alpha = m->has_alpha && geom.inner >= 2 && !flatten;
+    po->composite = o->background_given && m->has_alpha && (geom->inner == 2 || geom->inner == 4);
+    po->has_alpha = m->has_alpha && geom->inner >= 2 && !po->composite;
     for (size_t i = 0; i < in->s->npasses; i++)
-        in->passes[i].premultiply_alpha = alpha && !o->no_premultiply;
-    /* A PNM maxval below the type's range survives into PNM output; any other image
-     * format (and --depth) wants the full range, so stretch the codes first. */
+        in->passes[i].premultiply_alpha = po->has_alpha && !o->no_premultiply;
     enum file_format format = in->shared->output.format;
-    bool image_out = format == FORMAT_PNG || format == FORMAT_JPEG;
-    in->pipe_rescaled = (image_out || o->depth_given || flatten) && m->maxval;
+    po->rescale = format == FORMAT_PNG || format == FORMAT_JPEG || o->depth_given || po->composite;
+    po->maxval = m->maxval;
+    in->pipe_rescaled = po->rescale && m->maxval;
     in->meta = *m;
-    in->meta.upright = !orientation_is_identity(turn);
-    in->pass_shape = *shape;
+    in->meta.upright = !orientation_is_identity(in->turn);
+    in->pass_shape = in->reader.shape;
     if (in->pipe_rescaled)
         in->meta.maxval = 0;
-    if (flatten) /* an image with alpha is hwc */
+    if (po->composite) /* an image with alpha is hwc */
         composite_shape(&in->pass_shape, &in->meta,
-                        cast_flattened_channels(geom.inner, o->background));
+                        cast_composite_channels(geom->inner, o->background));
     if (o->output_dtype_given && dtype_is_float(o->output_dtype))
         in->pass_shape.dtype = o->output_dtype;
-    char letters[4] = "";
-    for (const char *a = shape->layout; *a; a++)
-        if (strchr("dhwl", *a) && strlen(letters) < 3)
-            letters[strlen(letters)] = *a;
+    return 0;
+}
+
+/* Lays out the reader's current image or tensor and builds the pipeline for it. */
+static int plan_image(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
+{
+    const struct cli_options *o = in->s->opt;
+    struct row_geom geom;
     struct pipeline_options po = {.linear = o->linear,
-                                  .has_alpha = alpha,
-                                  .maxval = in->reader.meta.maxval,
-                                  .rescale = image_out || o->depth_given || flatten,
-                                  .flatten = flatten,
                                   .cast = o->output_dtype_given,
                                   .cast_to = o->output_dtype,
                                   .change_depth = o->depth_given,
                                   .depth_to = o->depth,
                                   .measure = measuring(o),
                                   .estimate_rows = o->stats ? 0 : PSNR_ESTIMATE_ROWS,
-                                  .channels = channel_map_of(&in->pass_shape),
                                   .shift_test = o->shift_test,
-                                  .spatial_letters = letters,
                                   .no_decode_ahead = in->s->no_decode_ahead};
+    if (lay_out(in, &geom, err))
+        return -1;
+    in->turn = po.orient = upright_turn(in, &geom);
+    if (orient_passes(in, in->turn, &geom, err) || derive_image(in, &geom, &po, err))
+        return -1;
+    char letters[4] = "";
+    for (const char *a = in->reader.shape.layout; *a; a++)
+        if (strchr("dhwl", *a) && strlen(letters) < 3)
+            letters[strlen(letters)] = *a;
+    po.spatial_letters = letters;
+    po.channels = channel_map_of(&in->pass_shape);
     memcpy(po.background, o->background, sizeof po.background);
-    po.orient = turn;
     if (views_wanted(o))
         views_tap_into(&in->shared->views, &po);
     pipeline_free(&in->pipe);
     if (pipeline_build(&in->pipe, in->passes, in->s->npasses, &geom, &po, err))
         return -1;
     if (!o->quiet && !atomic_exchange(&in->shared->once->plan, true))
-        warn_plan(in, turn, &geom);
+        warn_plan(in, in->turn, &geom);
     *out_shape = in->pass_shape;
     tensor_respace(out_shape, in->pipe.out.size);
     out_shape->dtype = in->pipe.out.dtype;

@@ -12,7 +12,7 @@ typedef __int128 int128;
 struct cast_stage {
     enum cast_kind kind;
     struct row_geom in, out;
-    uint64_t background[3]; /* CAST_FLATTEN: in the image's own codes */
+    uint64_t background[3]; /* CAST_COMPOSITE: in the image's own codes */
     void *out_row;
     row_sink_fn sink;
     void *sink_ctx;
@@ -128,7 +128,7 @@ static void change_depth(const struct cast_stage *c, const void *row, size_t n)
             ((uint8_t *)c->out_row)[i] = (uint8_t)((2u * ((const uint16_t *)row)[i] + 257u) / 514u);
 }
 
-static void flatten(const struct cast_stage *c, const void *row, size_t pixels)
+static void composite(const struct cast_stage *c, const void *row, size_t pixels)
 {
     bool wide = c->in.dtype == DT_U16;
     uint64_t max = wide ? 65535 : 255;
@@ -154,10 +154,10 @@ static int check_kind(enum cast_kind kind, const struct row_geom *in, enum pool_
                          "--depth converts 8- and 16-bit samples, and these are %s (for "
                          "other types, --output-dtype)",
                          dtype_name(in->dtype));
-    if (kind == CAST_FLATTEN && !codes)
+    if (kind == CAST_COMPOSITE && !codes)
         return pool_fail(err, "--background composites 8- and 16-bit images, and this is %s",
                          dtype_name(in->dtype));
-    if (kind == CAST_FLATTEN && in->inner != 2 && in->inner != 4)
+    if (kind == CAST_COMPOSITE && in->inner != 2 && in->inner != 4)
         return pool_fail(err,
                          "--background needs an alpha channel after gray or RGB (2 or 4 "
                          "interleaved channels), and this image has %zu",
@@ -176,10 +176,10 @@ int cast_create(struct cast_stage **out, enum cast_kind kind, const struct row_g
         return pool_fail_resource(err, "out of memory");
     c->kind = kind;
     c->in = c->out = *in;
-    if (kind != CAST_FLATTEN)
+    if (kind != CAST_COMPOSITE)
         c->out.dtype = to;
-    if (kind == CAST_FLATTEN) {
-        c->out.inner = cast_flattened_channels(in->inner, background);
+    if (kind == CAST_COMPOSITE) {
+        c->out.inner = cast_composite_channels(in->inner, background);
         for (int k = 0; k < 3; k++)
             c->background[k] = background[k] * (in->dtype == DT_U16 ? 257u : 1u);
     }
@@ -194,7 +194,7 @@ int cast_create(struct cast_stage **out, enum cast_kind kind, const struct row_g
 
 const struct row_geom *cast_out_geom(const struct cast_stage *c) { return &c->out; }
 
-size_t cast_flattened_channels(size_t inner, const unsigned char background[3])
+size_t cast_composite_channels(size_t inner, const unsigned char background[3])
 {
     bool gray = background[0] == background[1] && background[1] == background[2];
     return inner == 2 && gray ? 1 : 3;
@@ -215,7 +215,7 @@ int cast_push(struct cast_stage *c, const void *row, struct pool_error *err)
     else if (c->kind == CAST_DEPTH)
         change_depth(c, row, n);
     else
-        flatten(c, row, n / c->in.inner);
+        composite(c, row, n / c->in.inner);
     return c->sink(c->sink_ctx, c->out_row, err);
 }
 

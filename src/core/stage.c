@@ -90,17 +90,15 @@ static bool is_block2(const struct pool_stage *s)
            axis_is_pairs(&s->axis[AX_H]) && axis_is_pairs(&s->axis[AX_W]);
 }
 
-/* Rows an axis keeps for the selecting kind: from a window's first real tap to the input
- * that makes it ready (its own last tap, an earlier window's, or its centre), which is at
- * most the dilated kernel plus one dilation step (see the bound in select_push). */
+/* Rows an axis keeps for the selecting kind: a window's extent, the dilated kernel (the
+ * widest window, adaptive), as the bound in select_push shows. */
 static size_t rows_to_keep(const struct axis_table *t)
 {
     const struct axis_params *a = &t->params;
     if (t->identity)
         return 1;
     size_t d = t->dilated ? a->dilation : 1;
-    size_t extent = a->adaptive_out ? axis_widest_window(t) : (a->kernel - 1) * d + 1;
-    size_t keep = extent + d + 1;
+    size_t keep = a->adaptive_out ? axis_widest_window(t) : (a->kernel - 1) * d + 1;
     return keep < t->in_len ? keep : t->in_len;
 }
 
@@ -128,14 +126,26 @@ static int alloc_selection(struct pool_stage *s, struct pool_error *err)
                     __builtin_mul_overflow(taps, most_taps(&s->axis[AX_W]), &taps) ||
                     __builtin_mul_overflow(taps, s->pixel_width * es, &window_bytes);
     if (overflow)
-        return pool_fail_resource(err, "the rows a %s window spans do not fit in memory",
-                                  s->mode == MODE_MODE ? "mode" : "median");
+        return pool_fail_resource(err, "the rows a window spans do not fit in memory");
     s->kept = malloc(bytes);
     s->window = s->mode == MODE_NEAREST ? NULL : malloc(window_bytes);
     s->out_row = malloc(geom_row_elems(&s->out) * es);
     s->bytes = bytes + (s->window ? window_bytes : 0) + geom_row_elems(&s->out) * es;
     if (!s->kept || (!s->window && s->mode != MODE_NEAREST) || !s->out_row)
         return pool_fail_resource(err, "out of memory for the %zu rows a window spans", rows);
+    return 0;
+}
+
+/* The fused path keeps one input row (the upper of a pair) and makes one output row. */
+static int alloc_block2(struct pool_stage *s, struct pool_error *err)
+{
+    size_t row_bytes = geom_row_elems(&s->in) * dtype_size(s->in.dtype);
+    size_t out_bytes = geom_row_elems(&s->out) * dtype_size(s->out.dtype);
+    s->top_row = malloc(row_bytes);
+    s->out_row = malloc(out_bytes);
+    s->bytes = row_bytes + out_bytes;
+    if (!s->top_row || !s->out_row)
+        return pool_fail_resource(err, "out of memory for the rows of a pass");
     return 0;
 }
 
@@ -173,17 +183,11 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
     s->finish = (struct finish_args){
         pass->mode, in->inner, premultiply, 1, (double)kernel_elements(ax), 1.0 / s->reduce.norm};
     s->selects = mode_selects(pass->mode);
-    if (s->selects ? alloc_selection(s, err) : alloc_buffers(s, err))
+    s->block2 = !s->selects && is_block2(s);
+    if (s->selects  ? alloc_selection(s, err)
+        : s->block2 ? alloc_block2(s, err)
+                    : alloc_buffers(s, err))
         goto fail;
-    s->block2 = is_block2(s);
-    if (s->block2) {
-        size_t row_bytes = geom_row_elems(in) * dtype_size(in->dtype);
-        if (!(s->top_row = malloc(row_bytes))) {
-            pool_fail_resource(err, "out of memory for the rows of a pass");
-            goto fail;
-        }
-        s->bytes += row_bytes;
-    }
     *out = s;
     return 0;
 fail:
@@ -313,10 +317,11 @@ static void select_row(struct pool_stage *s, size_t od, size_t oh)
 
 /*
  * The selecting kind: keeps the row, then emits every output row whose last needed input
- * has come. Output o is emitted when input ready(o) arrives; its first real tap f(o) is at
- * least f(q) - (d - 1) for the earlier window q whose last tap is ready(o), so the rows
- * from f(o) on span at most the dilated kernel plus d (the centre lies within it too):
- * rows_to_keep.
+ * has come. Output o is emitted when input ready(o) arrives: the last tap of some window
+ * q <= o, so ready(o) <= start(q) + span <= start(o) + span, as windows start in order
+ * (adaptive: ready(o) is o's own last tap). Its first real tap and its centre lie at or
+ * after start(o) (or 0), so the rows it needs are within span + 1 = rows_to_keep of the
+ * newest.
  */
 static int select_push(struct pool_stage *s, const void *row, struct pool_error *err)
 {

@@ -2,8 +2,10 @@
  * One pooling pass over a stream of rows. Rows go in one at a time, in C order
  * (plane by plane, depth by height); finished output rows go out through a sink as soon
  * as every input row their windows need has been seen. A stage holds only the rows
- * its windows overlap, never a whole plane (3-D pooling holds one output slab per
- * depth window open at once).
+ * its windows overlap: for max, min, avg and Lp a row of running values per window open,
+ * never a whole plane (3-D pooling holds one output slab per depth window open at once);
+ * for mode, median and nearest the input rows one window spans (3-D: whole slabs; an
+ * adaptive output of 1 on height: the whole plane).
  */
 #ifndef POOL_STAGE_H
 #define POOL_STAGE_H

@@ -298,8 +298,6 @@ size_t axis_unread(const struct axis_table *t)
            unread_in(t, hi, L);
 }
 
-/* The widest extent from first to last tap. Adaptive: L = qO + r gives windows of q (r = 0),
- * up to q + 1 (r divides O) or q + 2 (see adaptive_window's rounding). */
 size_t axis_centre(const struct axis_table *t, size_t o)
 {
     const struct axis_params *a = &t->params;
@@ -315,6 +313,8 @@ size_t axis_centre(const struct axis_table *t, size_t o)
     return c < 0 ? 0 : c >= (int64_t)t->in_len ? t->in_len - 1 : (size_t)c;
 }
 
+/* The widest extent from first to last tap. Adaptive: L = qO + r gives windows of q (r = 0),
+ * up to q + 1 (r divides O) or q + 2 (see adaptive_window's rounding). */
 size_t axis_widest_window(const struct axis_table *t)
 {
     const struct axis_params *a = &t->params;

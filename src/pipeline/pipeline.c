@@ -257,7 +257,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     unsigned code_max = rescale ? 0 : opt->maxval;
     if (rescale && add_conversion(p, RESCALE, in->dtype, opt->maxval, false, err))
         return -1;
-    if (opt->flatten && add_cast(p, CAST_FLATTEN, in->dtype, opt->background, err))
+    if (opt->composite && add_cast(p, CAST_COMPOSITE, in->dtype, opt->background, err))
         return -1;
     /* To a float type the passes pool in it, so averages are not rounded to integers. */
     bool cast_first = opt->cast && dtype_is_float(opt->cast_to) && opt->cast_to != in->dtype;

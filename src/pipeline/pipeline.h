@@ -3,7 +3,7 @@
  * and with --linear a conversion to linear light before them and back after; --background,
  * a float --output-dtype before them; an integer --output-dtype and --depth after), and the
  * last filter's rows go to a writer. Memory is the filters' windows plus a batch of input
- * rows.
+ * rows, and for an EXIF-turned image one pooled image (it is turned at the end).
  */
 #ifndef POOL_PIPELINE_H
 #define POOL_PIPELINE_H
@@ -35,7 +35,7 @@ struct pipeline_options {
     bool no_decode_ahead;        /* read on this thread only (other threads have the cores) */
     pass_tap_fn tap;             /* copies of the input (pass 0) and of every pass's output rows */
     void *tap_ctx;
-    bool flatten;                /* composite alpha over background, drop it (first) */
+    bool composite;              /* composite alpha over background, drop it (first) */
     unsigned char background[3]; /* 8-bit red, green, blue */
     bool cast;                   /* write the values as cast_to (--output-dtype) */
     enum pool_dtype cast_to;     /* floats: the passes pool in it; integers: after */

@@ -135,9 +135,9 @@ def pool_args(case):
 def random_case(rng):
     n = int(rng.integers(1, 4))
     layout = str(rng.choice(LAYOUTS[n]))
-    smax = {1: 30, 2: 11, 3: 6}[n]
+    smax = {1: 40, 2: 15, 3: 7}[n]
     spatial = [int(rng.integers(1, smax)) for _ in range(n)]
-    k = [int(rng.integers(1, 5)) for _ in range(n)]
+    k = [int(rng.integers(1, 7 if n < 3 else 5)) for _ in range(n)]
     s = [int(rng.integers(1, 5)) for _ in range(n)] if rng.random() < 0.5 else list(k)
     p = [int(rng.integers(0, kk // 2 + 1)) for kk in k] if rng.random() < 0.4 else [0] * n
     d = [int(rng.integers(1, 4)) for _ in range(n)] if rng.random() < 0.3 else [1] * n
