@@ -952,6 +952,34 @@ static struct meter_figures run_metered(const struct pool_pass *pass, const stru
 
 /* What a pass lost, by hand: exact for 8-bit, the float path, and a 3-D pass whose open
  * rows make the ring of sums grow. */
+/* The exact 8-bit sums (one walk over each output column's run, 64-bit row sums) give the
+ * loss the float path gives on the same values as doubles, whatever the channels and
+ * kernels (modes whose outputs are input values: an average would round differently). */
+static void test_meter_exact_matches_float(void)
+{
+    unsigned seed = 11;
+    enum pool_mode modes[] = {MODE_MIN, MODE_MAX, MODE_MODE, MODE_NEAREST};
+    for (int n = 0; n < 200; n++) {
+        size_t h = 2 + rand_r(&seed) % 20, w = 2 + rand_r(&seed) % 20,
+               inner = 1 + rand_r(&seed) % 5;
+        size_t k = 1 + rand_r(&seed) % 4, s = 1 + rand_r(&seed) % 4;
+        if (k > h || k > w)
+            continue;
+        struct pool_pass p = pass_of(modes[rand_r(&seed) % 4], k, s, 0);
+        size_t total = h * w * inner;
+        uint8_t *x8 = malloc(total);
+        double *x64 = malloc(total * sizeof *x64);
+        for (size_t i = 0; i < total; i++)
+            x64[i] = x8[i] = (uint8_t)rand_r(&seed);
+        struct row_geom g8 = geom_2d(DT_U8, 1, h, w, inner), g64 = geom_2d(DT_F64, 1, h, w, inner);
+        struct meter_figures a = run_metered(&p, &g8, x8, NULL, 0);
+        struct meter_figures b = run_metered(&p, &g64, x64, NULL, 0);
+        CHECK_NEAR(a.mse, b.mse, 1e-9 * (1 + b.mse));
+        free(x8);
+        free(x64);
+    }
+}
+
 static void test_meter(void)
 {
     struct channel_figures ch;
@@ -1019,5 +1047,6 @@ int main(void)
     RUN(test_reversed_axes());
     RUN(test_meter());
     RUN(test_lazy_windows());
+    RUN(test_meter_exact_matches_float());
     return check_summary();
 }
