@@ -131,17 +131,24 @@ static struct orientation upright_turn(const struct input_run *in, const struct 
     return orientation_of(turn ? m->orientation : 1);
 }
 
+/* The stored image's geometry turned upright: height and width swap for tags 5-8. */
+static struct row_geom upright_geom(const struct row_geom *geom, struct orientation turn)
+{
+    struct row_geom upright = *geom;
+    if (turn.transpose) {
+        upright.size[1] = geom->size[2];
+        upright.size[2] = geom->size[1];
+    }
+    return upright;
+}
+
 /* The passes as given (with --size's size for the upright image), laid on the stored
  * image (core/orient.h). */
 static int orient_passes(struct input_run *in, struct orientation turn, const struct row_geom *geom,
                          struct pool_error *err)
 {
     const struct cli_options *o = in->s->opt;
-    struct row_geom upright = *geom;
-    if (turn.transpose) {
-        upright.size[1] = geom->size[2];
-        upright.size[2] = geom->size[1];
-    }
+    struct row_geom upright = upright_geom(geom, turn);
     memcpy(in->passes, in->s->passes, in->s->npasses * sizeof *in->passes);
     if (o->size_given && fit_pass(in, &upright, err))
         return -1;
@@ -154,11 +161,7 @@ static int orient_passes(struct input_run *in, struct orientation turn, const st
 static void warn_plan(struct input_run *in, struct orientation turn, const struct row_geom *geom)
 {
     struct orientation back = {turn.transpose, false, false};
-    struct row_geom upright = *geom;
-    if (turn.transpose) {
-        upright.size[1] = geom->size[2];
-        upright.size[2] = geom->size[1];
-    }
+    struct row_geom upright = upright_geom(geom, turn);
     struct pool_pass *given = malloc(in->s->npasses * sizeof *given);
     if (!given)
         return; /* out of memory: the warnings are left out, the run goes on */

@@ -26,15 +26,26 @@ static int push_to_filter(void *ctx, const void *row, struct pool_error *err)
     return f->push(f->self, row, err);
 }
 
-static int pass_push_fn(void *self, const void *row, struct pool_error *err)
-{
-    return pass_filter_push(self, row, err);
-}
-static void pass_sink_fn(void *self, row_sink_fn sink, void *ctx)
-{
-    pass_filter_set_sink(self, sink, ctx);
-}
-static void pass_free_fn(void *self) { pass_filter_free(self); }
+/* A module's filter calls (PREFIX_push, PREFIX_set_sink, PREFIX_free, each taking the
+ * module's own type) as the void * calls of a row_filter. */
+#define ROW_FILTER_CALLS(prefix)                                                                   \
+    static int prefix##_push_fn(void *self, const void *row, struct pool_error *err)               \
+    {                                                                                              \
+        return prefix##_push(self, row, err);                                                      \
+    }                                                                                              \
+    static void prefix##_sink_fn(void *self, row_sink_fn sink, void *ctx)                          \
+    {                                                                                              \
+        prefix##_set_sink(self, sink, ctx);                                                        \
+    }                                                                                              \
+    static void prefix##_free_fn(void *self) { prefix##_free(self); }
+#define ROW_FILTER(prefix, self)                                                                   \
+    ((struct row_filter){(self), prefix##_push_fn, prefix##_sink_fn, prefix##_free_fn})
+
+ROW_FILTER_CALLS(pass_filter)
+ROW_FILTER_CALLS(convert)
+ROW_FILTER_CALLS(orient_filter)
+ROW_FILTER_CALLS(cast)
+ROW_FILTER_CALLS(extend)
 
 /* Hands the input rows, as the passes' codes, to the tap as pass 0. */
 struct input_tap {
@@ -73,58 +84,26 @@ static int add_input_tap(struct pipeline *p, const struct pipeline_options *opt,
     return 0;
 }
 
-static int convert_push_fn(void *self, const void *row, struct pool_error *err)
-{
-    return convert_push(self, row, err);
-}
-static void convert_sink_fn(void *self, row_sink_fn sink, void *ctx)
-{
-    convert_set_sink(self, sink, ctx);
-}
-static void convert_free_fn(void *self) { convert_free(self); }
-
 static int add_conversion(struct pipeline *p, enum convert_direction dir, enum pool_dtype code_type,
                           unsigned code_max, bool has_alpha, struct pool_error *err)
 {
     struct convert_stage *c;
     if (convert_create(&c, dir, &p->out, code_type, code_max, has_alpha, err))
         return -1;
-    p->filters[p->nfilters++] = (struct row_filter){c, convert_push_fn, convert_sink_fn,
-                                                    convert_free_fn};
+    p->filters[p->nfilters++] = ROW_FILTER(convert, c);
     p->out = *convert_out_geom(c);
     return 0;
 }
-
-static int orient_push_fn(void *self, const void *row, struct pool_error *err)
-{
-    return orient_filter_push(self, row, err);
-}
-static void orient_sink_fn(void *self, row_sink_fn sink, void *ctx)
-{
-    orient_filter_set_sink(self, sink, ctx);
-}
-static void orient_free_fn(void *self) { orient_filter_free(self); }
 
 static int add_orientation(struct pipeline *p, struct orientation o, struct pool_error *err)
 {
     struct orient_filter *f;
     if (orient_filter_create(&f, &p->out, o, err))
         return -1;
-    p->filters[p->nfilters++] = (struct row_filter){f, orient_push_fn, orient_sink_fn,
-                                                    orient_free_fn};
+    p->filters[p->nfilters++] = ROW_FILTER(orient_filter, f);
     p->out = *orient_filter_out_geom(f);
     return 0;
 }
-
-static int cast_push_fn(void *self, const void *row, struct pool_error *err)
-{
-    return cast_push(self, row, err);
-}
-static void cast_sink_fn(void *self, row_sink_fn sink, void *ctx)
-{
-    cast_set_sink(self, sink, ctx);
-}
-static void cast_free_fn(void *self) { cast_free(self); }
 
 static int add_cast(struct pipeline *p, enum cast_kind kind, enum pool_dtype to,
                     const unsigned char background[3], struct pool_error *err)
@@ -132,7 +111,7 @@ static int add_cast(struct pipeline *p, enum cast_kind kind, enum pool_dtype to,
     struct cast_stage *c;
     if (cast_create(&c, kind, &p->out, to, background, err))
         return -1;
-    p->filters[p->nfilters++] = (struct row_filter){c, cast_push_fn, cast_sink_fn, cast_free_fn};
+    p->filters[p->nfilters++] = ROW_FILTER(cast, c);
     p->out = *cast_out_geom(c);
     return 0;
 }
@@ -186,16 +165,6 @@ static int add_shift_probe(struct pipeline *p, const struct pool_pass *passes, s
     return 0;
 }
 
-static int extend_push_fn(void *self, const void *row, struct pool_error *err)
-{
-    return extend_push(self, row, err);
-}
-static void extend_sink_fn(void *self, row_sink_fn sink, void *ctx)
-{
-    extend_set_sink(self, sink, ctx);
-}
-static void extend_free_fn(void *self) { extend_free(self); }
-
 /* --edge replicate: extend height and width to what the pass's windows need; the pass
  * then pools the extended rows with whole windows (replicate off). */
 static int add_extension(struct pipeline *p, struct pool_pass *pass, struct pool_error *err)
@@ -213,8 +182,7 @@ static int add_extension(struct pipeline *p, struct pool_pass *pass, struct pool
     struct extend_filter *f;
     if (extend_create(&f, &p->out, &to, pass->reversed[1], pass->reversed[2], err))
         return -1;
-    p->filters[p->nfilters++] = (struct row_filter){f, extend_push_fn, extend_sink_fn,
-                                                    extend_free_fn};
+    p->filters[p->nfilters++] = ROW_FILTER(extend, f);
     p->out = to;
     return 0;
 }
@@ -230,7 +198,7 @@ static int add_pass(struct pipeline *p, const struct pool_pass *given, size_t nu
         return pool_fail(err, "pass %zu (%s): %s", number, mode_name(pass), why.msg);
     if (pass_filter_create(&f, pass, number, &p->out, fo, &why))
         return pool_fail(err, "pass %zu (%s): %s", number, mode_name(pass), why.msg);
-    p->filters[p->nfilters++] = (struct row_filter){f, pass_push_fn, pass_sink_fn, pass_free_fn};
+    p->filters[p->nfilters++] = ROW_FILTER(pass_filter, f);
     p->passes[p->npasses++] = f;
     p->out = *pass_filter_out_geom(f);
     return 0;
