@@ -12,6 +12,8 @@
 enum {
     OPT_CEIL = 256,
     OPT_CIP,
+    OPT_NO_CIP,
+    OPT_DIVISOR,
     OPT_NORM,
     OPT_OUTPUT_SIZE,
     OPT_LAYOUT,
@@ -56,6 +58,8 @@ static const struct option long_options[] = {
     {"dilation", required_argument, NULL, 'd'},
     {"ceil", no_argument, NULL, OPT_CEIL},
     {"count-include-pad", no_argument, NULL, OPT_CIP},
+    {"no-count-include-pad", no_argument, NULL, OPT_NO_CIP},
+    {"divisor", required_argument, NULL, OPT_DIVISOR},
     {"norm", required_argument, NULL, OPT_NORM},
     {"output-size", required_argument, NULL, OPT_OUTPUT_SIZE},
     {"repeat", required_argument, NULL, 'r'},
@@ -122,6 +126,9 @@ void options_print_help(FILE *out)
           "                         nearest)\n"
           "      --ceil             ceil mode: keep a last, partial window\n"
           "      --count-include-pad  avg divides by the window including padding\n"
+          "                         (the default, as PyTorch's count_include_pad)\n"
+          "      --no-count-include-pad  avg divides by the real cells only\n"
+          "      --divisor N        avg divides every window by N (divisor_override)\n"
           "      --norm P           lp's power (default 2)\n"
           "      --output-size SIZE adaptive pooling to this size (every mode but lp)\n"
           "      --size GEOMETRY    each image's output size from its own, ImageMagick's\n"
@@ -131,7 +138,7 @@ void options_print_help(FILE *out)
           "                         ceil, partial (Pillow reduce), replicate (vips shrink)\n"
           "Several passes:\n"
           "  -P, --pass SPEC        add a pass: MODE[:KERNEL][,key=value...], keys k s p d\n"
-          "                         ceil cip norm out; e.g. -P max:3,s=2,p=1 -P gavg\n"
+          "                         ceil cip div norm out; e.g. -P max:3,s=2,p=1 -P gavg\n"
           "  -r, --repeat N         run the passes N times\n"
           "Input:\n"
           "      --layout AXES      l cl ncl hw chw nchw hwc nhwc dhw cdhw ncdhw\n"
@@ -331,8 +338,14 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         p->ceil_mode = true;
         return 0;
     case OPT_CIP:
-        note_flag(f, "--count-include-pad", NULL);
-        p->count_include_pad = true;
+    case OPT_NO_CIP:
+        note_flag(f, c == OPT_CIP ? "--count-include-pad" : "--no-count-include-pad", NULL);
+        p->count_include_pad = c == OPT_CIP ? PAD_COUNT_INCLUDE : PAD_COUNT_EXCLUDE;
+        return 0;
+    case OPT_DIVISOR:
+        note_flag(f, "--divisor", arg);
+        if (divisor_parse(arg, &p->divisor_override, &why))
+            return pool_fail(err, "--divisor %s: %s", arg, why.msg);
         return 0;
     case OPT_NORM:
         note_flag(f, "--norm", arg);
@@ -512,8 +525,8 @@ static int apply_edge(struct cli_options *o, struct pool_error *err)
         if (!windowed(p))
             continue;
         p->ceil_mode = o->edge == EDGE_CEIL || o->edge == EDGE_PARTIAL;
-        if (o->edge == EDGE_PARTIAL)
-            p->count_include_pad = false;
+        if (o->edge == EDGE_PARTIAL && p->mode == MODE_AVG)
+            p->count_include_pad = PAD_COUNT_EXCLUDE;
         p->edge_replicate = o->edge == EDGE_REPLICATE;
         applied++;
     }

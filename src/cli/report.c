@@ -99,8 +99,10 @@ void describe_pass(const struct pool_pass *p, int nspatial, char *buf, size_t le
             APPEND(",d=%s", part);
         if (p->ceil_mode)
             APPEND(",ceil");
-        if (p->count_include_pad)
-            APPEND(",cip");
+        if (p->mode == MODE_AVG && !pass_counts_pad(p))
+            APPEND(",cip=0");
+        if (p->divisor_override)
+            APPEND(",div=%zu", p->divisor_override);
     }
     if (p->mode == MODE_LP) {
         char norm[40];
@@ -233,7 +235,8 @@ static void write_json(FILE *out, const struct pass_record *r)
     json_axes(out, "padding", ax, r->nspatial, offsetof(struct axis_params, padding), windowed);
     json_axes(out, "dilation", ax, r->nspatial, offsetof(struct axis_params, dilation), windowed);
     fprintf(out, ",\"ceil_mode\":%s,\"count_include_pad\":%s", p->ceil_mode ? "true" : "false",
-            p->count_include_pad ? "true" : "false");
+            pass_counts_pad(p) ? "true" : "false");
+    json_field(out, "divisor_override", p->divisor_override ? (double)p->divisor_override : NAN);
     json_axes(out, "output_size", ax, r->nspatial, offsetof(struct axis_params, adaptive_out),
               resolved && !windowed);
     json_field(out, "norm", p->mode == MODE_LP ? (p->has_norm ? p->norm : 2.0) : NAN);

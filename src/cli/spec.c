@@ -55,6 +55,15 @@ int number_parse(const char *text, double *out, struct pool_error *err)
     return 0;
 }
 
+int divisor_parse(const char *text, size_t *out, struct pool_error *err)
+{
+    long v;
+    if (count_parse(text, 1, (long)SIZE_ARG_MAX, &v, err))
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
 static int flag_value(const char *key, const char *value, bool *out, struct pool_error *err)
 {
     if (!value || !strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes"))
@@ -86,15 +95,25 @@ static int spec_key(struct pool_pass *p, const char *key, const char *value, str
         }
     if (!strcmp(key, "ceil"))
         return flag_value(key, value, &p->ceil_mode, err);
-    if (!strcmp(key, "cip"))
-        return flag_value(key, value, &p->count_include_pad, err);
+    if (!strcmp(key, "cip")) {
+        bool on;
+        if (flag_value(key, value, &on, err))
+            return -1;
+        p->count_include_pad = on ? PAD_COUNT_INCLUDE : PAD_COUNT_EXCLUDE;
+        return 0;
+    }
+    if (!strcmp(key, "div")) {
+        if (!value)
+            return pool_fail(err, "div needs a value, like div=4");
+        return divisor_parse(value, &p->divisor_override, err);
+    }
     if (!strcmp(key, "norm")) {
         if (!value)
             return pool_fail(err, "norm needs a value, like norm=2");
         p->has_norm = true;
         return number_parse(value, &p->norm, err);
     }
-    return pool_fail(err, "unknown key '%s' (keys: k s p d ceil cip norm out)", key);
+    return pool_fail(err, "unknown key '%s' (keys: k s p d ceil cip div norm out)", key);
 }
 
 int pass_spec_parse(const char *text, struct pool_pass *out, struct pool_error *err)

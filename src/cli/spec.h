@@ -18,7 +18,9 @@ int size_arg_parse(const char *text, struct size_arg *out, struct pool_error *er
 int count_parse(const char *text, long min, long max, long *out, struct pool_error *err);
 /* A finite number with no junk. */
 int number_parse(const char *text, double *out, struct pool_error *err);
-/* MODE[:KERNEL][,key=value...] with keys k s p d ceil cip norm out. */
+/* Avg's divisor_override: a whole number from 1 to SIZE_ARG_MAX. */
+int divisor_parse(const char *text, size_t *out, struct pool_error *err);
+/* MODE[:KERNEL][,key=value...] with keys k s p d ceil cip div norm out. */
 int pass_spec_parse(const char *text, struct pool_pass *out, struct pool_error *err);
 
 #endif

@@ -23,10 +23,18 @@ struct finish_args {
     enum pool_mode mode;
     size_t inner;
     bool premultiply;
-    size_t divisor_rest; /* product of the depth and height divisors of this row */
-    double lp_scale;     /* Lp: the kernel's element count */
-    double inv_norm;     /* Lp: 1/P */
+    size_t divisor_rest;     /* product of the depth and height divisors of this row */
+    size_t divisor_override; /* avg: every window's divisor instead (0: none) */
+    double lp_scale;         /* Lp: the kernel's element count */
+    double inv_norm;         /* Lp: 1/P */
 };
+
+/* Avg's divisor for output o of a row: PyTorch's divisor_override, else the window's own. */
+static inline size_t window_divisor(const struct axis_table *w, size_t o,
+                                    const struct finish_args *f)
+{
+    return f->divisor_override ? f->divisor_override : w->win[o].divisor * f->divisor_rest;
+}
 
 struct type_kernels {
     enum acc_kind acc;

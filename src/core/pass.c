@@ -31,6 +31,12 @@ const char *mode_name(const struct pool_pass *p)
     return "?";
 }
 
+bool pass_counts_pad(const struct pool_pass *p)
+{
+    return p->mode == MODE_AVG && !p->global && !p->output_size.n &&
+           p->count_include_pad != PAD_COUNT_EXCLUDE;
+}
+
 bool mode_parse(const char *s, struct pool_pass *p)
 {
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
@@ -81,9 +87,9 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
                          "padding, dilation, ceil or output size",
                          m);
     if (p->output_size.n && (windowed || p->stride.n || p->padding.n || p->dilation.n ||
-                             p->ceil_mode || p->count_include_pad))
+                             p->ceil_mode || p->count_include_pad || p->divisor_override))
         return pool_fail(err, "an output size (adaptive pooling) takes no kernel, stride, "
-                              "padding, dilation, ceil or count-include-pad");
+                              "padding, dilation, ceil, count-include-pad or divisor");
     if (p->output_size.n && p->mode == MODE_LP)
         return pool_fail(err, "adaptive pooling (output size) works with every mode but lp");
     if (!p->global && !p->output_size.n && !windowed)
@@ -100,6 +106,9 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
         return pool_fail(err, "lp takes no padding (as PyTorch's lp_pool)");
     if (p->count_include_pad && p->mode != MODE_AVG)
         return pool_fail(err, "count-include-pad works with avg only");
+    if (p->divisor_override && (p->mode != MODE_AVG || p->global))
+        return pool_fail(err, "a divisor (PyTorch's divisor_override) works with windowed avg "
+                              "only");
     if (p->has_norm && p->mode != MODE_LP)
         return pool_fail(err, "norm works with lp only");
     return 0;
@@ -172,7 +181,7 @@ int pass_resolve(const struct pool_pass *p, int nspatial, struct axis_params ax[
             .dilation = d[i],
             .adaptive_out = adaptive && present ? (p->global ? 1 : o[i]) : 0,
             .ceil_mode = p->ceil_mode,
-            .count_include_pad = p->count_include_pad,
+            .count_include_pad = pass_counts_pad(p),
             .replicate = p->edge_replicate && present && !adaptive,
             .reversed = p->reversed[i] && present,
         };

@@ -22,11 +22,18 @@ struct size_arg {
     size_t v[3];
 };
 
+/* Whether avg's divisor counts padded cells (PyTorch's count_include_pad, default True):
+ * unset (zero) is PyTorch's default; set only when given, so other modes can refuse it. */
+enum pad_count { PAD_COUNT_DEFAULT, PAD_COUNT_INCLUDE, PAD_COUNT_EXCLUDE };
+
 struct pool_pass {
     enum pool_mode mode;
     bool global; /* gmax, gavg, gmin: adaptive to 1 on every spatial axis */
     struct size_arg kernel, stride, padding, dilation, output_size;
-    bool ceil_mode, count_include_pad;
+    bool ceil_mode;
+    enum pad_count count_include_pad;
+    /* avg: every window's divisor (PyTorch's divisor_override); 0 = none, the window's own */
+    size_t divisor_override;
     bool has_norm;
     double norm; /* Lp's P */
     /* avg of images with alpha (the last channel of a channels-last tensor): weight colours
@@ -63,6 +70,9 @@ static inline int64_t axis_lead(const struct axis_params *a)
 }
 
 const char *mode_name(const struct pool_pass *p);
+/* Whether the pass divides by windows that include padding: windowed avg unless the user
+ * said count_include_pad=False (a zero-initialised pass is PyTorch's default: it does). */
+bool pass_counts_pad(const struct pool_pass *p);
 /* max, avg, min, lp, mode, median, nearest, gmax, gavg, gmin */
 bool mode_parse(const char *s, struct pool_pass *p);
 

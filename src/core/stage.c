@@ -86,8 +86,8 @@ static bool axis_is_pairs(const struct axis_table *t)
 static bool is_block2(const struct pool_stage *s)
 {
     bool mode = s->mode == MODE_MAX || s->mode == MODE_MIN || s->mode == MODE_AVG;
-    return mode && !s->reduce.premultiply && s->axis[AX_D].identity &&
-           axis_is_pairs(&s->axis[AX_H]) && axis_is_pairs(&s->axis[AX_W]);
+    return mode && !s->reduce.premultiply && !s->finish.divisor_override &&
+           s->axis[AX_D].identity && axis_is_pairs(&s->axis[AX_H]) && axis_is_pairs(&s->axis[AX_W]);
 }
 
 /* Rows an axis keeps for the selecting kind: a window's extent, the dilated kernel (the
@@ -180,8 +180,13 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
     bool premultiply = pass->premultiply_alpha && pass->mode == MODE_AVG && in->inner >= 2;
     s->reduce = (struct reduce_args){pass->mode, in->inner, pass->has_norm ? pass->norm : 2.0,
                                      premultiply};
-    s->finish = (struct finish_args){
-        pass->mode, in->inner, premultiply, 1, (double)kernel_elements(ax), 1.0 / s->reduce.norm};
+    s->finish = (struct finish_args){pass->mode,
+                                     in->inner,
+                                     premultiply,
+                                     1,
+                                     pass->divisor_override,
+                                     (double)kernel_elements(ax),
+                                     1.0 / s->reduce.norm};
     s->selects = mode_selects(pass->mode);
     s->block2 = !s->selects && is_block2(s);
     if (s->selects  ? alloc_selection(s, err)

@@ -444,7 +444,7 @@ PY
 
 # ---- 7. cip=0 and cip=1 in -P ----
 
-@test "-P avg with cip=0, cip=1, cip and the default match avg_pool2d's count_include_pad" {
+@test "-P avg with cip=0, cip=1, cip and the default (PyTorch's: on) match avg_pool2d's count_include_pad" {
     mknpy a.npy 'np.random.default_rng(5).integers(-20, 20, (1, 2, 7, 9)).astype(np.float64)'
     for spec in avg:3,s=2,p=1 avg:3,s=2,p=1,ceil avg:2,s=1,p=1; do
         "$POOL" -q -P "$spec,cip=0" a.npy -o "off_$spec.npy"
@@ -462,14 +462,16 @@ for spec, k, s, p, ceil in [("avg:3,s=2,p=1", 3, 2, 1, False), ("avg:3,s=2,p=1,c
     without = F.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=False).numpy()
     assert not np.array_equal(with_pad, without), spec   # the case tells them apart
     for prefix, want in (("off", without), ("on", with_pad), ("bare", with_pad),
-                         ("default", without)):   # pool(1): counted only with --count-include-pad
+                         ("default", with_pad)):   # PyTorch's default: padding counts
         got = np.load(f"{prefix}_{spec}.npy")
         assert got.dtype == want.dtype and got.shape == want.shape, (prefix, spec, got.shape)
         assert np.array_equal(got, want), (prefix, spec, got, want)
 PY
-    # and the flag form agrees with cip=1
+    # and the flag forms agree with cip=1 and cip=0
     "$POOL" -q -m avg -k 3 -s 2 -p 1 --count-include-pad a.npy -o flag.npy
     cmp flag.npy "on_avg:3,s=2,p=1.npy"
+    "$POOL" -q -m avg -k 3 -s 2 -p 1 --no-count-include-pad a.npy -o noflag.npy
+    cmp noflag.npy "off_avg:3,s=2,p=1.npy"
 }
 
 # ---- 8. the -r limit ----

@@ -55,12 +55,35 @@ load helpers
     npy_equal c.npy 'np.array([0.5, 2.5, 4.5, 6], dtype=np.float32)'
 }
 
-@test "--count-include-pad changes the divisor at the edges" {
+@test "padding counts in avg's divisor by default, as PyTorch's; --no-count-include-pad leaves it out" {
     mknpy a.npy 'np.ones((1, 3), dtype=np.float64)'
-    "$POOL" -m avg -k 1x3 -s 1 -p 0x1 a.npy -o n.npy
-    npy_equal n.npy 'np.ones((1, 3))'
-    "$POOL" -m avg -k 1x3 -s 1 -p 0x1 --count-include-pad a.npy -o c.npy
+    "$POOL" -m avg -k 1x3 -s 1 -p 0x1 a.npy -o c.npy
     npy_equal c.npy 'np.array([[2/3, 1, 2/3]])'
+    "$POOL" -m avg -k 1x3 -s 1 -p 0x1 --count-include-pad a.npy -o c2.npy
+    cmp c.npy c2.npy
+    "$POOL" -m avg -k 1x3 -s 1 -p 0x1 --no-count-include-pad a.npy -o n.npy
+    npy_equal n.npy 'np.ones((1, 3))'
+    "$POOL" -P avg:1x3,s=1,p=0x1,cip=0 a.npy -o n2.npy
+    cmp n.npy n2.npy
+}
+
+@test "--divisor and div= divide every window by N (divisor_override), clipped ones too" {
+    mknpy a.npy 'np.arange(1, 6, dtype=np.float64).reshape(1, 5)'
+    "$POOL" -m avg -k 1x2 -s 1x2 -p 0x1 --divisor 4 a.npy -o d.npy
+    # windows [pad,1] [2,3] [4,5]: sums 1, 5, 9, each over 4
+    npy_equal d.npy 'np.array([[0.25, 1.25, 2.25]])'
+    "$POOL" -P avg:1x2,s=1x2,p=0x1,div=4 a.npy -o d2.npy
+    cmp d.npy d2.npy
+    run "$POOL" -m max -k 2 --divisor 4 a.npy -o x.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: "*"divisor_override"*"avg only"* ]]
+    run "$POOL" -m avg --output-size 2 --divisor 4 a.npy -o x.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -m avg -k 2 --divisor 0 a.npy -o x.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: --divisor 0: bad number"* ]]
+    run "$POOL" -m avg -k 2 --no-count-include-pad -m max a.npy -o x.npy
+    [ "$status" -eq 2 ]
 }
 
 @test "--output-size: adaptive pooling" {

@@ -46,7 +46,7 @@ def pool(t, spec):
     s, p, ceil = int(kw.get("s", k)), int(kw.get("p", 0)), kw.get("ceil") == "1"
     if mode == "max":
         return F.max_pool2d(t, k, s, p, ceil_mode=ceil)
-    return F.avg_pool2d(t, k, s, p, ceil_mode=ceil, count_include_pad=False)
+    return F.avg_pool2d(t, k, s, p, ceil_mode=ceil)
 for tag in range(1, 9):
     for ext in ("png", "jpg"):
         up = ImageOps.exif_transpose(Image.open(f"o{tag}.{ext}"))

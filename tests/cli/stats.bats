@@ -56,7 +56,7 @@ stats_check() {
 }
 
 @test "every JSON key matches PyTorch and NumPy: stride > kernel, ceil and count_include_pad on odd sizes" {
-    stats_check "$DATA/coffee.png" max:2,s=3 avg:3,ceil,cip,p=1
+    stats_check "$DATA/coffee.png" max:2,s=3 avg:3,ceil,cip,p=1 avg:2,s=1,p=1,cip=0
 }
 
 @test "every JSON key matches PyTorch and NumPy: Lp, adaptive and global passes on a gray photograph" {
@@ -211,7 +211,7 @@ stats_check() {
     stats_check --shift "$DATA/astronaut.png" avg:2 max:3,s=2,p=1
     mknpy v.npy 'np.random.default_rng(2).standard_normal((1, 2, 9, 17, 13))'
     mknpy l.npy 'np.random.default_rng(3).standard_normal((2, 4, 101)).astype(np.float32)'
-    stats_check --shift v.npy avg:3,s=2,p=1 max:2
+    stats_check --shift v.npy avg:3,s=2,p=1,cip=0 max:2 avg:2,p=1,div=3
     stats_check --shift l.npy max:5,s=3,p=2 avg:4,s=4,ceil gmax
 }
 
@@ -241,7 +241,7 @@ stats_check() {
     mknpy t.npy 'np.random.default_rng(7).standard_normal((1, 2, 2, 3)).astype(np.float32)'
     stats_check f.npy max:2,d=3,p=1,s=1 avg,out=14x13
     stats_check v.npy max,out=13x14x6
-    stats_check t.npy avg:4,s=1,p=2,ceil,cip
+    stats_check t.npy avg:4,s=1,p=2,ceil,cip avg:3,s=2,p=1,div=7
     stats_check f.npy lp:2,norm=1.23456789
 }
 

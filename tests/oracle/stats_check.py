@@ -36,7 +36,7 @@ from PIL import Image
 torch.set_num_threads(1)
 POOL = os.environ.get("POOL", "pool")
 KEYS = ["input", "image", "pass", "mode", "spec", "kernel", "stride", "padding", "dilation",
-        "ceil_mode", "count_include_pad", "output_size", "norm", "layout", "dtype", "in_shape",
+        "ceil_mode", "count_include_pad", "divisor_override", "output_size", "norm", "layout", "dtype", "in_shape",
         "out_shape", "coverage", "min", "max", "mean", "std", "mse", "rmse", "peak", "psnr",
         "seconds"]
 DTYPE_NAMES = {"uint8": "u8", "int8": "i8", "uint16": "u16", "int16": "i16", "uint32": "u32",
@@ -195,11 +195,12 @@ def to_codes(lin, dtype, code_max, alpha):
 # ---- One pass, by PyTorch's rules ----
 
 def parse_spec(spec, nspatial):
-    """MODE[:K][,k=,s=,p=,d=,ceil,cip,norm=,out=] -> per-axis parameters (like pool's -P)."""
+    """MODE[:K][,k=,s=,p=,d=,ceil,cip,div=,norm=,out=] -> per-axis parameters (like pool's
+    -P). cip: PyTorch's count_include_pad, True unless given as 0 (and only for avg)."""
     head, *opts = spec.split(",")
     mode, _, k = head.partition(":")
     p = {"mode": mode, "k": k or None, "s": None, "p": "0", "d": "1", "ceil": False,
-         "cip": False, "norm": None, "out": None}
+         "cip": True, "div": None, "norm": None, "out": None}
     for o in opts:
         key, eq, val = o.partition("=")
         if key in ("ceil", "cip"):
@@ -220,6 +221,8 @@ def parse_spec(spec, nspatial):
         p["p"], p["d"] = axes(p["p"]), axes(p["d"])
     if p["mode"] == "lp":
         p["norm"] = float(p["norm"] or 2)
+    p["cip"] = p["cip"] and p["mode"] == "avg" and not p["out"]
+    p["div"] = int(p["div"]) if p["div"] else None
     return p
 
 
@@ -295,6 +298,8 @@ def window_sums(v, sp, p):
             acc = acc + np.where(real, np.take(v, taps, axis=i), 0.0)
         v = acc
         divisor = divisor * divisors(p, a, length).reshape(shape)
+    if p["div"]:    # divisor_override: one divisor for every window
+        divisor = np.full_like(divisor, p["div"])
     return v, divisor
 
 
@@ -323,7 +328,8 @@ def torch_pool(x, sp, p):
         y = sign * fn(sign * t, q["k"], q["s"], q["p"], q["d"], ceil_mode=q["ceil"])
     elif q["mode"] == "avg":
         fn = F.avg_pool2d if two else F.avg_pool3d
-        y = fn(t, q["k"], q["s"], q["p"], ceil_mode=q["ceil"], count_include_pad=q["cip"])
+        y = fn(t, q["k"], q["s"], q["p"], ceil_mode=q["ceil"], count_include_pad=q["cip"],
+               divisor_override=q["div"])
     else:                   # lp_pool2d's formula
         fn = F.avg_pool2d if two else F.avg_pool3d
         v = fn(t.pow(q["norm"]), q["k"], q["s"], 0, ceil_mode=q["ceil"])
@@ -443,7 +449,7 @@ def check_pass(name, rec, spec, src, lay, x, y, peak_of_codes, shift_want):
         check(f"{name}: kernel etc.", [rec["kernel"], rec["stride"], rec["padding"], rec["dilation"]]
               == [p["k"], p["s"], p["p"], p["d"]] and rec["output_size"] is None, str(rec))
     check(f"{name}: flags", rec["ceil_mode"] == bool(p["ceil"])
-          and rec["count_include_pad"] == bool(p["cip"]))
+          and rec["count_include_pad"] == bool(p["cip"]) and rec["divisor_override"] == p["div"])
     check(f"{name}: norm", rec["norm"] == p["norm"], rec["norm"])
     wins = [windows(p, a, x.shape[i]) for a, i in enumerate(sp)]
     cover = np.prod([len({t for w in ws for t in w}) / x.shape[i] for ws, i in zip(wins, sp)])

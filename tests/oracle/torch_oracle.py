@@ -60,8 +60,15 @@ def torch_pool(t, case):
         sign = -1 if mode == "min" else 1
         return sign * fn(sign * t, k, s, p, d, ceil_mode=ceil)
     if mode == "avg":
+        # None: the argument left out, PyTorch's default (True)
+        cip = case["cip"] is not False
+        div = case.get("div")
+        if n == 1 and div:  # avg_pool1d has no divisor_override: the same as 2-D, height 1
+            return F.avg_pool2d(t.unsqueeze(-2), [1] + k, [1] + s, [0] + p, ceil, cip,
+                                div).squeeze(-2)
         fn = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[n]
-        return fn(t, k, s, p, ceil_mode=ceil, count_include_pad=case["cip"])
+        extra = {"divisor_override": div} if div else {}
+        return fn(t, k, s, p, ceil_mode=ceil, count_include_pad=cip, **extra)
     if mode == "lp":
         P = case["norm"]
         if n == 1:
@@ -100,8 +107,10 @@ def pool_args(case):
         args += ["-d", size(case["d"])]
     if case["ceil"]:
         args.append("--ceil")
-    if mode == "avg" and case["cip"]:
-        args.append("--count-include-pad")
+    if mode == "avg" and case["cip"] is not None:
+        args.append("--count-include-pad" if case["cip"] else "--no-count-include-pad")
+    if mode == "avg" and case.get("div"):
+        args += ["--divisor", str(case["div"])]
     if mode == "lp":
         args += ["--norm", repr(case["norm"])]
     return args
@@ -135,7 +144,8 @@ def random_case(rng):
     for ch in layout:
         shape.append(batch if ch == "n" else c if ch == "c" else spatial.pop(0))
     return dict(ndim=n, layout=layout, mode=mode, dtype=dtype, shape=shape, k=k, s=s, p=p,
-                d=d, ceil=bool(rng.random() < 0.4), cip=bool(rng.random() < 0.5),
+                d=d, ceil=bool(rng.random() < 0.4), cip=[None, True, False][rng.integers(0, 3)],
+                div=int(rng.integers(1, 12)) if rng.random() < 0.2 else None,
                 norm=float(rng.choice([1.0, 2.0, 3.0, 1.5])), out=out,
                 nan=bool(rng.random() < 0.1 and mode != "lp"))
 
@@ -218,6 +228,14 @@ FIXED = [
          s=[1, 1], p=[0, 0], d=[1, 1], ceil=False, cip=False, norm=2.0, out=[7, 2], nan=False),
     dict(ndim=2, layout="nhwc", mode="max", dtype="float64", shape=[2, 9, 8, 3], k=[3, 3],
          s=[2, 2], p=[1, 1], d=[1, 1], ceil=False, cip=False, norm=2.0, out=[1, 1], nan=True),
+    # the example: F.avg_pool2d(x, 3, 2, 1) with every default left out
+    dict(ndim=2, layout="hw", mode="avg", dtype="float32", shape=[9, 10], k=[3, 3],
+         s=[2, 2], p=[1, 1], d=[1, 1], ceil=False, cip=None, norm=2.0, out=[1], nan=False),
+    dict(ndim=3, layout="cdhw", mode="avg", dtype="float64", shape=[2, 5, 6, 7], k=[3, 2, 3],
+         s=[2, 1, 2], p=[1, 1, 0], d=[1, 1, 1], ceil=True, cip=False, div=5, norm=2.0,
+         out=[1], nan=False),
+    dict(ndim=1, layout="ncl", mode="avg", dtype="float32", shape=[1, 2, 9], k=[4], s=[3],
+         p=[2], d=[1], ceil=True, cip=None, div=3, norm=2.0, out=[1], nan=False),
     dict(ndim=2, layout="chw", mode="avg", dtype="float32", shape=[3, 4, 4], k=[5, 5],
          s=[1, 1], p=[0, 0], d=[1, 1], ceil=False, cip=False, norm=2.0, out=[1, 1], nan=False),
 ]

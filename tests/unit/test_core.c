@@ -132,8 +132,18 @@ static void test_pass_check(void)
     p = pass_of(MODE_LP, 2, 0, 1);
     CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "padding"));
     p = pass_of(MODE_MAX, 2, 0, 0);
-    p.count_include_pad = true;
+    p.count_include_pad = PAD_COUNT_INCLUDE;
     CHECK(pass_check(&p, &err) == -1);
+    p.count_include_pad = PAD_COUNT_DEFAULT; /* the default is no choice: max takes it */
+    CHECK(pass_check(&p, &err) == 0 && !pass_counts_pad(&p));
+    p.divisor_override = 4;
+    CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "divisor"));
+    p = pass_of(MODE_AVG, 2, 0, 0);
+    CHECK(pass_counts_pad(&p)); /* PyTorch's default */
+    p.divisor_override = 4;
+    CHECK(pass_check(&p, &err) == 0);
+    p.count_include_pad = PAD_COUNT_EXCLUDE;
+    CHECK(pass_check(&p, &err) == 0 && !pass_counts_pad(&p));
     memset(&p, 0, sizeof p);
     p.mode = MODE_AVG;
     CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "needs a kernel"));
@@ -193,7 +203,8 @@ static void test_avg_ceil_1d(void)
     float x[5] = {1, 2, 3, 4, 5};
     struct row_geom in = geom_1d(DT_F32, 5), out;
     struct pool_pass p = pass_of(MODE_AVG, 2, 2, 0);
-    p.ceil_mode = p.count_include_pad = true;
+    p.ceil_mode = true;
+    p.count_include_pad = PAD_COUNT_INCLUDE;
     float *y = run_pass(&p, &in, x, &out);
     CHECK_EQ_INT(out.size[2], 3);
     CHECK_NEAR(y[0], 1.5, 0);
@@ -215,16 +226,46 @@ static void test_avg_padding_2d(void)
     double x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     struct row_geom in = geom_2d(DT_F64, 1, 3, 3, 1), out;
     struct pool_pass p = pass_of(MODE_AVG, 3, 1, 1);
+    p.count_include_pad = PAD_COUNT_EXCLUDE;
     double *y = run_pass(&p, &in, x, &out);
     CHECK(out.size[1] == 3 && out.size[2] == 3);
     CHECK_NEAR(y[0], 3.0, 1e-12);
     CHECK_NEAR(y[4], 5.0, 1e-12);
     CHECK_NEAR(y[8], 7.0, 1e-12);
     free(y);
-    p.count_include_pad = true;
+    p.count_include_pad = PAD_COUNT_DEFAULT; /* PyTorch's: padding counts */
     y = run_pass(&p, &in, x, &out);
     CHECK_NEAR(y[0], 12.0 / 9, 1e-12);
+    CHECK_NEAR(y[4], 5.0, 1e-12);
     free(y);
+    /* divisor_override divides every window, whole or clipped, by the same number */
+    p.divisor_override = 4;
+    y = run_pass(&p, &in, x, &out);
+    CHECK_NEAR(y[0], 12.0 / 4, 1e-12);
+    CHECK_NEAR(y[4], 45.0 / 4, 1e-12);
+    CHECK_NEAR(y[8], 28.0 / 4, 1e-12);
+    free(y);
+}
+
+/* Integer averages with divisor_override round half up like any other, on the 2x2 shape the
+ * fused path would take (it divides by 4, so it must step aside). */
+static void test_avg_divisor_integers(void)
+{
+    uint8_t x[4] = {1, 2, 3, 4}; /* one 2x2 window, sum 10 */
+    int16_t neg[4] = {-1, -2, -3, -4};
+    struct row_geom in = geom_2d(DT_U8, 1, 2, 2, 1), in16 = geom_2d(DT_I16, 1, 2, 2, 1), out;
+    struct pool_pass p = pass_of(MODE_AVG, 2, 2, 0);
+    const size_t divisors[] = {1, 3, 4, 8, 20, 21, 1000};
+    const int want[] = {10, 3, 3, 1, 1, 0, 0}; /* 10/4 = 2.5 -> 3, 10/20 = 0.5 -> 1 */
+    for (size_t i = 0; i < sizeof divisors / sizeof divisors[0]; i++) {
+        p.divisor_override = divisors[i];
+        uint8_t *y = run_pass(&p, &in, x, &out);
+        CHECK_EQ_INT(y[0], want[i]);
+        free(y);
+        int16_t *z = run_pass(&p, &in16, neg, &out); /* half away from zero, as without */
+        CHECK_EQ_INT(z[0], -want[i]);
+        free(z);
+    }
 }
 
 static void test_max_min_nan(void)
@@ -686,13 +727,15 @@ static void test_reversed_axes(void)
         if (mode != MODE_AVG && mode != MODE_LP && rand_r(&seed) % 3 == 0)
             p.dilation = (struct size_arg){1, {1 + rand_r(&seed) % 3}};
         p.ceil_mode = rand_r(&seed) % 2;
-        p.count_include_pad = mode == MODE_AVG && rand_r(&seed) % 2;
+        p.count_include_pad = mode == MODE_AVG && rand_r(&seed) % 2 ? PAD_COUNT_EXCLUDE
+                                                                    : PAD_COUNT_DEFAULT;
         if (mode != MODE_LP && rand_r(&seed) % 5 == 0) {
             memset(&p.kernel, 0, sizeof p.kernel);
             memset(&p.stride, 0, sizeof p.stride);
             memset(&p.padding, 0, sizeof p.padding);
             memset(&p.dilation, 0, sizeof p.dilation);
-            p.ceil_mode = p.count_include_pad = false;
+            p.ceil_mode = false;
+            p.count_include_pad = PAD_COUNT_DEFAULT;
             p.output_size = (struct size_arg){2, {1 + rand_r(&seed) % 8, 1 + rand_r(&seed) % 8}};
         }
         struct row_geom g = geom_2d(DT_I16, 2, h, w, inner), out, out_r;
@@ -1032,6 +1075,7 @@ int main(void)
     RUN(test_windows());
     RUN(test_avg_ceil_1d());
     RUN(test_avg_padding_2d());
+    RUN(test_avg_divisor_integers());
     RUN(test_max_min_nan());
     RUN(test_integer_rounding());
     RUN(test_every_dtype());

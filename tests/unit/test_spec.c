@@ -59,7 +59,15 @@ static void test_pass_specs(void)
     CHECK(p.mode == MODE_MAX && !p.global && p.kernel.v[0] == 3 && p.stride.v[0] == 2 &&
           p.padding.v[0] == 1);
     CHECK(pass_spec_parse("avg:2x3,ceil,cip=1", &p, &err) == 0);
-    CHECK(p.mode == MODE_AVG && p.kernel.n == 2 && p.ceil_mode && p.count_include_pad);
+    CHECK(p.mode == MODE_AVG && p.kernel.n == 2 && p.ceil_mode &&
+          p.count_include_pad == PAD_COUNT_INCLUDE);
+    CHECK(pass_spec_parse("avg:3,cip=0,div=7", &p, &err) == 0 &&
+          p.count_include_pad == PAD_COUNT_EXCLUDE && p.divisor_override == 7);
+    CHECK(pass_spec_parse("avg:3", &p, &err) == 0 && p.count_include_pad == PAD_COUNT_DEFAULT &&
+          !p.divisor_override);
+    CHECK(pass_spec_parse("avg:3,div=0", &p, &err) == -1 && strstr(err.msg, "from 1"));
+    CHECK(pass_spec_parse("avg:3,div", &p, &err) == -1 && strstr(err.msg, "div=4"));
+    CHECK(pass_spec_parse("avg:3,div=2x2", &p, &err) == -1);
     CHECK(pass_spec_parse("avg,k=2,ceil=0", &p, &err) == 0 && !p.ceil_mode && p.kernel.v[0] == 2);
     CHECK(pass_spec_parse("gavg", &p, &err) == 0 && p.global && p.mode == MODE_AVG);
     CHECK(pass_spec_parse("lp:2,norm=3", &p, &err) == 0 && p.has_norm && p.norm == 3);
