@@ -232,15 +232,39 @@ static int flag_size(struct flag_pass *f, struct size_arg *dst, const char *flag
     return 0;
 }
 
-static int add_spec_pass(struct cli_options *o, const char *spec, struct pool_error *err)
+static int add_one_spec(struct cli_options *o, const char *spec, struct pool_error *err)
 {
     struct pool_error why;
     if (o->npasses == MAX_PASSES)
         return pool_fail(err, "-P %s: at most %d passes", spec, MAX_PASSES);
     if (pass_spec_parse(spec, &o->passes[o->npasses], &why))
         return pool_fail(err, "-P %s: %s", spec, why.msg);
-    snprintf(o->pass_labels[o->npasses], sizeof o->pass_labels[0], "-P %s", spec);
+    /* a label names the pass in messages: a spec too long for it is cut */
+    snprintf(o->pass_labels[o->npasses], sizeof o->pass_labels[0], "-P %.*s",
+             (int)sizeof o->pass_labels[0] - 4, spec);
     o->npasses++;
+    return 0;
+}
+
+/* -P takes one spec or several separated by blanks, as --from-torch prints a model's stack. */
+static int add_spec_pass(struct cli_options *o, const char *arg, struct pool_error *err)
+{
+    static const char blanks[] = " \t\n";
+    char spec[256];
+    const char *p = arg + strspn(arg, blanks);
+    if (!*p)
+        return pool_fail(err, "-P '%s': no pass spec", arg);
+    while (*p) {
+        size_t len = strcspn(p, blanks);
+        if (len >= sizeof spec)
+            return pool_fail(err, "-P %.*s: pass spec too long", (int)len, p);
+        memcpy(spec, p, len);
+        spec[len] = '\0';
+        if (add_one_spec(o, spec, err))
+            return -1;
+        p += len;
+        p += strspn(p, blanks);
+    }
     return 0;
 }
 

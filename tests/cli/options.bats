@@ -67,6 +67,21 @@ load helpers
     cmp n.npy n2.npy
 }
 
+@test "-P takes several specs separated by blanks, as -P each" {
+    mknpy a.npy 'np.arange(64, dtype=np.float32).reshape(1, 8, 8)'
+    "$POOL" -q -P " max:2  avg:2,s=1 " a.npy -o b.npy
+    "$POOL" -q -P max:2 -P avg:2,s=1 a.npy -o c.npy
+    cmp b.npy c.npy
+    # max 2x2: 16i + 2j + 9; then avg 2x2 stride 1: 16i + 2j + 18
+    npy_equal b.npy 'np.array([[[18, 20, 22], [34, 36, 38], [50, 52, 54]]], dtype=np.float32)'
+    run "$POOL" -P "  " a.npy -o x.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: -P '  ': no pass spec" ]
+    run "$POOL" -P "max:2 nope" a.npy -o x.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: -P nope: unknown mode 'nope'"* ]]
+}
+
 @test "--divisor and div= divide every window by N (divisor_override), clipped ones too" {
     mknpy a.npy 'np.arange(1, 6, dtype=np.float64).reshape(1, 5)'
     "$POOL" -m avg -k 1x2 -s 1x2 -p 0x1 --divisor 4 a.npy -o d.npy
