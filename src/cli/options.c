@@ -14,6 +14,7 @@ enum {
     OPT_CIP,
     OPT_NO_CIP,
     OPT_DIVISOR,
+    OPT_INDICES,
     OPT_NORM,
     OPT_OUTPUT_SIZE,
     OPT_LAYOUT,
@@ -60,6 +61,7 @@ static const struct option long_options[] = {
     {"count-include-pad", no_argument, NULL, OPT_CIP},
     {"no-count-include-pad", no_argument, NULL, OPT_NO_CIP},
     {"divisor", required_argument, NULL, OPT_DIVISOR},
+    {"indices", required_argument, NULL, OPT_INDICES},
     {"norm", required_argument, NULL, OPT_NORM},
     {"output-size", required_argument, NULL, OPT_OUTPUT_SIZE},
     {"repeat", required_argument, NULL, 'r'},
@@ -197,6 +199,8 @@ void options_print_help(FILE *out)
           "      --warn-psnr DB     warn when a pass's PSNR falls below DB (default 20;\n"
           "                         0: never)\n"
           "      --save-passes DIR  write every pass's output into DIR\n"
+          "      --indices FILE.npy where each output of one max/min pass came from\n"
+          "                         (int64, as PyTorch's return_indices)\n"
           "      --contact-sheet FILE.png  the input and every pass side by side\n"
           "  -q, --quiet            no warnings\n"
           "  -h, --help             this help\n"
@@ -448,6 +452,11 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
             return pool_fail(err, "--contact-sheet: give a file name");
         o->contact_sheet = arg;
         return 0;
+    case OPT_INDICES:
+        if (!strcmp(arg, "-"))
+            return pool_fail(err, "--indices needs a file (.npy): stdout has the values");
+        o->indices = arg;
+        return 0;
     case OPT_NO_PREMULTIPLY: o->no_premultiply = true; return 0;
     case OPT_NO_AUTO_ORIENT: o->no_auto_orient = true; return 0;
     case OPT_PALETTE:
@@ -585,6 +594,26 @@ static int check_size(struct cli_options *o, struct flag_pass *f, struct pool_er
     return 0;
 }
 
+/* --indices: of one max or min pass, on one input, with windows as PyTorch lays them. */
+static int check_indices(struct cli_options *o, struct pool_error *err)
+{
+    if (o->npasses * o->repeat != 1)
+        return pool_fail(err, "--indices gives where the values of one pass came from, as "
+                              "PyTorch's return_indices: give one max or min pass");
+    if (o->edge == EDGE_REPLICATE)
+        return pool_fail(err, "--indices point into the input, which --edge replicate "
+                              "extends: use --edge floor, ceil or partial");
+    if (o->ninputs > 1 || o->recursive || o->files_from || options_batch(o))
+        return pool_fail(err, "--indices writes one .npy, for one input: give one");
+    if (!strcmp(o->indices, o->output))
+        return pool_fail(err,
+                         "--indices %s is also the output: give the indices a file of "
+                         "their own",
+                         o->indices);
+    o->passes[0].return_indices = true;
+    return 0;
+}
+
 static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_given,
                          struct pool_error *err)
 {
@@ -602,6 +631,8 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
         return pool_fail(err, "no pass given: use -k SIZE (and -m MODE), or -P SPEC "
                               "(see pool --help)");
     if (o->edge && apply_edge(o, err))
+        return -1;
+    if (o->indices && check_indices(o, err))
         return -1;
     for (int i = 0; i < o->npasses; i++) {
         struct pool_error why;

@@ -63,6 +63,7 @@ struct cli_options {
     bool warn_psnr_given;
     const char *save_passes;   /* a folder for every pass's output, or NULL */
     const char *contact_sheet; /* a PNG of the input and every pass, or NULL */
+    const char *indices;       /* --indices: the one max/min pass's argmax .npy, or NULL */
     bool quiet;
     bool help, version;
 };

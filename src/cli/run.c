@@ -282,6 +282,9 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     if (lay_out(in, &geom, err))
         return -1;
     in->turn = po.orient = upright_turn(in, &geom);
+    if (o->indices && !orientation_is_identity(in->turn))
+        return pool_fail(err, "--indices point into the image as stored, and its EXIF "
+                              "orientation would turn the values: give --no-auto-orient");
     if (orient_passes(in, in->turn, &geom, err) || derive_image(in, &geom, &po, err))
         return -1;
     char letters[4] = "";
@@ -293,6 +296,8 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     memcpy(po.background, o->background, sizeof po.background);
     if (views_wanted(o))
         views_tap_into(&in->shared->views, &po);
+    if (o->indices)
+        index_file_tap_into(&in->shared->indices, &po);
     pipeline_free(&in->pipe);
     if (pipeline_build(&in->pipe, in->passes, in->s->npasses, &geom, &po, err))
         return -1;
@@ -402,6 +407,18 @@ static int report_pass_figures(struct input_run *in, struct pool_error *err)
     return 0;
 }
 
+/* --indices: the last pass's, in the output's shape (--flatten too) as its rows come. */
+static int begin_indices(struct input_run *in, const struct tensor_shape *out_shape,
+                         struct pool_error *err)
+{
+    struct tensor_shape shape = *out_shape;
+    if (in->s->opt->flatten)
+        tensor_squeeze(&shape);
+    const struct pass_filter *last = in->pipe.passes[in->pipe.npasses - 1];
+    return index_file_begin(&in->shared->indices, &shape,
+                            geom_row_elems(pass_filter_out_geom(last)), in->image, err);
+}
+
 /* Pools every image of the input into the open writer. */
 static int pool_images(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
 {
@@ -416,8 +433,12 @@ static int pool_images(struct input_run *in, struct tensor_shape *out_shape, str
         if (views_wanted(o) && views_begin_image(views, in->path, &seen, in->image, &in->pipe,
                                                  in->passes, in->pipe_rescaled, err))
             return -1;
+        if (o->indices && begin_indices(in, out_shape, err))
+            return -1;
         if (pipeline_run(&in->pipe, &in->reader, w, err) ||
-            (views_wanted(o) && views_end_image(views, err)) || report_pass_figures(in, err))
+            (views_wanted(o) && views_end_image(views, err)) ||
+            (o->indices && index_file_end(&in->shared->indices, err)) ||
+            report_pass_figures(in, err))
             return -1;
         if (w->ops->finish(w, err))
             return pool_blame(err, ERROR_OUTPUT, NULL);
@@ -512,6 +533,7 @@ int run_input(const struct run_settings *s, struct run_shared *shared, const cha
     in.name = display_name(in.path, "<stdin>");
     if (!shared->output.path)
         shared->output.path = s->opt->output;
+    shared->indices.path = s->opt->indices;
     shared->output.name = display_name(shared->output.path, "<stdout>");
     in.passes = malloc(s->npasses * sizeof *in.passes);
     int rc = in.passes ? 0 : pool_fail_resource(err, "out of memory");
@@ -548,7 +570,7 @@ int run_commit(const struct run_settings *s, struct run_shared *shared, struct p
 {
     const struct cli_options *o = s->opt;
     /* The result comes last: it appears only when everything beside it did. */
-    if (views_commit(&shared->views, err))
+    if (views_commit(&shared->views, err) || index_file_commit(&shared->indices, err))
         return -1;
     if (o->stats && report_commit(&shared->report, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");
@@ -580,6 +602,7 @@ void run_shared_free(struct run_shared *shared)
     output_abort(&shared->output.file);
     report_abort(&shared->report);
     views_abort(&shared->views);
+    index_file_abort(&shared->indices);
     writer_close(&shared->output.writer);
     tally_free(&shared->tally);
 }

@@ -14,6 +14,7 @@
 
 #include "../codec/codec.h"
 #include "options.h"
+#include "indices.h"
 #include "output.h"
 #include "report.h"
 #include "views.h"
@@ -48,6 +49,7 @@ struct run_shared {
     struct run_output output;
     struct report report; /* --stats: opened by the caller */
     struct pass_views views;
+    struct index_file indices;       /* --indices */
     struct run_once *once;           /* warnings given already, for the input */
     struct input_warnings *warnings; /* the input's warnings, kept; NULL: say them */
     struct warning_tally tally;      /* several inputs: their warnings, counted */

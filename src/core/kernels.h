@@ -55,6 +55,13 @@ struct type_kernels {
      * window of padding only). Floats order -0 before +0 and NaN after every number;
      * NaNs are one value for mode, and any NaN makes the median NaN. */
     void (*select_window)(void *values, size_t n, size_t width, enum pool_mode mode, void *out);
+    /* Max or min of one window with the tap it came from, as PyTorch's max pooling with
+     * return_indices (aten/src/ATen/native/cpu/MaxPoolKernel.cpp, AdaptiveMaxPoolKernel.cpp):
+     * the first largest of the n values in window order, or the last NaN (each NaN takes
+     * the place); min as PyTorch's -max_pool(-x), the first smallest. Writes the value to
+     * out and returns its position in values; n = 0 (taps in the padding only) gives the
+     * empty window's value (-inf or the type's lowest for max) and SIZE_MAX. */
+    size_t (*arg_extreme)(const void *values, size_t n, enum pool_mode mode, void *out);
 };
 
 const struct type_kernels *kernels_for(enum pool_dtype t);

@@ -106,6 +106,9 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
         return pool_fail(err, "lp takes no padding (as PyTorch's lp_pool)");
     if (p->count_include_pad && p->mode != MODE_AVG)
         return pool_fail(err, "count-include-pad works with avg only");
+    if (p->return_indices && p->mode != MODE_MAX && p->mode != MODE_MIN)
+        return pool_fail(err, "indices (PyTorch's return_indices) come from max and min pooling "
+                              "only");
     if (p->divisor_override && (p->mode != MODE_AVG || p->global))
         return pool_fail(err, "a divisor (PyTorch's divisor_override) works with windowed avg "
                               "only");

@@ -34,6 +34,8 @@ struct pool_pass {
     enum pad_count count_include_pad;
     /* avg: every window's divisor (PyTorch's divisor_override); 0 = none, the window's own */
     size_t divisor_override;
+    /* max, min: also give each output's position in the input (stage_set_index_sink) */
+    bool return_indices;
     bool has_norm;
     double norm; /* Lp's P */
     /* avg of images with alpha (the last channel of a channels-last tensor): weight colours

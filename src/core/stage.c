@@ -40,6 +40,13 @@ struct pool_stage {
     void *window;
     size_t pixel_width; /* elements compared as one value: whole pixels for a channels-last mode */
     size_t next_out;    /* the next output row in the plane: depth * height index */
+
+    /* return_indices: max and min take the selecting kind, and each output's tap goes to
+     * the index sink as its position in the input plane, (d H + h) W + w. */
+    bool indices;
+    int64_t *index_row;
+    row_sink_fn index_sink;
+    void *index_ctx;
 };
 
 static void *ring_slot(void *ring, size_t slot_bytes, size_t index, size_t live)
@@ -131,7 +138,12 @@ static int alloc_selection(struct pool_stage *s, struct pool_error *err)
     s->window = s->mode == MODE_NEAREST ? NULL : malloc(window_bytes);
     s->out_row = malloc(geom_row_elems(&s->out) * es);
     s->bytes = bytes + (s->window ? window_bytes : 0) + geom_row_elems(&s->out) * es;
-    if (!s->kept || (!s->window && s->mode != MODE_NEAREST) || !s->out_row)
+    if (s->indices) {
+        s->index_row = malloc(geom_row_elems(&s->out) * sizeof *s->index_row);
+        s->bytes += geom_row_elems(&s->out) * sizeof *s->index_row;
+    }
+    if (!s->kept || (!s->window && s->mode != MODE_NEAREST) || !s->out_row ||
+        (s->indices && !s->index_row))
         return pool_fail_resource(err, "out of memory for the %zu rows a window spans", rows);
     return 0;
 }
@@ -187,7 +199,8 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
                                      pass->divisor_override,
                                      (double)kernel_elements(ax),
                                      1.0 / s->reduce.norm};
-    s->selects = mode_selects(pass->mode);
+    s->indices = pass->return_indices;
+    s->selects = mode_selects(pass->mode) || s->indices;
     s->block2 = !s->selects && is_block2(s);
     if (s->selects  ? alloc_selection(s, err)
         : s->block2 ? alloc_block2(s, err)
@@ -206,6 +219,12 @@ void stage_set_sink(struct pool_stage *s, row_sink_fn sink, void *ctx)
 {
     s->sink = sink;
     s->sink_ctx = ctx;
+}
+
+void stage_set_index_sink(struct pool_stage *s, row_sink_fn sink, void *ctx)
+{
+    s->index_sink = sink;
+    s->index_ctx = ctx;
 }
 
 size_t stage_memory(const struct pool_stage *s) { return s->bytes; }
@@ -295,6 +314,26 @@ static void select_nearest(struct pool_stage *s, size_t od, size_t oh)
         memcpy((char *)s->out_row + o * pixel, row + axis_centre(&s->axis[AX_W], o) * pixel, pixel);
 }
 
+/* Where tap `n` of a window gathered in depth, height, width order lies in the input plane;
+ * a window of padding only (n = SIZE_MAX) points, as PyTorch's, at its first tap past the
+ * leading padding, which may lie past the input. */
+static int64_t tap_position(const struct pool_stage *s, const struct axis_window w[3], size_t n,
+                            size_t od, size_t oh, size_t ow)
+{
+    size_t at[3];
+    if (n == SIZE_MAX) {
+        at[AX_D] = axis_first_tap(&s->axis[AX_D], od);
+        at[AX_H] = axis_first_tap(&s->axis[AX_H], oh);
+        at[AX_W] = axis_first_tap(&s->axis[AX_W], ow);
+    } else {
+        size_t jw = n % w[AX_W].count, rest = n / w[AX_W].count;
+        at[AX_W] = w[AX_W].first + jw * w[AX_W].step;
+        at[AX_H] = w[AX_H].first + rest % w[AX_H].count * w[AX_H].step;
+        at[AX_D] = w[AX_D].first + rest / w[AX_H].count * w[AX_D].step;
+    }
+    return (int64_t)((at[AX_D] * s->in.size[1] + at[AX_H]) * s->in.size[2] + at[AX_W]);
+}
+
 /* Gathers each output's real taps (depth, height, width order) into the window buffer and
  * lets the type's kernel choose: per channel, or per pixel for a channels-last mode. */
 static void select_row(struct pool_stage *s, size_t od, size_t oh)
@@ -314,8 +353,14 @@ static void select_row(struct pool_stage *s, size_t od, size_t oh)
                         memcpy((char *)s->window + n * value_bytes,
                                row + ((ww->first + jw * ww->step) * inner + c) * es, value_bytes);
                 }
-            s->kernels->select_window(s->window, n, width, s->mode,
-                                      (char *)s->out_row + (o * inner + c) * es);
+            void *out = (char *)s->out_row + (o * inner + c) * es;
+            if (s->indices) {
+                size_t tap = s->kernels->arg_extreme(s->window, n, s->mode, out);
+                s->index_row[o * inner + c] = tap_position(s, (struct axis_window[3]){wd, wh, *ww},
+                                                           tap, od, oh, o);
+            } else {
+                s->kernels->select_window(s->window, n, width, s->mode, out);
+            }
         }
     }
 }
@@ -343,7 +388,8 @@ static int select_push(struct pool_stage *s, const void *row, struct pool_error 
             select_nearest(s, od, oh);
         else
             select_row(s, od, oh);
-        if (s->sink(s->sink_ctx, s->out_row, err))
+        if (s->sink(s->sink_ctx, s->out_row, err) ||
+            (s->index_sink && s->index_sink(s->index_ctx, s->index_row, err)))
             return -1;
     }
     if (s->row_in_plane == 0)
@@ -402,5 +448,6 @@ void stage_free(struct pool_stage *s)
     free(s->top_row);
     free(s->kept);
     free(s->window);
+    free(s->index_row);
     free(s);
 }

@@ -24,6 +24,11 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
                  struct pool_error *err);
 const struct row_geom *stage_out_geom(const struct pool_stage *s);
 void stage_set_sink(struct pool_stage *s, row_sink_fn sink, void *ctx);
+/* A pass with return_indices: after each output row, its row of int64 indices (one per
+ * output element, channels interleaved as the values): the chosen tap's position in its
+ * (batch, channel) plane of the input, flattened, (d H + h) W + w, as PyTorch's
+ * return_indices. Without a sink the indices are not kept. */
+void stage_set_index_sink(struct pool_stage *s, row_sink_fn sink, void *ctx);
 /* Feeds one input row of geom_row_elems(in) elements. */
 int stage_push(struct pool_stage *s, const void *row, struct pool_error *err);
 /* The depth, height and width window tables (three entries). */

@@ -313,6 +313,15 @@ size_t axis_centre(const struct axis_table *t, size_t o)
     return c < 0 ? 0 : c >= (int64_t)t->in_len ? t->in_len - 1 : (size_t)c;
 }
 
+size_t axis_first_tap(const struct axis_table *t, size_t o)
+{
+    const struct axis_params *a = &t->params;
+    if (a->adaptive_out || t->identity)
+        return axis_window_at(t, o).first;
+    int64_t start = (int64_t)(o * a->stride) - axis_lead(a), d = (int64_t)a->dilation;
+    return (size_t)(start < 0 ? start + (-start + d - 1) / d * d : start);
+}
+
 /* The widest extent from first to last tap. Adaptive: L = qO + r gives windows of q (r = 0),
  * up to q + 1 (r divides O) or q + 2 (see adaptive_window's rounding). */
 size_t axis_widest_window(const struct axis_table *t)

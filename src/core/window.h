@@ -53,6 +53,10 @@ size_t axis_unread(const struct axis_table *t);
 /* Nearest's tap for output o: the window's centre a + floor(k/2)*d (adaptive: start +
  * floor(len/2)), clipped to the input [0, in_len). POOLING.md, "Label-safe modes". */
 size_t axis_centre(const struct axis_table *t, size_t o);
+/* Max and min's first tap of output o at or past 0, a + ceil(-a/d) d for a window starting
+ * at a < 0 (may lie past the input when every tap is padding): where PyTorch's max pooling
+ * points the index of such a window (aten/src/ATen/native/cpu/MaxPoolKernel.cpp). */
+size_t axis_first_tap(const struct axis_table *t, size_t o);
 /* The widest window, from its first to its last real tap, in input elements. */
 size_t axis_widest_window(const struct axis_table *t);
 

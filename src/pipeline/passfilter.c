@@ -111,6 +111,11 @@ void pass_filter_set_sink(struct pass_filter *f, row_sink_fn sink, void *ctx)
     f->next_ctx = ctx;
 }
 
+void pass_filter_set_index_sink(struct pass_filter *f, row_sink_fn sink, void *ctx)
+{
+    stage_set_index_sink(f->stage, sink, ctx);
+}
+
 int pass_filter_push(struct pass_filter *f, const void *row, struct pool_error *err)
 {
     if (f->meter)

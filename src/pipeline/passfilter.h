@@ -41,6 +41,8 @@ void pass_filter_set_sink(struct pass_filter *f, row_sink_fn sink, void *ctx);
 /* Every output row as the pass emits it (its own values), for the shift test. */
 void pass_filter_observe(struct pass_filter *f, void (*observe)(void *, size_t, const void *),
                          void *ctx);
+/* The stage's indices (a pass with return_indices: see stage_set_index_sink). */
+void pass_filter_set_index_sink(struct pass_filter *f, row_sink_fn sink, void *ctx);
 int pass_filter_push(struct pass_filter *f, const void *row, struct pool_error *err);
 /* After the last row: the meter's figures (NULL when not measuring) and seconds spent
  * pooling, not counting the passes after it, decoding or encoding. */

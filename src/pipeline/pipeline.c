@@ -255,6 +255,8 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     for (size_t i = 0; i < npasses; i++)
         if (add_pass(p, &passes[i], i + 1, &fo, err))
             return -1;
+    if (opt->index_sink && npasses)
+        pass_filter_set_index_sink(p->passes[p->npasses - 1], opt->index_sink, opt->index_ctx);
     if (opt->shift_test && npasses &&
         add_shift_probe(p, passes, npasses, &pass_in, first_pass, opt->spatial_letters, err))
         return -1;

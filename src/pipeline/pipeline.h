@@ -44,6 +44,9 @@ struct pipeline_options {
     /* EXIF orientation: the passes (already oriented, core/orient.h) pool the stored
      * image; the result is turned upright at the very end. */
     struct orientation orient;
+    /* The last pass's indices (it has return_indices), row by row as its values. */
+    row_sink_fn index_sink;
+    void *index_ctx;
 };
 
 struct pipeline {

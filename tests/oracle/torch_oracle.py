@@ -90,6 +90,19 @@ def torch_pool(t, case):
     raise ValueError(mode)
 
 
+def torch_indices(t, case):
+    """return_indices=True of max (and min, as -max(-x)), windowed, adaptive or global."""
+    n, mode = case["ndim"], case["mode"]
+    sign = -1 if mode.endswith("min") else 1
+    if mode in ("max", "min"):
+        fn = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[n]
+        return fn(sign * t, case["k"], case["s"], case["p"], case["d"], ceil_mode=case["ceil"],
+                  return_indices=True)[1]
+    fn = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}[n]
+    out = case["out"] if mode.startswith("adaptive") else [1] * n
+    return fn(sign * t, out, return_indices=True)[1]
+
+
 def size(v):
     return "x".join(str(x) for x in v)
 
@@ -147,7 +160,8 @@ def random_case(rng):
                 d=d, ceil=bool(rng.random() < 0.4), cip=[None, True, False][rng.integers(0, 3)],
                 div=int(rng.integers(1, 12)) if rng.random() < 0.2 else None,
                 norm=float(rng.choice([1.0, 2.0, 3.0, 1.5])), out=out,
-                nan=bool(rng.random() < 0.1 and mode != "lp"))
+                nan=bool(rng.random() < 0.1 and mode != "lp"),
+                indices=bool(mode in EXTREMES and rng.random() < 0.5))
 
 
 def make_input(case, rng):
@@ -155,9 +169,31 @@ def make_input(case, rng):
     if case["mode"] == "lp" and case["norm"] == 1.5:
         # x^1.5 of a negative is NaN in both; keep most such cases meaningful
         x = np.abs(x) + np.asarray(0.1, dtype=x.dtype)
+    if case.get("indices"):
+        # ties, signed zeros and infinities, where "which one" matters
+        x = np.round(x * 1.5).astype(x.dtype)
+        x[rng.random(x.shape) < 0.1] = -0.0
+        x[rng.random(x.shape) < 0.03] = -np.inf
+        x[rng.random(x.shape) < 0.03] = np.inf
+        if case["nan"]:     # several NaN in a window: PyTorch points at the last
+            x[rng.random(x.shape) < 0.08] = np.nan
     if case["nan"]:
         x.flat[rng.integers(0, x.size)] = np.nan
     return x
+
+
+EXTREMES = ("max", "min", "adaptive_max", "adaptive_min", "gmax", "gmin")
+
+
+def compare_indices(got, want_t, case):
+    want = from_ncx(want_t, case["layout"])
+    if got.dtype != np.int64 or got.shape != want.shape:
+        return f"indices {got.dtype} {got.shape}, PyTorch int64 {want.shape}"
+    if not np.array_equal(got, want):
+        bad = np.argwhere(got != want)
+        return (f"indices differ at {len(bad)} places, first {tuple(bad[0])}: "
+                f"{got[tuple(bad[0])]} vs {want[tuple(bad[0])]}")
+    return None
 
 
 def run_case(case, rng, tmp):
@@ -166,7 +202,12 @@ def run_case(case, rng, tmp):
     np.save(src, x)
     if os.path.exists(dst):
         os.unlink(dst)
+    idx = os.path.join(tmp, "idx.npy")
+    if os.path.exists(idx):
+        os.unlink(idx)
     cmd = [POOL, "--layout", case["layout"], *pool_args(case), src, "-o", dst]
+    if case.get("indices"):
+        cmd[1:1] = ["--indices", idx]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     try:
         want = from_ncx(torch_pool(to_ncx(x, case["layout"]), case), case["layout"])
@@ -185,7 +226,7 @@ def run_case(case, rng, tmp):
         lines = proc.stderr.splitlines()
         if len(lines) != 1 or not lines[0].startswith("pool: "):
             return f"PyTorch refuses ({torch_error}); pool said {proc.stderr!r}"
-        if os.path.exists(dst):
+        if os.path.exists(dst) or os.path.exists(idx):
             return "pool failed but left an output file"
         return None
     if proc.returncode != 0:
@@ -195,10 +236,16 @@ def run_case(case, rng, tmp):
         return f"shape {got.shape}, PyTorch {want.shape}"
     if got.dtype != want.dtype:
         return f"dtype {got.dtype}, PyTorch {want.dtype}"
-    if case["mode"] in ("max", "min", "adaptive_max", "adaptive_min", "gmax", "gmin"):
+    if case["mode"] in EXTREMES:
         if not np.array_equal(got, want, equal_nan=True):
             bad = np.argwhere(~((got == want) | (np.isnan(got) & np.isnan(want))))
             return f"max/min differ at {len(bad)} places, first {tuple(bad[0])}"
+        # the values' signs too: PyTorch's value is its chosen element's (-0.0 or +0.0)
+        if case.get("indices"):
+            if not np.array_equal(np.signbit(got), np.signbit(want)):
+                return "max/min differ in the sign of a zero"
+            return compare_indices(np.load(idx), torch_indices(to_ncx(x, case["layout"]), case),
+                                   case)
         return None
     # Averages: PyTorch sums float32 in float32, pool in double and rounds once. The
     # reference is PyTorch's own computation in float64, rounded to the element type; the
@@ -228,6 +275,18 @@ FIXED = [
          s=[1, 1], p=[0, 0], d=[1, 1], ceil=False, cip=False, norm=2.0, out=[7, 2], nan=False),
     dict(ndim=2, layout="nhwc", mode="max", dtype="float64", shape=[2, 9, 8, 3], k=[3, 3],
          s=[2, 2], p=[1, 1], d=[1, 1], ceil=False, cip=False, norm=2.0, out=[1, 1], nan=True),
+    # indices: 3-D dilated max with NaN, 1-D min with ties, global max of channels-last
+    dict(ndim=3, layout="ncdhw", mode="max", dtype="float32", shape=[2, 2, 5, 6, 7],
+         k=[3, 2, 3], s=[2, 1, 2], p=[1, 1, 1], d=[2, 1, 1], ceil=True, cip=None, norm=2.0,
+         out=[1], nan=True, indices=True),
+    dict(ndim=1, layout="ncl", mode="min", dtype="float64", shape=[1, 3, 20], k=[4], s=[3],
+         p=[2], d=[1], ceil=False, cip=None, norm=2.0, out=[1], nan=False, indices=True),
+    dict(ndim=2, layout="nhwc", mode="gmax", dtype="float32", shape=[2, 7, 5, 3], k=[1, 1],
+         s=[1, 1], p=[0, 0], d=[1, 1], ceil=False, cip=None, norm=2.0, out=[1], nan=True,
+         indices=True),
+    dict(ndim=2, layout="hw", mode="adaptive_min", dtype="float32", shape=[9, 13], k=[1, 1],
+         s=[1, 1], p=[0, 0], d=[1, 1], ceil=False, cip=None, norm=2.0, out=[4, 5], nan=True,
+         indices=True),
     # the issue's example: F.avg_pool2d(x, 3, 2, 1) with every default left out
     dict(ndim=2, layout="hw", mode="avg", dtype="float32", shape=[9, 10], k=[3, 3],
          s=[2, 2], p=[1, 1], d=[1, 1], ceil=False, cip=None, norm=2.0, out=[1], nan=False),
@@ -255,7 +314,7 @@ def main():
             why = run_case(case, rng, tmp)
             counts[case["mode"], case["ndim"]] = counts.get((case["mode"], case["ndim"]), 0) + 1
             name = (f"{case['layout']} {case['shape']} {case['dtype']} "
-                    f"{' '.join(pool_args(case))}")
+                    f"{' '.join(pool_args(case))}{' --indices' if case.get('indices') else ''}")
             failed += why is not None
             print(f"not ok {i} - {name}: {why}" if why else f"ok {i} - {name}")
     print(f"1..{len(cases)}")

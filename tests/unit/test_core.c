@@ -268,6 +268,53 @@ static void test_avg_divisor_integers(void)
     }
 }
 
+/* return_indices: PyTorch's rules on a 2-D window with ties, NaN and two channels (the
+ * positions are per plane: h W + w whatever the channel). */
+static void test_max_indices(void)
+{
+    /* 2x4 pixels of two channels: channel 0 is 5 5 NaN 1 / 2 5 NaN 9 (ties, two NaN),
+     * channel 1 is 0 1 2 3 / 4 5 6 7 */
+    const float n = NAN;
+    float x[16] = {5, 0, 5, 1, n, 2, 1, 3, /* row 0 */
+                   2, 4, 5, 5, n, 6, 9, 7};
+    struct row_geom in = geom_2d(DT_F32, 1, 2, 4, 2), out;
+    struct pool_pass p = pass_of(MODE_MAX, 2, 2, 0);
+    p.return_indices = true;
+    struct pool_stage *s;
+    struct pool_error err;
+    CHECK(stage_create(&s, &p, &in, &err) == 0);
+    out = *stage_out_geom(s);
+    CHECK(out.size[1] == 1 && out.size[2] == 2);
+    float values[4];
+    int64_t where[4];
+    struct collector cv = {(char *)values, 0, sizeof values};
+    struct collector ci = {(char *)where, 0, sizeof where};
+    stage_set_sink(s, collect, &cv);
+    stage_set_index_sink(s, collect, &ci);
+    CHECK(stage_push(s, x, &err) == 0 && stage_push(s, x + 8, &err) == 0);
+    stage_free(s);
+    CHECK(ci.used == sizeof where);
+    /* window 0, channel 0: 5 5 / 2 5 -> the first 5, at 0; channel 1: 0 1 / 4 5 -> 5 at 5 */
+    CHECK(values[0] == 5 && where[0] == 0 && values[1] == 5 && where[1] == 5);
+    /* window 1, channel 0: NaN 1 / NaN 9 -> the last NaN, at (1, 2) = 6 */
+    CHECK(isnan(values[2]) && where[2] == 6);
+    /* channel 1: 2 3 / 6 7 -> 7 at (1, 3) = 7 */
+    CHECK(values[3] == 7 && where[3] == 7);
+    /* min: channel 0's window 0 (5 5 / 2 5) gives 2 at (1, 0) = 4; channel 1's 0 at 0 */
+    p.mode = MODE_MIN;
+    CHECK(stage_create(&s, &p, &in, &err) == 0);
+    cv.used = ci.used = 0;
+    stage_set_sink(s, collect, &cv);
+    stage_set_index_sink(s, collect, &ci);
+    CHECK(stage_push(s, x, &err) == 0 && stage_push(s, x + 8, &err) == 0);
+    stage_free(s);
+    CHECK(values[0] == 2 && where[0] == 4 && values[1] == 0 && where[1] == 0);
+    CHECK(isnan(values[2]) && where[2] == 6 && values[3] == 2 && where[3] == 2);
+    /* avg has no indices */
+    p.mode = MODE_AVG;
+    CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "return_indices"));
+}
+
 static void test_max_min_nan(void)
 {
     float x[6] = {1, NAN, 3, 7, 2, -1};
@@ -1076,6 +1123,7 @@ int main(void)
     RUN(test_avg_ceil_1d());
     RUN(test_avg_padding_2d());
     RUN(test_avg_divisor_integers());
+    RUN(test_max_indices());
     RUN(test_max_min_nan());
     RUN(test_integer_rounding());
     RUN(test_every_dtype());

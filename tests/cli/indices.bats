@@ -1,0 +1,107 @@
+#!/usr/bin/env bats
+# --indices: where each max/min output came from, as PyTorch's return_indices, on photos and
+# in the cases the option refuses. (Random 1-3-D tensors with ties, NaN, infinities and
+# signed zeros against PyTorch: tests/oracle/torch_oracle.py.)
+
+load helpers
+
+# torch_indices IMAGE IDX.npy VALUES.npy SPEC: IDX and VALUES (HWC u8 of an image) equal
+# max_pool2d(return_indices=True) of the image as a float NCHW tensor. SPEC: k s p ceil.
+torch_indices() {
+    "$PY" - "$@" <<'PY'
+import sys, numpy as np, torch, torch.nn.functional as F
+from PIL import Image
+img, idx, vals, k, s, p, ceil = sys.argv[1:8]
+x = np.asarray(Image.open(img)).astype(np.float64)
+x = x[..., None] if x.ndim == 2 else x
+t = torch.from_numpy(x).permute(2, 0, 1)[None]
+v, i = F.max_pool2d(t, int(k), int(s), int(p), ceil_mode=ceil == "1", return_indices=True)
+want_i = i[0].permute(1, 2, 0).numpy()
+want_v = v[0].permute(1, 2, 0).numpy().astype(np.uint8)
+got_i, got_v = np.load(idx), np.load(vals)
+got_v = got_v[..., None] if got_v.ndim == 2 else got_v
+got_i = got_i[..., None] if got_i.ndim == 2 else got_i  # gray: HW, as the values
+assert got_i.dtype == np.int64 and got_i.shape == want_i.shape, (got_i.dtype, got_i.shape)
+assert np.array_equal(got_v, want_v), "values"
+bad = np.argwhere(got_i != want_i)
+assert len(bad) == 0, (len(bad), tuple(bad[0]), got_i[tuple(bad[0])], want_i[tuple(bad[0])])
+# photos have many ties: the first maximum in window order must win
+print("ties:", int(sum((x[..., c] == np.roll(x[..., c], 1, 1)).sum() for c in range(x.shape[2]))))
+PY
+}
+
+@test "--indices of a photo equal max_pool2d's return_indices, first maximum among ties" {
+    need_photos
+    "$POOL" -q -m max -k 3 -s 2 -p 1 --indices i.npy "$DATA/astronaut.png" -o v.npy
+    run torch_indices "$DATA/astronaut.png" i.npy v.npy 3 2 1 0
+    [ "$status" -eq 0 ] || { echo "$output"; false; }
+    [[ "$output" == "ties: "* ]] && [ "${output#ties: }" -gt 1000 ]
+    # gray, ceil mode, the values written as PNG beside the indices
+    "$POOL" -q -m max -k 2 --ceil --indices g.npy "$DATA/camera.png" -o g.png
+    "$PY" -c 'import numpy as np; from PIL import Image; np.save("g_values.npy", np.asarray(Image.open("g.png")))'
+    run torch_indices "$DATA/camera.png" g.npy g_values.npy 2 2 0 1
+    [ "$status" -eq 0 ] || { echo "$output"; false; }
+}
+
+@test "--indices of min, adaptive and global passes; --flatten squeezes them as the values" {
+    mknpy x.npy 'np.array([[[3, 1, 1, 5], [0, 7, 7, 0], [2, 2, 9, 9]]], dtype=np.float32)'
+    "$POOL" -q --layout chw -m min -k 1x2 --indices i.npy x.npy -o v.npy
+    npy_equal v.npy 'np.array([[[1, 1], [0, 0], [2, 9]]], dtype=np.float32)'
+    npy_equal i.npy 'np.array([[[1, 2], [4, 7], [8, 10]]])'
+    "$POOL" -q --layout chw -m max --output-size 1x2 --indices a.npy x.npy -o v.npy
+    npy_equal a.npy 'np.array([[[5, 10]]])'
+    "$POOL" -q --layout chw -m gmax --flatten --indices g.npy x.npy -o v.npy
+    npy_equal g.npy 'np.array([10])'
+    npy_equal v.npy 'np.array([9], dtype=np.float32)'
+}
+
+@test "--indices: a window of padding only points where PyTorch points, past the input" {
+    mknpy e.npy 'np.array([[[1, 2]]], dtype=np.float32)'
+    "$POOL" -q --layout ncl -m max -k 2 -s 1 -p 1 -d 3 --indices i.npy e.npy -o v.npy
+    npy_equal v.npy 'np.array([[[-np.inf]]], dtype=np.float32)'
+    npy_equal i.npy 'np.array([[[2]]])'
+}
+
+@test "--indices refuses what has no PyTorch indices, before reading, and leaves no file" {
+    mknpy x.npy 'np.zeros((1, 4, 4), np.float32)'
+    run "$POOL" -m avg -k 2 --indices i.npy x.npy -o v.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: -m avg -k 2: indices (PyTorch's return_indices) come from max and min pooling only" ]
+    run "$POOL" -P max:2 -P max:2 --indices i.npy x.npy -o v.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: --indices gives where the values of one pass came from"* ]]
+    run "$POOL" -k 2 -r 2 --indices i.npy x.npy -o v.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -k 2 --indices i.npy x.npy x.npy -O out
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --indices writes one .npy, for one input: give one" ]
+    run "$POOL" -k 2 --edge replicate --indices i.npy x.npy -o v.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -k 2 --indices - x.npy -o v.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -k 2 --indices v.npy x.npy -o v.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"is also the output"* ]]
+    no_files_but x.npy
+}
+
+@test "--indices: a failing input, a second image or an EXIF turn leave no file" {
+    printf 'P5\n4 4\n255\n0123456789abcdef' > two.pgm
+    printf 'P5\n4 4\n255\n0123456789abcdef' >> two.pgm
+    run "$POOL" -k 2 --indices i.npy two.pgm -o v.pgm
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: two.pgm: --indices: the input holds more than one image, and one .npy of indices holds one: split the stream" ]
+    printf 'P5\n4 4\n255\n0123' > cut.pgm
+    run "$POOL" -k 2 --indices i.npy cut.pgm -o v.pgm
+    [ "$status" -eq 1 ]
+    "$PY" -c '
+from PIL import Image
+im = Image.new("L", (6, 4), 7); ex = Image.Exif(); ex[0x0112] = 6
+im.save("turned.jpg", exif=ex.tobytes())'
+    run "$POOL" -k 2 --indices i.npy turned.jpg -o v.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: turned.jpg: --indices point into the image as stored"*"--no-auto-orient" ]]
+    no_files_but two.pgm cut.pgm turned.jpg
+    "$POOL" -q -k 2 --no-auto-orient --indices i.npy turned.jpg -o v.npy
+    [ "$(npy_show i.npy)" = "int64 (2, 3)" ]
+}
