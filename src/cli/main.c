@@ -16,6 +16,7 @@
 #include "output.h"
 #include "planner.h"
 #include "run.h"
+#include "unpool.h"
 
 /* Nothing reports success after a failed write to stdout (a full disk, a closed pipe). */
 static int check_stdout(int status)
@@ -169,6 +170,8 @@ int main(int argc, char **argv)
 {
     static struct cli_options opt;
     struct pool_error err = {0};
+    if (argc > 1 && !strcmp(argv[1], "unpool")) /* (a file of that name: ./unpool) */
+        return check_stdout(unpool_main(argc - 1, argv + 1));
     if (options_parse(argc, argv, &opt, &err))
         return usage_error(&err);
     if (opt.help) {

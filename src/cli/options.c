@@ -113,6 +113,7 @@ static const struct option long_options[] = {
 void options_print_help(FILE *out)
 {
     fputs("Usage: pool [OPTIONS] [FILE|DIR...]\n"
+          "       pool unpool --indices IDX.npy ... VALUES   (see pool unpool --help)\n"
           "Downsample an image or a tensor by pooling, exactly as PyTorch defines it.\n"
           "Reads FILE (PNG, JPEG, PNM/PAM, .npy, or raw with --shape), or stdin when FILE\n"
           "is - or absent. Several FILEs go into one csv, txt or PNM output, or with -O or\n"

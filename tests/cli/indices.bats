@@ -105,3 +105,65 @@ im.save("turned.jpg", exif=ex.tobytes())'
     "$POOL" -q -k 2 --no-auto-orient --indices i.npy turned.jpg -o v.npy
     [ "$(npy_show i.npy)" = "int64 (2, 3)" ]
 }
+
+@test "pool unpool puts a photo's maxima back where --indices says, zeros elsewhere, as max_unpool2d" {
+    need_photos
+    "$POOL" -q -m max -k 2 --indices i.npy "$DATA/coffee.png" -o v.png
+    "$POOL" unpool --indices i.npy --output-size 400x600 v.png -o u.png
+    # the default size from the pooling's kernel: (L - 1) s - 2 p + k
+    "$POOL" unpool --indices i.npy -k 2 v.png -o d.png
+    cmp u.png d.png
+    # several bands (the inputs read once per band) give the same bytes
+    POOL_UNPOOL_BAND_BYTES=5000 "$POOL" unpool --indices i.npy -k 2 v.png -o b.png
+    cmp u.png b.png
+    "$PY" - "$DATA/coffee.png" <<'PY'
+import sys, numpy as np, torch, torch.nn.functional as F
+from PIL import Image
+x = torch.from_numpy(np.asarray(Image.open(sys.argv[1])).astype(np.float32)).permute(2, 0, 1)[None]
+v, i = F.max_pool2d(x, 2, return_indices=True)
+want = F.max_unpool2d(v, i, 2)[0].permute(1, 2, 0).numpy().astype(np.uint8)
+got = np.asarray(Image.open("u.png"))
+assert got.shape == want.shape == (400, 600, 3), got.shape
+assert np.array_equal(got, want)
+assert (got == 0).mean() > 0.7   # three of four places are zeros
+PY
+}
+
+@test "pool unpool refuses bad indices and mismatches, and leaves no output" {
+    mknpy v.npy 'np.arange(1, 5, dtype=np.float32).reshape(1, 1, 2, 2)'
+    mknpy i.npy 'np.array([[[[0, 3], [9, 15]]]])'
+    "$POOL" unpool --indices i.npy --output-size 4x4 v.npy -o u.npy
+    npy_equal u.npy 'np.array([[[[1, 0, 0, 2], [0, 0, 0, 0], [0, 3, 0, 0], [0, 0, 0, 4]]]], dtype=np.float32)'
+    rm u.npy
+    mknpy big.npy 'np.array([[[[0, 3], [9, 16]]]])'
+    run "$POOL" unpool --indices big.npy --output-size 4x4 v.npy -o u.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: big.npy: index 16 (row 1, element 1) lies outside its plane of the output, 16 elements"* ]]
+    mknpy neg.npy 'np.array([[[[0, -1], [9, 15]]]])'
+    run "$POOL" unpool --indices neg.npy --output-size 4x4 v.npy -o u.npy
+    [ "$status" -eq 1 ]
+    mknpy i32.npy 'np.zeros((1, 1, 2, 2), np.int32)'
+    run "$POOL" unpool --indices i32.npy --output-size 4x4 v.npy -o u.npy
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: i32.npy: indices are int64 (as pool --indices and PyTorch write them), not i32" ]
+    mknpy short.npy 'np.zeros((1, 1, 2, 1), np.int64)'
+    run "$POOL" unpool --indices short.npy --output-size 4x4 v.npy -o u.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: short.npy: the indices are 1x1x2x1, the values 1x1x2x2"* ]]
+    run "$POOL" unpool --output-size 4x4 v.npy -o u.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" unpool --indices i.npy v.npy -o u.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--output-size SIZE, or the pooling's -k" ]]
+    run "$POOL" unpool --indices i.npy --output-size 4x4x4 v.npy -o u.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" unpool --indices - --output-size 4x4 - -o u.npy
+    [ "$status" -eq 2 ]
+    # from a pipe, an output of several bands cannot be made (it reads the inputs again)
+    run sh -c 'cat v.npy | POOL_UNPOOL_BAND_BYTES=16 "$0" unpool --indices i.npy --output-size 4x4 - -o u.npy' "$POOL"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"give files, not a pipe" ]]
+    cat v.npy | "$POOL" unpool --indices i.npy --output-size 4x4 - -o u.npy
+    rm u.npy
+    no_files_but v.npy i.npy big.npy neg.npy i32.npy short.npy
+}

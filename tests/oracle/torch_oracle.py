@@ -196,6 +196,40 @@ def compare_indices(got, want_t, case):
     return None
 
 
+def check_unpool(case, x, values, idx, t_values, t_idx, tmp):
+    """pool unpool of pool's values and indices back to the input's size equals PyTorch's
+    max_unpool of its own (a scatter: for min's indices as well). max_unpool checks the size
+    against its kernel, stride and padding; where it refuses (adaptive passes, some padded
+    or ceil-mode ones) the reference is NumPy's scatter of PyTorch's values."""
+    n = case["ndim"]
+    spatial = [x.shape[i] for i, ch in enumerate(case["layout"]) if ch in "dhwl"]
+    un = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}[n]
+    try:
+        if case["mode"] not in ("max", "min"):
+            raise ValueError("adaptive")
+        t_out = un(t_values, t_idx, case["k"], case["s"], case["p"], output_size=spatial)
+    except ValueError:
+        v = t_values.flatten(2).numpy()
+        i = t_idx.flatten(2).numpy()
+        flat = np.zeros(v.shape[:2] + (int(np.prod(spatial)),), dtype=v.dtype)
+        for b in range(v.shape[0]):
+            for c in range(v.shape[1]):
+                flat[b, c, i[b, c]] = v[b, c]
+        t_out = torch.from_numpy(flat.reshape(v.shape[:2] + tuple(spatial)))
+    want = from_ncx(t_out, case["layout"])
+    out = os.path.join(tmp, "unpooled.npy")
+    proc = subprocess.run([POOL, "unpool", "--layout", case["layout"], "--indices", idx,
+                           "--output-size", size(spatial), values, "-o", out],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return f"pool unpool failed: {proc.stderr.strip()}"
+    got = np.load(out)
+    if got.shape != want.shape or not np.array_equal(got, want, equal_nan=True) or \
+            not np.array_equal(np.signbit(got), np.signbit(want)):
+        return f"unpool differs: {got.shape} vs {want.shape}"
+    return None
+
+
 def run_case(case, rng, tmp):
     x = make_input(case, rng)
     src, dst = os.path.join(tmp, "in.npy"), os.path.join(tmp, "out.npy")
@@ -244,8 +278,9 @@ def run_case(case, rng, tmp):
         if case.get("indices"):
             if not np.array_equal(np.signbit(got), np.signbit(want)):
                 return "max/min differ in the sign of a zero"
-            return compare_indices(np.load(idx), torch_indices(to_ncx(x, case["layout"]), case),
-                                   case)
+            t_idx = torch_indices(to_ncx(x, case["layout"]), case)
+            return (compare_indices(np.load(idx), t_idx, case) or
+                    check_unpool(case, x, dst, idx, to_ncx(want, case["layout"]), t_idx, tmp))
         return None
     # Averages: PyTorch sums float32 in float32, pool in double and rounds once. The
     # reference is PyTorch's own computation in float64, rounded to the element type; the

@@ -11,6 +11,7 @@
 #include "core/kernels.h"
 #include "core/pass.h"
 #include "core/stage.h"
+#include "core/unpool.h"
 #include "core/meter.h"
 #include "core/window.h"
 
@@ -313,6 +314,30 @@ static void test_max_indices(void)
     /* avg has no indices */
     p.mode = MODE_AVG;
     CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "return_indices"));
+}
+
+/* Unpooling a band at a time gives the whole scatter: two planes of 2 values into 2x3
+ * outputs, a band of one row, later values winning a shared index. */
+static void test_unpool_bands(void)
+{
+    struct row_geom in = geom_2d(DT_F32, 2, 1, 2, 1), out = geom_2d(DT_F32, 2, 2, 3, 1);
+    const float values[4] = {1, 2, 3, 4};
+    const int64_t where[4] = {4, 0, 5, 5}; /* plane 0: (1,1) (0,0); plane 1: (1,2) twice */
+    const float want[12] = {2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 4};
+    float got[12] = {0}, band[3];
+    struct pool_error err;
+    for (size_t first = 0; first < 4; first++) {
+        struct unpool_band b = {&in, &out, first, 1, band};
+        memset(band, 0, sizeof band);
+        CHECK(unpool_first_input_row(&b) == first / 2 && unpool_end_input_row(&b) == first / 2 + 1);
+        for (size_t r = 0; r < 2; r++)
+            CHECK(unpool_scatter_row(&b, r, values + 2 * r, where + 2 * r, &err) == 0);
+        memcpy(got + 3 * first, band, sizeof band);
+    }
+    CHECK(memcmp(got, want, sizeof want) == 0);
+    const int64_t outside[2] = {0, 6};
+    struct unpool_band b = {&in, &out, 0, 4, got};
+    CHECK(unpool_scatter_row(&b, 0, values, outside, &err) == -1 && strstr(err.msg, "index 6"));
 }
 
 static void test_max_min_nan(void)
@@ -1124,6 +1149,7 @@ int main(void)
     RUN(test_avg_padding_2d());
     RUN(test_avg_divisor_integers());
     RUN(test_max_indices());
+    RUN(test_unpool_bands());
     RUN(test_max_min_nan());
     RUN(test_integer_rounding());
     RUN(test_every_dtype());
