@@ -135,3 +135,23 @@ PY
     run vg -m mode -k 2 --depth 16 pal.png -o x.png   # refused: palette indices
     [ "$status" -eq 1 ]
 }
+
+@test "valgrind: --indices, pool unpool (one band and several), and their refusals" {
+    skip_unless_valgrind
+    mknpy a.npy 'np.round(np.random.default_rng(2).standard_normal((2, 3, 9, 9))).astype(np.float32)'
+    run vg -m max -k 3 -s 2 -p 1 --indices i.npy a.npy -o v.npy
+    [ "$status" -eq 0 ]
+    run vg unpool --indices i.npy --output-size 9x9 v.npy -o u.npy
+    [ "$status" -eq 0 ]
+    POOL_UNPOOL_BAND_BYTES=64 run vg unpool --indices i.npy -k 3 -s 2 -p 1 v.npy -o u2.npy
+    [ "$status" -eq 0 ]
+    cmp u.npy u2.npy
+    mknpy bad.npy 'np.full((2, 3, 5, 5), 999)'
+    run vg unpool --indices bad.npy --output-size 9x9 v.npy -o u3.npy
+    [ "$status" -eq 1 ]
+    printf 'P5\n4 4\n255\n0123456789abcdef0123' > two.pgm
+    run vg -k 2 --indices j.npy two.pgm -o x.pgm
+    [ "$status" -eq 1 ]
+    run vg -m avg -k 2 --divisor 3 --no-count-include-pad -p 1 a.npy -o d.npy
+    [ "$status" -eq 0 ]
+}
