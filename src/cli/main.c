@@ -16,6 +16,7 @@
 #include "output.h"
 #include "planner.h"
 #include "run.h"
+#include "samples.h"
 #include "unpool.h"
 
 /* Nothing reports success after a failed write to stdout (a full disk, a closed pipe). */
@@ -159,6 +160,23 @@ static void keep_freed_memory(void)
 #endif
 }
 
+/* --samples: PyTorch's random offsets for the one fmax pass (options checked there is one). */
+static int attach_samples(const char *path, struct pool_pass *passes, size_t n, double **values,
+                          struct pool_error *err)
+{
+    size_t sets;
+    int dims;
+    if (samples_load(path, values, &sets, &dims, err))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (passes[i].mode == MODE_FMAX) {
+            passes[i].samples = *values;
+            passes[i].sample_sets = sets;
+            passes[i].sample_dims = dims;
+        }
+    return 0;
+}
+
 static int usage_error(struct pool_error *err)
 {
     err->kind = ERROR_USAGE;
@@ -194,15 +212,18 @@ int main(int argc, char **argv)
     int status = 0;
     struct pool_pass *passes = options_expand_passes(&opt, &settings.npasses);
     settings.passes = passes;
-    if (!passes)
-        pool_fail_resource(&err, "out of memory");
-    if (!passes || run(&settings, &inputs, &shared, &status, &err)) {
+    double *samples = NULL;
+    int failed = !passes ? pool_fail_resource(&err, "out of memory") : 0;
+    if (!failed && opt.samples)
+        failed = attach_samples(opt.samples, passes, settings.npasses, &samples, &err);
+    if (failed || run(&settings, &inputs, &shared, &status, &err)) {
         say_failure(&err, NULL);
         status = exit_status_of(&err);
     }
     run_shared_free(&shared);
     inputs_free(&inputs);
     free(passes);
+    free(samples);
     output_end();
     return check_stdout(status);
 }

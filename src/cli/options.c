@@ -15,6 +15,9 @@ enum {
     OPT_NO_CIP,
     OPT_DIVISOR,
     OPT_INDICES,
+    OPT_RATIO,
+    OPT_SEED,
+    OPT_SAMPLES,
     OPT_NORM,
     OPT_OUTPUT_SIZE,
     OPT_LAYOUT,
@@ -62,6 +65,9 @@ static const struct option long_options[] = {
     {"no-count-include-pad", no_argument, NULL, OPT_NO_CIP},
     {"divisor", required_argument, NULL, OPT_DIVISOR},
     {"indices", required_argument, NULL, OPT_INDICES},
+    {"ratio", required_argument, NULL, OPT_RATIO},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"samples", required_argument, NULL, OPT_SAMPLES},
     {"norm", required_argument, NULL, OPT_NORM},
     {"output-size", required_argument, NULL, OPT_OUTPUT_SIZE},
     {"repeat", required_argument, NULL, 'r'},
@@ -121,7 +127,8 @@ void options_print_help(FILE *out)
           "\n"
           "One pass from flags:\n"
           "  -m, --mode MODE        max (default), avg, min, lp, mode, median, nearest,\n"
-          "                         gmax, gavg, gmin (mode/median/nearest: for label maps)\n"
+          "                         fmax (fractional max), gmax, gavg, gmin\n"
+          "                         (mode/median/nearest: for label maps)\n"
           "  -k, --kernel SIZE      window size: K, or one per spatial axis (HxW, DxHxW)\n"
           "  -s, --stride SIZE      step between windows (default: the kernel)\n"
           "  -p, --padding SIZE     implicit padding on both sides (at most kernel/2)\n"
@@ -134,6 +141,9 @@ void options_print_help(FILE *out)
           "      --divisor N        avg divides every window by N (divisor_override)\n"
           "      --norm P           lp's power (default 2)\n"
           "      --output-size SIZE adaptive pooling to this size (every mode but lp)\n"
+          "      --ratio R          fmax: the output size as a fraction of the input's\n"
+          "      --seed N           fmax: its random window offsets (default 0)\n"
+          "      --samples FILE.npy fmax: PyTorch's _random_samples instead\n"
           "      --size GEOMETRY    each image's output size from its own, ImageMagick's\n"
           "                         W, xH, WxH (fit inside), WxH^ (cover), WxH! (exact);\n"
           "                         never larger than the image\n"
@@ -141,7 +151,8 @@ void options_print_help(FILE *out)
           "                         ceil, partial (Pillow reduce), replicate (vips shrink)\n"
           "Several passes:\n"
           "  -P, --pass SPEC        add a pass: MODE[:KERNEL][,key=value...], keys k s p d\n"
-          "                         ceil cip div norm out; e.g. -P max:3,s=2,p=1 -P gavg\n"
+          "                         ceil cip div norm out ratio seed; e.g.\n"
+          "                         -P max:3,s=2,p=1 -P gavg\n"
           "  -r, --repeat N         run the passes N times\n"
           "Input:\n"
           "      --layout AXES      l cl ncl hw chw nchw hwc nhwc dhw cdhw ncdhw\n"
@@ -354,7 +365,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         if (!mode_parse(arg, p))
             return pool_fail(err,
                              "-m %s: unknown mode (modes: max avg min lp mode median "
-                             "nearest gmax gavg gmin)",
+                             "nearest fmax gmax gavg gmin)",
                              arg);
         return 0;
     case 'k': return flag_size(f, &p->kernel, "-k", arg, err);
@@ -371,6 +382,17 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         note_flag(f, c == OPT_CIP ? "--count-include-pad" : "--no-count-include-pad", NULL);
         p->count_include_pad = c == OPT_CIP ? PAD_COUNT_INCLUDE : PAD_COUNT_EXCLUDE;
         return 0;
+    case OPT_RATIO:
+        note_flag(f, "--ratio", arg);
+        if (ratio_parse(arg, p, &why))
+            return pool_fail(err, "--ratio %s: %s", arg, why.msg);
+        return 0;
+    case OPT_SEED:
+        note_flag(f, "--seed", arg);
+        if (seed_parse(arg, &p->seed, &why))
+            return pool_fail(err, "--seed %s: %s", arg, why.msg);
+        return 0;
+    case OPT_SAMPLES: o->samples = arg; return 0;
     case OPT_DIVISOR:
         note_flag(f, "--divisor", arg);
         if (divisor_parse(arg, &p->divisor_override, &why))
@@ -547,7 +569,10 @@ static bool passes_pick_values(const struct cli_options *o)
     return true;
 }
 
-static bool windowed(const struct pool_pass *p) { return !p->global && !p->output_size.n; }
+static bool windowed(const struct pool_pass *p)
+{
+    return !p->global && !p->output_size.n && p->mode != MODE_FMAX;
+}
 
 /* --edge: what happens to a remainder no whole window covers, on every windowed pass (it
  * overrides --ceil and ceil= in specs). */
@@ -615,6 +640,17 @@ static int check_indices(struct cli_options *o, struct pool_error *err)
     return 0;
 }
 
+/* --samples: for one fmax pass (the file is read before the inputs, by main). */
+static int check_samples(const struct cli_options *o, struct pool_error *err)
+{
+    int fractional = 0;
+    for (int i = 0; i < o->npasses; i++)
+        fractional += o->passes[i].mode == MODE_FMAX;
+    if (fractional != 1 || o->repeat > 1)
+        return pool_fail(err, "--samples gives the random offsets of one fmax pass: give one");
+    return 0;
+}
+
 static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_given,
                          struct pool_error *err)
 {
@@ -634,6 +670,8 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
     if (o->edge && apply_edge(o, err))
         return -1;
     if (o->indices && check_indices(o, err))
+        return -1;
+    if (o->samples && check_samples(o, err))
         return -1;
     for (int i = 0; i < o->npasses; i++) {
         struct pool_error why;

@@ -64,6 +64,7 @@ struct cli_options {
     const char *save_passes;   /* a folder for every pass's output, or NULL */
     const char *contact_sheet; /* a PNG of the input and every pass, or NULL */
     const char *indices;       /* --indices: the one max/min pass's argmax .npy, or NULL */
+    const char *samples;       /* --samples: the one fmax pass's random offsets, or NULL */
     bool quiet;
     bool help, version;
 };

@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -78,7 +79,24 @@ void describe_pass(const struct pool_pass *p, int nspatial, char *buf, size_t le
         return;
     size_t used = strlen(buf);
 #define APPEND(...) used += (size_t)snprintf(buf + used, used < len ? len - used : 0, __VA_ARGS__)
-    if (ax[2].adaptive_out) {
+    if (p->mode == MODE_FMAX) {
+        spatial(ax, nspatial, offsetof(struct axis_params, kernel), v);
+        join_sizes(v, nspatial, part, sizeof part);
+        APPEND(":%s", part);
+        if (p->output_size.n) {
+            spatial(ax, nspatial, offsetof(struct axis_params, adaptive_out), v);
+            join_sizes(v, nspatial, part, sizeof part);
+            APPEND(",out=%s", part);
+        } else {
+            APPEND(",ratio=");
+            for (int i = 0; i < p->ratio.n; i++) {
+                shortest_number(p->ratio.v[i], part, sizeof part);
+                APPEND("%s%s", i ? "x" : "", part);
+            }
+        }
+        if (p->seed)
+            APPEND(",seed=%" PRIu64, p->seed);
+    } else if (ax[2].adaptive_out) {
         spatial(ax, nspatial, offsetof(struct axis_params, adaptive_out), v);
         join_sizes(v, nspatial, part, sizeof part);
         APPEND(",out=%s", part);
@@ -183,6 +201,21 @@ static void json_axes(FILE *out, const char *key, const struct axis_params ax[3]
     fputc(']', out);
 }
 
+/* "output_size": the spatial sizes of an output shape. */
+static void json_out_size(FILE *out, const struct tensor_shape *shape, int nspatial)
+{
+    struct row_geom g;
+    struct pool_error ignored;
+    fputs(",\"output_size\":", out);
+    if (tensor_geom(shape, &g, &ignored)) {
+        fputs("null", out);
+        return;
+    }
+    for (int i = 3 - nspatial; i < 3; i++)
+        fprintf(out, "%s%zu", i == 3 - nspatial ? "[" : ",", g.size[i]);
+    fputc(']', out);
+}
+
 /* One figure of every channel: "min":[...]. */
 static void json_channels(FILE *out, const char *key, const struct meter_figures *f, size_t offset)
 {
@@ -221,7 +254,8 @@ static void write_json(FILE *out, const struct pass_record *r)
     struct axis_params ax[3];
     const struct pool_pass *p = r->pass;
     bool resolved = pass_resolve(p, r->nspatial, ax, NULL) == 0;
-    bool windowed = resolved && !ax[2].adaptive_out;
+    bool fractional = p->mode == MODE_FMAX;
+    bool windowed = resolved && !ax[2].adaptive_out && !fractional;
     char spec[160];
     describe_pass(p, r->nspatial, spec, sizeof spec);
     fputs("{\"input\":", out);
@@ -230,15 +264,19 @@ static void write_json(FILE *out, const struct pass_record *r)
     json_string(out, mode_name(p));
     fputs(",\"spec\":", out);
     json_string(out, spec);
-    json_axes(out, "kernel", ax, r->nspatial, offsetof(struct axis_params, kernel), windowed);
+    json_axes(out, "kernel", ax, r->nspatial, offsetof(struct axis_params, kernel),
+              windowed || (resolved && fractional));
     json_axes(out, "stride", ax, r->nspatial, offsetof(struct axis_params, stride), windowed);
     json_axes(out, "padding", ax, r->nspatial, offsetof(struct axis_params, padding), windowed);
     json_axes(out, "dilation", ax, r->nspatial, offsetof(struct axis_params, dilation), windowed);
     fprintf(out, ",\"ceil_mode\":%s,\"count_include_pad\":%s", p->ceil_mode ? "true" : "false",
             pass_counts_pad(p) ? "true" : "false");
     json_field(out, "divisor_override", p->divisor_override ? (double)p->divisor_override : NAN);
-    json_axes(out, "output_size", ax, r->nspatial, offsetof(struct axis_params, adaptive_out),
-              resolved && !windowed);
+    if (fractional && resolved) /* its output size, given or from the ratio */
+        json_out_size(out, &r->out, r->nspatial);
+    else
+        json_axes(out, "output_size", ax, r->nspatial, offsetof(struct axis_params, adaptive_out),
+                  resolved && !windowed);
     json_field(out, "norm", p->mode == MODE_LP ? (p->has_norm ? p->norm : 2.0) : NAN);
     fputs(",\"layout\":", out);
     json_string(out, r->in.layout);

@@ -64,6 +64,41 @@ int divisor_parse(const char *text, size_t *out, struct pool_error *err)
     return 0;
 }
 
+int ratio_parse(const char *text, struct pool_pass *p, struct pool_error *err)
+{
+    const char *at = text;
+    p->ratio.n = 0;
+    for (;;) {
+        char *end;
+        errno = 0;
+        double v = strtod(at, &end);
+        if (end == at || errno == ERANGE || !(v > 0 && v < 1))
+            return pool_fail(err,
+                             "bad ratio '%s': numbers between 0 and 1 joined by x, like "
+                             "0.5 or 0.5x0.7",
+                             text);
+        if (p->ratio.n == 3)
+            return pool_fail(err, "bad ratio '%s': at most 3 values (D x H x W)", text);
+        p->ratio.v[p->ratio.n++] = v;
+        if (*end == '\0')
+            return 0;
+        if (*end != 'x' && *end != 'X')
+            return pool_fail(err, "bad ratio '%s': unexpected '%c'", text, *end);
+        at = end + 1;
+    }
+}
+
+int seed_parse(const char *text, uint64_t *out, struct pool_error *err)
+{
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (end == text || *end || errno == ERANGE || text[0] == '-')
+        return pool_fail(err, "bad seed '%s': expected a whole number from 0 to 2^64 - 1", text);
+    *out = (uint64_t)v;
+    return 0;
+}
+
 static int flag_value(const char *key, const char *value, bool *out, struct pool_error *err)
 {
     if (!value || !strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes"))
@@ -107,13 +142,23 @@ static int spec_key(struct pool_pass *p, const char *key, const char *value, str
             return pool_fail(err, "div needs a value, like div=4");
         return divisor_parse(value, &p->divisor_override, err);
     }
+    if (!strcmp(key, "ratio")) {
+        if (!value)
+            return pool_fail(err, "ratio needs a value, like ratio=0.5");
+        return ratio_parse(value, p, err);
+    }
+    if (!strcmp(key, "seed")) {
+        if (!value)
+            return pool_fail(err, "seed needs a value, like seed=7");
+        return seed_parse(value, &p->seed, err);
+    }
     if (!strcmp(key, "norm")) {
         if (!value)
             return pool_fail(err, "norm needs a value, like norm=2");
         p->has_norm = true;
         return number_parse(value, &p->norm, err);
     }
-    return pool_fail(err, "unknown key '%s' (keys: k s p d ceil cip div norm out)", key);
+    return pool_fail(err, "unknown key '%s' (keys: k s p d ceil cip div norm out ratio seed)", key);
 }
 
 int pass_spec_parse(const char *text, struct pool_pass *out, struct pool_error *err)
@@ -132,7 +177,9 @@ int pass_spec_parse(const char *text, struct pool_pass *out, struct pool_error *
         *kernel++ = '\0';
     if (!mode_parse(buf, out))
         return pool_fail(
-            err, "unknown mode '%s' (modes: max avg min lp mode median nearest gmax gavg gmin)",
+            err,
+            "unknown mode '%s' (modes: max avg min lp mode median nearest fmax gmax gavg "
+            "gmin)",
             buf);
     if (kernel && size_arg_parse(kernel, &out->kernel, err))
         return -1;

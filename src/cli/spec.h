@@ -20,7 +20,11 @@ int count_parse(const char *text, long min, long max, long *out, struct pool_err
 int number_parse(const char *text, double *out, struct pool_error *err);
 /* Avg's divisor_override: a whole number from 1 to SIZE_ARG_MAX. */
 int divisor_parse(const char *text, size_t *out, struct pool_error *err);
-/* MODE[:KERNEL][,key=value...] with keys k s p d ceil cip div norm out. */
+/* fmax's ratio: "0.5" or "0.5x0.7" (each in (0, 1)), into p->ratio. */
+int ratio_parse(const char *text, struct pool_pass *p, struct pool_error *err);
+/* A seed: a whole number from 0 to 2^64 - 1. */
+int seed_parse(const char *text, uint64_t *out, struct pool_error *err);
+/* MODE[:KERNEL][,key=value...] with keys k s p d ceil cip div norm out ratio seed. */
 int pass_spec_parse(const char *text, struct pool_pass *out, struct pool_error *err);
 
 #endif

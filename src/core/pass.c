@@ -13,7 +13,7 @@ static const struct {
     {"max", MODE_MAX, false},         {"avg", MODE_AVG, false},   {"min", MODE_MIN, false},
     {"lp", MODE_LP, false},           {"gmax", MODE_MAX, true},   {"gavg", MODE_AVG, true},
     {"gmin", MODE_MIN, true},         {"mode", MODE_MODE, false}, {"median", MODE_MEDIAN, false},
-    {"nearest", MODE_NEAREST, false},
+    {"nearest", MODE_NEAREST, false}, {"fmax", MODE_FMAX, false},
 };
 
 bool mode_selects(enum pool_mode m)
@@ -76,6 +76,27 @@ static int check_padding(const struct pool_pass *p, struct pool_error *err)
     return 0;
 }
 
+/* fmax: PyTorch's FractionalMaxPool2d/3d take a kernel and an output size or ratio. */
+static int check_fractional(const struct pool_pass *p, struct pool_error *err)
+{
+    if (!p->kernel.n)
+        return pool_fail(err, "fmax needs a kernel size (-k), as PyTorch's kernel_size");
+    if (!p->output_size.n == !p->ratio.n)
+        return pool_fail(err, "fmax needs an output size (--output-size) or a ratio (--ratio), "
+                              "one of them");
+    if (p->stride.n || p->padding.n || p->dilation.n || p->ceil_mode || p->count_include_pad ||
+        p->divisor_override || p->has_norm)
+        return pool_fail(err, "fmax places its windows itself: it takes no stride, padding, "
+                              "dilation, ceil, count-include-pad, divisor or norm");
+    for (int i = 0; i < p->ratio.n; i++)
+        if (!(p->ratio.v[i] > 0 && p->ratio.v[i] < 1))
+            return pool_fail(err,
+                             "an fmax ratio is between 0 and 1 (not %g), as PyTorch's "
+                             "output_ratio",
+                             p->ratio.v[i]);
+    return 0;
+}
+
 static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *err)
 {
     const char *m = mode_name(p);
@@ -86,6 +107,10 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
                          "%s pools each channel to one value: it takes no kernel, stride, "
                          "padding, dilation, ceil or output size",
                          m);
+    if (p->mode == MODE_FMAX)
+        return check_fractional(p, err);
+    if (p->ratio.n || p->samples)
+        return pool_fail(err, "a ratio and random samples are fmax's (fractional max pooling)");
     if (p->output_size.n && (windowed || p->stride.n || p->padding.n || p->dilation.n ||
                              p->ceil_mode || p->count_include_pad || p->divisor_override))
         return pool_fail(err, "an output size (adaptive pooling) takes no kernel, stride, "
@@ -106,9 +131,9 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
         return pool_fail(err, "lp takes no padding (as PyTorch's lp_pool)");
     if (p->count_include_pad && p->mode != MODE_AVG)
         return pool_fail(err, "count-include-pad works with avg only");
-    if (p->return_indices && p->mode != MODE_MAX && p->mode != MODE_MIN)
-        return pool_fail(err, "indices (PyTorch's return_indices) come from max and min pooling "
-                              "only");
+    if (p->return_indices && p->mode != MODE_MAX && p->mode != MODE_MIN && p->mode != MODE_FMAX)
+        return pool_fail(err, "indices (PyTorch's return_indices) come from max, min and fmax "
+                              "pooling only");
     if (p->divisor_override && (p->mode != MODE_AVG || p->global))
         return pool_fail(err, "a divisor (PyTorch's divisor_override) works with windowed avg "
                               "only");
@@ -158,6 +183,53 @@ static int resolve_arg(const struct size_arg *a, const char *what, int nspatial,
     return 0;
 }
 
+/* fmax's axes: present ones fractional, with the kernel and an output size or ratio. */
+static int resolve_fractional(const struct pool_pass *p, int nspatial, const size_t k[3],
+                              const size_t o[3], struct axis_params ax[3], struct pool_error *err)
+{
+    if (nspatial == 1)
+        return pool_fail(err, "fmax pools 2-D and 3-D inputs, as PyTorch's "
+                              "fractional_max_pool2d/3d");
+    if (p->ratio.n > 1 && p->ratio.n != nspatial)
+        return pool_fail(err, "the ratio has %d values but the input has %d spatial axes",
+                         p->ratio.n, nspatial);
+    for (int i = 0; i < 3; i++) {
+        int axis = i - (3 - nspatial);
+        ax[i] = (struct axis_params){.kernel = 1, .stride = 1, .dilation = 1};
+        if (axis < 0)
+            continue;
+        if (p->reversed[i])
+            return pool_fail(err, "fmax lays its windows from the start of each axis, so it "
+                                  "cannot pool a turned image upright: give --no-auto-orient");
+        ax[i].kernel = k[i];
+        ax[i].stride = k[i];
+        ax[i].fractional = true;
+        ax[i].adaptive_out = p->output_size.n ? o[i] : 0;
+        ax[i].ratio = p->ratio.n == 0 ? 0 : p->ratio.v[p->ratio.n == 1 ? 0 : axis];
+        ax[i].fractional_spare = nspatial == 3; /* fractional_max_pool3d: O + k - 1 < L */
+    }
+    return 0;
+}
+
+/* fmax's output length: given, or floor(L ratio) as PyTorch's Python wrapper's int(); the
+ * windows must fit, O + k - 1 <= L, and in 3-D leave one input over (aten's checks in
+ * fractional_max_pool2d/3d: "pool size too large relative to input"). */
+static int fractional_out_len(const struct axis_params *a, size_t len, size_t *out,
+                              struct pool_error *err)
+{
+    size_t o = a->adaptive_out ? a->adaptive_out : (size_t)((double)len * a->ratio);
+    if (o == 0)
+        return pool_fail(err, "the ratio %g of %zu gives no output", a->ratio, len);
+    size_t need = o + a->kernel - 1 + a->fractional_spare;
+    if (need > len)
+        return pool_fail(err,
+                         "fmax's %zu outputs of kernel %zu need an input of at least %zu, not "
+                         "%zu (PyTorch: pool size too large relative to input)",
+                         o, a->kernel, need, len);
+    *out = o;
+    return 0;
+}
+
 int pass_resolve(const struct pool_pass *p, int nspatial, struct axis_params ax[3],
                  struct pool_error *err)
 {
@@ -175,6 +247,8 @@ int pass_resolve(const struct pool_pass *p, int nspatial, struct axis_params ax[
         memcpy(s, k, sizeof s);
     }
     bool adaptive = p->global || p->output_size.n;
+    if (p->mode == MODE_FMAX)
+        return resolve_fractional(p, nspatial, k, o, ax, err);
     for (int i = 0; i < 3; i++) {
         bool present = i >= 3 - nspatial;
         ax[i] = (struct axis_params){
@@ -201,6 +275,8 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 int axis_out_len(const struct axis_params *a, size_t len, size_t *out, struct pool_error *err)
 {
+    if (a->fractional)
+        return fractional_out_len(a, len, out, err);
     if (a->adaptive_out) {
         *out = a->adaptive_out;
         return 0;

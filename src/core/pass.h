@@ -4,11 +4,21 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "tensor.h"
 
-enum pool_mode { MODE_MAX, MODE_AVG, MODE_MIN, MODE_LP, MODE_MODE, MODE_MEDIAN, MODE_NEAREST };
+enum pool_mode {
+    MODE_MAX,
+    MODE_AVG,
+    MODE_MIN,
+    MODE_LP,
+    MODE_MODE,
+    MODE_MEDIAN,
+    MODE_NEAREST,
+    MODE_FMAX /* fractional max pooling: see pool_pass.fraction */
+};
 
 /* Mode, median and nearest pick one of the window's values (see POOLING.md, "Label-safe
  * modes"): the stage keeps the rows a window spans instead of running sums. */
@@ -34,8 +44,21 @@ struct pool_pass {
     enum pad_count count_include_pad;
     /* avg: every window's divisor (PyTorch's divisor_override); 0 = none, the window's own */
     size_t divisor_override;
-    /* max, min: also give each output's position in the input (stage_set_index_sink) */
+    /* max, min, fmax: also give each output's position in the input (stage_set_index_sink) */
     bool return_indices;
+    /* fmax (PyTorch's fractional_max_pool2d/3d): windows of `kernel` at pseudo-random
+     * starts, one output size per axis from output_size or from ratio (floor(L ratio)).
+     * Each (batch, channel) plane draws its own offsets: from samples when given (PyTorch's
+     * _random_samples, sample_sets x nspatial values in [0, 1), set n C + c, in PyTorch's
+     * order: W, H for 2-D; D, H, W for 3-D), else from seed. */
+    struct {
+        int n;
+        double v[3];
+    } ratio;
+    uint64_t seed;
+    const double *samples;
+    size_t sample_sets;
+    int sample_dims; /* values per set: the input's spatial axes */
     bool has_norm;
     double norm; /* Lp's P */
     /* avg of images with alpha (the last channel of a channels-last tensor): weight colours
@@ -63,6 +86,12 @@ struct axis_params {
      * [-padding, L + padding), and the output length is PyTorch's. */
     bool reversed;
     int64_t shift;
+    /* fmax: the output length is adaptive_out, or floor(L ratio) when that is 0; windows
+     * of kernel, placed per plane by the stage. Window tables describe the axis by the
+     * adaptive windows of the same output length (what the meter and plan see). */
+    bool fractional;
+    double ratio;
+    size_t fractional_spare; /* inputs the windows must leave unread: 1 in 3-D (aten's check) */
 };
 
 /* Where window 0 starts, before the input: padding - shift (negative: inside it). */

@@ -28,9 +28,12 @@ static void plan_axis(struct pass_plan *plan, int axis, const struct axis_params
                       const struct axis_table *t, const struct pass_plan *prev)
 {
     double jump = prev ? prev->stride[axis] : 1.0, field = prev ? prev->field[axis] : 1.0;
-    double stride = a->adaptive_out ? (double)t->in_len / (double)t->out_len : (double)a->stride;
-    double span = a->adaptive_out ? (double)axis_widest_window(t)
-                                  : (double)(a->dilation * (a->kernel - 1) + 1);
+    /* fmax: windows of the kernel about L / O apart (where each plane puts them varies) */
+    bool irregular = a->adaptive_out || a->fractional;
+    double stride = irregular ? (double)t->in_len / (double)t->out_len : (double)a->stride;
+    double span = a->fractional     ? (double)a->kernel
+                  : a->adaptive_out ? (double)axis_widest_window(t)
+                                    : (double)(a->dilation * (a->kernel - 1) + 1);
     plan->field[axis] = field + (span - 1) * jump;
     plan->stride[axis] = jump * stride;
 }
@@ -56,7 +59,8 @@ static void skip_warning(struct pass_plan *plan, const char *label, const struct
     for (int i = 0; i < 3; i++) {
         stride[i] = ax[i].stride;
         span[i] = ax[i].dilation * (ax[i].kernel - 1) + 1;
-        skips |= i >= 3 - nspatial && !ax[i].adaptive_out && stride[i] > span[i];
+        skips |= i >= 3 - nspatial && !ax[i].adaptive_out && !ax[i].fractional &&
+                 stride[i] > span[i];
     }
     if (!skips)
         return;
@@ -73,7 +77,7 @@ static void axis_warnings(struct pass_plan *plan, const char *label, char axis_n
                           const struct axis_params *a, const struct axis_table *t)
 {
     size_t span = a->dilation * (a->kernel - 1) + 1;
-    if (a->adaptive_out || span <= t->in_len + 2 * a->padding)
+    if (a->adaptive_out || a->fractional || span <= t->in_len + 2 * a->padding)
         return;
     char general[160];
     snprintf(general, sizeof general,

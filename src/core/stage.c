@@ -47,6 +47,13 @@ struct pool_stage {
     int64_t *index_row;
     row_sink_fn index_sink;
     void *index_ctx;
+
+    /* fmax: the selecting kind with windows placed per (batch, channel) plane (set). */
+    bool fractional;
+    const double *samples; /* sample_sets x nspatial, or NULL: drawn from seed */
+    size_t sample_sets;
+    uint64_t seed;
+    size_t plane; /* the plane being read, from 0 */
 };
 
 static void *ring_slot(void *ring, size_t slot_bytes, size_t index, size_t live)
@@ -98,10 +105,14 @@ static bool is_block2(const struct pool_stage *s)
 }
 
 /* Rows an axis keeps for the selecting kind: a window's extent, the dilated kernel (the
- * widest window, adaptive), as the bound in select_push shows. */
+ * widest window, adaptive), as the bound in select_push shows. fmax: the kernel and the
+ * spread of one output's starts over the channels of a plane, under 2 (see
+ * fractional_start), and a row for float rounding. */
 static size_t rows_to_keep(const struct axis_table *t)
 {
     const struct axis_params *a = &t->params;
+    if (a->fractional)
+        return a->kernel + 3 < t->in_len ? a->kernel + 3 : t->in_len;
     if (t->identity)
         return 1;
     size_t d = t->dilated ? a->dilation : 1;
@@ -113,6 +124,8 @@ static size_t rows_to_keep(const struct axis_table *t)
 static size_t most_taps(const struct axis_table *t)
 {
     const struct axis_params *a = &t->params;
+    if (a->fractional)
+        return a->kernel;
     if (t->identity)
         return 1;
     size_t k = a->adaptive_out ? axis_widest_window(t) : a->kernel;
@@ -200,7 +213,23 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
                                      (double)kernel_elements(ax),
                                      1.0 / s->reduce.norm};
     s->indices = pass->return_indices;
-    s->selects = mode_selects(pass->mode) || s->indices;
+    s->fractional = pass->mode == MODE_FMAX;
+    s->samples = pass->samples;
+    s->sample_sets = pass->sample_sets;
+    s->seed = pass->seed;
+    if (s->samples && pass->sample_dims != in->nspatial) {
+        pool_fail(err,
+                  "the random samples have %d values per plane, for %d-D pooling; the input "
+                  "has %d spatial axes",
+                  pass->sample_dims, pass->sample_dims, in->nspatial);
+        goto fail;
+    }
+    if (s->samples && s->sample_sets != in->planes * in->inner) {
+        pool_fail(err, "the random samples are for %zu (batch, channel) planes, the input has %zu",
+                  s->sample_sets, in->planes * in->inner);
+        goto fail;
+    }
+    s->selects = mode_selects(pass->mode) || s->indices || s->fractional;
     s->block2 = !s->selects && is_block2(s);
     if (s->selects  ? alloc_selection(s, err)
         : s->block2 ? alloc_block2(s, err)
@@ -334,6 +363,99 @@ static int64_t tap_position(const struct pool_stage *s, const struct axis_window
     return (int64_t)((at[AX_D] * s->in.size[1] + at[AX_H]) * s->in.size[2] + at[AX_W]);
 }
 
+/* fmax's offset u in [0, 1) for one axis of one (batch, channel) plane: PyTorch's sample,
+ * or 24 random bits (as torch.rand's float) from the seed, the plane and the axis. */
+static double fractional_sample(const struct pool_stage *s, size_t set, int slot)
+{
+    if (s->samples)
+        return s->samples[set * (size_t)s->in.nspatial + (size_t)slot];
+    uint64_t x = s->seed + 0x9E3779B97F4A7C15u * (set * 3 + (uint64_t)slot + 1);
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u; /* splitmix64's finalizer */
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
+    x ^= x >> 31;
+    return (double)(x >> 40) / (double)(1 << 24);
+}
+
+/*
+ * Where fmax's window o starts on an axis, for the plane `set`: PyTorch's generate_intervals
+ * (aten/src/ATen/native/FractionalMaxPooling.h), in the input's float type (double for
+ * f64, float for the rest, as for float32): alpha = (L - k) / (O - 1), start o =
+ * int((o + u) alpha) - int(u alpha), the last at L - k. Starts rise by at least
+ * floor(alpha) >= 1 and lie within 1 of o alpha, so one output's starts over a plane's
+ * channels differ by under 2.
+ */
+static size_t fractional_start(const struct pool_stage *s, int axis, size_t set, size_t o)
+{
+    const struct axis_table *t = &s->axis[axis];
+    if (!t->params.fractional)
+        return o;
+    size_t L = t->in_len, k = t->params.kernel, O = t->out_len;
+    if (o + 1 >= O)
+        return L - k;
+    int slot = s->in.nspatial == 3 ? axis : axis == AX_W ? 0 : 1; /* PyTorch: T H W; W H */
+    double u = fractional_sample(s, set, slot);
+    int64_t start;
+    if (s->in.dtype == DT_F64) {
+        double alpha = (double)(L - k) / (double)(O - 1);
+        start = (int64_t)(((double)o + u) * alpha) - (int64_t)(u * alpha);
+    } else {
+        float alpha = (float)(L - k) / (float)(O - 1), uf = (float)u;
+        start = (int64_t)(((float)o + uf) * alpha) - (int64_t)(uf * alpha);
+    }
+    return start < 0 ? 0 : (size_t)start > L - k ? L - k : (size_t)start;
+}
+
+/* The input row (depth * H + height) after which fmax's output row is complete in every
+ * channel of the plane. */
+static size_t fractional_needs(const struct pool_stage *s, size_t od, size_t oh)
+{
+    size_t last = 0, h_len = s->in.size[1];
+    size_t kd = s->axis[AX_D].params.kernel, kh = s->axis[AX_H].params.kernel;
+    for (size_t c = 0; c < s->in.inner; c++) {
+        size_t set = s->plane * s->in.inner + c;
+        size_t d = fractional_start(s, AX_D, set, od) + kd - 1;
+        size_t row = d * h_len + fractional_start(s, AX_H, set, oh) + kh - 1;
+        last = row > last ? row : last;
+    }
+    return last;
+}
+
+/* fmax's output row: each channel's window at its own starts, the first maximum (or the
+ * last NaN) as PyTorch's fractional_max_pool picks it, with its position. */
+static int fractional_row(struct pool_stage *s, size_t od, size_t oh, size_t newest,
+                          struct pool_error *err)
+{
+    size_t es = dtype_size(s->in.dtype), inner = s->in.inner, h_len = s->in.size[1];
+    size_t kd = s->axis[AX_D].params.kernel, kh = s->axis[AX_H].params.kernel;
+    size_t kw = s->axis[AX_W].params.kernel;
+    for (size_t c = 0; c < inner; c++) {
+        size_t set = s->plane * inner + c;
+        size_t sd = fractional_start(s, AX_D, set, od), sh = fractional_start(s, AX_H, set, oh);
+        /* the ring holds the newest kept_d slabs (3-D) or kept_h rows */
+        bool kept = s->kept_d > 1 ? newest / h_len - sd < s->kept_d
+                                  : newest - (sd * h_len + sh) < s->kept_h;
+        if (!kept)
+            return pool_fail(err, "fmax: a window's rows have left the ring (a bug: please "
+                                  "report it)");
+        for (size_t o = 0; o < s->out.size[2]; o++) {
+            size_t sw = fractional_start(s, AX_W, set, o), n = 0;
+            for (size_t jd = 0; jd < kd; jd++)
+                for (size_t jh = 0; jh < kh; jh++) {
+                    const char *row = kept_row(s, sd + jd, sh + jh);
+                    for (size_t jw = 0; jw < kw; jw++, n++)
+                        memcpy((char *)s->window + n * es, row + ((sw + jw) * inner + c) * es, es);
+                }
+            void *out = (char *)s->out_row + (o * inner + c) * es;
+            size_t tap = s->kernels->arg_extreme(s->window, n, MODE_MAX, out);
+            if (s->indices) {
+                size_t d = sd + tap / (kh * kw), h = sh + tap / kw % kh, w = sw + tap % kw;
+                s->index_row[o * inner + c] = (int64_t)((d * h_len + h) * s->in.size[2] + w);
+            }
+        }
+    }
+    return 0;
+}
+
 /* Gathers each output's real taps (depth, height, width order) into the window buffer and
  * lets the type's kernel choose: per channel, or per pixel for a channels-last mode. */
 static void select_row(struct pool_stage *s, size_t od, size_t oh)
@@ -382,18 +504,27 @@ static int select_push(struct pool_stage *s, const void *row, struct pool_error 
         s->row_in_plane = 0;
     for (; s->next_out < s->out.size[0] * oh_len; s->next_out++) {
         size_t od = s->next_out / oh_len, oh = s->next_out % oh_len;
-        if (needed_by(s, &s->axis[AX_D], od) * h_len + needed_by(s, &s->axis[AX_H], oh) > cur)
+        size_t needs = s->fractional ? fractional_needs(s, od, oh)
+                                     : needed_by(s, &s->axis[AX_D], od) * h_len +
+                                           needed_by(s, &s->axis[AX_H], oh);
+        if (needs > cur)
             return 0;
-        if (s->mode == MODE_NEAREST)
+        if (s->fractional) {
+            if (fractional_row(s, od, oh, cur, err))
+                return -1;
+        } else if (s->mode == MODE_NEAREST) {
             select_nearest(s, od, oh);
-        else
+        } else {
             select_row(s, od, oh);
+        }
         if (s->sink(s->sink_ctx, s->out_row, err) ||
             (s->index_sink && s->index_sink(s->index_ctx, s->index_row, err)))
             return -1;
     }
-    if (s->row_in_plane == 0)
+    if (s->row_in_plane == 0) {
         s->next_out = 0;
+        s->plane++;
+    }
     return 0;
 }
 

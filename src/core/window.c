@@ -351,6 +351,9 @@ int axis_table_init(struct axis_table *t, const struct axis_params *a, enum pool
     t->params = *a;
     if (a->reversed)
         t->params.shift = axis_mirror_shift(a, in_len);
+    if (a->fractional) /* described by adaptive windows of its length: see axis_params */
+        t->params.adaptive_out = t->out_len;
+    a = &t->params;
     t->dilated = !a->adaptive_out && mode_dilates(mode);
     t->mode = mode;
     t->span = a->adaptive_out ? 0 : (a->kernel - 1) * (t->dilated ? a->dilation : 1);

@@ -109,11 +109,11 @@ setup() {
 }
 
 @test "completion: -m and --mode offer the modes, -P the modes a pass starts with" {
-    expect "pool -m " max avg min lp mode median nearest gmax gavg gmin
+    expect "pool -m " max avg min lp mode median nearest fmax gmax gavg gmin
     expect "pool -k 2 --mode g" gmax gavg gmin
-    expect "pool --mode=" max avg min lp mode median nearest gmax gavg gmin
+    expect "pool --mode=" max avg min lp mode median nearest fmax gmax gavg gmin
     expect "pool --mode=a" avg
-    expect "pool -P " max avg min lp mode median nearest gmax gavg gmin
+    expect "pool -P " max avg min lp mode median nearest fmax gmax gavg gmin
 }
 
 @test "completion: formats, element types, layouts and stats formats" {

@@ -24,7 +24,7 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
     good
     run "$POOL" -m mean -k 2 in.npy -o out.npy
     [ "$status" -eq 2 ]
-    [[ "$output" == "pool: -m mean: unknown mode (modes: max avg min lp mode median nearest gmax gavg gmin)" ]]
+    [[ "$output" == "pool: -m mean: unknown mode (modes: max avg min lp mode median nearest fmax gmax gavg gmin)" ]]
     run "$POOL" -P mean:2 in.npy
     [ "$status" -eq 2 ]
     [[ "$output" == "pool: -P mean:2: unknown mode 'mean'"* ]]

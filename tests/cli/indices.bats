@@ -66,7 +66,7 @@ PY
     mknpy x.npy 'np.zeros((1, 4, 4), np.float32)'
     run "$POOL" -m avg -k 2 --indices i.npy x.npy -o v.npy
     [ "$status" -eq 2 ]
-    [ "$output" = "pool: -m avg -k 2: indices (PyTorch's return_indices) come from max and min pooling only" ]
+    [ "$output" = "pool: -m avg -k 2: indices (PyTorch's return_indices) come from max, min and fmax pooling only" ]
     run "$POOL" -P max:2 -P max:2 --indices i.npy x.npy -o v.npy
     [ "$status" -eq 2 ]
     [[ "$output" == "pool: --indices gives where the values of one pass came from"* ]]
@@ -166,4 +166,97 @@ PY
     cat v.npy | "$POOL" unpool --indices i.npy --output-size 4x4 - -o u.npy
     rm u.npy
     no_files_but v.npy i.npy big.npy neg.npy i32.npy short.npy
+}
+
+@test "fmax: a seed gives the same windows every run, another seed others; --indices of fmax" {
+    need_photos
+    "$POOL" -q -m fmax -k 2 --ratio 0.6 "$DATA/astronaut.png" -o a.png
+    "$POOL" -q -m fmax -k 2 --ratio 0.6 --seed 0 "$DATA/astronaut.png" -o b.png
+    cmp a.png b.png
+    "$POOL" -q -P fmax:2,ratio=0.6,seed=9 "$DATA/astronaut.png" -o c.png
+    ! cmp -s a.png c.png
+    "$POOL" -q -m fmax -k 2 --ratio 0.6 --seed 9 --indices i.npy "$DATA/astronaut.png" -o d.png
+    cmp c.png d.png
+    # every value is its window's maximum, the one the index points at, in each channel
+    "$PY" - "$DATA/astronaut.png" <<'PY'
+import sys, numpy as np
+from PIL import Image
+x = np.asarray(Image.open(sys.argv[1])).astype(np.int64)
+y = np.asarray(Image.open("d.png")).astype(np.int64)
+i = np.load("i.npy")
+assert y.shape == i.shape == (307, 307, 3), (y.shape, i.shape)
+for c in range(3):
+    assert np.array_equal(x[..., c].reshape(-1)[i[..., c]], y[..., c]), c
+# the channels draw their own offsets: their index maps differ
+assert not np.array_equal(i[..., 0] // 512, i[..., 1] // 512)
+PY
+}
+
+@test "fmax refuses what PyTorch's fractional pooling refuses, and mismatched samples" {
+    mknpy x.npy 'np.zeros((1, 2, 6, 6), np.float32)'
+    mknpy s.npy 'np.full((1, 2, 2), 0.5, np.float32)'
+    "$POOL" -q -m fmax -k 2 --output-size 5 --samples s.npy x.npy -o y.npy
+    run "$POOL" -m fmax -k 2 --output-size 6 x.npy -o y.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"fmax's 6 outputs of kernel 2 need an input of at least 7, not 6"* ]]
+    run "$POOL" -m fmax -k 2 --ratio 1.5 x.npy -o y.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -m fmax -k 2 -s 2 --ratio 0.5 x.npy -o y.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" -m fmax -k 2 --ratio 0.5 --output-size 3 x.npy -o y.npy
+    [ "$status" -eq 2 ]
+    run "$POOL" --layout ncl -m fmax -k 2 --ratio 0.5 s.npy -o y.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"fmax pools 2-D and 3-D inputs"* ]]
+    mknpy s3.npy 'np.full((1, 3, 2), 0.5, np.float32)'
+    run "$POOL" -m fmax -k 2 --ratio 0.5 --samples s3.npy x.npy -o y.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"the random samples are for 3 (batch, channel) planes, the input has 2"* ]]
+    mknpy big.npy 'np.full((1, 2, 2), 1.0, np.float32)'
+    run "$POOL" -m fmax -k 2 --ratio 0.5 --samples big.npy x.npy -o y.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: big.npy: sample 0 is 1: PyTorch's random samples lie in [0, 1)" ]]
+    run "$POOL" -m max -k 2 --samples s.npy x.npy -o y.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--samples gives the random offsets of one fmax pass"* ]]
+    [ ! -e y.npy ] || [ "$(npy_show y.npy)" = "float32 (1, 2, 5, 5)" ]
+}
+
+@test "fmax in --stats and --plan: a spec that pools the same, its kernel and output size" {
+    need_photos
+    "$POOL" -q --stats=st.json -P fmax:3,ratio=0.3x0.7,seed=4 "$DATA/camera.png" -o a.png
+    "$PY" - <<'PY'
+import json
+r = json.loads(open("st.json").read())
+assert r["spec"] == "fmax:3,ratio=0.3x0.7,seed=4", r["spec"]
+assert r["kernel"] == [3, 3] and r["stride"] is None and r["output_size"] == [153, 358], r
+PY
+    "$POOL" -q -P fmax:3,ratio=0.3x0.7,seed=4 "$DATA/camera.png" -o b.png
+    cmp a.png b.png
+    run "$POOL" --plan 512x512 -m fmax -k 2 --output-size 300
+    [ "$status" -eq 0 ]
+    [[ "${lines[2]}" == "1     fmax    300x300"* ]]
+}
+
+@test "fmax places float32 windows in float arithmetic, as PyTorch (a case double would move)" {
+    # L 29, kernel 2, 12 outputs, u = 0.33333299 (float32): window 7 starts at 18 in float
+    # arithmetic and at 17 in double
+    "$PY" - <<'PY'
+import numpy as np, torch, torch.nn.functional as F
+x = np.arange(29 * 29, dtype=np.float32).reshape(1, 1, 29, 29)
+s = np.full((1, 1, 2), 0.33333298563957214, np.float32)
+np.save("x.npy", x)
+np.save("s.npy", s)
+v, i = F.fractional_max_pool2d(torch.from_numpy(x), 2, output_size=12,
+                               _random_samples=torch.from_numpy(s), return_indices=True)
+np.save("want.npy", v.numpy())
+np.save("want_i.npy", i.numpy())
+assert int(i[0, 0, 0, 7]) % 29 == 19   # the start 18's second column
+PY
+    "$POOL" -q -m fmax -k 2 --output-size 12 --samples s.npy --indices i.npy x.npy -o y.npy
+    "$PY" -c '
+import numpy as np
+for got, want in (("y.npy", "want.npy"), ("i.npy", "want_i.npy")):
+    a, b = np.load(got), np.load(want)
+    assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b), got'
 }

@@ -78,6 +78,8 @@ def torch_pool(t, case):
         # torch 1.13 has no lp_pool3d: its lp_pool2d formula, one axis more
         out = F.avg_pool3d(t.pow(P), k, s, 0, ceil)
         return (torch.sign(out) * F.relu(torch.abs(out))).mul(k[0] * k[1] * k[2]).pow(1.0 / P)
+    if mode == "fmax":
+        return torch_fractional(t, case)[0]
     if mode in ("adaptive_max", "adaptive_min", "gmax", "gmin"):
         fn = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}[n]
         sign = -1 if mode.endswith("min") else 1
@@ -90,9 +92,19 @@ def torch_pool(t, case):
     raise ValueError(mode)
 
 
+def torch_fractional(t, case):
+    """fractional_max_pool2d/3d with the case's _random_samples (N, C, ndim)."""
+    fn = F.fractional_max_pool2d if case["ndim"] == 2 else F.fractional_max_pool3d
+    size = dict(output_ratio=case["ratio"]) if case["ratio"] else dict(output_size=case["out"])
+    samples = torch.from_numpy(case["samples"].astype(t.numpy().dtype))
+    return fn(t, case["k"], return_indices=True, _random_samples=samples, **size)
+
+
 def torch_indices(t, case):
     """return_indices=True of max (and min, as -max(-x)), windowed, adaptive or global."""
     n, mode = case["ndim"], case["mode"]
+    if mode == "fmax":
+        return torch_fractional(t, case)[1]
     sign = -1 if mode.endswith("min") else 1
     if mode in ("max", "min"):
         fn = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[n]
@@ -113,6 +125,10 @@ def pool_args(case):
         return ["-m", mode]
     if mode.startswith("adaptive"):
         return ["-m", mode.split("_")[1], "--output-size", size(case["out"])]
+    if mode == "fmax":
+        return ["-m", "fmax", "-k", size(case["k"])] + (
+            ["--ratio", "x".join(repr(r) for r in case["ratio"])] if case["ratio"] else
+            ["--output-size", size(case["out"])])
     args = ["-m", mode, "-k", size(case["k"]), "-s", size(case["s"])]
     if mode in ("max", "min", "avg") and any(case["p"]):
         args += ["-p", size(case["p"])]
@@ -133,8 +149,10 @@ def random_case(rng):
     n = int(rng.integers(1, 4))
     layout = str(rng.choice(LAYOUTS[n]))
     mode = str(rng.choice(["max", "min", "avg", "lp", "adaptive_max", "adaptive_avg",
-                           "adaptive_min", "gmax", "gavg", "gmin"],
-                          p=[.2, .1, .25, .12, .07, .08, .03, .05, .05, .05]))
+                           "adaptive_min", "gmax", "gavg", "gmin", "fmax"],
+                          p=[.18, .1, .23, .11, .07, .07, .03, .05, .05, .05, .06]))
+    if mode == "fmax" and n == 1:     # PyTorch's fractional max pooling is 2-D and 3-D
+        n, layout = 2, str(rng.choice(LAYOUTS[2]))
     dtype = str(rng.choice(["float32", "float64"]))
     smax = {1: 40, 2: 14, 3: 7}[n]
     spatial = [int(rng.integers(1, smax)) for _ in range(n)]
@@ -151,6 +169,9 @@ def random_case(rng):
     if mode in ("max", "avg") and rng.random() < 0.03:
         p = [kk // 2 + 1 for kk in k]
     out = [int(rng.integers(1, smax + 3)) for _ in range(n)]
+    if mode == "fmax":  # mostly sizes the windows fit (O + k - 1 <= L), now and then not
+        k = [min(kk, 3) for kk in k]
+        out = [int(rng.integers(1, max(2, sp - kk + 2))) for sp, kk in zip(spatial, k)]
     c = int(rng.integers(1, 4))
     batch = int(rng.integers(1, 3))
     shape = []
@@ -161,7 +182,9 @@ def random_case(rng):
                 div=int(rng.integers(1, 12)) if rng.random() < 0.2 else None,
                 norm=float(rng.choice([1.0, 2.0, 3.0, 1.5])), out=out,
                 nan=bool(rng.random() < 0.1 and mode != "lp"),
-                indices=bool(mode in EXTREMES and rng.random() < 0.5))
+                indices=bool(mode in EXTREMES and rng.random() < 0.5),
+                ratio=[float(rng.uniform(0.25, 0.75)) for _ in range(n)]
+                if mode == "fmax" and rng.random() < 0.5 else None)
 
 
 def make_input(case, rng):
@@ -182,7 +205,7 @@ def make_input(case, rng):
     return x
 
 
-EXTREMES = ("max", "min", "adaptive_max", "adaptive_min", "gmax", "gmin")
+EXTREMES = ("max", "min", "adaptive_max", "adaptive_min", "gmax", "gmin", "fmax")
 
 
 def compare_indices(got, want_t, case):
@@ -242,6 +265,12 @@ def run_case(case, rng, tmp):
     cmd = [POOL, "--layout", case["layout"], *pool_args(case), src, "-o", dst]
     if case.get("indices"):
         cmd[1:1] = ["--indices", idx]
+    if case["mode"] == "fmax":
+        # PyTorch's _random_samples: one row per (batch, channel) plane, as in NCHW order
+        n, c = to_ncx(x, case["layout"]).shape[:2]
+        case["samples"] = rng.random((n, c, case["ndim"]))
+        np.save(os.path.join(tmp, "samples.npy"), case["samples"].astype(x.dtype))
+        cmd[1:1] = ["--samples", os.path.join(tmp, "samples.npy")]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     try:
         want = from_ncx(torch_pool(to_ncx(x, case["layout"]), case), case["layout"])

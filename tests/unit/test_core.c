@@ -340,6 +340,37 @@ static void test_unpool_bands(void)
     CHECK(unpool_scatter_row(&b, 0, values, outside, &err) == -1 && strstr(err.msg, "index 6"));
 }
 
+/* fmax with PyTorch's samples: a 7x7 ramp, kernel 2, 4 outputs, u = 0.1 on W and 0.9 on H
+ * (F.fractional_max_pool2d gives rows 8 9 11 13 / 22 23 25 27 / 29 30 32 34 / 43 44 46 48:
+ * starts 0 1 3 5 across, 0 2 3 5 down, each window's last tap the largest). */
+static void test_fractional_samples(void)
+{
+    float x[49];
+    for (int i = 0; i < 49; i++)
+        x[i] = (float)i;
+    const double samples[2] = {0.1, 0.9};
+    struct row_geom in = geom_2d(DT_F32, 1, 7, 7, 1), out;
+    struct pool_pass p = pass_of(MODE_FMAX, 2, 0, 0);
+    memset(&p.stride, 0, sizeof p.stride);
+    p.output_size = (struct size_arg){1, {4}};
+    p.samples = samples;
+    p.sample_sets = 1;
+    p.sample_dims = 2;
+    struct pool_error err;
+    CHECK(pass_check(&p, &err) == 0);
+    float *y = run_pass(&p, &in, x, &out);
+    const float want[16] = {8, 9, 11, 13, 22, 23, 25, 27, 29, 30, 32, 34, 43, 44, 46, 48};
+    CHECK(out.size[1] == 4 && out.size[2] == 4 && memcmp(y, want, sizeof want) == 0);
+    free(y);
+    /* without samples: the seed decides, the same every time */
+    p.samples = NULL;
+    p.seed = 11;
+    float *a = run_pass(&p, &in, x, &out), *b = run_pass(&p, &in, x, &out);
+    CHECK(memcmp(a, b, 16 * sizeof *a) == 0);
+    free(a);
+    free(b);
+}
+
 static void test_max_min_nan(void)
 {
     float x[6] = {1, NAN, 3, 7, 2, -1};
@@ -1150,6 +1181,7 @@ int main(void)
     RUN(test_avg_divisor_integers());
     RUN(test_max_indices());
     RUN(test_unpool_bands());
+    RUN(test_fractional_samples());
     RUN(test_max_min_nan());
     RUN(test_integer_rounding());
     RUN(test_every_dtype());
