@@ -591,7 +591,11 @@ static void test_block2_matches_general(void)
                         random_row(&seed, (enum pool_dtype)t, top, in_w * inner);
                         random_row(&seed, (enum pool_dtype)t, bottom, in_w * inner);
                         struct reduce_args ra = {modes[m], inner, 2.0, false};
-                        struct finish_args fa = {modes[m], inner, false, 2, 4.0, 0.5};
+                        struct finish_args fa = {.mode = modes[m],
+                                                 .inner = inner,
+                                                 .divisor_rest = 2,
+                                                 .lp_scale = 4.0,
+                                                 .inv_norm = 0.5};
                         k->reduce_row(top, r0, &w, &ra);
                         k->reduce_row(bottom, r1, &w, &ra);
                         acc_reset(acc, modes[m], slot, n);
