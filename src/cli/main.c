@@ -17,6 +17,7 @@
 #include "planner.h"
 #include "run.h"
 #include "samples.h"
+#include "torch_call.h"
 #include "unpool.h"
 
 /* Nothing reports success after a failed write to stdout (a full disk, a closed pipe). */
@@ -198,6 +199,17 @@ int main(int argc, char **argv)
     }
     if (opt.version) {
         printf("pool %s\n", PACKAGE_VERSION);
+        return check_stdout(0);
+    }
+    if (opt.from_torch) {
+        char *specs;
+        if (torch_call_to_specs(opt.from_torch, &specs, &err)) {
+            pool_blame(&err, ERROR_USAGE, "--from-torch");
+            say_failure(&err, NULL);
+            return exit_status_of(&err);
+        }
+        puts(specs);
+        free(specs);
         return check_stdout(0);
     }
     if (opt.plan)

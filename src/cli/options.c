@@ -52,6 +52,7 @@ enum {
     OPT_PROGRESS,
     OPT_NO_HEADER,
     OPT_STACK,
+    OPT_FROM_TORCH,
 };
 
 static const struct option long_options[] = {
@@ -72,6 +73,7 @@ static const struct option long_options[] = {
     {"output-size", required_argument, NULL, OPT_OUTPUT_SIZE},
     {"repeat", required_argument, NULL, 'r'},
     {"pass", required_argument, NULL, 'P'},
+    {"from-torch", required_argument, NULL, OPT_FROM_TORCH},
     {"layout", required_argument, NULL, OPT_LAYOUT},
     {"shape", required_argument, NULL, OPT_SHAPE},
     {"dtype", required_argument, NULL, OPT_DTYPE},
@@ -154,6 +156,8 @@ void options_print_help(FILE *out)
           "                         ceil cip div norm out ratio seed; e.g.\n"
           "                         -P max:3,s=2,p=1 -P gavg\n"
           "  -r, --repeat N         run the passes N times\n"
+          "      --from-torch CALL  print the specs of PyTorch pooling layers, e.g.\n"
+          "                         'nn.MaxPool2d(3, stride=2)', for -P \"$(...)\"\n"
           "Input:\n"
           "      --layout AXES      l cl ncl hw chw nchw hwc nhwc dhw cdhw ncdhw\n"
           "                         (default by rank: l hw chw nchw ncdhw)\n"
@@ -405,6 +409,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
             return pool_fail(err, "--norm %s: %s", arg, why.msg);
         return 0;
     case 'P': return add_spec_pass(o, arg, err);
+    case OPT_FROM_TORCH: o->from_torch = arg; return 0;
     case 'r':
         if (count_parse(arg, 1, 1000, &o->repeat, &why))
             return pool_fail(err, "-r %s: %s", arg, why.msg);
@@ -664,7 +669,7 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
         snprintf(o->pass_labels[0], sizeof o->pass_labels[0], "%s", f->label);
         o->npasses = 1;
     }
-    if (!o->npasses && !o->help && !o->version)
+    if (!o->npasses && !o->help && !o->version && !o->from_torch)
         return pool_fail(err, "no pass given: use -k SIZE (and -m MODE), or -P SPEC "
                               "(see pool --help)");
     if (o->edge && apply_edge(o, err))

@@ -55,6 +55,7 @@ struct cli_options {
     const char *output;        /* "-" for stdout */
     enum file_format format;   /* FORMAT_UNKNOWN: from -o's extension or the input */
     const char *plan;          /* --plan SHAPE or FILE: print the plan, pool nothing */
+    const char *from_torch;    /* --from-torch CALL: print its pass specs, pool nothing */
     bool stats;                /* per-pass figures, to stats_file or stderr */
     const char *stats_file;    /* NULL: stderr */
     bool stats_text;           /* an aligned table instead of JSON Lines */
