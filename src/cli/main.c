@@ -137,8 +137,14 @@ static int run(const struct run_settings *s, struct input_list *inputs, struct r
         return 0;
     }
     if (inputs_list(inputs, o, err) || views_check_inputs(o, inputs, err) ||
-        (!s->one_output_each && inputs_check_output(inputs, o->output, err)))
+        (!s->one_output_each && inputs_check_output(inputs, o->output, err)) ||
+        (o->indices && inputs_check_output(inputs, o->indices, err)))
         return -1;
+    if (o->indices && output_same_file(o->indices, o->output)) {
+        pool_fail(err, "--indices %s and the output are one file: give the indices their own",
+                  o->indices);
+        return pool_blame(err, ERROR_USAGE, o->indices);
+    }
     if (o->stats && report_open(&shared->report, o, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file);
     int rc = s->one_output_each ? run_batch(s, inputs, shared, status, err)
@@ -178,6 +184,37 @@ static int attach_samples(const char *path, struct pool_pass *passes, size_t n, 
     return 0;
 }
 
+/* --from-torch: the specs on stdout, and on stderr what the specs alone cannot say. */
+static int print_torch_specs(const struct cli_options *o)
+{
+    char *specs;
+    struct torch_call_notes notes;
+    struct pool_error err = {0};
+    if (torch_call_translate(o->from_torch, &specs, &notes, &err)) {
+        pool_blame(&err, ERROR_USAGE, "--from-torch");
+        say_failure(&err, NULL);
+        return exit_status_of(&err);
+    }
+    puts(specs);
+    free(specs);
+    fflush(stdout); /* the specs before any note, when both go to one place */
+    if (notes.one_d && !o->quiet)
+        fputs("pool: --from-torch: note: a 1-d layer pools the last axis of (N, C, L); read "
+              "such a .npy with --layout ncl (a 3-axis one is chw by default)\n",
+              stderr);
+    if (notes.printed_module && !o->quiet)
+        fputs("pool: --from-torch: note: a printed model's layers are taken in the order "
+              "print(model) lists them (the order they were made in), which is usually, not "
+              "always, the order forward() runs them\n",
+              stderr);
+    if (notes.printed_average && !o->quiet)
+        fputs("pool: --from-torch: note: print(model) does not show an AvgPool's "
+              "count_include_pad, ceil_mode or divisor_override: PyTorch's defaults are "
+              "assumed; translate its constructor call if it set them\n",
+              stderr);
+    return 0;
+}
+
 static int usage_error(struct pool_error *err)
 {
     err->kind = ERROR_USAGE;
@@ -201,17 +238,8 @@ int main(int argc, char **argv)
         printf("pool %s\n", PACKAGE_VERSION);
         return check_stdout(0);
     }
-    if (opt.from_torch) {
-        char *specs;
-        if (torch_call_to_specs(opt.from_torch, &specs, &err)) {
-            pool_blame(&err, ERROR_USAGE, "--from-torch");
-            say_failure(&err, NULL);
-            return exit_status_of(&err);
-        }
-        puts(specs);
-        free(specs);
-        return check_stdout(0);
-    }
+    if (opt.from_torch)
+        return check_stdout(print_torch_specs(&opt));
     if (opt.plan)
         return check_stdout(planner_run(&opt, stdout));
     output_init();

@@ -215,7 +215,7 @@ void options_print_help(FILE *out)
           "      --warn-psnr DB     warn when a pass's PSNR falls below DB (default 20;\n"
           "                         0: never)\n"
           "      --save-passes DIR  write every pass's output into DIR\n"
-          "      --indices FILE.npy where each output of one max/min pass came from\n"
+          "      --indices FILE.npy where each output of one max/min/fmax pass came from\n"
           "                         (int64, as PyTorch's return_indices)\n"
           "      --contact-sheet FILE.png  the input and every pass side by side\n"
           "  -q, --quiet            no warnings\n"
@@ -280,6 +280,11 @@ static int add_spec_pass(struct cli_options *o, const char *arg, struct pool_err
             return pool_fail(err, "-P %.*s: pass spec too long", (int)len, p);
         memcpy(spec, p, len);
         spec[len] = '\0';
+        if (spec[0] == ',' || strcspn(spec, "=") < strcspn(spec, ",:"))
+            return pool_fail(err,
+                             "-P '%s': '%s' is not a pass: a blank separates passes, so "
+                             "keep a spec's keys together (max:2,s=2,p=0)",
+                             arg, spec);
         if (add_one_spec(o, spec, err))
             return -1;
         p += len;
@@ -384,7 +389,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case OPT_CIP:
     case OPT_NO_CIP:
         note_flag(f, c == OPT_CIP ? "--count-include-pad" : "--no-count-include-pad", NULL);
-        p->count_include_pad = c == OPT_CIP ? PAD_COUNT_INCLUDE : PAD_COUNT_EXCLUDE;
+        p->pad_count = c == OPT_CIP ? PAD_COUNT_INCLUDE : PAD_COUNT_EXCLUDE;
         return 0;
     case OPT_RATIO:
         note_flag(f, "--ratio", arg);
@@ -393,6 +398,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         return 0;
     case OPT_SEED:
         note_flag(f, "--seed", arg);
+        p->has_seed = true;
         if (seed_parse(arg, &p->seed, &why))
             return pool_fail(err, "--seed %s: %s", arg, why.msg);
         return 0;
@@ -590,7 +596,7 @@ static int apply_edge(struct cli_options *o, struct pool_error *err)
             continue;
         p->ceil_mode = o->edge == EDGE_CEIL || o->edge == EDGE_PARTIAL;
         if (o->edge == EDGE_PARTIAL && p->mode == MODE_AVG)
-            p->count_include_pad = PAD_COUNT_EXCLUDE;
+            p->pad_count = PAD_COUNT_EXCLUDE;
         p->edge_replicate = o->edge == EDGE_REPLICATE;
         applied++;
     }
@@ -630,7 +636,7 @@ static int check_indices(struct cli_options *o, struct pool_error *err)
 {
     if (o->npasses * o->repeat != 1)
         return pool_fail(err, "--indices gives where the values of one pass came from, as "
-                              "PyTorch's return_indices: give one max or min pass");
+                              "PyTorch's return_indices: give one max, min or fmax pass");
     if (o->edge == EDGE_REPLICATE)
         return pool_fail(err, "--indices point into the input, which --edge replicate "
                               "extends: use --edge floor, ceil or partial");
@@ -798,6 +804,10 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     o->inputs = o->inputs_given ? argv + optind : stdin_only;
     o->ninputs = o->inputs_given ? argc - optind : 1;
     o->input = o->inputs[0];
+    if (o->from_torch && (o->inputs_given || strcmp(o->output, "-") || o->npasses))
+        return pool_fail(err, "--from-torch prints the specs of PyTorch's layers and pools "
+                              "nothing: give no file, -o or pass; pool with "
+                              "-P \"$(pool --from-torch '...')\" FILE");
     if (o->contact_sheet && (o->ninputs > 1 || o->recursive || o->files_from))
         return pool_fail(err, "--contact-sheet shows one image: give one input");
     if (finish_passes(o, &flags, dtype_given, err) || check_batch(o, err))

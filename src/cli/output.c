@@ -255,3 +255,36 @@ void output_abort(struct output_file *o)
         o->temp_path = NULL;
     }
 }
+
+/* A path's folder with links resolved, and its last part: where a file there would land. */
+static char *destination(const char *path)
+{
+    char *copy = strdup(path), *slash = copy ? strrchr(copy, '/') : NULL;
+    if (!copy)
+        return NULL;
+    const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
+    const char *base = slash ? slash + 1 : copy;
+    if (slash)
+        *slash = '\0';
+    char *real = realpath(dir, NULL), *out = NULL;
+    size_t len = real ? strlen(real) + strlen(base) + 2 : 0;
+    if (real && (out = malloc(len)))
+        snprintf(out, len, "%s/%s", real, base);
+    free(real);
+    free(copy);
+    return out;
+}
+
+bool output_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (!strcmp(a, "-") || !strcmp(b, "-"))
+        return false;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char *da = destination(a), *db = destination(b);
+    bool same = da && db && !strcmp(da, db);
+    free(da);
+    free(db);
+    return same;
+}

@@ -31,5 +31,8 @@ int output_open(struct output_file *o, const char *path, struct pool_error *err)
 int output_commit(struct output_file *o, struct pool_error *err);
 /* Closes and removes the temp file; safe to call after a commit or a failed open. */
 void output_abort(struct output_file *o);
+/* Whether two output paths (not "-") name one file: the same existing file, or the same
+ * name in the same folder once links in the folders are resolved. */
+bool output_same_file(const char *a, const char *b);
 
 #endif

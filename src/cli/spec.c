@@ -134,7 +134,7 @@ static int spec_key(struct pool_pass *p, const char *key, const char *value, str
         bool on;
         if (flag_value(key, value, &on, err))
             return -1;
-        p->count_include_pad = on ? PAD_COUNT_INCLUDE : PAD_COUNT_EXCLUDE;
+        p->pad_count = on ? PAD_COUNT_INCLUDE : PAD_COUNT_EXCLUDE;
         return 0;
     }
     if (!strcmp(key, "div")) {
@@ -150,6 +150,7 @@ static int spec_key(struct pool_pass *p, const char *key, const char *value, str
     if (!strcmp(key, "seed")) {
         if (!value)
             return pool_fail(err, "seed needs a value, like seed=7");
+        p->has_seed = true;
         return seed_parse(value, &p->seed, err);
     }
     if (!strcmp(key, "norm")) {

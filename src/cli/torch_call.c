@@ -29,6 +29,7 @@ struct node {
     double real;               /* N_FLOAT */
     size_t name_len;           /* N_NAME, N_CALL: the name is text[start, start + name_len) */
     size_t key, key_len;       /* an argument given by keyword: where its name is */
+    bool entry;                /* printed by print(model): "(name): value" */
     struct node *first, *next; /* the items of a tuple, the arguments of a call */
 };
 
@@ -230,6 +231,7 @@ static struct node *parse_arg(struct parser *p, bool entries, bool *entry)
     struct node *arg = parse_value(p);
     if (!arg)
         return NULL;
+    arg->entry = *entry;
     if (keyword) {
         arg->key = t.start;
         arg->key_len = t.end - t.start;
@@ -240,12 +242,10 @@ static struct node *parse_arg(struct parser *p, bool entries, bool *entry)
 /* A call's arguments, after its '(' up to its ')'. */
 static struct node *parse_args(struct parser *p, struct node *call)
 {
-    size_t len = call->name_len;
-    bool entries = len >= 10 && !memcmp(p->text + call->start + len - 10, "Sequential", 10);
     struct node **tail = &call->first;
     while (!eat(p, ')')) {
         bool entry;
-        struct node *arg = parse_arg(p, entries, &entry);
+        struct node *arg = parse_arg(p, true, &entry);
         if (!arg)
             return NULL;
         *tail = arg;
@@ -453,6 +453,7 @@ struct translation {
     const char *text;
     struct spec_buf out;
     size_t layers;
+    struct torch_call_notes notes;
     struct pool_error *err;
 };
 
@@ -787,9 +788,9 @@ static void write_spec(struct spec_buf *b, const struct layer *l)
         buf_printf(b, ",norm=");
         put_number(b, l->norm);
     }
-    if (l->output_size.n) {
+    if (l->output_size.n) { /* every axis, so that the spec pins its dimensions */
         buf_printf(b, ",out=");
-        put_sizes(b, &l->output_size, d, !l->output_size_tuple);
+        put_sizes(b, &l->output_size, d, false);
     }
     for (int i = 0; i < l->nratio; i++) {
         buf_printf(b, "%s", i ? "x" : ",ratio=");
@@ -819,6 +820,11 @@ static int translate_layer(struct translation *tr, const struct node *call, cons
         return call_failed(tr, call, call->start,
                            "unpooling is a command of its own: see pool unpool");
     struct layer l = {.family = f, .call = call, .dims = dims, .count_include_pad = true};
+    for (const struct node *a = call->first; a; a = a->next)
+        if (a->entry)
+            return call_failed(tr, call, a->start,
+                               "a printed \"(name):\" entry among its "
+                               "arguments");
     const struct node *bound[8] = {NULL}; /* the longest family has 7 */
     if (bind_args(tr, &l, bound))
         return -1;
@@ -828,11 +834,31 @@ static int translate_layer(struct translation *tr, const struct node *call, cons
     if (f->kind == FRACTIONAL && check_fractional(tr, &l))
         return -1;
     tr->layers++;
+    tr->notes.one_d |= dims == 1;
+    tr->notes.printed_average |= call->entry && !strcmp(f->mode, "avg") && f->kind == WINDOWED;
     write_spec(&tr->out, &l);
     return 0;
 }
 
 static int translate(struct translation *tr, const struct node *v);
+
+/* ModuleList and ModuleDict hold layers in no forward order: never a stack of passes. */
+static bool is_unordered(const char *name, size_t len)
+{
+    size_t rest;
+    return (name_is(name, len, module_prefixes, "ModuleList", &rest) ||
+            name_is(name, len, module_prefixes, "ModuleDict", &rest)) &&
+           rest == 0;
+}
+
+/* Whether every argument of a call is a printed "(name): value" entry. */
+static bool all_entries(const struct node *call)
+{
+    for (const struct node *a = call->first; a; a = a->next)
+        if (!a->entry)
+            return false;
+    return true;
+}
 
 /* The items of a list or the layers of a Sequential, in order. */
 static int translate_each(struct translation *tr, const struct node *first)
@@ -864,14 +890,45 @@ static int translate(struct translation *tr, const struct node *v)
     const struct family *f = family_of(name, v->name_len, &dims);
     if (f)
         return translate_layer(tr, v, f, dims);
+    if (v->first && all_entries(v) && !is_unordered(name, v->name_len)) {
+        tr->notes.printed_module = true; /* a printed model: its children in order */
+        return translate_each(tr, v->first);
+    }
     const char *last = name + v->name_len;
     while (last > name && last[-1] != '.')
         last--;
-    return call_failed(tr, v, v->start, "not a pooling %s",
+    return call_failed(tr, v, v->start, "not a pooling %s; give the pooling layers alone",
                        islower((unsigned char)*last) ? "function" : "layer");
 }
 
+/* Lines copied from print(model) without their container: "(2): MaxPool2d(...)" one a line,
+ * read as a list. */
+static struct node *parse_entries(struct parser *p)
+{
+    struct node *list = new_node(p, N_TUPLE, peek(p));
+    if (!list)
+        return NULL;
+    struct node **tail = &list->first;
+    while (peek(p).kind != T_END) {
+        bool entry;
+        struct node *v = parse_arg(p, true, &entry);
+        if (!v)
+            return NULL;
+        if (!entry)
+            return parse_failed(p, v->start, "a line without its \"(name):\" label");
+        *tail = v;
+        tail = &v->next;
+    }
+    return list;
+}
+
 int torch_call_to_specs(const char *text, char **specs, struct pool_error *err)
+{
+    return torch_call_translate(text, specs, NULL, err);
+}
+
+int torch_call_translate(const char *text, char **specs, struct torch_call_notes *notes,
+                         struct pool_error *err)
 {
     *specs = NULL;
     size_t len = strnlen(text, TEXT_MAX + 1);
@@ -881,7 +938,7 @@ int torch_call_to_specs(const char *text, char **specs, struct pool_error *err)
     p.nodes = malloc(p.cap * sizeof *p.nodes);
     if (!p.nodes)
         return pool_fail_resource(err, "out of memory");
-    struct node *root = parse_value(&p);
+    struct node *root = entry_label_end(&p) ? parse_entries(&p) : parse_value(&p);
     if (root && peek(&p).kind != T_END)
         root = unexpected(&p);
     struct translation tr = {.text = text, .err = err};
@@ -896,5 +953,7 @@ int torch_call_to_specs(const char *text, char **specs, struct pool_error *err)
         return -1;
     }
     *specs = tr.out.s;
+    if (notes)
+        *notes = tr.notes;
     return 0;
 }

@@ -25,6 +25,8 @@
 #ifndef POOL_TORCH_CALL_H
 #define POOL_TORCH_CALL_H
 
+#include <stdbool.h>
+
 #include "../core/error.h"
 
 /*
@@ -41,5 +43,15 @@
  * Out of memory: ERROR_RESOURCE. No I/O, no global state.
  */
 int torch_call_to_specs(const char *text, char **specs, struct pool_error *err);
+
+/* What a user may need told about a translation. */
+struct torch_call_notes {
+    bool one_d;           /* a 1-d layer: its spec pools every spatial axis it is given */
+    bool printed_average; /* an AvgPool from print(model), which omits some arguments */
+    bool printed_module;  /* a printed model's children, taken in the order printed */
+};
+/* torch_call_to_specs, and the notes (when not NULL). */
+int torch_call_translate(const char *text, char **specs, struct torch_call_notes *notes,
+                         struct pool_error *err);
 
 #endif

@@ -21,6 +21,12 @@ struct unpool_args {
     struct size_arg output_size, kernel, stride, padding;
 };
 
+/* A path as messages show it: stdin and stdout by name. */
+static const char *display(const char *path, const char *stdio)
+{
+    return strcmp(path, "-") ? path : stdio;
+}
+
 /* One input file: the values or the indices, read from the start once per band. */
 struct unpool_input {
     const char *path, *name;
@@ -112,9 +118,9 @@ static int parse_args(int argc, char **argv, struct unpool_args *a, bool *help,
         if (rc)
             return -1;
     }
-    if (optind != argc - 1)
+    if (optind < argc - 1)
         return pool_fail(err, "give one VALUES file (see pool unpool --help)");
-    a->values = argv[optind];
+    a->values = optind == argc - 1 ? argv[optind] : "-"; /* stdin, as pool reads */
     if (!a->indices)
         return pool_fail(err, "--indices FILE is required: where each value goes");
     if (a->output_size.n && (a->kernel.n || a->stride.n || a->padding.n))
@@ -165,7 +171,11 @@ static int output_sizes(const struct unpool_job *j, size_t size[3], struct pool_
         } else {
             size_t k = axis_value(&a->kernel, axis, 1), s = axis_value(&a->stride, axis, k);
             size_t p = axis_value(&a->padding, axis, 0), L = j->in.size[i];
-            size_t grown = (L - 1) * s + k; /* parsers cap each at 2^40: no wrapping */
+            size_t grown;
+            if (__builtin_mul_overflow(L - 1, s, &grown) ||
+                __builtin_add_overflow(grown, k, &grown))
+                return pool_fail(err, "(L - 1) s + k is too large on axis %c (L %zu)",
+                                 j->in.axis_name[i], L);
             if (k == 0 || s == 0 || grown <= 2 * p)
                 return pool_fail(err, "kernel %zu, stride %zu, padding %zu give no output", k, s,
                                  p);
@@ -225,6 +235,13 @@ static size_t band_bytes(void)
 
 static int open_output(struct unpool_job *j, struct pool_error *err)
 {
+    const struct unpool_input *inputs[] = {&j->values, &j->indices};
+    for (int i = 0; i < 2; i++)
+        if (output_same_file(j->a.output, inputs[i]->path)) {
+            pool_fail(err, "the output %s is the %s itself: write it elsewhere", j->a.output,
+                      i ? "indices" : "values");
+            return pool_blame(err, ERROR_USAGE, inputs[i]->name);
+        }
     enum file_format f = j->a.format;
     if (f == FORMAT_UNKNOWN && strcmp(j->a.output, "-"))
         f = format_from_path(j->a.output);
@@ -234,7 +251,7 @@ static int open_output(struct unpool_job *j, struct pool_error *err)
     if (output_open(&j->file, j->a.output, err) ||
         writer_open(&j->writer, f, j->file.fp, &j->out_shape, &j->values.reader.meta, &defaults,
                     err))
-        return pool_blame(err, ERROR_OUTPUT, strcmp(j->a.output, "-") ? j->a.output : "<stdout>");
+        return pool_blame(err, ERROR_OUTPUT, display(j->a.output, "<stdout>"));
     j->writer_open = true;
     return 0;
 }
@@ -251,8 +268,13 @@ static int fill_band(struct unpool_job *j, bool whole, struct pool_error *err)
             return pool_blame(err, ERROR_INPUT, j->values.name);
         if (j->indices.reader.ops->read(&j->indices.reader, j->index_row, n, err))
             return pool_blame(err, ERROR_INPUT, j->indices.name);
-        if (r >= from && unpool_scatter_row(&j->band, r, j->value_row, j->index_row, err))
+        if (r >= from && unpool_scatter_row(&j->band, r, j->value_row, j->index_row, err)) {
+            if (!j->a.output_size.n) /* PyTorch's default size may be short of the input's */
+                snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
+                         "; the size came from -k, -s and -p: give the pooled input's own "
+                         "with --output-size");
             return pool_blame(err, ERROR_INPUT, j->indices.name);
+        }
     }
     return 0;
 }
@@ -260,7 +282,7 @@ static int fill_band(struct unpool_job *j, bool whole, struct pool_error *err)
 static int write_band(struct unpool_job *j, struct pool_error *err)
 {
     if (j->writer.ops->write(&j->writer, j->band.data, j->band.rows * geom_row_elems(&j->out), err))
-        return pool_blame(err, ERROR_OUTPUT, j->file.path);
+        return pool_blame(err, ERROR_OUTPUT, display(j->a.output, "<stdout>"));
     return 0;
 }
 
@@ -273,11 +295,14 @@ static int run_job(struct unpool_job *j, struct pool_error *err)
     size_t band_rows = band_bytes() / row_bytes;
     band_rows = band_rows < 1 ? 1 : band_rows > total ? total : band_rows;
     bool again = band_rows < total;
-    if (again && (j->values.src.size < 0 || j->indices.src.size < 0))
-        return pool_fail(err,
-                         "the output is larger than one band of %zu rows, so the values "
-                         "and indices are read once per band: give files, not a pipe",
-                         band_rows);
+    if (again && (j->values.src.size < 0 || j->indices.src.size < 0)) {
+        pool_fail(err,
+                  "the output is larger than one band of %zu rows, so the values and "
+                  "indices are read once per band: give files, not a pipe",
+                  band_rows);
+        return pool_blame(err, ERROR_INPUT,
+                          j->values.src.size < 0 ? j->values.name : j->indices.name);
+    }
     j->value_row = malloc(geom_row_elems(&j->in) * es);
     j->index_row = malloc(geom_row_elems(&j->in) * sizeof *j->index_row);
     j->band = (struct unpool_band){&j->in, &j->out, 0, band_rows, calloc(band_rows, row_bytes)};
@@ -305,10 +330,12 @@ static int run_job(struct unpool_job *j, struct pool_error *err)
             return pool_blame(err, ERROR_INPUT, NULL);
     }
     if (j->writer.ops->finish(&j->writer, err))
-        return pool_blame(err, ERROR_OUTPUT, j->file.path);
+        return pool_blame(err, ERROR_OUTPUT, display(j->a.output, "<stdout>"));
     writer_close(&j->writer);
     j->writer_open = false;
-    return output_commit(&j->file, err) ? pool_blame(err, ERROR_OUTPUT, j->file.path) : 0;
+    return output_commit(&j->file, err)
+               ? pool_blame(err, ERROR_OUTPUT, display(j->a.output, "<stdout>"))
+               : 0;
 }
 
 static void free_job(struct unpool_job *j)
@@ -322,8 +349,6 @@ static void free_job(struct unpool_job *j)
     free(j->index_row);
     free(j->band.data);
 }
-
-static const char *display(const char *path) { return strcmp(path, "-") ? path : "<stdin>"; }
 
 int unpool_main(int argc, char **argv)
 {
@@ -339,8 +364,8 @@ int unpool_main(int argc, char **argv)
         print_help(stdout);
         return 0;
     }
-    j.values = (struct unpool_input){.path = j.a.values, .name = display(j.a.values)};
-    j.indices = (struct unpool_input){.path = j.a.indices, .name = display(j.a.indices)};
+    j.values = (struct unpool_input){.path = j.a.values, .name = display(j.a.values, "<stdin>")};
+    j.indices = (struct unpool_input){.path = j.a.indices, .name = display(j.a.indices, "<stdin>")};
     j.values.opt.max_pixels = j.indices.opt.max_pixels = DEFAULT_MAX_PIXELS;
     if (!strcmp(j.a.values, "-") && !strcmp(j.a.indices, "-")) {
         struct pool_error usage = {"the values and the indices cannot both come from stdin",

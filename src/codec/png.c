@@ -162,7 +162,9 @@ static void read_info(png_structp png, void *ctx)
     /* Every chunk's CRC-32 already covers the compressed image data; zlib's Adler-32 of
      * the inflated bytes would check it a second time at about 6% of the whole run's
      * instructions on small photos (as browsers' PNG decoders do, e.g. Chromium's). */
+#ifdef PNG_IGNORE_ADLER32 /* libpng 1.6.26 and later */
     png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
+#endif
     png_read_info(png, st->info);
 }
 

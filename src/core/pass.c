@@ -34,7 +34,7 @@ const char *mode_name(const struct pool_pass *p)
 bool pass_counts_pad(const struct pool_pass *p)
 {
     return p->mode == MODE_AVG && !p->global && !p->output_size.n &&
-           p->count_include_pad != PAD_COUNT_EXCLUDE;
+           p->pad_count != PAD_COUNT_EXCLUDE;
 }
 
 bool mode_parse(const char *s, struct pool_pass *p)
@@ -81,10 +81,11 @@ static int check_fractional(const struct pool_pass *p, struct pool_error *err)
 {
     if (!p->kernel.n)
         return pool_fail(err, "fmax needs a kernel size (-k), as PyTorch's kernel_size");
-    if (!p->output_size.n == !p->ratio.n)
-        return pool_fail(err, "fmax needs an output size (--output-size) or a ratio (--ratio), "
-                              "one of them");
-    if (p->stride.n || p->padding.n || p->dilation.n || p->ceil_mode || p->count_include_pad ||
+    if (!p->output_size.n && !p->ratio.n)
+        return pool_fail(err, "fmax needs an output size (--output-size) or a ratio (--ratio)");
+    if (p->output_size.n && p->ratio.n)
+        return pool_fail(err, "fmax takes an output size or a ratio, not both");
+    if (p->stride.n || p->padding.n || p->dilation.n || p->ceil_mode || p->pad_count ||
         p->divisor_override || p->has_norm)
         return pool_fail(err, "fmax places its windows itself: it takes no stride, padding, "
                               "dilation, ceil, count-include-pad, divisor or norm");
@@ -109,10 +110,11 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
                          m);
     if (p->mode == MODE_FMAX)
         return check_fractional(p, err);
-    if (p->ratio.n || p->samples)
-        return pool_fail(err, "a ratio and random samples are fmax's (fractional max pooling)");
+    if (p->ratio.n || p->samples || p->has_seed)
+        return pool_fail(err, "a ratio, a seed and random samples are fmax's (fractional max "
+                              "pooling)");
     if (p->output_size.n && (windowed || p->stride.n || p->padding.n || p->dilation.n ||
-                             p->ceil_mode || p->count_include_pad || p->divisor_override))
+                             p->ceil_mode || p->pad_count || p->divisor_override))
         return pool_fail(err, "an output size (adaptive pooling) takes no kernel, stride, "
                               "padding, dilation, ceil, count-include-pad or divisor");
     if (p->output_size.n && p->mode == MODE_LP)
@@ -129,7 +131,7 @@ static int check_option_fits_mode(const struct pool_pass *p, struct pool_error *
                          m);
     if (p->padding.n && p->mode == MODE_LP)
         return pool_fail(err, "lp takes no padding (as PyTorch's lp_pool)");
-    if (p->count_include_pad && p->mode != MODE_AVG)
+    if (p->pad_count && p->mode != MODE_AVG)
         return pool_fail(err, "count-include-pad works with avg only");
     if (p->return_indices && p->mode != MODE_MAX && p->mode != MODE_MIN && p->mode != MODE_FMAX)
         return pool_fail(err, "indices (PyTorch's return_indices) come from max, min and fmax "

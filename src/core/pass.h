@@ -17,7 +17,7 @@ enum pool_mode {
     MODE_MODE,
     MODE_MEDIAN,
     MODE_NEAREST,
-    MODE_FMAX /* fractional max pooling: see pool_pass.fraction */
+    MODE_FMAX /* fractional max pooling: see pool_pass.ratio */
 };
 
 /* Mode, median and nearest pick one of the window's values (see POOLING.md, "Label-safe
@@ -41,7 +41,7 @@ struct pool_pass {
     bool global; /* gmax, gavg, gmin: adaptive to 1 on every spatial axis */
     struct size_arg kernel, stride, padding, dilation, output_size;
     bool ceil_mode;
-    enum pad_count count_include_pad;
+    enum pad_count pad_count; /* as given: PAD_COUNT_DEFAULT when not */
     /* avg: every window's divisor (PyTorch's divisor_override); 0 = none, the window's own */
     size_t divisor_override;
     /* max, min, fmax: also give each output's position in the input (stage_set_index_sink) */
@@ -55,6 +55,7 @@ struct pool_pass {
         int n;
         double v[3];
     } ratio;
+    bool has_seed; /* seed was given (fmax takes one; others refuse it) */
     uint64_t seed;
     const double *samples;
     size_t sample_sets;
@@ -104,7 +105,7 @@ const char *mode_name(const struct pool_pass *p);
 /* Whether the pass divides by windows that include padding: windowed avg unless the user
  * said count_include_pad=False (a zero-initialised pass is PyTorch's default: it does). */
 bool pass_counts_pad(const struct pool_pass *p);
-/* max, avg, min, lp, mode, median, nearest, gmax, gavg, gmin */
+/* max, avg, min, lp, mode, median, nearest, fmax, gmax, gavg, gmin */
 bool mode_parse(const char *s, struct pool_pass *p);
 
 /* Rules that hold whatever the input: sizes positive, padding at most half the kernel,

@@ -106,13 +106,17 @@ static bool is_block2(const struct pool_stage *s)
 
 /* Rows an axis keeps for the selecting kind: a window's extent, the dilated kernel (the
  * widest window, adaptive), as the bound in select_push shows. fmax: the kernel and the
- * spread of one output's starts over the channels of a plane, under 2 (see
- * fractional_start), and a row for float rounding. */
-static size_t rows_to_keep(const struct axis_table *t)
+ * spread of one output's starts over the channels of a plane: under 2 in exact arithmetic
+ * (see fractional_start), and float32's rounding of (o + u) alpha, relative 2^-24 per step,
+ * moves a start by up to about L 2^-22 (a 2^25-row axis: 8 rows). */
+static size_t rows_to_keep(const struct axis_table *t, bool single)
 {
     const struct axis_params *a = &t->params;
-    if (a->fractional)
-        return a->kernel + 3 < t->in_len ? a->kernel + 3 : t->in_len;
+    if (a->fractional) {
+        size_t rounding = single ? 2 * (t->in_len >> 21) : 0;
+        size_t keep = a->kernel + 3 + rounding;
+        return keep < t->in_len ? keep : t->in_len;
+    }
     if (t->identity)
         return 1;
     size_t d = t->dilated ? a->dilation : 1;
@@ -137,8 +141,9 @@ static int alloc_selection(struct pool_stage *s, struct pool_error *err)
     const struct axis_table *depth = &s->axis[AX_D];
     size_t es = dtype_size(s->in.dtype), rows, bytes, taps, window_bytes;
     s->in_row_bytes = geom_row_elems(&s->in) * es;
-    s->kept_d = rows_to_keep(depth);
-    s->kept_h = depth->identity ? rows_to_keep(&s->axis[AX_H]) : s->in.size[1];
+    bool single = s->in.dtype != DT_F64; /* fmax places windows in float arithmetic */
+    s->kept_d = rows_to_keep(depth, single);
+    s->kept_h = depth->identity ? rows_to_keep(&s->axis[AX_H], single) : s->in.size[1];
     s->pixel_width = s->mode == MODE_MODE ? s->in.inner : 1;
     bool overflow = __builtin_mul_overflow(s->kept_d, s->kept_h, &rows) ||
                     __builtin_mul_overflow(rows, s->in_row_bytes, &bytes) ||
@@ -202,7 +207,9 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
     s->kernels = kernels_for(in->dtype);
     s->acc = acc_for(in->dtype, pass->mode);
     s->acc_row_bytes = s->out.size[2] * s->out.inner * acc_size(s->acc);
-    bool premultiply = pass->premultiply_alpha && pass->mode == MODE_AVG && in->inner >= 2;
+    /* a divisor_override averages every channel alike, as PyTorch's tensor would be */
+    bool premultiply = pass->premultiply_alpha && pass->mode == MODE_AVG && in->inner >= 2 &&
+                       !pass->divisor_override;
     s->reduce = (struct reduce_args){pass->mode, in->inner, pass->has_norm ? pass->norm : 2.0,
                                      premultiply};
     s->finish = (struct finish_args){pass->mode,

@@ -15,9 +15,10 @@ int unpool_scatter_row(struct unpool_band *b, size_t row, const void *values,
         int64_t index = indices[e];
         if (index < 0 || (uint64_t)index >= plane_elems)
             return pool_fail(err,
-                             "index %" PRId64 " (row %zu, element %zu) lies outside its plane "
-                             "of the output, %zu elements (as PyTorch: an invalid max index)",
-                             index, row, e, plane_elems);
+                             "index %" PRId64 " (element %zu of row %zu) lies outside its plane "
+                             "of the output, %zux%zux%zu = %zu elements (as PyTorch: an "
+                             "invalid max index)",
+                             index, e, row, out->size[0], out->size[1], width, plane_elems);
         size_t at = plane * out_rows + (size_t)index / width;
         if (at < b->first || at - b->first >= b->rows)
             continue;

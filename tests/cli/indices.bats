@@ -138,7 +138,7 @@ PY
     mknpy big.npy 'np.array([[[[0, 3], [9, 16]]]])'
     run "$POOL" unpool --indices big.npy --output-size 4x4 v.npy -o u.npy
     [ "$status" -eq 1 ]
-    [[ "$output" == "pool: big.npy: index 16 (row 1, element 1) lies outside its plane of the output, 16 elements"* ]]
+    [[ "$output" == "pool: big.npy: index 16 (element 1 of row 1) lies outside its plane of the output, 1x4x4 = 16 elements"* ]]
     mknpy neg.npy 'np.array([[[[0, -1], [9, 15]]]])'
     run "$POOL" unpool --indices neg.npy --output-size 4x4 v.npy -o u.npy
     [ "$status" -eq 1 ]
@@ -174,7 +174,8 @@ PY
     "$POOL" -q -m fmax -k 2 --ratio 0.6 --seed 0 "$DATA/astronaut.png" -o b.png
     cmp a.png b.png
     "$POOL" -q -P fmax:2,ratio=0.6,seed=9 "$DATA/astronaut.png" -o c.png
-    ! cmp -s a.png c.png
+    run cmp -s a.png c.png
+    [ "$status" -ne 0 ]
     "$POOL" -q -m fmax -k 2 --ratio 0.6 --seed 9 --indices i.npy "$DATA/astronaut.png" -o d.png
     cmp c.png d.png
     # every value is its window's maximum, the one the index points at, in each channel
@@ -259,4 +260,44 @@ import numpy as np
 for got, want in (("y.npy", "want.npy"), ("i.npy", "want_i.npy")):
     a, b = np.load(got), np.load(want)
     assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b), got'
+}
+
+@test "--indices and pool unpool never write over their own inputs" {
+    mknpy g.npy 'np.arange(16, dtype=np.float32).reshape(1, 4, 4)'
+    cp g.npy keep.npy
+    run "$POOL" -k 2 --indices g.npy g.npy -o y.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: g.npy: the output g.npy is the input itself: write it elsewhere" ]
+    cmp g.npy keep.npy
+    "$POOL" -q -k 2 --indices i.npy g.npy -o v.npy
+    run "$POOL" unpool --indices i.npy -k 2 v.npy -o v.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: v.npy: the output v.npy is the values itself: write it elsewhere" ]
+    run "$POOL" unpool --indices i.npy -k 2 v.npy -o i.npy
+    [ "$status" -eq 2 ]
+    [ "$(npy_show i.npy)" = "int64 (1, 2, 2)" ]
+    # and the values may come from stdin, as pool reads them
+    "$POOL" unpool --indices i.npy -k 2 < v.npy > u.npy
+    npy_equal u.npy 'np.array([[[0, 0, 0, 0], [0, 5, 0, 7], [0, 0, 0, 0], [0, 13, 0, 15]]], dtype=np.float32)'
+}
+
+@test "--from-torch: a printed model, its lines alone, notes on stderr, and no files taken" {
+    printf 'Net(\n  (features): Sequential(\n    (0): MaxPool2d(kernel_size=2, stride=2)\n    (1): AvgPool2d(kernel_size=3, stride=2, padding=1)\n  )\n  (gap): AdaptiveAvgPool2d(output_size=1)\n)' > net.txt
+    run "$POOL" --from-torch "$(cat net.txt)"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "max:2x2 avg:3x3,s=2,p=1 avg,out=1x1" ]
+    [[ "$output" == *"note: a printed model's layers are taken in the order"* ]]
+    [[ "$output" == *"note: print(model) does not show an AvgPool's count_include_pad"* ]]
+    [ "$("$POOL" -q --from-torch "$(cat net.txt)")" = "max:2x2 avg:3x3,s=2,p=1 avg,out=1x1" ]
+    run "$POOL" --from-torch 'nn.MaxPool1d(3, 2, 1)'
+    [ "${lines[0]}" = "max:3,s=2,p=1" ]
+    [[ "${lines[1]}" == *"--layout ncl"* ]]
+    run "$POOL" --from-torch 'nn.Sequential(nn.Conv2d(3, 8, 3), nn.MaxPool2d(2))'
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --from-torch: nn.Conv2d: not a pooling layer; give the pooling layers alone (column 15)" ]
+    mknpy x.npy 'np.zeros((1, 4, 4), np.float32)'
+    run "$POOL" --from-torch 'nn.MaxPool2d(2)' x.npy -o y.npy
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"pools nothing"* ]]
+    [ ! -e y.npy ]
 }

@@ -99,6 +99,16 @@ load helpers
     [[ "$output" == "pool: --divisor 0: bad number"* ]]
     run "$POOL" -m avg -k 2 --no-count-include-pad -m max a.npy -o x.npy
     [ "$status" -eq 2 ]
+    # integers saturate; an image's alpha weighting steps aside, each channel over N
+    "$PY" -c '
+import numpy as np; from PIL import Image
+Image.fromarray(np.array([[[200, 100, 20, 200], [200, 100, 20, 0]]] * 2, np.uint8), "RGBA").save("a.png")'
+    "$POOL" -q -m avg -k 2 --divisor 8 a.png -o d8.png
+    "$POOL" -q -m avg -k 2 --divisor 1 a.png -o d1.png
+    "$PY" -c '
+import numpy as np; from PIL import Image
+assert np.asarray(Image.open("d8.png")).tolist() == [[[100, 50, 10, 50]]], np.asarray(Image.open("d8.png"))
+assert np.asarray(Image.open("d1.png")).tolist() == [[[255, 255, 80, 255]]], np.asarray(Image.open("d1.png"))'
 }
 
 @test "--output-size: adaptive pooling" {

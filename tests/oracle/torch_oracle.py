@@ -227,6 +227,17 @@ def check_unpool(case, x, values, idx, t_values, t_idx, tmp):
     n = case["ndim"]
     spatial = [x.shape[i] for i, ch in enumerate(case["layout"]) if ch in "dhwl"]
     un = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}[n]
+    out = os.path.join(tmp, "unpooled.npy")
+    cmd = [POOL, "unpool", "--layout", case["layout"], "--indices", idx, "--output-size",
+           size(spatial), values, "-o", out]
+    if os.path.exists(out):
+        os.unlink(out)
+    if t_idx.numel() and int(t_idx.max()) >= int(np.prod(spatial)):
+        # a window of padding only points past the plane: max_unpool refuses, and so must pool
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 1 or not proc.stderr.startswith("pool: ") or os.path.exists(out):
+            return f"pool unpool took an index past the plane: {proc.returncode} {proc.stderr!r}"
+        return None
     try:
         if case["mode"] not in ("max", "min"):
             raise ValueError("adaptive")
@@ -240,10 +251,7 @@ def check_unpool(case, x, values, idx, t_values, t_idx, tmp):
                 flat[b, c, i[b, c]] = v[b, c]
         t_out = torch.from_numpy(flat.reshape(v.shape[:2] + tuple(spatial)))
     want = from_ncx(t_out, case["layout"])
-    out = os.path.join(tmp, "unpooled.npy")
-    proc = subprocess.run([POOL, "unpool", "--layout", case["layout"], "--indices", idx,
-                           "--output-size", size(spatial), values, "-o", out],
-                          capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return f"pool unpool failed: {proc.stderr.strip()}"
     got = np.load(out)

@@ -133,9 +133,9 @@ static void test_pass_check(void)
     p = pass_of(MODE_LP, 2, 0, 1);
     CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "padding"));
     p = pass_of(MODE_MAX, 2, 0, 0);
-    p.count_include_pad = PAD_COUNT_INCLUDE;
+    p.pad_count = PAD_COUNT_INCLUDE;
     CHECK(pass_check(&p, &err) == -1);
-    p.count_include_pad = PAD_COUNT_DEFAULT; /* the default is no choice: max takes it */
+    p.pad_count = PAD_COUNT_DEFAULT; /* the default is no choice: max takes it */
     CHECK(pass_check(&p, &err) == 0 && !pass_counts_pad(&p));
     p.divisor_override = 4;
     CHECK(pass_check(&p, &err) == -1 && strstr(err.msg, "divisor"));
@@ -143,7 +143,7 @@ static void test_pass_check(void)
     CHECK(pass_counts_pad(&p)); /* PyTorch's default */
     p.divisor_override = 4;
     CHECK(pass_check(&p, &err) == 0);
-    p.count_include_pad = PAD_COUNT_EXCLUDE;
+    p.pad_count = PAD_COUNT_EXCLUDE;
     CHECK(pass_check(&p, &err) == 0 && !pass_counts_pad(&p));
     memset(&p, 0, sizeof p);
     p.mode = MODE_AVG;
@@ -205,7 +205,7 @@ static void test_avg_ceil_1d(void)
     struct row_geom in = geom_1d(DT_F32, 5), out;
     struct pool_pass p = pass_of(MODE_AVG, 2, 2, 0);
     p.ceil_mode = true;
-    p.count_include_pad = PAD_COUNT_INCLUDE;
+    p.pad_count = PAD_COUNT_INCLUDE;
     float *y = run_pass(&p, &in, x, &out);
     CHECK_EQ_INT(out.size[2], 3);
     CHECK_NEAR(y[0], 1.5, 0);
@@ -227,14 +227,14 @@ static void test_avg_padding_2d(void)
     double x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     struct row_geom in = geom_2d(DT_F64, 1, 3, 3, 1), out;
     struct pool_pass p = pass_of(MODE_AVG, 3, 1, 1);
-    p.count_include_pad = PAD_COUNT_EXCLUDE;
+    p.pad_count = PAD_COUNT_EXCLUDE;
     double *y = run_pass(&p, &in, x, &out);
     CHECK(out.size[1] == 3 && out.size[2] == 3);
     CHECK_NEAR(y[0], 3.0, 1e-12);
     CHECK_NEAR(y[4], 5.0, 1e-12);
     CHECK_NEAR(y[8], 7.0, 1e-12);
     free(y);
-    p.count_include_pad = PAD_COUNT_DEFAULT; /* PyTorch's: padding counts */
+    p.pad_count = PAD_COUNT_DEFAULT; /* PyTorch's: padding counts */
     y = run_pass(&p, &in, x, &out);
     CHECK_NEAR(y[0], 12.0 / 9, 1e-12);
     CHECK_NEAR(y[4], 5.0, 1e-12);
@@ -267,6 +267,17 @@ static void test_avg_divisor_integers(void)
         CHECK_EQ_INT(z[0], -want[i]);
         free(z);
     }
+    /* a divisor below the window's size saturates, as max's empty windows do */
+    uint8_t full[4] = {255, 255, 255, 255};
+    int8_t low[4] = {-100, -100, -100, -100};
+    struct row_geom in8 = geom_2d(DT_I8, 1, 2, 2, 1);
+    p.divisor_override = 1;
+    uint8_t *y = run_pass(&p, &in, full, &out);
+    int8_t *z = run_pass(&p, &in8, low, &out);
+    CHECK_EQ_INT(y[0], 255);
+    CHECK_EQ_INT(z[0], -128);
+    free(y);
+    free(z);
 }
 
 /* return_indices: PyTorch's rules on a 2-D window with ties, NaN and two channels (the
@@ -834,15 +845,14 @@ static void test_reversed_axes(void)
         if (mode != MODE_AVG && mode != MODE_LP && rand_r(&seed) % 3 == 0)
             p.dilation = (struct size_arg){1, {1 + rand_r(&seed) % 3}};
         p.ceil_mode = rand_r(&seed) % 2;
-        p.count_include_pad = mode == MODE_AVG && rand_r(&seed) % 2 ? PAD_COUNT_EXCLUDE
-                                                                    : PAD_COUNT_DEFAULT;
+        p.pad_count = mode == MODE_AVG && rand_r(&seed) % 2 ? PAD_COUNT_EXCLUDE : PAD_COUNT_DEFAULT;
         if (mode != MODE_LP && rand_r(&seed) % 5 == 0) {
             memset(&p.kernel, 0, sizeof p.kernel);
             memset(&p.stride, 0, sizeof p.stride);
             memset(&p.padding, 0, sizeof p.padding);
             memset(&p.dilation, 0, sizeof p.dilation);
             p.ceil_mode = false;
-            p.count_include_pad = PAD_COUNT_DEFAULT;
+            p.pad_count = PAD_COUNT_DEFAULT;
             p.output_size = (struct size_arg){2, {1 + rand_r(&seed) % 8, 1 + rand_r(&seed) % 8}};
         }
         struct row_geom g = geom_2d(DT_I16, 2, h, w, inner), out, out_r;

@@ -59,11 +59,10 @@ static void test_pass_specs(void)
     CHECK(p.mode == MODE_MAX && !p.global && p.kernel.v[0] == 3 && p.stride.v[0] == 2 &&
           p.padding.v[0] == 1);
     CHECK(pass_spec_parse("avg:2x3,ceil,cip=1", &p, &err) == 0);
-    CHECK(p.mode == MODE_AVG && p.kernel.n == 2 && p.ceil_mode &&
-          p.count_include_pad == PAD_COUNT_INCLUDE);
-    CHECK(pass_spec_parse("avg:3,cip=0,div=7", &p, &err) == 0 &&
-          p.count_include_pad == PAD_COUNT_EXCLUDE && p.divisor_override == 7);
-    CHECK(pass_spec_parse("avg:3", &p, &err) == 0 && p.count_include_pad == PAD_COUNT_DEFAULT &&
+    CHECK(p.mode == MODE_AVG && p.kernel.n == 2 && p.ceil_mode && p.pad_count == PAD_COUNT_INCLUDE);
+    CHECK(pass_spec_parse("avg:3,cip=0,div=7", &p, &err) == 0 && p.pad_count == PAD_COUNT_EXCLUDE &&
+          p.divisor_override == 7);
+    CHECK(pass_spec_parse("avg:3", &p, &err) == 0 && p.pad_count == PAD_COUNT_DEFAULT &&
           !p.divisor_override);
     CHECK(pass_spec_parse("avg:3,div=0", &p, &err) == -1 && strstr(err.msg, "from 1"));
     CHECK(pass_spec_parse("avg:3,div", &p, &err) == -1 && strstr(err.msg, "div=4"));

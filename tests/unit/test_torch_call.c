@@ -68,11 +68,11 @@ static void test_avg_and_lp_modules(void)
 static void test_adaptive_and_fractional_modules(void)
 {
     CHECK(translates("nn.AdaptiveAvgPool2d((7, 7))", "avg,out=7x7"));
-    CHECK(translates("nn.AdaptiveAvgPool2d(1)", "avg,out=1"));
+    CHECK(translates("nn.AdaptiveAvgPool2d(1)", "avg,out=1x1"));
     CHECK(translates("nn.AdaptiveMaxPool1d(5)", "max,out=5"));
     CHECK(translates("nn.AdaptiveMaxPool3d((2, 3, 4), return_indices=False)", "max,out=2x3x4"));
     CHECK(translates("nn.AdaptiveAvgPool1d((5,))", "avg,out=5"));
-    CHECK(translates("nn.FractionalMaxPool2d(3, output_size=5)", "fmax:3x3,out=5"));
+    CHECK(translates("nn.FractionalMaxPool2d(3, output_size=5)", "fmax:3x3,out=5x5"));
     CHECK(translates("nn.FractionalMaxPool2d(2, (5, 6))", "fmax:2x2,out=5x6"));
     CHECK(translates("nn.FractionalMaxPool2d(3, output_ratio=0.5)", "fmax:3x3,ratio=0.5"));
     CHECK(translates("nn.FractionalMaxPool3d((1, 2, 2), None, (0.5, 0.7, 0.25))",
@@ -117,12 +117,12 @@ static void test_functions(void)
     CHECK(translates("F.lp_pool3d(x, norm_type=1, kernel_size=2)", "lp:2x2x2,norm=1"));
     CHECK(translates("F.adaptive_max_pool2d(x, (4, 5))", "max,out=4x5"));
     CHECK(translates("F.adaptive_max_pool1d(x, 4, False)", "max,out=4"));
-    CHECK(translates("F.adaptive_avg_pool3d(x, 1)", "avg,out=1"));
+    CHECK(translates("F.adaptive_avg_pool3d(x, 1)", "avg,out=1x1x1"));
     CHECK(translates("F.fractional_max_pool2d(x, 3, output_ratio=(0.5, 0.5))",
                      "fmax:3x3,ratio=0.5x0.5"));
-    CHECK(translates("F.fractional_max_pool3d(x, 2, 4)", "fmax:2x2x2,out=4"));
+    CHECK(translates("F.fractional_max_pool3d(x, 2, 4)", "fmax:2x2x2,out=4x4x4"));
     /* the function takes output_size and ignores output_ratio when both are given */
-    CHECK(translates("F.fractional_max_pool2d(x, 2, 4, 0.5)", "fmax:2x2,out=4"));
+    CHECK(translates("F.fractional_max_pool2d(x, 2, 4, 0.5)", "fmax:2x2,out=4x4"));
     /* the input: any name, even a call */
     CHECK(translates("F.max_pool2d(self.features(x), 2)", "max:2x2"));
     CHECK(translates("F.max_pool2d(h_1, 2)", "max:2x2"));
@@ -137,14 +137,19 @@ static void test_prefixes(void)
     CHECK(translates("F.max_pool2d(x, 2)", "max:2x2"));
     CHECK(translates("nn.functional.max_pool2d(x, 2)", "max:2x2"));
     CHECK(translates("torch.nn.functional.max_pool2d(x, 2)", "max:2x2"));
-    CHECK(refuses("F.MaxPool2d(2)", "F.MaxPool2d: not a pooling layer (column 1)"));
-    CHECK(refuses("nn.max_pool2d(x, 2)", "nn.max_pool2d: not a pooling function (column 1)"));
-    CHECK(refuses("torch.max_pool2d(x, 2)", "torch.max_pool2d: not a pooling function (column 1)"));
+    CHECK(refuses("F.MaxPool2d(2)",
+                  "F.MaxPool2d: not a pooling layer; give the pooling layers alone (column 1)"));
+    CHECK(
+        refuses("nn.max_pool2d(x, 2)",
+                "nn.max_pool2d: not a pooling function; give the pooling layers alone (column 1)"));
+    CHECK(refuses(
+        "torch.max_pool2d(x, 2)",
+        "torch.max_pool2d: not a pooling function; give the pooling layers alone (column 1)"));
 }
 
 static void test_lists_and_sequentials(void)
 {
-    CHECK(translates("[nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1)]", "max:2x2 avg,out=1"));
+    CHECK(translates("[nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1)]", "max:2x2 avg,out=1x1"));
     CHECK(translates("[nn.MaxPool2d(2),]", "max:2x2"));
     CHECK(translates("(nn.MaxPool2d(2), F.avg_pool2d(x, 3))", "max:2x2 avg:3x3"));
     CHECK(translates("nn.Sequential(nn.MaxPool2d(2), nn.AvgPool2d(2))", "max:2x2 avg:2x2"));
@@ -163,7 +168,7 @@ static void test_lists_and_sequentials(void)
                      "ceil_mode=False)\n"
                      "  (gap): AdaptiveAvgPool2d(output_size=1)\n"
                      ")",
-                     "max:2x2 avg,out=1"));
+                     "max:2x2 avg,out=1x1"));
     CHECK(translates("Sequential(\n"
                      "  (0): Sequential(\n"
                      "    (0): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, "
@@ -175,7 +180,16 @@ static void test_lists_and_sequentials(void)
                      "max:2x2 max:2"));
     /* ModuleList's order is its model's forward(): not a sequence of passes */
     CHECK(refuses("ModuleList(\n  (0): MaxPool2d(kernel_size=2)\n)",
-                  "unexpected ':' at line 2, column 6"));
+                  "ModuleList: not a pooling layer; give the pooling layers alone (line 1, "
+                  "column 1)"));
+    /* a printed model of its own class: its children in order; lines without it too */
+    CHECK(translates("Net(\n  (features): Sequential(\n    (0): MaxPool2d(kernel_size=2)\n  )\n"
+                     "  (gap): AdaptiveAvgPool2d(output_size=1)\n)",
+                     "max:2x2 avg,out=1x1"));
+    CHECK(translates("(2): MaxPool2d(kernel_size=3, stride=2)\n(5): AvgPool2d(kernel_size=2)",
+                     "max:3x3,s=2 avg:2x2"));
+    CHECK(refuses("(2): MaxPool2d(2)\nAvgPool2d(2)",
+                  "a line without its \"(name):\" label at line 2, column 1"));
 }
 
 static void test_syntax_errors(void)
@@ -196,21 +210,27 @@ static void test_syntax_errors(void)
     CHECK(refuses("nn.LPPool2d(1e999, 2)", "number too large at column 13"));
     CHECK(refuses("nn.MaxPool2d(3)\n)", "unexpected ')' at line 2, column 1"));
     /* "(0):" entries belong to a printed Sequential */
-    CHECK(refuses("nn.MaxPool2d((0): 3)", "unexpected ':' at column 17"));
+    CHECK(refuses("nn.MaxPool2d((0): 3)",
+                  "nn.MaxPool2d: a printed \"(name):\" entry among its arguments (column 19)"));
     CHECK(refuses("Sequential(\n  (0): MaxPool2d(2) MaxPool2d(2)\n)",
                   "unexpected 'MaxPool2d' at line 2, column 21"));
 }
 
 static void test_layer_errors(void)
 {
-    CHECK(refuses("nn.Conv2d(3, 8, 3)", "nn.Conv2d: not a pooling layer (column 1)"));
-    CHECK(refuses("F.relu(x)", "F.relu: not a pooling function (column 1)"));
-    CHECK(refuses("nn.MaxPool4d(2)", "nn.MaxPool4d: not a pooling layer (column 1)"));
-    CHECK(refuses("nn.FractionalMaxPool1d(2, 3)",
-                  "nn.FractionalMaxPool1d: not a pooling layer (column 1)"));
-    CHECK(refuses("[nn.MaxPool2d(2), nn.ReLU()]", "nn.ReLU: not a pooling layer (column 19)"));
+    CHECK(refuses("nn.Conv2d(3, 8, 3)",
+                  "nn.Conv2d: not a pooling layer; give the pooling layers alone (column 1)"));
+    CHECK(refuses("F.relu(x)",
+                  "F.relu: not a pooling function; give the pooling layers alone (column 1)"));
+    CHECK(refuses("nn.MaxPool4d(2)",
+                  "nn.MaxPool4d: not a pooling layer; give the pooling layers alone (column 1)"));
+    CHECK(refuses(
+        "nn.FractionalMaxPool1d(2, 3)",
+        "nn.FractionalMaxPool1d: not a pooling layer; give the pooling layers alone (column 1)"));
+    CHECK(refuses("[nn.MaxPool2d(2), nn.ReLU()]",
+                  "nn.ReLU: not a pooling layer; give the pooling layers alone (column 19)"));
     CHECK(refuses("Sequential(\n  (0): MaxPool2d(kernel_size=2)\n  (1): Conv2d(3, 3, 3)\n)",
-                  "Conv2d: not a pooling layer (line 3, column 8)"));
+                  "Conv2d: not a pooling layer; give the pooling layers alone (line 3, column 8)"));
     CHECK(refuses("nn.MaxUnpool2d(2)",
                   "nn.MaxUnpool2d: unpooling is a command of its own: see pool unpool (column 1)"));
     CHECK(refuses("F.max_unpool1d(x, i, 2)",
