@@ -370,6 +370,23 @@ static int64_t tap_position(const struct pool_stage *s, const struct axis_window
     return (int64_t)((at[AX_D] * s->in.size[1] + at[AX_H]) * s->in.size[2] + at[AX_W]);
 }
 
+/* Copies one window's real taps, depth, height and width in order, into the window buffer:
+ * value_bytes from element c of each tap (a whole pixel for a channels-last mode). */
+static size_t gather_taps(struct pool_stage *s, const struct axis_window w[3], size_t c,
+                          size_t value_bytes)
+{
+    size_t es = dtype_size(s->in.dtype), inner = s->in.inner, n = 0;
+    for (size_t jd = 0; jd < w[AX_D].count; jd++)
+        for (size_t jh = 0; jh < w[AX_H].count; jh++) {
+            const char *row = kept_row(s, w[AX_D].first + jd * w[AX_D].step,
+                                       w[AX_H].first + jh * w[AX_H].step);
+            for (size_t jw = 0; jw < w[AX_W].count; jw++, n++)
+                memcpy((char *)s->window + n * value_bytes,
+                       row + ((w[AX_W].first + jw * w[AX_W].step) * inner + c) * es, value_bytes);
+        }
+    return n;
+}
+
 /* fmax's offset u in [0, 1) for one axis of one (batch, channel) plane: PyTorch's sample,
  * or 24 random bits (as torch.rand's float) from the seed, the plane and the axis. */
 static double fractional_sample(const struct pool_stage *s, size_t set, int slot)
@@ -445,19 +462,13 @@ static int fractional_row(struct pool_stage *s, size_t od, size_t oh, size_t new
             return pool_fail(err, "fmax: a window's rows have left the ring (a bug: please "
                                   "report it)");
         for (size_t o = 0; o < s->out.size[2]; o++) {
-            size_t sw = fractional_start(s, AX_W, set, o), n = 0;
-            for (size_t jd = 0; jd < kd; jd++)
-                for (size_t jh = 0; jh < kh; jh++) {
-                    const char *row = kept_row(s, sd + jd, sh + jh);
-                    for (size_t jw = 0; jw < kw; jw++, n++)
-                        memcpy((char *)s->window + n * es, row + ((sw + jw) * inner + c) * es, es);
-                }
+            const struct axis_window w[3] = {
+                {sd, kd, 1, 0}, {sh, kh, 1, 0}, {fractional_start(s, AX_W, set, o), kw, 1, 0}};
+            size_t n = gather_taps(s, w, c, es);
             void *out = (char *)s->out_row + (o * inner + c) * es;
             size_t tap = s->kernels->arg_extreme(s->window, n, MODE_MAX, out);
-            if (s->indices) {
-                size_t d = sd + tap / (kh * kw), h = sh + tap / kw % kh, w = sw + tap % kw;
-                s->index_row[o * inner + c] = (int64_t)((d * h_len + h) * s->in.size[2] + w);
-            }
+            if (s->indices)
+                s->index_row[o * inner + c] = tap_position(s, w, tap, od, oh, o);
         }
     }
     return 0;
@@ -473,20 +484,13 @@ static void select_row(struct pool_stage *s, size_t od, size_t oh)
     struct axis_window wh = axis_window_at(&s->axis[AX_H], oh);
     for (size_t o = 0; o < s->out.size[2]; o++) {
         const struct axis_window *ww = &s->axis[AX_W].win[o];
+        const struct axis_window w[3] = {wd, wh, *ww};
         for (size_t c = 0; c < inner; c += width) {
-            size_t n = 0;
-            for (size_t jd = 0; jd < wd.count; jd++)
-                for (size_t jh = 0; jh < wh.count; jh++) {
-                    const char *row = kept_row(s, wd.first + jd * wd.step, wh.first + jh * wh.step);
-                    for (size_t jw = 0; jw < ww->count; jw++, n++)
-                        memcpy((char *)s->window + n * value_bytes,
-                               row + ((ww->first + jw * ww->step) * inner + c) * es, value_bytes);
-                }
+            size_t n = gather_taps(s, w, c, value_bytes);
             void *out = (char *)s->out_row + (o * inner + c) * es;
             if (s->indices) {
                 size_t tap = s->kernels->arg_extreme(s->window, n, s->mode, out);
-                s->index_row[o * inner + c] = tap_position(s, (struct axis_window[3]){wd, wh, *ww},
-                                                           tap, od, oh, o);
+                s->index_row[o * inner + c] = tap_position(s, w, tap, od, oh, o);
             } else {
                 s->kernels->select_window(s->window, n, width, s->mode, out);
             }
