@@ -1,6 +1,7 @@
 #include "source.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -17,8 +18,11 @@ int source_open(struct byte_source *src, const char *path, struct pool_error *er
             return pool_fail(err, "cannot open: %s", strerror(errno));
         src->owns_fp = true;
         /* stdio reads a file in blocks of st_blksize (4 KiB): a whole small image in one
-         * or two reads instead saves tens of system calls per file in a batch. */
-        setvbuf(src->fp, NULL, _IOFBF, SOURCE_READ_BUFFER);
+         * or two reads instead saves tens of system calls per file in a batch. glibc takes
+         * setvbuf's size only with a buffer given, so the source owns one. */
+        src->buffer = malloc(SOURCE_READ_BUFFER);
+        if (src->buffer)
+            setvbuf(src->fp, src->buffer, _IOFBF, SOURCE_READ_BUFFER);
     }
     struct stat st;
     if (fstat(fileno(src->fp), &st) == 0) {
@@ -39,6 +43,8 @@ void source_close(struct byte_source *src)
     if (src->owns_fp && src->fp)
         fclose(src->fp);
     src->fp = NULL;
+    free(src->buffer); /* after fclose: stdio used it to the end */
+    src->buffer = NULL;
 }
 
 size_t source_peek(struct byte_source *src, const unsigned char **bytes, size_t n)

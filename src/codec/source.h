@@ -15,6 +15,7 @@ struct byte_source {
     FILE *fp;
     const char *name; /* as the user gave it; "-" for stdin */
     bool owns_fp;
+    char *buffer; /* the file's stdio buffer, SOURCE_READ_BUFFER bytes (NULL: stdio's) */
     unsigned char peeked[SOURCE_PEEK_MAX];
     size_t peek_len, peek_pos;
     long long size; /* bytes in a regular file, -1 when unknown (a pipe) */
