@@ -33,7 +33,7 @@ int samples_load(const char *path, double **values, size_t *sets, int *dims, str
     if (rc == 0 && r.shape.dtype != DT_F32 && r.shape.dtype != DT_F64)
         rc = pool_fail(err, "random samples are float32 or float64 (as the input), not %s",
                        dtype_name(r.shape.dtype));
-    int last = rc == 0 ? (int)r.shape.dims[r.shape.ndim - 1] : 0;
+    int last = rc == 0 && r.shape.ndim > 0 ? (int)r.shape.dims[r.shape.ndim - 1] : 0;
     if (rc == 0 && last != 2 && last != 3)
         rc = pool_fail(err,
                        "random samples have 2 (2-D) or 3 (3-D) values per plane, as "
