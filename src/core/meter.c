@@ -447,6 +447,8 @@ static void finish_slot(struct pass_meter *m, struct loss_slot *s)
     size_t inner = m->out.inner, ow = m->out.size[2];
     const uint32_t *cols = m->map[AX_W].count;
     s->busy = false;
+    if (s->rows_seen == 0) /* no input row is nearest to it (more outputs than inputs) */
+        return;
     if (m->exact && m->row_cross_fits && m->width_runs) {
         m->cross += runs_cross(m, s);
         m->compared += s->rows_seen * geom_row_elems(&m->in);

@@ -154,4 +154,8 @@ PY
     [ "$status" -eq 1 ]
     run vg -m avg -k 2 --divisor 3 --no-count-include-pad -p 1 a.npy -o d.npy
     [ "$status" -eq 0 ]
+    # the exact meter, with output rows that no input row is nearest to (L + 1 outputs)
+    mknpy u.npy 'np.random.default_rng(3).integers(0, 255, (9, 11, 3)).astype(np.uint8)'
+    run vg --stats=/dev/null -P avg:2,s=1,p=1,cip=0 u.npy -o w.npy
+    [ "$status" -eq 0 ]
 }
