@@ -145,41 +145,33 @@ static void close_input(struct unpool_input *in)
     memset(&in->src, 0, sizeof in->src);
 }
 
-static size_t axis_value(const struct size_arg *a, int axis, size_t unset)
-{
-    return a->n == 0 ? unset : a->n == 1 ? a->v[0] : a->v[axis];
-}
-
 /* The output's spatial sizes: given, or max_unpool's default (L - 1) s - 2 p + k. */
 static int output_sizes(const struct unpool_job *j, size_t size[3], struct pool_error *err)
 {
     const struct unpool_args *a = &j->a;
     int n = j->in.nspatial;
-    const struct size_arg *all[] = {&a->output_size, &a->kernel, &a->stride, &a->padding};
-    const char *names[] = {"--output-size", "-k", "-s", "-p"};
-    for (int i = 0; i < 4; i++)
-        if (all[i]->n > 1 && all[i]->n != n)
-            return pool_fail(err, "%s has %d sizes but the values have %d spatial ax%s", names[i],
-                             all[i]->n, n, n == 1 ? "is" : "es");
+    size_t given[3], k[3], s[3], p[3]; /* s 0: the kernel */
+    if (size_arg_resolve(&a->output_size, "--output-size", n, 0, 0, given, err) ||
+        size_arg_resolve(&a->kernel, "-k", n, 1, 1, k, err) ||
+        size_arg_resolve(&a->stride, "-s", n, 0, 1, s, err) ||
+        size_arg_resolve(&a->padding, "-p", n, 0, 0, p, err))
+        return -1;
     for (int i = 0; i < 3; i++) {
         size[i] = j->in.size[i];
-        int axis = i - (3 - n);
-        if (axis < 0)
+        if (i < 3 - n)
             continue;
         if (a->output_size.n) {
-            size[i] = axis_value(&a->output_size, axis, 0);
+            size[i] = given[i];
         } else {
-            size_t k = axis_value(&a->kernel, axis, 1), s = axis_value(&a->stride, axis, k);
-            size_t p = axis_value(&a->padding, axis, 0), L = j->in.size[i];
-            size_t grown;
-            if (__builtin_mul_overflow(L - 1, s, &grown) ||
-                __builtin_add_overflow(grown, k, &grown))
+            size_t stride = s[i] ? s[i] : k[i], L = j->in.size[i], grown;
+            if (__builtin_mul_overflow(L - 1, stride, &grown) ||
+                __builtin_add_overflow(grown, k[i], &grown))
                 return pool_fail(err, "(L - 1) s + k is too large on axis %c (L %zu)",
                                  j->in.axis_name[i], L);
-            if (k == 0 || s == 0 || grown <= 2 * p)
-                return pool_fail(err, "kernel %zu, stride %zu, padding %zu give no output", k, s,
-                                 p);
-            size[i] = grown - 2 * p;
+            if (k[i] == 0 || stride == 0 || grown <= 2 * p[i])
+                return pool_fail(err, "kernel %zu, stride %zu, padding %zu give no output", k[i],
+                                 stride, p[i]);
+            size[i] = grown - 2 * p[i];
         }
         if (size[i] == 0)
             return pool_fail(err, "an output size of 0");

@@ -170,10 +170,8 @@ int pass_check(const struct pool_pass *p, struct pool_error *err)
     return 0;
 }
 
-/* Fills out[3] (depth, height, width): `unset` where the option was not given, `absent`
- * on the axes the tensor does not have. */
-static int resolve_arg(const struct size_arg *a, const char *what, int nspatial, size_t unset,
-                       size_t absent, size_t out[3], struct pool_error *err)
+int size_arg_resolve(const struct size_arg *a, const char *what, int nspatial, size_t unset,
+                     size_t absent, size_t out[3], struct pool_error *err)
 {
     if (a->n > 1 && a->n != nspatial)
         return pool_fail(err, "%s has %d sizes but the input has %d spatial ax%s", what, a->n,
@@ -236,14 +234,14 @@ int pass_resolve(const struct pool_pass *p, int nspatial, struct axis_params ax[
                  struct pool_error *err)
 {
     size_t k[3], s[3], pad[3], d[3], o[3];
-    if (resolve_arg(&p->kernel, "kernel", nspatial, 1, 1, k, err) ||
-        resolve_arg(&p->padding, "padding", nspatial, 0, 0, pad, err) ||
-        resolve_arg(&p->dilation, "dilation", nspatial, 1, 1, d, err) ||
-        resolve_arg(&p->output_size, "output size", nspatial, 1, 1, o, err))
+    if (size_arg_resolve(&p->kernel, "kernel", nspatial, 1, 1, k, err) ||
+        size_arg_resolve(&p->padding, "padding", nspatial, 0, 0, pad, err) ||
+        size_arg_resolve(&p->dilation, "dilation", nspatial, 1, 1, d, err) ||
+        size_arg_resolve(&p->output_size, "output size", nspatial, 1, 1, o, err))
         return -1;
     /* stride defaults to the kernel, axis by axis */
     if (p->stride.n) {
-        if (resolve_arg(&p->stride, "stride", nspatial, 1, 1, s, err))
+        if (size_arg_resolve(&p->stride, "stride", nspatial, 1, 1, s, err))
             return -1;
     } else {
         memcpy(s, k, sizeof s);

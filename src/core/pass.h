@@ -101,6 +101,12 @@ static inline int64_t axis_lead(const struct axis_params *a)
     return (int64_t)a->padding - a->shift;
 }
 
+/* A size option per axis into out[3] (depth, height, width): `unset` where it was not
+ * given, `absent` on the axes the tensor does not have; one value or one per spatial axis
+ * (else an error naming `what`). */
+int size_arg_resolve(const struct size_arg *a, const char *what, int nspatial, size_t unset,
+                     size_t absent, size_t out[3], struct pool_error *err);
+
 const char *mode_name(const struct pool_pass *p);
 /* Whether the pass divides by windows that include padding: windowed avg unless the user
  * said count_include_pad=False (a zero-initialised pass is PyTorch's default: it does). */
