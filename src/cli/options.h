@@ -12,7 +12,9 @@
 #define MAX_JOBS 256
 #define DEFAULT_PNG_LEVEL 3
 #define DEFAULT_JPEG_QUALITY 90
-#define DEFAULT_WARN_PSNR 20.0
+/* The PSNR of a stack against its input below which an image warns: chosen on real photos
+ * (man page, WARNINGS) so that 2x and 4x averages stay silent. */
+#define DEFAULT_WARN_PSNR 18.0
 
 enum edge_rule { EDGE_UNSET, EDGE_FLOOR, EDGE_CEIL, EDGE_PARTIAL, EDGE_REPLICATE };
 
@@ -60,7 +62,7 @@ struct cli_options {
     const char *stats_file;    /* NULL: stderr */
     bool stats_text;           /* an aligned table instead of JSON Lines */
     bool shift_test;           /* also pool the input shifted by one element */
-    double warn_psnr;          /* warn when a pass's PSNR falls below (dB); 0: never */
+    double warn_psnr;          /* warn when the passes' PSNR falls below (dB); 0: never */
     bool warn_psnr_given;
     const char *save_passes;   /* a folder for every pass's output, or NULL */
     const char *contact_sheet; /* a PNG of the input and every pass, or NULL */

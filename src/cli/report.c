@@ -236,6 +236,22 @@ static void json_field(FILE *out, const char *key, double v)
     json_number(out, v);
 }
 
+/* ,"shift":{"w":{"changed":0.25,"mean_change":60,"relative_change":0.333},...} */
+static void json_shift(FILE *out, const char *key, const struct shift_figures *f)
+{
+    fprintf(out, ",\"%s\":{", key);
+    for (int i = 0; i < f->naxes; i++) {
+        fprintf(out, "%s\"%c\":{\"changed\":", i ? "," : "", f->axis[i]);
+        json_number(out, f->changed[i]);
+        fputs(",\"mean_change\":", out);
+        json_number(out, f->mean_change[i]);
+        fputs(",\"relative_change\":", out);
+        json_number(out, f->relative_change[i]);
+        fputc('}', out);
+    }
+    fputc('}', out);
+}
+
 /* What the report says about one pass. */
 struct pass_record {
     const char *input;
@@ -245,8 +261,9 @@ struct pass_record {
     int nspatial;
     double coverage, seconds;
     struct meter_figures fig;
+    struct meter_figures stack; /* the passes so far against the first one's input */
     bool has_shift;
-    struct shift_figures shift;
+    struct shift_figures shift, stack_shift; /* the pass alone; the passes so far */
 };
 
 static void write_json(FILE *out, const struct pass_record *r)
@@ -295,17 +312,13 @@ static void write_json(FILE *out, const struct pass_record *r)
     json_field(out, "rmse", r->fig.rmse);
     json_field(out, "peak", r->fig.peak);
     json_field(out, "psnr", r->fig.psnr);
+    json_field(out, "stack_mse", r->stack.mse);
+    json_field(out, "stack_rmse", r->stack.rmse);
+    json_field(out, "stack_psnr", r->stack.psnr);
     json_field(out, "seconds", r->seconds);
     if (r->has_shift) {
-        fputs(",\"shift\":{", out);
-        for (int i = 0; i < r->shift.naxes; i++) {
-            fprintf(out, "%s\"%c\":{\"changed\":", i ? "," : "", r->shift.axis[i]);
-            json_number(out, r->shift.changed[i]);
-            fputs(",\"change\":", out);
-            json_number(out, r->shift.change[i]);
-            fputc('}', out);
-        }
-        fputc('}', out);
+        json_shift(out, "shift", &r->shift);
+        json_shift(out, "stack_shift", &r->stack_shift);
     }
     fputs("}\n", out);
 }
@@ -317,33 +330,73 @@ static void format_dims(const struct tensor_shape *s, char *buf, size_t len)
     snprintf(buf + used, len - used, " %s", dtype_name(s->dtype));
 }
 
+static void format_psnr(double psnr, char *buf, size_t len)
+{
+    if (isinf(psnr))
+        snprintf(buf, len, "%s", "inf");
+    else
+        snprintf(buf, len, "%.2f", psnr);
+}
+
+/* Up to this many channels get a line each; more are summed up in one. */
+#define TEXT_CHANNELS_LISTED 4
+
+/* "64 channels: min -3.1 max 7.2, means -0.2 to 1.3, stds 0.1 to 2.2". */
+static void write_channel_summary(FILE *out, const struct meter_figures *fig)
+{
+    struct channel_figures lo = fig->channel[0], hi = lo;
+    for (size_t c = 1; c < fig->channels; c++) {
+        const struct channel_figures *f = &fig->channel[c];
+        lo.min = fmin(lo.min, f->min);
+        hi.max = fmax(hi.max, f->max);
+        lo.mean = fmin(lo.mean, f->mean);
+        hi.mean = fmax(hi.mean, f->mean);
+        lo.std = fmin(lo.std, f->std);
+        hi.std = fmax(hi.std, f->std);
+    }
+    fprintf(out,
+            "     %zu channels: min %.6g max %.6g, means %.6g to %.6g, stds %.6g to %.6g "
+            "(--stats JSON has each)\n",
+            fig->channels, lo.min, hi.max, lo.mean, hi.mean, lo.std, hi.std);
+}
+
+/* "25.0% of outputs change, by 60 (33.33% of the input's range)", or shorter. */
+static void write_shift_change(FILE *out, const struct shift_figures *f, int axis, bool terse)
+{
+    fprintf(out, terse ? "%.1f%%" : "%.1f%% of outputs change", 100 * f->changed[axis]);
+    if (f->changed[axis] > 0)
+        fprintf(out, terse ? ", by %.4g (%.2f%%)" : ", by %.4g (%.2f%% of the input's range)",
+                f->mean_change[axis], 100 * f->relative_change[axis]);
+}
+
 static void write_text(FILE *out, const struct pass_record *r)
 {
-    char spec[160], in[64], outs[64], psnr[32];
+    char spec[160], in[64], outs[64], psnr[32], stack[32];
     describe_pass(r->pass, r->nspatial, spec, sizeof spec);
     format_dims(&r->in, in, sizeof in);
     format_dims(&r->out, outs, sizeof outs);
     if (r->number == 1)
-        fprintf(out, "%s (image %zu)\n%-4s %-22s %-18s %-18s %8s %10s %8s %9s\n", r->input,
-                r->image, "pass", "spec", "in", "out", "coverage", "rmse", "psnr", "ms");
-    if (isinf(r->fig.psnr))
-        snprintf(psnr, sizeof psnr, "%s", "inf");
-    else
-        snprintf(psnr, sizeof psnr, "%.2f", r->fig.psnr);
-    fprintf(out, "%-4zu %-22s %-18s %-18s %7.1f%% %10.4g %8s %9.2f\n", r->number, spec, in, outs,
-            100 * r->coverage, r->fig.rmse, psnr, 1e3 * r->seconds);
-    for (size_t c = 0; c < r->fig.channels; c++) {
+        fprintf(out, "%s (image %zu)\n%-4s %-22s %-18s %-18s %8s %10s %8s %8s %9s\n", r->input,
+                r->image, "pass", "spec", "in", "out", "coverage", "rmse", "psnr", "stack", "ms");
+    format_psnr(r->fig.psnr, psnr, sizeof psnr);
+    format_psnr(r->stack.psnr, stack, sizeof stack);
+    fprintf(out, "%-4zu %-22s %-18s %-18s %7.1f%% %10.4g %8s %8s %9.2f\n", r->number, spec, in,
+            outs, 100 * r->coverage, r->fig.rmse, psnr, stack, 1e3 * r->seconds);
+    if (r->fig.channels > TEXT_CHANNELS_LISTED)
+        write_channel_summary(out, &r->fig);
+    for (size_t c = 0; c < r->fig.channels && r->fig.channels <= TEXT_CHANNELS_LISTED; c++) {
         const struct channel_figures *f = &r->fig.channel[c];
         fprintf(out, "     channel %-3zu min %-10.6g max %-10.6g mean %-10.6g std %.6g\n", c,
                 f->min, f->max, f->mean, f->std);
     }
     for (int i = 0; r->has_shift && i < r->shift.naxes; i++) {
-        fprintf(out, "     shift %c by 1: %.1f%% of outputs changed", r->shift.axis[i],
-                100 * r->shift.changed[i]);
-        if (isfinite(r->shift.change[i]))
-            fprintf(out, ", by %.2f%% of their range on average\n", 100 * r->shift.change[i]);
-        else
-            fputs(" (the output is constant: no range to compare with)\n", out);
+        fprintf(out, "     shift %c by 1: ", r->shift.axis[i]);
+        write_shift_change(out, &r->shift, i, false);
+        if (r->number > 1) { /* (the first pass is the stack so far) */
+            fprintf(out, "; passes 1-%zu: ", r->number);
+            write_shift_change(out, &r->stack_shift, i, true);
+        }
+        fputc('\n', out);
     }
 }
 
@@ -369,23 +422,35 @@ static void swap_axes(char *layout, size_t *dims)
     dims[w - layout] = t;
 }
 
-static void turn_record(struct pass_record *r)
+static void swap(double *v, int i, int j)
 {
-    swap_axes(r->in.layout, r->in.dims);
-    swap_axes(r->out.layout, r->out.dims);
-    struct shift_figures *f = &r->shift;
+    double t = v[i];
+    v[i] = v[j];
+    v[j] = t;
+}
+
+static void turn_shift(struct shift_figures *f)
+{
     int h = -1, w = -1;
-    for (int i = 0; r->has_shift && i < f->naxes; i++) {
+    for (int i = 0; i < f->naxes; i++) {
         h = f->axis[i] == 'h' ? i : h;
         w = f->axis[i] == 'w' ? i : w;
     }
     if (h < 0 || w < 0)
         return;
-    double changed = f->changed[h], change = f->change[h];
-    f->changed[h] = f->changed[w];
-    f->change[h] = f->change[w];
-    f->changed[w] = changed;
-    f->change[w] = change;
+    swap(f->changed, h, w);
+    swap(f->mean_change, h, w);
+    swap(f->relative_change, h, w);
+}
+
+static void turn_record(struct pass_record *r)
+{
+    swap_axes(r->in.layout, r->in.dims);
+    swap_axes(r->out.layout, r->out.dims);
+    if (r->has_shift) {
+        turn_shift(&r->shift);
+        turn_shift(&r->stack_shift);
+    }
 }
 
 int report_image(struct report *rep, const char *input, size_t image,
@@ -404,8 +469,13 @@ int report_image(struct report *rep, const char *input, size_t image,
                                                                                  : plan.coverage;
         r.seconds = pass_filter_seconds(f);
         meter_figures(pass_filter_meter(f), &r.fig);
-        if ((r.has_shift = p->shift != NULL))
-            shift_probe_figures(p->shift, k + 1, &r.shift);
+        struct pass_meter *stack = pipeline_stack_meter(p, k);
+        if (stack)
+            meter_figures(stack, &r.stack);
+        else
+            r.stack.mse = r.stack.rmse = r.stack.psnr = NAN;
+        r.has_shift = pipeline_shift(p, k, false, &r.shift) &&
+                      pipeline_shift(p, k, true, &r.stack_shift);
         if (transposed)
             turn_record(&r);
         if (rep->text)
@@ -418,26 +488,31 @@ int report_image(struct report *rep, const char *input, size_t image,
     return 0;
 }
 
-bool report_warn_psnr(struct input_warnings *to, const char *input, const struct pool_pass *passes,
-                      struct pipeline *p, double threshold, bool estimated)
+/* "pass 2 (max)" or "passes 1-3". */
+static void stack_name(const struct pool_pass *passes, size_t last, char *buf, size_t len)
 {
-    for (size_t k = 0; k < p->npasses; k++) {
-        struct pass_meter *m = pass_filter_meter(p->passes[k]);
-        struct meter_figures f;
-        if (!m)
-            return false;
-        meter_figures(m, &f);
-        if (f.psnr < threshold) {
-            char general[160];
-            snprintf(general, sizeof general, "pass %zu (%s): PSNR below %g dB against its input",
-                     k + 1, mode_name(&passes[k]), threshold);
-            warning_give(to, input, WARNING_PSNR, f.psnr, estimated, general,
-                         "pass %zu (%s): PSNR %s%.1f dB against its input, below %g dB: the "
-                         "pass throws away much of the detail (--warn-psnr sets the limit)",
-                         k + 1, mode_name(&passes[k]), estimated ? "about " : "", f.psnr,
-                         threshold);
-            return true;
-        }
-    }
-    return false;
+    if (last == 1)
+        snprintf(buf, len, "pass 1 (%s)", mode_name(&passes[0]));
+    else
+        snprintf(buf, len, "passes 1-%zu", last);
+}
+
+bool report_warn_psnr(struct input_warnings *to, const char *input, const struct pool_pass *passes,
+                      struct pipeline *p, size_t last, double threshold)
+{
+    struct pass_meter *m = pipeline_stack_meter(p, last - 1);
+    struct meter_figures f;
+    if (!m)
+        return false;
+    meter_figures(m, &f);
+    if (!(f.psnr < threshold))
+        return false;
+    char name[64], general[160];
+    stack_name(passes, last, name, sizeof name);
+    snprintf(general, sizeof general, "%s: PSNR below %g dB against the input", name, threshold);
+    warning_give(to, input, WARNING_PSNR, f.psnr, f.estimated, general,
+                 "%s: PSNR %s%.1f dB against the input, below %g dB: much of its detail is "
+                 "lost (--warn-psnr DB sets the limit, 0 turns the warning off)",
+                 name, f.estimated ? "about " : "", f.psnr, threshold);
+    return true;
 }

@@ -33,10 +33,9 @@ void report_abort(struct report *r);
 /* "avg:2,s=1,p=1": a pass as a -P spec, with the values it resolved to (nspatial axes). */
 void describe_pass(const struct pool_pass *p, int nspatial, char *buf, size_t len);
 
-/* Warns (warnings.h: to NULL says it) about the first pass whose PSNR is below threshold;
- * true when it warned.
- * estimated: the meters sampled rows (see meter.h). */
+/* Warns (warnings.h: to NULL says it) when the PSNR of the stack up to pass `last`
+ * (1-based) against the input is below threshold; true when it warned. */
 bool report_warn_psnr(struct input_warnings *to, const char *input, const struct pool_pass *passes,
-                      struct pipeline *p, double threshold, bool estimated);
+                      struct pipeline *p, size_t last, double threshold);
 
 #endif

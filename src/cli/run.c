@@ -14,7 +14,7 @@
 
 /* Without --stats the PSNR warning reads about this many output rows, evenly spread (all of
  * a small image), and the input rows paired with them: a few percent of the time on a big
- * image, and close enough to say that a pass throws detail away. */
+ * image, and close enough to say that the passes throw detail away. */
 #define PSNR_ESTIMATE_ROWS 64
 
 #define PALETTE_EXPANDED_TEXT                                                                      \
@@ -38,6 +38,7 @@ struct input_run {
     struct tensor_shape pass_shape;
     struct orientation turn; /* how the image is turned upright (EXIF) */
     size_t image;            /* 1-based, within the input */
+    size_t loss_pass;        /* the PSNR warning reads the stack up to this pass; 0: none */
 };
 
 /* The output's format: -f, else the output's extension, else the input's. */
@@ -89,10 +90,30 @@ static int check_output(const struct run_settings *s, const char *path, enum fil
     return 0;
 }
 
-/* Whether the passes are metered: for --stats, and for the PSNR warning unless -q. */
-static bool measuring(const struct cli_options *o)
+/* The pass whose stack's PSNR the warning reads (0: no warning), by the man page's rules:
+ * the last pass before the first global one (one element on every spatial axis: it keeps
+ * a single value by design); by default only on images pooled by no label mode (a label
+ * map's or a tensor's loss says nothing about detail); any input with --warn-psnr. */
+static size_t loss_warning_pass(const struct input_run *in, const struct row_geom *geom)
 {
-    return o->stats || (o->warn_psnr > 0 && !o->quiet);
+    const struct cli_options *o = in->s->opt;
+    if (o->quiet || o->warn_psnr <= 0)
+        return 0;
+    bool labels = false;
+    for (size_t k = 0; k < in->s->npasses; k++)
+        labels |= mode_selects(in->passes[k].mode);
+    if (!o->warn_psnr_given && (!in->reader.meta.is_image || labels))
+        return 0;
+    struct row_geom g = *geom;
+    size_t last = 0;
+    for (size_t k = 0; k < in->s->npasses; k++) {
+        if (pass_out_geom(&in->passes[k], &g, &g, NULL))
+            break;
+        if (g.size[0] * g.size[1] * g.size[2] == 1)
+            break;
+        last = k + 1;
+    }
+    return last;
 }
 
 /* A 4-D tensor read as nchw whose W is 1 to 4 and far smaller than C and H is most likely
@@ -275,8 +296,9 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
                                   .cast_to = o->output_dtype,
                                   .change_depth = o->depth_given,
                                   .depth_to = o->depth,
-                                  .measure = measuring(o),
-                                  .estimate_rows = o->stats ? 0 : PSNR_ESTIMATE_ROWS,
+                                  .measure = o->stats,
+                                  .stack_loss = o->stats || o->contact_sheet,
+                                  .estimate_rows = PSNR_ESTIMATE_ROWS,
                                   .shift_test = o->shift_test,
                                   .no_decode_ahead = in->s->no_decode_ahead};
     if (lay_out(in, &geom, err))
@@ -293,6 +315,7 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
             letters[strlen(letters)] = *a;
     po.spatial_letters = letters;
     po.channels = channel_map_of(&in->pass_shape);
+    po.estimate_pass = in->loss_pass = loss_warning_pass(in, &geom);
     memcpy(po.background, o->background, sizeof po.background);
     if (views_wanted(o))
         views_tap_into(&in->shared->views, &po);
@@ -398,8 +421,9 @@ static int report_pass_figures(struct input_run *in, struct pool_error *err)
 {
     const struct cli_options *o = in->s->opt;
     struct run_shared *sh = in->shared;
-    if (!atomic_load(&sh->once->psnr) && o->warn_psnr > 0 && !o->quiet &&
-        report_warn_psnr(sh->warnings, in->name, in->passes, &in->pipe, o->warn_psnr, !o->stats))
+    if (!atomic_load(&sh->once->psnr) && in->loss_pass &&
+        report_warn_psnr(sh->warnings, in->name, in->passes, &in->pipe, in->loss_pass,
+                         o->warn_psnr))
         atomic_store(&sh->once->psnr, true);
     if (o->stats && report_image(&sh->report, in->name, in->image, &in->pass_shape, in->passes,
                                  &in->pipe, in->turn.transpose, err))

@@ -141,7 +141,7 @@ static void say_entry(const struct tally_entry *e, size_t inputs, bool stats_giv
                         e->general, e->low, e->high, worst);
         break;
     case WARNING_PSNR:
-        say_warning(who, "%s, the lowest %s%.1f dB (%s): the pass throws away much of the detail%s",
+        say_warning(who, "%s, the lowest %s%.1f dB (%s): much of their detail is lost%s",
                     e->general, e->estimated ? "about " : "", e->low, worst,
                     stats_given ? "" : "; --stats gives every input's figure");
         break;

@@ -4,7 +4,7 @@
  * many inputs) each input's warnings are kept aside and handed, in input order, to a tally
  * that counts the inputs meeting each kind and says one line per kind at the end:
  *
- *     pool: 37 of 300 inputs: warning: pass 1 (avg): PSNR below 20 dB against its
+ *     pool: 37 of 300 inputs: warning: pass 1 (max): PSNR below 18 dB against the
  *     input, the lowest about 12.3 dB (photos/x.png): ...; --stats gives every input's figure
  *
  * so a folder of photos gives a few lines, the same for any number of workers.
@@ -21,7 +21,7 @@ enum warning_kind {
     WARNING_UNREAD, /* figure: percent of input elements never read */
     WARNING_WINDOW_TOO_WIDE,
     WARNING_COLLAPSE,
-    WARNING_PSNR,             /* figure: the pass's PSNR in dB */
+    WARNING_PSNR,             /* figure: the stack's PSNR against the input, in dB */
     WARNING_PALETTE_EXPANDED, /* a palette image pooled as colours by avg or lp */
     WARNING_LAYOUT,           /* a 4-D tensor that looks channels-last, read as nchw */
     WARNING_WITHIN_SIZE,      /* --size: the image is no larger, kept at its size */

@@ -8,16 +8,18 @@
 enum { AX_D, AX_H, AX_W };
 
 /* One axis of the expansion: which output each input index is compared with, and how many
- * inputs each output is compared with. */
+ * inputs each output is compared with. For a stack of passes the pairing is composed: an
+ * input's output in pass 1, that output's in pass 2, and so on (so -k 8 and -k 2 -r 3,
+ * which write the same output, pair alike). */
 struct axis_map {
-    const struct axis_table *t;
+    const struct axis_table **level; /* the axis's table in each pass, the first first */
+    size_t nlevels;
     /* Each input's output is found among a few neighbours of its readers (lazy_nearest).
      * Width, walked for every row, keeps every answer (in_len and out_len entries). Height
      * and depth, which stream, keep answers as they are asked for (MEMO_UNSET until then)
      * when the axis is at most MEMO_AXIS_MAX long, and store nothing beyond that, so
      * memory stays flat in the image's height and no work follows a declared size. */
     uint32_t *nearest, *count;
-    size_t radius; /* lazy axes: how far around the readers to look */
 };
 
 /* Running sums for one output row whose comparison is not finished: inputs mapped to it
@@ -68,7 +70,7 @@ struct pass_meter {
     bool exact;              /* u8/u16 input whose sums fit (see exact_sums_fit) */
     bool row_cross_fits;     /* exact: one output row's part of cross fits in 64 bits */
     bool width_runs;         /* width's nearest is nondecreasing: each output, one run */
-    bool estimating;         /* a warning's estimate: no channel figures */
+    bool channel_figures;    /* else a warning's estimate, or a stack's loss only */
     bool in_nan, lost_track; /* lost_track: out of memory for open rows */
 };
 
@@ -96,17 +98,20 @@ static bool window_centre2(const struct axis_table *t, size_t o, size_t *c2)
 
 static size_t distance(size_t a, size_t b) { return a > b ? a - b : b - a; }
 
-/* The nearest centre to input i, among outputs within `radius` of the outputs that read it
- * (or of the two around it, in a gap): centres sit about a stride apart and at most half a
- * dilated kernel from where their windows start, so no farther output can be nearer. */
-static size_t lazy_nearest(const struct axis_map *m, size_t i)
+/* How far around an input's readers its nearest centre may be, in outputs. */
+static size_t search_radius(const struct axis_table *t) { return t->reach + 2; }
+
+/* The nearest centre to input i in one pass, among outputs within search_radius of the
+ * outputs that read it (or of the two around it, in a gap): centres sit about a stride
+ * apart and at most half a dilated kernel from where their windows start, so no farther
+ * output can be nearer. */
+static size_t pass_nearest(const struct axis_table *t, size_t i)
 {
-    const struct axis_table *t = m->t;
-    size_t f, l, c2;
+    size_t f, l, c2, radius = search_radius(t);
     axis_readers(t, i, &f, &l);
     size_t lo = f < l ? f : l, hi = f > l ? f : l;
-    lo = lo > m->radius ? lo - m->radius : 0;
-    hi = hi + m->radius < t->out_len ? hi + m->radius : t->out_len - 1;
+    lo = lo > radius ? lo - radius : 0;
+    hi = hi + radius < t->out_len ? hi + radius : t->out_len - 1;
     lo = lo < hi ? lo : hi;
     /* Ties go to the first output as the axis is read: the last for a reversed axis (an
      * EXIF-turned image's), so that its figures are the upright image's. */
@@ -126,6 +131,15 @@ static size_t lazy_nearest(const struct axis_map *m, size_t i)
     return best == t->out_len ? 0 : best;
 }
 
+/* Input i's output at the end of the stack. An index past a pass's input (the far edge's
+ * copies of --edge replicate) cannot occur: each pass reads its predecessor's outputs. */
+static size_t lazy_nearest(const struct axis_map *m, size_t i)
+{
+    for (size_t j = 0; j < m->nlevels; j++)
+        i = pass_nearest(m->level[j], i);
+    return i;
+}
+
 #define MEMO_AXIS_MAX ((size_t)1 << 16)
 #define MEMO_UNSET UINT32_MAX
 
@@ -138,13 +152,12 @@ static size_t nearest_of(struct axis_map *m, size_t i)
     return m->nearest[i];
 }
 
-/* Inputs paired with output o lie within (radius + 1) strides and a dilated kernel of its
- * window (the converse of lazy_nearest's search); count them there. */
-static size_t input_range(const struct axis_map *m, size_t o, size_t *first, size_t *last)
+/* Inputs paired with output o in one pass lie within (radius + 1) strides and a dilated
+ * kernel of its window (the converse of pass_nearest's search). */
+static void pass_input_range(const struct axis_table *t, size_t o, size_t *first, size_t *last)
 {
-    const struct axis_table *t = m->t;
     const struct axis_params *a = &t->params;
-    size_t r = m->radius + 1;
+    size_t r = search_radius(t) + 1;
     double lo, hi;
     if (a->adaptive_out) {
         double scale = (double)t->in_len / (double)t->out_len;
@@ -157,7 +170,22 @@ static size_t input_range(const struct axis_map *m, size_t o, size_t *first, siz
     }
     *first = lo < 0 ? 0 : (size_t)lo;
     *last = hi >= (double)(t->in_len - 1) ? t->in_len - 1 : (size_t)hi;
-    return *last >= *first ? *last - *first + 1 : 0;
+}
+
+/* The stack's: each pass's range of its range's ends, from the last pass back (the ends
+ * move monotonically with o), each clipped to the outputs the pass before has. */
+static size_t input_range(const struct axis_map *m, size_t o, size_t *first, size_t *last)
+{
+    size_t f = o, l = o, ignored;
+    for (size_t j = m->nlevels; j-- > 0 && f <= l;) {
+        pass_input_range(m->level[j], f, &f, &ignored);
+        pass_input_range(m->level[j], l, &ignored, &l);
+        size_t end = j ? m->level[j - 1]->out_len - 1 : m->level[0]->in_len - 1;
+        l = l < end ? l : end;
+    }
+    *first = f;
+    *last = l;
+    return l >= f ? l - f + 1 : 0;
 }
 
 static size_t count_of(struct axis_map *m, size_t o)
@@ -173,27 +201,33 @@ static size_t count_of(struct axis_map *m, size_t o)
     return n;
 }
 
-/* streamed: height or depth (memo, or nothing when long); else width (every answer now). */
-static int axis_map_init(struct axis_map *m, const struct axis_table *t, bool streamed,
-                         struct pool_error *err)
+/* streamed: height or depth (memo, or nothing when long); else width (every answer now).
+ * axis: 0, 1 or 2, this axis's table in each level's three. */
+static int axis_map_init(struct axis_map *m, const struct meter_level *levels, size_t nlevels,
+                         int axis, bool streamed, struct pool_error *err)
 {
-    m->t = t;
-    m->radius = t->reach + 2;
-    if (streamed && (t->in_len > MEMO_AXIS_MAX || t->out_len > MEMO_AXIS_MAX))
+    m->level = malloc(nlevels * sizeof *m->level);
+    if (!m->level)
+        return pool_fail_resource(err, "out of memory for the statistics of a pass");
+    m->nlevels = nlevels;
+    for (size_t j = 0; j < nlevels; j++)
+        m->level[j] = &levels[j].axes[axis];
+    size_t in_len = m->level[0]->in_len, out_len = m->level[nlevels - 1]->out_len;
+    if (streamed && (in_len > MEMO_AXIS_MAX || out_len > MEMO_AXIS_MAX))
         return 0;
-    if (t->in_len >= MEMO_UNSET || t->out_len >= MEMO_UNSET)
+    if (in_len >= MEMO_UNSET || out_len >= MEMO_UNSET)
         return pool_fail(err, "an axis of 2^32 elements or more is too long for statistics");
-    m->nearest = malloc(t->in_len * sizeof *m->nearest);
-    m->count = malloc(t->out_len * sizeof *m->count);
+    m->nearest = malloc(in_len * sizeof *m->nearest);
+    m->count = malloc(out_len * sizeof *m->count);
     if (!m->nearest || !m->count)
         return pool_fail_resource(err, "out of memory for the statistics of a pass");
-    memset(m->nearest, 0xff, t->in_len * sizeof *m->nearest); /* MEMO_UNSET */
+    memset(m->nearest, 0xff, in_len * sizeof *m->nearest); /* MEMO_UNSET */
     if (streamed) {
-        memset(m->count, 0xff, t->out_len * sizeof *m->count);
+        memset(m->count, 0xff, out_len * sizeof *m->count);
         return 0;
     }
-    memset(m->count, 0, t->out_len * sizeof *m->count);
-    for (size_t i = 0; i < t->in_len; i++)
+    memset(m->count, 0, out_len * sizeof *m->count);
+    for (size_t i = 0; i < in_len; i++)
         m->count[nearest_of(m, i)]++;
     return 0;
 }
@@ -303,10 +337,12 @@ static double type_range(enum pool_dtype t)
 }
 
 int meter_create(struct pass_meter **out, const struct row_geom *in,
-                 const struct row_geom *out_geom, const struct axis_table axis[3],
-                 const struct channel_map *channels, double peak, size_t estimate_rows,
-                 struct pool_error *err)
+                 const struct row_geom *out_geom, const struct meter_level *levels, size_t nlevels,
+                 const struct meter_setup *setup, struct pool_error *err)
 {
+    const struct channel_map *channels = &setup->channels;
+    size_t estimate_rows = setup->estimate_rows;
+    double peak = setup->peak;
     struct pass_meter *m = calloc(1, sizeof *m);
     *out = NULL;
     if (!m)
@@ -342,14 +378,14 @@ int meter_create(struct pass_meter **out, const struct row_geom *in,
         }
     }
     for (int a = 0; a < 3; a++)
-        if (axis_map_init(&m->map[a], &axis[a], a != AX_W, err))
+        if (axis_map_init(&m->map[a], levels, nlevels, a, a != AX_W, err))
             goto fail;
     m->exact = exact_sums_fit(m);
     m->row_cross_fits = row_cross_fits(m);
     m->width_runs = true;
     for (size_t i = 1; i < in->size[2]; i++)
         m->width_runs &= m->map[AX_W].nearest[i] >= m->map[AX_W].nearest[i - 1];
-    m->estimating = estimate_rows > 0;
+    m->channel_figures = !estimate_rows && !setup->loss_only;
     *out = m;
     return 0;
 fail:
@@ -683,7 +719,7 @@ void meter_output_row(struct pass_meter *m, const void *row)
     bool integer = m->out.dtype == DT_U8 || m->out.dtype == DT_U16;
     if (!integer || !m->exact)
         dtype_row_to_double(m->out.dtype, row, m->out_values, m->out_row_elems);
-    if (m->sample == 1 && !m->estimating)
+    if (m->channel_figures)
         track_channels(m, row, plane);
     struct loss_slot *s = slot_for(m, r);
     if (s) {
@@ -749,6 +785,7 @@ void meter_figures(struct pass_meter *m, struct meter_figures *f)
     f->rmse = sqrt(f->mse);
     f->peak = m->peak > 0 ? m->peak : m->in_nan ? NAN : m->in_max - m->in_min;
     f->psnr = f->mse == 0 ? INFINITY : 10.0 * log10(f->peak * f->peak / f->mse);
+    f->estimated = m->sample > 1;
 }
 
 void meter_free(struct pass_meter *m)
@@ -756,6 +793,7 @@ void meter_free(struct pass_meter *m)
     if (!m)
         return;
     for (int a = 0; a < 3; a++) {
+        free(m->map[a].level);
         free(m->map[a].nearest);
         free(m->map[a].count);
     }

@@ -6,6 +6,10 @@
 struct pass_filter {
     struct pool_stage *stage;
     struct pass_meter *meter;       /* NULL unless measuring */
+    struct pass_meter *stack_meter; /* not owned: see pass_filter_set_stack_meter */
+    struct pass_meter *const *fed;  /* not owned: see pass_filter_feed */
+    size_t nfed;
+    struct shift_probe *shift;      /* the pass alone, on its input shifted */
     struct convert_stage *to_codes; /* NULL unless the tap wants codes */
     struct row_geom in;
     size_t number;
@@ -39,6 +43,10 @@ static int pass_output(void *ctx, const void *row, struct pool_error *err)
     double start = f->timed ? now() : 0;
     if (f->meter)
         meter_output_row(f->meter, row);
+    if (f->stack_meter)
+        meter_output_row(f->stack_meter, row);
+    if (f->shift)
+        shift_probe_reference(f->shift, 1, row);
     if (f->observe)
         f->observe(f->observe_ctx, f->number, row);
     int rc = 0;
@@ -63,15 +71,18 @@ int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, s
         return pool_fail_resource(err, "out of memory");
     f->in = *in;
     f->number = number;
-    f->timed = opt->measure && !opt->estimate_rows;
+    f->timed = opt->measure;
     f->tap = opt->tap;
     f->tap_ctx = opt->tap_ctx;
     if (stage_create(&f->stage, pass, in, err))
         goto fail;
     stage_set_sink(f->stage, pass_output, f);
     const struct row_geom *geom = stage_out_geom(f->stage);
-    if (opt->measure && meter_create(&f->meter, in, geom, stage_axes(f->stage), &opt->channels,
-                                     opt->peak, opt->estimate_rows, err))
+    if (opt->shift_letters && shift_probe_create(&f->shift, pass, 1, in, opt->shift_letters, err))
+        goto fail;
+    struct meter_setup setup = {.channels = opt->channels, .peak = opt->peak};
+    if (opt->measure && meter_create(&f->meter, in, geom,
+                                     &(struct meter_level){stage_axes(f->stage)}, 1, &setup, err))
         goto fail;
     if (opt->tap && opt->tap_codes) {
         if (convert_create(&f->to_codes, LINEAR_TO_SRGB, geom, opt->code_type, opt->code_max,
@@ -111,6 +122,22 @@ void pass_filter_set_sink(struct pass_filter *f, row_sink_fn sink, void *ctx)
     f->next_ctx = ctx;
 }
 
+const struct axis_table *pass_filter_axes(const struct pass_filter *f)
+{
+    return stage_axes(f->stage);
+}
+
+void pass_filter_set_stack_meter(struct pass_filter *f, struct pass_meter *m)
+{
+    f->stack_meter = m;
+}
+
+void pass_filter_feed(struct pass_filter *f, struct pass_meter *const *meters, size_t n)
+{
+    f->fed = meters;
+    f->nfed = n;
+}
+
 void pass_filter_set_index_sink(struct pass_filter *f, row_sink_fn sink, void *ctx)
 {
     stage_set_index_sink(f->stage, sink, ctx);
@@ -120,15 +147,25 @@ int pass_filter_push(struct pass_filter *f, const void *row, struct pool_error *
 {
     if (f->meter)
         meter_input_row(f->meter, row);
-    if (!f->timed)
-        return stage_push(f->stage, row, err);
-    double start = now();
-    int rc = stage_push(f->stage, row, err);
-    f->seconds += now() - start;
-    return rc;
+    for (size_t i = 0; i < f->nfed; i++)
+        if (f->fed[i])
+            meter_input_row(f->fed[i], row);
+    double start = f->timed ? now() : 0;
+    if (stage_push(f->stage, row, err))
+        return -1;
+    if (f->timed)
+        f->seconds += now() - start;
+    return f->shift ? shift_probe_step(f->shift, row, err) : 0;
 }
 
 struct pass_meter *pass_filter_meter(struct pass_filter *f) { return f->meter; }
+
+bool pass_filter_shift(const struct pass_filter *f, struct shift_figures *out)
+{
+    if (f->shift)
+        shift_probe_figures(f->shift, 1, out);
+    return f->shift != NULL;
+}
 
 double pass_filter_seconds(const struct pass_filter *f) { return f->seconds - f->downstream; }
 
@@ -138,6 +175,7 @@ void pass_filter_free(struct pass_filter *f)
         return;
     stage_free(f->stage);
     meter_free(f->meter);
+    shift_probe_free(f->shift);
     convert_free(f->to_codes);
     free(f);
 }

@@ -10,6 +10,7 @@
 #include "../core/convert.h"
 #include "../core/meter.h"
 #include "../core/stage.h"
+#include "shift.h"
 
 /* Receives row `row` of pass `pass`'s output (pass 0: the input). */
 typedef int (*pass_tap_fn)(void *ctx, size_t pass, const void *row, struct pool_error *err);
@@ -17,8 +18,8 @@ typedef int (*pass_tap_fn)(void *ctx, size_t pass, const void *row, struct pool_
 struct pass_filter;
 
 struct pass_filter_options {
-    bool measure;         /* meter and time the pass */
-    size_t estimate_rows; /* >0: a cheap, sampled meter (see meter.h), untimed */
+    bool measure;              /* meter and time the pass */
+    const char *shift_letters; /* non-NULL: a shift probe of the pass alone (shift.h) */
     struct channel_map channels;
     double peak;     /* codes below the type's range: the largest */
     pass_tap_fn tap; /* NULL: no copies */
@@ -41,12 +42,21 @@ void pass_filter_set_sink(struct pass_filter *f, row_sink_fn sink, void *ctx);
 /* Every output row as the pass emits it (its own values), for the shift test. */
 void pass_filter_observe(struct pass_filter *f, void (*observe)(void *, size_t, const void *),
                          void *ctx);
+/* The tables the pass pools by (for the meter of a stack that it is part of). */
+const struct axis_table *pass_filter_axes(const struct pass_filter *f);
+/* The loss of the stack up to this pass: m gets the pass's output rows, and the rows the
+ * first pass takes (see pass_filter_feed). f does not own m. */
+void pass_filter_set_stack_meter(struct pass_filter *f, struct pass_meter *m);
+/* Every row f takes also goes to these n meters (f is the first pass; not owned). */
+void pass_filter_feed(struct pass_filter *f, struct pass_meter *const *meters, size_t n);
 /* The stage's indices (a pass with return_indices: see stage_set_index_sink). */
 void pass_filter_set_index_sink(struct pass_filter *f, row_sink_fn sink, void *ctx);
 int pass_filter_push(struct pass_filter *f, const void *row, struct pool_error *err);
 /* After the last row: the meter's figures (NULL when not measuring) and seconds spent
  * pooling, not counting the passes after it, decoding or encoding. */
 struct pass_meter *pass_filter_meter(struct pass_filter *f);
+/* Its own shift probe's figures; false when it has none. */
+bool pass_filter_shift(const struct pass_filter *f, struct shift_figures *out);
 double pass_filter_seconds(const struct pass_filter *f);
 void pass_filter_free(struct pass_filter *f);
 

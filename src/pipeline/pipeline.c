@@ -165,6 +165,68 @@ static int add_shift_probe(struct pipeline *p, const struct pool_pass *passes, s
     return 0;
 }
 
+/* The stack up to pass k (0-based), metered from the first pass's input. */
+static int add_stack_meter(struct pipeline *p, size_t k, const struct meter_setup *setup,
+                           struct pool_error *err)
+{
+    struct meter_level *levels = malloc((k + 1) * sizeof *levels);
+    if (!levels)
+        return pool_fail_resource(err, "out of memory for the statistics of a pass");
+    for (size_t j = 0; j <= k; j++)
+        levels[j] = (struct meter_level){pass_filter_axes(p->passes[j])};
+    struct pool_error why;
+    int rc = meter_create(&p->stack[k], pass_filter_in_geom(p->passes[0]),
+                          pass_filter_out_geom(p->passes[k]), levels, k + 1, setup, &why);
+    free(levels);
+    if (rc)
+        return why.kind == ERROR_RESOURCE ? pool_fail_resource(err, "pass %zu: %s", k + 1, why.msg)
+                                          : pool_fail(err, "pass %zu: %s", k + 1, why.msg);
+    pass_filter_set_stack_meter(p->passes[k], p->stack[k]);
+    return 0;
+}
+
+/* --stats and the contact sheet: every pass's stack (pass 1's own meter is its stack's);
+ * the warning alone: an estimate for the one pass it reads. */
+static int add_stack_meters(struct pipeline *p, const struct pipeline_options *opt, double peak,
+                            struct pool_error *err)
+{
+    struct meter_setup setup = {.channels = opt->channels, .peak = peak, .loss_only = true};
+    if (!opt->stack_loss && (!opt->estimate_pass || opt->estimate_pass > p->npasses))
+        return 0;
+    p->stack = calloc(p->npasses, sizeof *p->stack);
+    if (!p->stack)
+        return pool_fail_resource(err, "out of memory for the statistics of a pass");
+    pass_filter_feed(p->passes[0], p->stack, p->npasses);
+    if (!opt->stack_loss) {
+        setup.estimate_rows = opt->estimate_rows;
+        return add_stack_meter(p, opt->estimate_pass - 1, &setup, err);
+    }
+    for (size_t k = opt->measure ? 1 : 0; k < p->npasses; k++)
+        if (add_stack_meter(p, k, &setup, err))
+            return -1;
+    return 0;
+}
+
+bool pipeline_shift(const struct pipeline *p, size_t k, bool stack, struct shift_figures *f)
+{
+    if (!p->shift || k >= p->npasses)
+        return false;
+    if (stack || k == 0) {
+        shift_probe_figures(p->shift, k + 1, f);
+        return true;
+    }
+    return pass_filter_shift(p->passes[k], f);
+}
+
+struct pass_meter *pipeline_stack_meter(const struct pipeline *p, size_t k)
+{
+    if (k >= p->npasses)
+        return NULL;
+    if (p->stack && p->stack[k])
+        return p->stack[k];
+    return k == 0 ? pass_filter_meter(p->passes[0]) : NULL;
+}
+
 /* --edge replicate: extend height and width to what the pass's windows need; the pass
  * then pools the extended rows with whole windows (replicate off). */
 static int add_extension(struct pipeline *p, struct pool_pass *pass, struct pool_error *err)
@@ -236,7 +298,6 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     if (opt->linear && add_conversion(p, SRGB_TO_LINEAR, in->dtype, code_max, opt->has_alpha, err))
         return -1;
     struct pass_filter_options fo = {.measure = opt->measure,
-                                     .estimate_rows = opt->estimate_rows,
                                      .channels = opt->channels,
                                      .peak = rescale ? 0 : opt->maxval,
                                      .tap = opt->tap,
@@ -252,9 +313,14 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
                                           : opt->maxval; /* still codes, now as floats */
     size_t first_pass = p->nfilters;
     struct row_geom pass_in = p->out;
-    for (size_t i = 0; i < npasses; i++)
+    for (size_t i = 0; i < npasses; i++) {
+        /* (the first pass alone is the stack's first: the stack's probe answers for it) */
+        fo.shift_letters = opt->shift_test && i > 0 ? opt->spatial_letters : NULL;
         if (add_pass(p, &passes[i], i + 1, &fo, err))
             return -1;
+    }
+    if (npasses && add_stack_meters(p, opt, fo.peak, err))
+        return -1;
     if (opt->index_sink && npasses)
         pass_filter_set_index_sink(p->passes[p->npasses - 1], opt->index_sink, opt->index_ctx);
     if (opt->shift_test && npasses &&
@@ -337,6 +403,9 @@ void pipeline_free(struct pipeline *p)
         p->filters[i].destroy(p->filters[i].self);
     free(p->filters);
     free(p->passes);
+    for (size_t k = 0; p->stack && k < p->npasses; k++)
+        meter_free(p->stack[k]);
+    free(p->stack);
     shift_probe_free(p->shift);
     free(p->in_row);
     memset(p, 0, sizeof *p);

@@ -23,12 +23,16 @@ struct row_filter {
 };
 
 struct pipeline_options {
-    bool linear;          /* pool 8/16-bit sRGB in linear light */
-    bool has_alpha;       /* the last channel is alpha (kept out of the sRGB curve) */
-    unsigned maxval;      /* the input's largest code (a PNM maxval), 0 for the type's */
-    bool rescale;         /* first stretch codes 0..maxval to the type's full range */
-    bool measure;         /* meter and time every pass (--stats) */
-    size_t estimate_rows; /* >0: only a loss estimate on this many rows (the warning) */
+    bool linear;     /* pool 8/16-bit sRGB in linear light */
+    bool has_alpha;  /* the last channel is alpha (kept out of the sRGB curve) */
+    unsigned maxval; /* the input's largest code (a PNM maxval), 0 for the type's */
+    bool rescale;    /* first stretch codes 0..maxval to the type's full range */
+    bool measure;    /* meter and time every pass (--stats) */
+    bool stack_loss; /* every pass's loss against the first pass's input (--stats, sheet) */
+    /* Without stack_loss, >0: only an estimate of the stack's loss up to this pass
+     * (1-based), on about estimate_rows of its output rows (meter.h), for the warning. */
+    size_t estimate_pass;
+    size_t estimate_rows;
     struct channel_map channels;
     bool shift_test;             /* also pool the input shifted by one element per spatial axis */
     const char *spatial_letters; /* the layout's spatial axes, for the shift figures */
@@ -58,6 +62,9 @@ struct pipeline {
     size_t batch_rows;
     struct pass_filter **passes; /* the pooling links of the chain, in order */
     size_t npasses;
+    /* Per pass, the loss of the stack up to it (NULL where not measured; pass 1's own
+     * meter stands for its stack's when it has one): see pipeline_stack_meter. */
+    struct pass_meter **stack;
     struct row_geom tap_geom;  /* of the rows the tap gets as pass 0 */
     struct shift_probe *shift; /* with shift_test */
     bool decode_ahead;         /* a second thread may read ahead */
@@ -73,6 +80,12 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
  * the tap names its file: the caller knows the names. */
 int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writer *w,
                  struct pool_error *err);
+/* The meter of the stack up to pass k (0-based): the first pass's input against pass k's
+ * output; NULL when not measured. */
+struct pass_meter *pipeline_stack_meter(const struct pipeline *p, size_t k);
+/* With shift_test, the shift figures of pass k (0-based) alone, or of the stack up to it;
+ * false without. */
+bool pipeline_shift(const struct pipeline *p, size_t k, bool stack, struct shift_figures *f);
 void pipeline_free(struct pipeline *p);
 
 #endif

@@ -9,7 +9,6 @@ struct step_rows {
     unsigned char *data;
     size_t count, cap, row_bytes, row_elems;
     enum pool_dtype dtype;
-    double min, max; /* of everything the real pass emitted */
 };
 
 struct shifted_chain;
@@ -43,7 +42,8 @@ struct shift_probe {
     struct shifted_chain chains[3];
     int nchains;
     char letters[3];
-    double *a, *b; /* scratch rows for comparing */
+    double *a, *b;         /* scratch rows for comparing */
+    double in_min, in_max; /* of the input, NaN ignored */
 };
 
 static int keep_row(struct step_rows *s, const void *row)
@@ -62,15 +62,8 @@ static int keep_row(struct step_rows *s, const void *row)
 
 void shift_probe_reference(struct shift_probe *p, size_t pass, const void *row)
 {
-    struct step_rows *s = &p->step[pass - 1];
     /* Out of memory loses the row: it is then not compared (see compare_row). */
-    if (keep_row(s, row) == 0) {
-        dtype_row_to_double(s->dtype, row, p->a, s->row_elems);
-        for (size_t i = 0; i < s->row_elems; i++) {
-            s->min = p->a[i] < s->min ? p->a[i] : s->min;
-            s->max = p->a[i] > s->max ? p->a[i] : s->max;
-        }
-    }
+    (void)keep_row(&p->step[pass - 1], row);
 }
 
 static void compare_row(struct shifted_chain *c, size_t pass, const void *row)
@@ -138,6 +131,8 @@ int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes,
         return pool_fail_resource(err, "out of memory for the shift test");
     p->in = *in;
     p->npasses = npasses;
+    p->in_min = INFINITY;
+    p->in_max = -INFINITY;
     p->row_bytes = geom_row_elems(in) * dtype_size(in->dtype);
     p->step = calloc(npasses, sizeof *p->step);
     size_t widest = geom_row_elems(in);
@@ -147,14 +142,9 @@ int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes,
     for (size_t k = 0; k < npasses; k++) {
         if (pass_out_geom(&passes[k], &g, &g, err))
             goto fail;
-        p->step[k] = (struct step_rows){NULL,
-                                        0,
-                                        0,
-                                        geom_row_elems(&g) * dtype_size(g.dtype),
-                                        geom_row_elems(&g),
-                                        g.dtype,
-                                        INFINITY,
-                                        -INFINITY};
+        p->step[k] = (struct step_rows){.row_bytes = geom_row_elems(&g) * dtype_size(g.dtype),
+                                        .row_elems = geom_row_elems(&g),
+                                        .dtype = g.dtype};
         widest = geom_row_elems(&g) > widest ? geom_row_elems(&g) : widest;
     }
     p->a = malloc(widest * sizeof *p->a);
@@ -196,8 +186,22 @@ static const void *shifted_input(struct shifted_chain *c, const void *row)
     return c->shifted;
 }
 
+static void track_input_range(struct shift_probe *p, const void *row)
+{
+    size_t n = geom_row_elems(&p->in);
+    double lo = p->in_min, hi = p->in_max;
+    dtype_row_to_double(p->in.dtype, row, p->a, n);
+    for (size_t i = 0; i < n; i++) {
+        lo = p->a[i] < lo ? p->a[i] : lo;
+        hi = p->a[i] > hi ? p->a[i] : hi;
+    }
+    p->in_min = lo;
+    p->in_max = hi;
+}
+
 int shift_probe_step(struct shift_probe *p, const void *row, struct pool_error *err)
 {
+    track_input_range(p, row);
     for (int i = 0; i < p->nchains; i++) {
         struct shifted_chain *c = &p->chains[i];
         memset(c->cursor, 0, p->npasses * sizeof *c->cursor);
@@ -213,16 +217,17 @@ int shift_probe_step(struct shift_probe *p, const void *row, struct pool_error *
 
 void shift_probe_figures(const struct shift_probe *p, size_t pass, struct shift_figures *f)
 {
-    const struct step_rows *s = &p->step[pass - 1];
-    double range = s->max - s->min;
+    double range = p->in_max - p->in_min;
     f->naxes = p->nchains;
     for (int i = 0; i < p->nchains; i++) {
         const struct comparison *cmp = &p->chains[i].cmp[pass - 1];
-        double n = (double)cmp->compared, mean_abs = n ? cmp->abs_sum / n : NAN;
+        double n = (double)cmp->compared, changed = (double)cmp->changed;
+        double mean = changed ? cmp->abs_sum / changed : 0;
         f->axis[i] = p->letters[i];
-        f->changed[i] = n ? (double)cmp->changed / n : NAN;
-        /* A constant output that changed has no range to measure against: NaN (null). */
-        f->change[i] = mean_abs == 0 ? 0 : range > 0 ? mean_abs / range : NAN;
+        f->changed[i] = n ? changed / n : NAN;
+        f->mean_change[i] = mean;
+        /* A constant input cannot change an output; with NaN or inf it may: NaN (null). */
+        f->relative_change[i] = mean == 0 ? 0 : range > 0 ? mean / range : NAN;
     }
 }
 

@@ -1,8 +1,10 @@
 /*
- * --shift-test: is the stack robust to a one-element shift of its input? For each spatial
- * axis, a second copy of the passes pools the input shifted by one element along it (the
- * first row, column or slab repeated, the last dropped), in lockstep with the real passes;
- * after every pass its output is compared, element by element, with the real one.
+ * --shift-test: are the passes robust to a one-element shift of their input? For each
+ * spatial axis, a second copy of the passes pools the input shifted by one element along it
+ * (the first row, column or slab repeated, the last dropped), in lockstep with the real
+ * passes; after every pass its output is compared, element by element, with the real one.
+ * A probe of the whole stack answers for the stack so far; a probe of one pass, fed that
+ * pass's input, for the pass alone.
  * Costs one extra pooling per axis, and a row (a slab for depth) of buffer.
  */
 #ifndef POOL_SHIFT_H
@@ -12,11 +14,13 @@
 
 struct shift_probe;
 
+/* Per spatial axis. NaN against NaN is no change. */
 struct shift_figures {
     int naxes;
-    char axis[3];      /* the layout's letters: d, h, w (or l) */
-    double changed[3]; /* fraction of output elements that differ */
-    double change[3];  /* mean |difference| / (max - min of the real output) */
+    char axis[3];              /* the layout's letters: d, h, w (or l) */
+    double changed[3];         /* fraction of output elements that differ */
+    double mean_change[3];     /* mean |difference| of those that differ (0 if none) */
+    double relative_change[3]; /* mean_change / (max - min of the input, NaN ignored) */
 };
 
 /* in: the geometry the first pass receives; axis_letters: the spatial axes' names. */
@@ -24,7 +28,8 @@ int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes,
                        const struct row_geom *in, const char *axis_letters, struct pool_error *err);
 /* Pass `pass` (1-based) of the real stack emitted this row. */
 void shift_probe_reference(struct shift_probe *p, size_t pass, const void *row);
-/* The real passes have taken this input row: run the shifted copies one row on. */
+/* The real passes have taken this input row: run the shifted copies one row on. The rows
+ * given here are the probe's input, whose range the relative change is of. */
 int shift_probe_step(struct shift_probe *p, const void *row, struct pool_error *err);
 void shift_probe_figures(const struct shift_probe *p, size_t pass, struct shift_figures *f);
 void shift_probe_free(struct shift_probe *p);

@@ -122,8 +122,8 @@ stats_check() {
     run bash -c '"$0" -q -P avg:2 --stats --stats-format=text a.pgm -o out.pgm' "$POOL"
     [ "$status" -eq 0 ]
     [ "${lines[0]}" = "a.pgm (image 1)" ]
-    [[ "${lines[1]}" =~ ^pass\ +spec\ +in\ +out\ +coverage\ +rmse\ +psnr\ +ms$ ]]
-    [[ "${lines[2]}" =~ ^1\ +avg:2,s=2\ +2x2\ u8\ +1x1\ u8\ +100\.0%\ +43\.3\ +15\.40\  ]]
+    [[ "${lines[1]}" =~ ^pass\ +spec\ +in\ +out\ +coverage\ +rmse\ +psnr\ +stack\ +ms$ ]]
+    [[ "${lines[2]}" =~ ^1\ +avg:2,s=2\ +2x2\ u8\ +1x1\ u8\ +100\.0%\ +43\.3\ +15\.40\ +15\.40\  ]]
     [[ "${lines[3]}" =~ channel\ 0\ +min\ 25\ +max\ 25\ +mean\ 25\ +std\ 0 ]]
 }
 
@@ -155,44 +155,78 @@ stats_check() {
     [ "$status" -eq 2 ]
 }
 
-@test "the PSNR warning: given below 20 dB by default, not above, not with -q or --warn-psnr 0" {
-    pgm a.pgm 2 2 '\000\144\000\000'
+@test "the PSNR warning: on images below 18 dB by default, the stack's figure, not with -q or --warn-psnr 0" {
+    # 4x4 checkerboard: avg 2x2 gives 128 everywhere, 6.0 dB against the input
+    pgm a.pgm 4 4 '\000\377\000\377\377\000\377\000\000\377\000\377\377\000\377\000'
     run "$POOL" -P avg:2 a.pgm -o out.pgm
     [ "$status" -eq 0 ]
-    [ "$output" = "pool: a.pgm: warning: pass 1 (avg): PSNR about 15.4 dB against its input, below 20 dB: the pass throws away much of the detail (--warn-psnr sets the limit)" ]
-    # with --stats the figure is exact
-    run bash -c '"$0" -P avg:2 --stats=s.jsonl a.pgm -o out.pgm' "$POOL"
-    [[ "$output" == *"pass 1 (avg): PSNR 15.4 dB against"* ]]
-    run "$POOL" -P avg:2 --warn-psnr 15 a.pgm -o out.pgm
+    [ "$output" = "pool: a.pgm: warning: pass 1 (avg): PSNR 6.0 dB against the input, below 18 dB: much of its detail is lost (--warn-psnr DB sets the limit, 0 turns the warning off)" ]
+    run "$POOL" -P avg:2 --warn-psnr 5 a.pgm -o out.pgm
     [ -z "$output" ]
-    run "$POOL" -P avg:2 --warn-psnr 16 a.pgm -o out.pgm
-    [[ "$output" == *"below 16 dB"* ]]
+    run "$POOL" -P avg:2 --warn-psnr 7 a.pgm -o out.pgm
+    [[ "$output" == *"below 7 dB"* ]]
     run "$POOL" -q -P avg:2 a.pgm -o out.pgm
     [ -z "$output" ]
     run "$POOL" -P avg:2 --warn-psnr 0 a.pgm -o out.pgm
     [ -z "$output" ]
-    # a gentle pass on a photograph: no warning
-    run "$POOL" -P avg:2 "$DATA/astronaut.png" -o out.png
+    # 2x and 4x averages of a photograph: silent
+    run "$POOL" -m avg -k 2 "$DATA/astronaut.png" -o out.png
     [ -z "$output" ]
-    # an 8x8 max on it: about 16 dB, named
-    run "$POOL" -P max:8 "$DATA/astronaut.png" -o out.png
-    [[ "$output" =~ warning:\ pass\ 1\ \(max\):\ PSNR\ about\ 1[0-9]\.[0-9]\ dB ]]
+    run "$POOL" -m avg -k 4 "$DATA/astronaut.png" -o out.png
+    [ -z "$output" ]
+    # an 8x8 max on it warns, and -k 2 -r 3 (the same output) with the same figure (exact:
+    # the estimate reads 64 output rows, all this one has)
+    run "$POOL" -P max:8 "$DATA/astronaut.png" -o one.png
+    [[ "$output" =~ warning:\ pass\ 1\ \(max\):\ PSNR\ 13\.6\ dB\ against\ the\ input ]]
+    run "$POOL" -k 2 -r 3 "$DATA/astronaut.png" -o three.png
+    [[ "$output" =~ warning:\ passes\ 1-3:\ PSNR\ 13\.6\ dB\ against\ the\ input ]]
+    cmp one.png three.png
+    # with --stats the figure is exact
+    run bash -c '"$0" -k 2 -r 3 --stats=s.jsonl "$1" -o out.png' "$POOL" "$DATA/astronaut.png"
+    [[ "$output" == *"passes 1-3: PSNR 13.6 dB against"* ]]
 }
 
-@test "the warning names the first pass that falls below, once per input; several inputs are counted" {
+@test "the PSNR warning matrix: global passes, tensors and label modes only when asked" {
+    # a global pass keeps one value by design: no warning, and none for a stack ending in one
+    run "$POOL" -P gavg "$DATA/astronaut.png" -o out.png
+    [ -z "$output" ]
+    run "$POOL" -P avg:2 -P gmax "$DATA/astronaut.png" -o out.png
+    [ -z "$output" ]
+    # ... but the local passes before it are read: max 8 then global
+    run "$POOL" -P max:8 -P gavg "$DATA/astronaut.png" -o out.png
+    [[ "$output" == *"warning: pass 1 (max): PSNR 13.6 dB"* ]]
+    # a tensor: a 2x2 max of noise loses much, silent unless asked
+    mknpy t.npy 'np.random.default_rng(1).standard_normal((4, 16, 16)).astype(np.float32)'
+    run "$POOL" -k 2 t.npy -o out.npy
+    [ -z "$output" ]
+    run "$POOL" -k 2 --warn-psnr 30 t.npy -o out.npy
+    [[ "$output" == "pool: t.npy: warning: pass 1 (max): PSNR "*" dB against the input, below 30 dB"* ]]
+    # a label mask pooled by mode: silent unless asked; by max it is an image like another
+    mknpy m.npy 'np.kron(np.random.default_rng(2).integers(0, 5, (8, 8)), np.ones((4, 4))).astype(np.uint8)[1:, 3:]'
+    "$PY" -c 'import numpy as np; from PIL import Image; Image.fromarray(np.load("m.npy")).save("m.png")'
+    run "$POOL" -m mode -k 8 m.png -o out.png
+    [ -z "$output" ]
+    run "$POOL" -m mode -k 8 --warn-psnr 60 m.png -o out.png
+    [[ "$output" == "pool: m.png: warning: pass 1 (mode): PSNR"*"below 60 dB"* ]]
+    # the structural warnings stay, on any input
+    run "$POOL" -k 2 -s 3 t.npy -o out.npy
+    [[ "$output" == *"stride 3 > kernel 2"* ]]
+}
+
+@test "the warning reads the stack up to its last local pass, once per input; several inputs are counted" {
     pgm a.pgm 4 4 '\000\377\000\377\377\000\377\000\000\377\000\377\377\000\377\000'
-    # one input holding two images: one warning
+    # one input holding two images: one warning; pass 3 is global (1x1), so passes 1-2
     cat a.pgm a.pgm > two.pgm
     run "$POOL" -P max:1 -P avg:2 -P avg:2 two.pgm -f pnm -o out.pnm
     [ "$status" -eq 0 ]
     [ "${#lines[@]}" -eq 1 ]
-    [[ "${lines[0]}" == "pool: two.pgm: warning: pass 2 (avg): PSNR about "* ]]
+    [ "${lines[0]}" = "pool: two.pgm: warning: passes 1-2: PSNR 6.0 dB against the input, below 18 dB: much of its detail is lost (--warn-psnr DB sets the limit, 0 turns the warning off)" ]
     # several inputs: one line for them all, said once the last is through
     cp a.pgm b.pgm
     run "$POOL" -P max:1 -P avg:2 -P avg:2 a.pgm two.pgm b.pgm -f pnm -o out.pnm
     [ "$status" -eq 0 ]
     [ "${#lines[@]}" -eq 1 ]
-    [[ "${lines[0]}" == "pool: 3 of 3 inputs: warning: pass 2 (avg): PSNR below 20 dB against its input, the lowest about "*" dB (a.pgm): the pass throws away much of the detail; --stats gives every input's figure" ]]
+    [ "${lines[0]}" = "pool: 3 of 3 inputs: warning: passes 1-2: PSNR below 18 dB against the input, the lowest 6.0 dB (a.pgm): much of their detail is lost; --stats gives every input's figure" ]
 }
 
 @test "shift test on stripes: max 2x2 changes 25% of outputs, avg 75%; along the stripes nothing" {
@@ -202,9 +236,29 @@ stats_check() {
     "$POOL" -q -P max:2 --shift-test --stats=max.jsonl s.pgm -o /dev/null
     "$POOL" -q -P avg:2 --stats=shift --stats-format=json s.pgm -o /dev/null 2> avg.jsonl
     # max: columns 0 255 0 255 become 0 255 255 255 when shifted right by one
-    [ "$(json_get max.jsonl 0 shift)" = "{'h': {'changed': 0, 'change': 0}, 'w': {'changed': 0.25, 'change': 0.25}}" ]
-    # avg: 0 255 0 255 become 0 128 128 128: mean change (127 + 128 + 127) / 4 of 255
-    [ "$(json_get avg.jsonl 0 shift)" = "{'h': {'changed': 0, 'change': 0}, 'w': {'changed': 0.75, 'change': 0.37450980392156863}}" ]
+    [ "$(json_get max.jsonl 0 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0}, 'w': {'changed': 0.25, 'mean_change': 255, 'relative_change': 1}}" ]
+    # avg: 0 255 0 255 become 0 128 128 128: (128 + 127 + 127) / 3 of 255
+    [ "$(json_get avg.jsonl 0 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0}, 'w': {'changed': 0.75, 'mean_change': 127.33333333333333, 'relative_change': 0.4993464052287582}}" ]
+    # one pass: the stack so far is the pass
+    [ "$(json_get avg.jsonl 0 shift)" = "$(json_get avg.jsonl 0 stack_shift)" ]
+}
+
+@test "shift test: global average is more shift-robust than 2x2 max, which is more than no pooling" {
+    # rows of 0 0 0 0 60 120 180 0; shifted right by one: 0 0 0 0 0 60 120 180
+    row='\000\000\000\000\074\170\264\000'
+    pgm r.pgm 8 4 "$row$row$row$row"
+    for spec in max:1 max:2 gavg; do
+        "$POOL" -q -P $spec --shift-test --stats r.pgm -o /dev/null 2>> s.jsonl
+    done
+    # no pooling: 4 of 8 columns change, by 60, 60, 60 and 180: 90 on average, half the range
+    [ "$(json_get s.jsonl 0 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0}, 'w': {'changed': 0.5, 'mean_change': 90, 'relative_change': 0.5}}" ]
+    # max 2x2: 0 0 120 180 become 0 0 60 180: a quarter, by 60, a third of the range
+    [ "$(json_get s.jsonl 1 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0}, 'w': {'changed': 0.25, 'mean_change': 60, 'relative_change': 0.3333333333333333}}" ]
+    # global average: the same sum, nothing changes
+    [ "$(json_get s.jsonl 2 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0}, 'w': {'changed': 0, 'mean_change': 0, 'relative_change': 0}}" ]
+    # the text table says it in words
+    run bash -c '"$0" -q -P max:2 --shift-test --stats-format text r.pgm -o /dev/null' "$POOL"
+    [[ "$output" == *"shift w by 1: 25.0% of outputs change, by 60 (33.33% of the input's range)"* ]]
 }
 
 @test "shift test: per pass, the stack so far, checked against PyTorch and NumPy on a photograph and tensors" {
@@ -220,8 +274,11 @@ stats_check() {
     pgm s.pgm 8 8 "$row$row$row$row$row$row$row$row"
     run bash -c '"$0" -q -P max:2 --shift-test --stats-format=text s.pgm -o /dev/null' "$POOL"
     [ "$status" -eq 0 ]
-    [ "${lines[4]}" = "     shift h by 1: 0.0% of outputs changed, by 0.00% of their range on average" ]
-    [ "${lines[5]}" = "     shift w by 1: 25.0% of outputs changed, by 25.00% of their range on average" ]
+    [ "${lines[4]}" = "     shift h by 1: 0.0% of outputs change" ]
+    [ "${lines[5]}" = "     shift w by 1: 25.0% of outputs change, by 255 (100.00% of the input's range)" ]
+    # a second pass: the pass alone, then the stack so far
+    run bash -c '"$0" -q -P max:1 -P max:2 --shift-test --stats-format=text s.pgm -o /dev/null' "$POOL"
+    [ "${lines[9]}" = "     shift w by 1: 25.0% of outputs change, by 255 (100.00% of the input's range); passes 1-2: 25.0%, by 255 (100.00%)" ]
 }
 
 @test "loss where window centres tie or run backwards: adaptive upsampling, dilated and padded" {
@@ -315,12 +372,12 @@ stats_check() {
 }
 
 @test "the shift test counts NaN against NaN as no change, and leaves NaN out of the range" {
-    # 0..15 in 4x4, NaN at the top left: max 2x2 gives [NaN 7; 13 15], range 15 - 7 = 8.
-    # Shifted down [NaN 3; 9 11]: 3 of 4 changed, by 4 each: mean 12/4 = 3, 3/8 of the range.
-    # Shifted right [NaN 6; 12 14]: 3 of 4 changed, by 1 each: mean 0.75, 0.75/8 = 0.09375.
+    # 0..15 in 4x4, NaN at the top left: max 2x2 gives [NaN 7; 13 15]; the input's range
+    # is 15 - 1 = 14. Shifted down [NaN 3; 9 11]: 3 of 4 changed, by 4 each, 4/14 of the
+    # range. Shifted right [NaN 6; 12 14]: 3 of 4 changed, by 1 each, 1/14.
     mknpy n.npy 'np.where(np.arange(16).reshape(4, 4) == 0, np.nan, np.arange(16).reshape(4, 4)).astype(np.float32)'
     "$POOL" -q -P max:2 --shift-test --stats=s.jsonl n.npy -o /dev/null
-    [ "$(json_get s.jsonl 0 shift)" = "{'h': {'changed': 0.75, 'change': 0.375}, 'w': {'changed': 0.75, 'change': 0.09375}}" ]
+    [ "$(json_get s.jsonl 0 shift)" = "{'h': {'changed': 0.75, 'mean_change': 4, 'relative_change': 0.2857142857142857}, 'w': {'changed': 0.75, 'mean_change': 1, 'relative_change': 0.07142857142857142}}" ]
     mknpy r.npy 'np.where(np.random.default_rng(10).random((2, 3, 15, 17)) < 0.05, np.nan, np.random.default_rng(11).standard_normal((2, 3, 15, 17))).astype(np.float32)'
     stats_check --shift r.npy max:2 avg:3,s=2,p=1 gmax
 }
@@ -332,12 +389,16 @@ stats_check() {
     [[ "$output" == "pool: a.pgm: pass 3 (avg): axis H: "* ]]
 }
 
-@test "the shift test of a constant output that changes has no relative change" {
-    mknpy g.npy 'np.arange(9, dtype=np.float32).reshape(1, 9)'
+@test "the shift test of a global average: one output, changed a little against the input's range" {
+    # 0..8: mean 4; shifted 0 0 1 .. 7: mean 28/9; the change 8/9 is 1/9 of the range 8
+    mknpy g.npy 'np.arange(9, dtype=np.float64).reshape(1, 9)'
     "$POOL" -q --layout cl -P gavg --shift-test --stats=s.jsonl g.npy -o /dev/null
-    grep -q '"shift":{"l":{"changed":1,"change":null}}' s.jsonl
-    run bash -c '"$0" -q --layout cl -P gavg --shift-test --stats-format=text g.npy -o /dev/null' "$POOL"
-    [[ "$output" == *"shift l by 1: 100.0% of outputs changed (the output is constant: no range to compare with)"* ]]
+    "$PY" -c 'import json, math, sys; f = json.loads(open("s.jsonl").readline())["shift"]["l"]
+assert f["changed"] == 1 and math.isclose(f["mean_change"], 8 / 9) and math.isclose(f["relative_change"], 1 / 9), f'
+    # a constant input cannot change: 0, not a division by its zero range
+    mknpy c.npy 'np.full((1, 9), 3.0)'
+    "$POOL" -q --layout cl -P gavg --shift-test --stats=c.jsonl c.npy -o /dev/null
+    grep -q '"shift":{"l":{"changed":0,"mean_change":0,"relative_change":0}}' c.jsonl
 }
 
 @test "file names that are not UTF-8 still give JSON; --stats-format implies --stats" {

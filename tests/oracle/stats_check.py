@@ -7,7 +7,8 @@ given; output in FMT, by default png for PNG, pnm for PNM, else npy) and recompu
 figure from INPUT alone. The oracle decodes INPUT itself (NumPy, Pillow, its own PNM
 reader); stretches a PNM maxval to the full range when FMT is png or jpeg, as pool does;
 with --linear decodes sRGB to linear light (alpha as code / the power of two above the
-largest code). It pools every pass itself: max and min with torch.nn.functional; averages
+largest code). The stack figures compare the first pass's input with each pass's output,
+every element paired with its output through the passes so far (composed nearest centres). It pools every pass itself: max and min with torch.nn.functional; averages
 and Lp summed in float64 (exact for integers, rounded half away from zero; integer Lp
 rounded and saturated; images with alpha premultiplied), which must agree with PyTorch's
 to rounding. Output shapes come from PyTorch's formula; coverage and the pairing of each
@@ -15,8 +16,10 @@ input element with the output whose window centre is nearest (the earlier on a t
 PyTorch's windows; then per-channel min/max/mean/std, MSE, RMSE, the PSNR peak (the man
 page's: 255 or 65535 for 8- and 16-bit integers, a PNM maxval the codes keep, else the
 pass input's max - min) and PSNR. With --shift, the shift test: the input shifted by one
-element along each spatial axis (edge repeated), pooled by the stack so far and compared
-exactly with the real output (NaN against NaN is no change; the range ignores NaN).
+element along each spatial axis (edge repeated), pooled by the stack so far (and each
+pass's input shifted, pooled by the pass alone) and compared exactly with the real output:
+the fraction changed (NaN against NaN is no change), their mean absolute change, and that
+over the input's range (NaN ignored).
 pool's final output, as written, must equal the oracle's. Exits 1 listing every mismatch.
 Integers beyond 2^53 are not exact in float64: keep inputs below that.
 """
@@ -38,7 +41,7 @@ POOL = os.environ.get("POOL", "pool")
 KEYS = ["input", "image", "pass", "mode", "spec", "kernel", "stride", "padding", "dilation",
         "ceil_mode", "count_include_pad", "divisor_override", "output_size", "norm", "layout", "dtype", "in_shape",
         "out_shape", "coverage", "min", "max", "mean", "std", "mse", "rmse", "peak", "psnr",
-        "seconds"]
+        "stack_mse", "stack_rmse", "stack_psnr", "seconds"]
 DTYPE_NAMES = {"uint8": "u8", "int8": "i8", "uint16": "u16", "int16": "i16", "uint32": "u32",
                "int32": "i32", "uint64": "u64", "int64": "i64", "float16": "f16",
                "float32": "f32", "float64": "f64"}
@@ -408,23 +411,38 @@ def pool_stack(x, lay, params, premultiply):
 
 # ---- The figures ----
 
+def shifted(x, i):
+    """x moved one element along axis i: its first element repeated, its last dropped."""
+    return np.concatenate([np.take(x, [0], axis=i), np.take(x, range(x.shape[i] - 1), axis=i)],
+                          axis=i)
+
+
+def compare_shift(x, a, b):
+    """Outputs a (of x) and b (of x shifted): the fraction that changed (NaN = NaN is no
+    change), their mean absolute change, and that over x's range (NaN ignored)."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    changed = ~same
+    with np.errstate(invalid="ignore"):
+        mean = float(np.abs(a - b)[changed].mean()) if changed.any() else 0.0
+        numbers = x[~np.isnan(x)].astype(np.float64)
+        rng = float(numbers.max() - numbers.min()) if numbers.size else -math.inf
+        rel = 0.0 if mean == 0 else mean / rng if rng > 0 else math.nan
+    return {"changed": float(np.mean(changed)), "mean_change": mean, "relative_change": rel}
+
+
 def shift_figures(lay, sp, x0, params, premultiply, ys):
-    """Per pass, per spatial axis: the stack on x0 shifted by one (edge repeated) against ys.
-    As pool: NaN = NaN is no change, and the range of an output ignores its NaNs."""
-    per_pass = [{} for _ in ys]
+    """Per pass, per spatial axis: (the pass alone on its input shifted by one, against
+    its output; the stack so far on x0 shifted, against the same output)."""
+    alone = [{} for _ in ys]
+    stack = [{} for _ in ys]
+    inputs = [x0] + ys[:-1]
     for i in sp:
-        shifted = np.concatenate([np.take(x0, [0], axis=i),
-                                  np.take(x0, range(x0.shape[i] - 1), axis=i)], axis=i)
-        for k, ys_k in enumerate(pool_stack(shifted, lay, params, premultiply)):
-            a, b = ys[k].astype(np.float64), ys_k.astype(np.float64)
-            same = (a == b) | (np.isnan(a) & np.isnan(b))
-            with np.errstate(invalid="ignore"):
-                mean_abs = float(np.where(same, 0.0, np.abs(a - b)).mean())
-                numbers = a[~np.isnan(a)]
-                rng = float(numbers.max() - numbers.min()) if numbers.size else -math.inf
-                change = 0.0 if mean_abs == 0 else mean_abs / rng if rng > 0 else math.nan
-            per_pass[k][lay[i]] = {"changed": float(np.mean(~same)), "change": change}
-    return per_pass
+        for k, ys_k in enumerate(pool_stack(shifted(x0, i), lay, params, premultiply)):
+            stack[k][lay[i]] = compare_shift(x0, ys[k], ys_k)
+            one = pool_pass(shifted(inputs[k], i), lay, params[k], premultiply)
+            alone[k][lay[i]] = compare_shift(inputs[k], ys[k], one)
+    return list(zip(alone, stack))
 
 
 def check_pass(name, rec, spec, src, lay, x, y, peak_of_codes, shift_want):
@@ -476,12 +494,34 @@ def check_pass(name, rec, spec, src, lay, x, y, peak_of_codes, shift_want):
     check(f"{name}: peak", close(rec["peak"], peak), f"{rec['peak']} vs {peak}")
     check(f"{name}: psnr", close(rec["psnr"], psnr, 1e-9), f"{rec['psnr']} vs {psnr}")
     check(f"{name}: seconds", isinstance(rec["seconds"], (int, float)) and 0 <= rec["seconds"] < 60)
-    if shift_want is not None:
-        got = rec.get("shift", {})
-        ok = list(got) == list(shift_want) and all(
-            close(got[a]["changed"], shift_want[a]["changed"])
-            and close(got[a]["change"], shift_want[a]["change"]) for a in shift_want)
-        check(f"{name}: shift", ok, f"{got} vs {shift_want}")
+    for key, want in zip(("shift", "stack_shift"), shift_want or ()):
+        got = rec.get(key, {})
+        ok = list(got) == list(want) and all(
+            list(got[a]) == list(want[a]) and all(close(got[a][f], want[a][f]) for f in want[a])
+            for a in want)
+        check(f"{name}: {key}", ok, f"{got} vs {want}")
+
+
+def stack_maps(maps, wins, x, sp):
+    """Each original element's output after one more pass: its output so far, paired with
+    this pass's output whose window centre is nearest (the man page's composed pairing)."""
+    return [nearest(ws, x.shape[i])[m] for m, ws, i in zip(maps, wins, sp)]
+
+
+def check_stack(name, rec, x0, y, maps, sp, peak_of_codes):
+    """The stack so far against the first pass's input: y expanded over each original
+    element's receptive field, by the composed maps."""
+    expanded = y.astype(np.float64)
+    for m, i in zip(maps, sp):
+        expanded = np.take(expanded, m, axis=i)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mse = float(np.mean((x0.astype(np.float64) - expanded) ** 2))
+        peak = peak_of_codes or float(np.max(x0)) - float(np.min(x0))
+        psnr = float(10 * np.log10(np.float64(peak) ** 2 / mse))
+    check(f"{name}: stack_mse", close(rec["stack_mse"], mse), f"{rec['stack_mse']} vs {mse}")
+    check(f"{name}: stack_rmse", close(rec["stack_rmse"], math.sqrt(mse)), f"{rec['stack_rmse']}")
+    check(f"{name}: stack_psnr", close(rec["stack_psnr"], psnr, 1e-9),
+          f"{rec['stack_psnr']} vs {psnr}")
 
 
 def run_pool(args, fmt):
@@ -550,12 +590,15 @@ def main():
         check("pool's output", same_output(pool_out, want, x0),
               f"{pool_out.dtype} {pool_out.shape} vs {want.dtype} {want.shape}")
     check("one record per pass", len(records) == len(specs), f"{len(records)} records")
-    x = x0
+    x, maps = x0, [np.arange(x0.shape[i]) for i in sp]
     for k, rec in enumerate(records[:len(specs)]):
         name = f"pass {k + 1} ({specs[k]})"
-        check(f"{name}: keys", list(rec) == KEYS + (["shift"] if args.shift else []), f"{list(rec)}")
+        check(f"{name}: keys", list(rec) == KEYS + (["shift", "stack_shift"] if args.shift else []), f"{list(rec)}")
         check(f"{name}: number", rec["pass"] == k + 1, rec["pass"])
         check_pass(name, rec, specs[k], src, lay, x, ys[k], peak, shifts[k])
+        wins = [windows(params[k], a, x.shape[i]) for a, i in enumerate(sp)]
+        maps = stack_maps(maps, wins, x, sp)
+        check_stack(name, rec, x0, ys[k], maps, sp, peak)
         x = ys[k]
     for f in failures:
         print("not ok:", f)

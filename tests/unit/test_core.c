@@ -1088,10 +1088,10 @@ static struct meter_figures run_metered(const struct pool_pass *pass, const stru
     struct metered m;
     struct pool_error err;
     struct meter_figures f = {0};
-    struct channel_map one = {1, false};
+    struct meter_setup setup = {.channels = {1, false}, .estimate_rows = estimate_rows};
     if (stage_create(&m.stage, pass, in, &err) ||
-        meter_create(&m.meter, in, stage_out_geom(m.stage), stage_axes(m.stage), &one, 0,
-                     estimate_rows, &err)) {
+        meter_create(&m.meter, in, stage_out_geom(m.stage),
+                     &(struct meter_level){stage_axes(m.stage)}, 1, &setup, &err)) {
         fprintf(stderr, "metered pass: %s\n", err.msg);
         CHECK(0);
         return f;

@@ -116,11 +116,11 @@ static void test_pass_setup(void)
         struct pool_stage *stage;
         CHECK(stage_create(&stage, &passes[k], &g, &err) == 0);
         CHECK(stage_memory(stage) < ((size_t)1 << 20));
-        struct channel_map channels = {3, true};
         for (size_t estimate = 0; estimate <= 256; estimate += 256) {
             struct pass_meter *meter;
-            CHECK(meter_create(&meter, &g, stage_out_geom(stage), stage_axes(stage), &channels, 0,
-                               estimate, &err) == 0);
+            struct meter_setup setup = {.channels = {3, true}, .estimate_rows = estimate};
+            CHECK(meter_create(&meter, &g, stage_out_geom(stage),
+                               &(struct meter_level){stage_axes(stage)}, 1, &setup, &err) == 0);
             meter_free(meter);
         }
         CHECK(plan_pass(&passes[k], k, 3, &g, k ? &plan[k - 1] : NULL, &plan[k], &err) == 0);
