@@ -44,6 +44,8 @@ enum {
     OPT_WARN_PSNR,
     OPT_SAVE_PASSES,
     OPT_CONTACT_SHEET,
+    OPT_SHEET_HEIGHT,
+    OPT_SHEET_CROP,
     OPT_FILES_FROM,
     OPT_FORCE,
     OPT_SKIP_EXISTING,
@@ -100,6 +102,8 @@ static const struct option long_options[] = {
     {"warn-psnr", required_argument, NULL, OPT_WARN_PSNR},
     {"save-passes", required_argument, NULL, OPT_SAVE_PASSES},
     {"contact-sheet", required_argument, NULL, OPT_CONTACT_SHEET},
+    {"sheet-height", required_argument, NULL, OPT_SHEET_HEIGHT},
+    {"sheet-crop", required_argument, NULL, OPT_SHEET_CROP},
     {"output", required_argument, NULL, 'o'},
     {"outdir", required_argument, NULL, 'O'},
     {"recursive", no_argument, NULL, 'R'},
@@ -218,7 +222,12 @@ void options_print_help(FILE *out)
           "      --save-passes DIR  write every pass's output into DIR\n"
           "      --indices FILE.npy where each output of one max/min/fmax pass came from\n"
           "                         (int64, as PyTorch's return_indices)\n"
-          "      --contact-sheet FILE.png  the input and every pass side by side\n"
+          "      --contact-sheet FILE.png  the input and every pass side by side, with\n"
+          "                         each pass's spec, size and PSNR of the stack so far\n"
+          "      --sheet-height N   its panels N pixels high (default: the input's height,\n"
+          "                         the whole sheet at most 2048 high)\n"
+          "      --sheet-crop WxH[+X+Y]  its panels show this region of the input at 1:1\n"
+          "                         (each pass expanded back to the input's size)\n"
           "  -q, --quiet            no warnings\n"
           "  -h, --help             this help\n"
           "  -V, --version          the version\n"
@@ -486,6 +495,17 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         if (!*arg)
             return pool_fail(err, "--contact-sheet: give a file name");
         o->contact_sheet = arg;
+        return 0;
+    case OPT_SHEET_HEIGHT: {
+        long v;
+        if (count_parse(arg, 1, SHEET_HEIGHT_MAX, &v, &why))
+            return pool_fail(err, "--sheet-height %s: %s", arg, why.msg);
+        o->sheet_height = (size_t)v;
+        return 0;
+    }
+    case OPT_SHEET_CROP:
+        if (sheet_crop_parse(arg, &o->sheet_crop, &why))
+            return pool_fail(err, "--sheet-crop %s: %s", arg, why.msg);
         return 0;
     case OPT_INDICES:
         if (!strcmp(arg, "-"))
@@ -809,6 +829,9 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
         return pool_fail(err, "--from-torch prints the specs of PyTorch's layers and pools "
                               "nothing: give no file, -o or pass; pool with "
                               "-P \"$(pool --from-torch '...')\" FILE");
+    if (!o->contact_sheet && (o->sheet_height || o->sheet_crop.given))
+        return pool_fail(err, "%s shapes the contact sheet: give --contact-sheet FILE.png",
+                         o->sheet_height ? "--sheet-height" : "--sheet-crop");
     if (o->contact_sheet && (o->ninputs > 1 || o->recursive || o->files_from))
         return pool_fail(err, "--contact-sheet shows one image: give one input");
     if (finish_passes(o, &flags, dtype_given, err) || check_batch(o, err))

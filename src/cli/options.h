@@ -7,6 +7,7 @@
 #include "../codec/codec.h"
 #include "../core/pass.h"
 #include "fit.h"
+#include "sheet.h"
 
 #define MAX_PASSES 64
 #define MAX_JOBS 256
@@ -66,8 +67,10 @@ struct cli_options {
     bool warn_psnr_given;
     const char *save_passes;   /* a folder for every pass's output, or NULL */
     const char *contact_sheet; /* a PNG of the input and every pass, or NULL */
-    const char *indices;       /* --indices: the one max/min pass's argmax .npy, or NULL */
-    const char *samples;       /* --samples: the one fmax pass's random offsets, or NULL */
+    size_t sheet_height;       /* --sheet-height: its panels' height; 0: the default */
+    struct sheet_crop sheet_crop;
+    const char *indices; /* --indices: the one max/min pass's argmax .npy, or NULL */
+    const char *samples; /* --samples: the one fmax pass's random offsets, or NULL */
     bool quiet;
     bool help, version;
 };

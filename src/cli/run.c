@@ -460,7 +460,7 @@ static int pool_images(struct input_run *in, struct tensor_shape *out_shape, str
         if (o->indices && begin_indices(in, out_shape, err))
             return -1;
         if (pipeline_run(&in->pipe, &in->reader, w, err) ||
-            (views_wanted(o) && views_end_image(views, err)) ||
+            (views_wanted(o) && views_end_image(views, NULL, err)) ||
             (o->indices && index_file_end(&in->shared->indices, err)) ||
             report_pass_figures(in, err))
             return -1;

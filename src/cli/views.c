@@ -1,6 +1,7 @@
 #include "views.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,23 +184,66 @@ static int next_saved_image(struct pass_views *v, const struct tensor_reader *r,
     return 0;
 }
 
-static void shape_text(const struct row_geom *g, char *buf, size_t len)
+/* A panel's caption: its title ("input", or "2 avg:2,s=2") and its size, upright. */
+struct panel_caption {
+    char title[192];
+    char size[48];
+};
+
+/* The sheet shows the image upright, as the pooled image is turned (EXIF). */
+static struct orientation sheet_turn(const struct tensor_reader *r)
 {
-    snprintf(buf, len, "%zux%zu", g->size[1], g->size[2]);
+    return orientation_of(r->meta.upright ? r->meta.orientation : 1);
 }
 
-static int start_sheet(struct pass_views *v, const struct tensor_reader *r,
+static void upright_size(const struct row_geom *g, struct orientation turn, size_t *width,
+                         size_t *height)
+{
+    *width = turn.transpose ? g->size[1] : g->size[2];
+    *height = turn.transpose ? g->size[2] : g->size[1];
+}
+
+/* Panel k's caption: the pass as given for the upright image (as --stats describes it). */
+static void caption_panel(struct panel_caption *c, size_t k, const struct row_geom *g,
+                          const struct pool_pass *passes, struct orientation turn)
+{
+    size_t w, h;
+    upright_size(g, turn, &w, &h);
+    snprintf(c->size, sizeof c->size, "%zux%zu", w, h);
+    if (k == 0) {
+        snprintf(c->title, sizeof c->title, "input");
+        return;
+    }
+    char spec[160];
+    struct pool_pass given = orient_pass(&passes[k - 1],
+                                         (struct orientation){turn.transpose, 0, 0});
+    describe_pass(&given, g->nspatial, spec, sizeof spec);
+    snprintf(c->title, sizeof c->title, "%zu %s", k, spec);
+}
+
+/* The crop must lie within the upright input: a fault of this input, not of the sheet. */
+static int check_crop(const struct pass_views *v, const struct row_geom *input,
+                      struct orientation turn, const char *input_path, struct pool_error *err)
+{
+    size_t w, h;
+    upright_size(input, turn, &w, &h);
+    if (!v->opt->sheet_crop.given || !sheet_crop_check(&v->opt->sheet_crop, w, h, err))
+        return 0;
+    return pool_blame(err, ERROR_INPUT, strcmp(input_path, "-") ? input_path : "<stdin>");
+}
+
+static int start_sheet(struct pass_views *v, const char *input_path, const struct tensor_reader *r,
                        const struct pipeline *p, const struct pool_pass *passes, bool rescaled,
                        struct pool_error *err)
 {
     size_t n = v->npasses + 1;
     struct row_geom *panels = calloc(n, sizeof *panels);
-    char(*captions)[192] = calloc(n, sizeof *captions);
-    const char **caption_ptrs = calloc(n, sizeof *caption_ptrs);
+    struct sheet_layout layout = {v->opt->sheet_height, v->opt->sheet_crop, sheet_turn(r)};
     int rc = -1;
     v->working_on = v->opt->contact_sheet;
     v->panel_elems = calloc(n, sizeof *v->panel_elems);
-    if (!panels || !captions || !caption_ptrs || !v->panel_elems) {
+    v->captions = calloc(n, sizeof *v->captions);
+    if (!panels || !v->panel_elems || !v->captions) {
         pool_fail_resource(err, "out of memory");
         goto done;
     }
@@ -210,30 +254,25 @@ static int start_sheet(struct pass_views *v, const struct tensor_reader *r,
     }
     size_t widest = 0;
     for (size_t k = 0; k < n; k++) {
-        char spec[160] = "", size[48];
         panels[k] = *tap_geom(p, k);
-        shape_text(&panels[k], size, sizeof size);
-        if (k == 0) {
-            snprintf(captions[k], sizeof captions[k], "input %s", size);
-        } else {
-            describe_pass(&passes[k - 1], panels[k].nspatial, spec, sizeof spec);
-            snprintf(captions[k], sizeof captions[k], "%zu %s %s", k, spec, size);
-        }
-        caption_ptrs[k] = captions[k];
         v->panel_elems[k] = geom_row_elems(&panels[k]);
         widest = v->panel_elems[k] > widest ? v->panel_elems[k] : widest;
     }
+    if (sheet_check_panels(panels, n, err) ||
+        check_crop(v, &panels[0], layout.turn, input_path, err))
+        goto done;
+    for (size_t k = 0; k < n; k++)
+        caption_panel(&v->captions[k], k, &panels[k], passes, layout.turn);
     if (!(v->stretched = malloc(widest * sizeof(uint16_t)))) {
         pool_fail_resource(err, "out of memory");
         goto done;
     }
     v->sheet_maxval = rescaled ? 0 : r->meta.maxval;
-    rc = sheet_create(&v->sheet, panels, caption_ptrs, n,
-                      r->meta.has_alpha || panels[0].inner == 2 || panels[0].inner == 4, err);
+    rc = sheet_create(&v->sheet, panels, n,
+                      r->meta.has_alpha || panels[0].inner == 2 || panels[0].inner == 4, &layout,
+                      err);
 done:
     free(panels);
-    free(captions);
-    free(caption_ptrs);
     return rc;
 }
 
@@ -253,7 +292,8 @@ int views_begin_image(struct pass_views *v, const char *input_path, const struct
     if (v->opt->save_passes && (image == 1 ? open_saved_passes(v, input_path, r, p, rescaled, err)
                                            : next_saved_image(v, r, p, err)))
         return pool_blame(err, ERROR_OUTPUT, v->working_on);
-    if (v->opt->contact_sheet && !v->sheet && start_sheet(v, r, p, passes, rescaled, err))
+    if (v->opt->contact_sheet && !v->sheet &&
+        start_sheet(v, input_path, r, p, passes, rescaled, err))
         return pool_blame(err, ERROR_OUTPUT, v->working_on);
     return 0;
 }
@@ -280,7 +320,24 @@ done:
     return rc;
 }
 
-int views_end_image(struct pass_views *v, struct pool_error *err)
+/* The captions go on last: the stack's figures are known only after its last row. */
+static void caption_sheet(struct pass_views *v, const double *stack_psnr)
+{
+    for (size_t k = 0; k <= v->npasses; k++) {
+        const struct panel_caption *c = &v->captions[k];
+        double psnr = k && stack_psnr ? stack_psnr[k - 1] : NAN;
+        char line[96];
+        if (isnan(psnr))
+            snprintf(line, sizeof line, "%s", c->size);
+        else if (isinf(psnr) && psnr > 0)
+            snprintf(line, sizeof line, "%s  inf dB", c->size);
+        else
+            snprintf(line, sizeof line, "%s  %.1f dB", c->size, psnr);
+        sheet_caption(v->sheet, k, c->title, line);
+    }
+}
+
+int views_end_image(struct pass_views *v, const double *stack_psnr, struct pool_error *err)
 {
     for (size_t k = 0; v->files_open && k < v->npasses; k++) {
         if (v->writers[k].ops->finish(&v->writers[k], err))
@@ -289,6 +346,7 @@ int views_end_image(struct pass_views *v, struct pool_error *err)
     if (!v->sheet || v->sheet_drawn)
         return 0;
     v->sheet_drawn = true;
+    caption_sheet(v, stack_psnr);
     return write_sheet(v, err) ? pool_blame(err, ERROR_OUTPUT, v->opt->contact_sheet) : 0;
 }
 
@@ -340,6 +398,7 @@ void views_abort(struct pass_views *v)
     free(v->writers);
     free(v->row_elems);
     free(v->panel_elems);
+    free(v->captions);
     free(v->stretched);
     memset(v, 0, sizeof *v);
 }

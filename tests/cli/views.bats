@@ -67,7 +67,7 @@ EOF
     no_files_but a.pgm notdir
 }
 
-@test "the contact sheet: panels expanded to the input's height, gaps, a caption row" {
+@test "the contact sheet: panels expanded to the input's height, gaps, a caption band" {
     "$PY" -c 'import numpy as np; from PIL import Image
 Image.fromarray((np.arange(96 * 64) % 251).astype(np.uint8).reshape(64, 96)).save("a.png")'
     "$POOL" -q -P max:2 -P avg:4,s=2 --contact-sheet sheet.png a.png -o out.png
@@ -79,7 +79,7 @@ src = np.asarray(Image.open("a.png"))
 p1, p2 = np.load("p1.npy"), np.load("p2.npy")
 assert p2.shape == (15, 23), p2.shape
 w2 = round(23 * 64 / 15)  # 98
-assert im.size == (96 + 2 + 96 + 2 + w2, 64 + 11) and im.mode == "L", (im.size, im.mode)
+assert im.size == (96 + 2 + 96 + 2 + w2, 64 + 22) and im.mode == "L", (im.size, im.mode)
 assert (a[:64, :96] == src).all()
 assert (a[:64, 96:98] == 128).all(), a[:64, 96:98]
 assert (a[:64, 98:194] == np.kron(p1, np.ones((2, 2), int))).all()
@@ -98,8 +98,8 @@ for x0, x1 in ((0, 96), (98, 194), (196, 196 + w2)):   # text under each panel
     "$POOL" -q -P avg:4 -P gavg "$DATA/astronaut.png" -f txt -o mean.txt
     png_check sheet.png "
 src = np.asarray(Image.open('$DATA/astronaut.png'))
-# scale 2 for 512 rows: gaps of 4, caption of 22; panels 512, 512 and 512 wide
-assert im.size == (3 * 512 + 2 * 4, 512 + 22), im.size
+# scale 2 for 512 rows: gaps of 4, two caption lines in 44 rows; panels 512 wide
+assert im.size == (3 * 512 + 2 * 4, 512 + 44), im.size
 assert (a[:512, :512] == src).all()
 mean = np.array(open('mean.txt').read().split(), int)
 assert (a[:512, 2 * 516:] == mean).all(), a[0, 2 * 516]
