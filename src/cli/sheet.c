@@ -1,6 +1,8 @@
 #include "sheet.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +324,16 @@ void sheet_add_row(struct contact_sheet *s, size_t panel, const void *row)
         add_turned_row(s, p, oy, row);
     else
         add_upright_row(s, p, oy, row);
+}
+
+void sheet_size_line(char *buf, size_t len, const char *size, double psnr)
+{
+    if (isnan(psnr))
+        snprintf(buf, len, "%s", size);
+    else if (isinf(psnr) && psnr > 0)
+        snprintf(buf, len, "%s  inf dB", size);
+    else
+        snprintf(buf, len, "%s  %.1f dB", size, psnr);
 }
 
 void sheet_caption(struct contact_sheet *s, size_t panel, const char *line1, const char *line2)

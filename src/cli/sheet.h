@@ -50,6 +50,9 @@ int sheet_create(struct contact_sheet **out, const struct row_geom *panels, size
                  bool has_alpha, const struct sheet_layout *layout, struct pool_error *err);
 /* The next stored row of panel i (its rows arrive in order). */
 void sheet_add_row(struct contact_sheet *s, size_t panel, const void *row);
+/* A caption's second line: the size, then the PSNR when it is known (NaN: not known, left
+ * out; +inf: "inf dB", nothing was lost). */
+void sheet_size_line(char *buf, size_t len, const char *size, double psnr);
 /* Draws two lines of text under panel i, each cut to the panel's width. */
 void sheet_caption(struct contact_sheet *s, size_t panel, const char *line1, const char *line2);
 /* The finished sheet: height rows of width * channels elements of the panels' type. */

@@ -327,12 +327,7 @@ static void caption_sheet(struct pass_views *v, const double *stack_psnr)
         const struct panel_caption *c = &v->captions[k];
         double psnr = k && stack_psnr ? stack_psnr[k - 1] : NAN;
         char line[96];
-        if (isnan(psnr))
-            snprintf(line, sizeof line, "%s", c->size);
-        else if (isinf(psnr) && psnr > 0)
-            snprintf(line, sizeof line, "%s  inf dB", c->size);
-        else
-            snprintf(line, sizeof line, "%s  %.1f dB", c->size, psnr);
+        sheet_size_line(line, sizeof line, c->size, psnr);
         sheet_caption(v->sheet, k, c->title, line);
     }
 }
