@@ -64,6 +64,20 @@ skip_unless_valgrind() {
     [ "$status" -eq 1 ]
 }
 
+@test "valgrind: a contact sheet scaled, cropped, turned upright, and a crop past the image" {
+    skip_unless_valgrind
+    "$PY" -c 'import numpy as np; from PIL import Image
+ex = Image.Exif(); ex[0x0112] = 6
+Image.fromarray(np.arange(9 * 10 * 3, dtype=np.uint8).reshape(9, 10, 3)).save("t.png", exif=ex.tobytes())'
+    run vg -P max:3,s=2,p=1 -P avg:2 --sheet-height 7 --contact-sheet a.png t.png -o a.npy
+    [ "$status" -eq 0 ]
+    run vg -P avg:2 --sheet-crop 4x3+1+2 --sheet-height 13 --contact-sheet b.png t.png -o b.npy
+    [ "$status" -eq 0 ]
+    [ -s a.png ] && [ -s b.png ]
+    run vg -k 2 --save-passes s --sheet-crop 10x3 --contact-sheet c.png t.png -o c.npy
+    [ "$status" -eq 1 ]
+}
+
 @test "valgrind: a batch with a bad file, a skip, a collision and a symbolic link loop" {
     skip_unless_valgrind
     mkdir -p in/a

@@ -183,3 +183,194 @@ Image.fromarray(np.random.default_rng(1).integers(0, 255, (32, 32, 4), dtype=np.
     "$POOL" -q -k 2 --save-passes s -f pnm a.pgm b.pgm -o out.pnm
     [ "$(ls s | tr '\n' ' ')" = "a.pass1.pnm b.pass1.pnm " ]
 }
+
+# Python for sheet assertions: the caption band's height and the default panel height.
+SHEET_PY='
+def band(scale):
+    return 22 * scale   # a margin, two lines of 7 + 2, a margin, in font pixels
+def default_height(natural):
+    """The tallest panels, not above natural, whose sheet with captions fits 2048 rows."""
+    h = min(natural, 2048)
+    while h + band(min(max(h // 256, 1), 8)) > 2048:
+        h -= 1
+    return h
+'
+
+@test "the contact sheet of a tall image stays within 2048 rows, sampled by nearest" {
+    "$PY" -c 'import numpy as np; from PIL import Image
+rng = np.random.default_rng(5)
+Image.fromarray(rng.integers(0, 256, (2600, 300), dtype=np.uint8)).save("tall.png")'
+    "$POOL" -q -P avg:2 --contact-sheet sheet.png tall.png -o out.png
+    png_check sheet.png "$SHEET_PY"'
+src, out = np.asarray(Image.open("tall.png")), np.asarray(Image.open("out.png"))
+h = default_height(2600)
+assert h == 1894 and im.size[1] == 2048, (h, im.size)   # scale 7: 1894 + 154
+w0, w1 = round(300 * h / 2600), round(150 * h / 1300)
+assert im.size[0] == w0 + 14 + w1, im.size
+ys = np.arange(h)
+assert (a[:h, :w0] == src[ys * 2600 // h][:, np.arange(w0) * 300 // w0]).all()
+assert (a[:h, w0 + 14:] == out[ys * 1300 // h][:, np.arange(w1) * 150 // w1]).all()
+'
+    # a crop taller than the limit is sampled too: from its own rows and columns
+    "$POOL" -q -P avg:2 --sheet-crop 50x2400+10+100 --contact-sheet crop.png tall.png -o out.png
+    png_check crop.png "$SHEET_PY"'
+src, out = np.asarray(Image.open("tall.png")), np.asarray(Image.open("out.png"))
+h, w = 1894, round(50 * 1894 / 2400)
+assert im.size == (2 * w + 14, 2048), im.size
+ys, xs = 100 + np.arange(h) * 2400 // h, 10 + np.arange(w) * 50 // w
+assert (a[:h, :w] == src[ys][:, xs]).all()
+assert (a[:h, w + 14:] == out[ys * 1300 // 2600][:, xs * 150 // 300]).all()
+'
+}
+
+@test "--sheet-height scales the panels down and up, by nearest" {
+    need_photos
+    "$POOL" -q -P max:3 --sheet-height 100 --contact-sheet small.png "$DATA/astronaut.png" -o out.png
+    png_check small.png "
+src, out = np.asarray(Image.open('$DATA/astronaut.png')), np.asarray(Image.open('out.png'))
+assert out.shape[:2] == (170, 170)
+assert im.size == (100 + 2 + 100, 100 + 22), im.size   # scale 1 below 256 rows
+ys = np.arange(100)
+assert (a[:100, :100] == src[ys * 512 // 100][:, ys * 512 // 100]).all()
+assert (a[:100, 102:] == out[ys * 170 // 100][:, ys * 170 // 100]).all()
+"
+    "$PY" -c 'import numpy as np; from PIL import Image
+Image.fromarray((np.arange(40 * 30) % 253).astype(np.uint8).reshape(30, 40)).save("a.png")'
+    "$POOL" -q -P avg:2 --sheet-height 300 --contact-sheet big.png a.png -o out.png
+    png_check big.png '
+src, out = np.asarray(Image.open("a.png")), np.asarray(Image.open("out.png"))
+assert im.size == (400 + 2 + 400, 300 + 22), im.size
+assert (a[:300, :400] == np.kron(src, np.ones((10, 10), int))).all()
+assert (a[:300, 402:] == np.kron(out, np.ones((20, 20), int))).all()
+'
+}
+
+@test "--sheet-crop: the input's pixels 1:1, and every pass expanded back to the input's size" {
+    need_photos
+    "$POOL" -q -P avg:3 -P max:2,s=1 -P avg:5,s=4 --save-passes s --sheet-crop 100x60+250+140 \
+        --contact-sheet sheet.png "$DATA/astronaut.png" -o out.png
+    png_check sheet.png "
+src = np.asarray(Image.open('$DATA/astronaut.png'))
+outs = [np.asarray(Image.open(f's/astronaut.pass{k}.png')) for k in (1, 2)]
+outs.append(np.asarray(Image.open('out.png')))
+assert [o.shape[0] for o in outs] == [170, 169, 42]
+assert im.size == (4 * 100 + 3 * 2, 60 + 22), im.size
+assert (a[:60, :100] == src[140:200, 250:350]).all()
+for k, o in enumerate(outs, 1):
+    n = o.shape[0]
+    i = np.arange(512) * n // 512            # input pixel i shows element floor(i * n / 512)
+    want = o[i][:, i][140:200, 250:350]
+    x0 = k * 102
+    assert (a[:60, x0:x0 + 100] == want).all(), k
+"
+    # --sheet-height scales the crop; X and Y default to 0
+    "$POOL" -q -P avg:3 --sheet-crop 40x30 --sheet-height 60 \
+        --contact-sheet twice.png "$DATA/astronaut.png" -o out.png
+    png_check twice.png "
+src, out = np.asarray(Image.open('$DATA/astronaut.png')), np.asarray(Image.open('out.png'))
+twice = lambda p: np.repeat(np.repeat(p, 2, axis=0), 2, axis=1)
+assert im.size == (80 + 2 + 80, 60 + 22), im.size
+assert (a[:60, :80] == twice(src[:30, :40])).all()
+i = np.arange(512) * 170 // 512
+assert (a[:60, 82:] == twice(out[i][:, i][:30, :40])).all()
+"
+}
+
+@test "the contact sheet is upright, and a crop is in the upright image's pixels" {
+    "$PY" - <<'PY'
+import numpy as np
+from PIL import Image
+up = Image.fromarray(np.random.default_rng(3).integers(0, 256, (90, 60, 3), dtype=np.uint8))
+up.save("up.png")
+store = {2: Image.FLIP_LEFT_RIGHT, 3: Image.ROTATE_180, 4: Image.FLIP_TOP_BOTTOM,
+         5: Image.TRANSPOSE, 6: Image.ROTATE_90, 7: Image.TRANSVERSE, 8: Image.ROTATE_270}
+for tag, method in store.items():
+    ex = Image.Exif()
+    ex[0x0112] = tag
+    up.transpose(method).save(f"o{tag}.png", exif=ex.tobytes())
+PY
+    for tag in 2 3 4 5 6 7 8; do
+        "$POOL" -q -P avg:3 --contact-sheet "whole$tag.png" "o$tag.png" -o "out$tag.png"
+        "$POOL" -q -P avg:3 --sheet-crop 40x30+10+50 --contact-sheet "crop$tag.png" "o$tag.png" \
+            -o "out$tag.png"
+    done
+    png_check up.png '
+up = a
+for tag in range(2, 9):
+    out = np.asarray(Image.open(f"out{tag}.png"))   # upright, as pool writes it
+    assert out.shape == (30, 20, 3), (tag, out.shape)
+    whole = np.asarray(Image.open(f"whole{tag}.png"))
+    assert whole.shape == (90 + 22, 60 + 2 + 60, 3), (tag, whole.shape)
+    assert (whole[:90, :60] == up).all(), tag
+    assert (whole[:90, 62:] == np.repeat(np.repeat(out, 3, 0), 3, 1)).all(), tag
+    crop = np.asarray(Image.open(f"crop{tag}.png"))
+    assert crop.shape == (30 + 22, 40 + 2 + 40, 3), (tag, crop.shape)
+    assert (crop[:30, :40] == up[50:80, 10:50]).all(), tag
+    assert (crop[:30, 42:] == np.repeat(np.repeat(out, 3, 0), 3, 1)[50:80, 10:50]).all(), tag
+'
+    # 80 columns fit the 90x60 stored image, not the 60x90 upright one
+    run "$POOL" -q -k 2 --sheet-crop 80x20 --contact-sheet s.png o6.png -o out.png
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: o6.png: --sheet-crop 80x20 reaches past the 60x90 image (width x height)" ]
+}
+
+@test "captions: the pass's spec and its size, width first, under its own panel" {
+    "$PY" -c 'import numpy as np; from PIL import Image
+for w, h in ((96, 64), (48, 32), (32, 48)):
+    Image.fromarray((np.arange(w * h) % 251).astype(np.uint8).reshape(h, w)).save(f"i{w}x{h}.png")'
+    "$POOL" -q -P avg:2 --contact-sheet avg.png i96x64.png -o out.png
+    "$POOL" -q -P max:2 --contact-sheet max.png i96x64.png -o out.png
+    "$POOL" -q -P avg:2 --contact-sheet wide.png i48x32.png -o out.png
+    "$POOL" -q -P avg:2 --contact-sheet tall.png i32x48.png -o out.png
+    png_check avg.png '
+load = lambda f: np.asarray(Image.open(f))
+avg, mx, wide, tall = load("avg.png"), load("max.png"), load("wide.png"), load("tall.png")
+line1 = lambda s, h, x0: s[h + 2:h + 9, x0 + 1:x0 + 43]     # scale 1: 7 characters of each line
+line2 = lambda s, h, x0: s[h + 11:h + 18, x0 + 1:x0 + 43]
+# the spec: "1 avg:2,s=2" and "1 max:2,s=2" differ, the input panels do not
+assert (line1(avg, 64, 98) != line1(mx, 64, 98)).any()
+assert (avg[64:, :96] == mx[64:, :96]).all()
+# pass 1 of the 96x64 image is 48x32: its size line is the 48x32 input'"'"'s, not 32x48
+assert (line2(avg, 64, 98) == line2(wide, 32, 0)).all() and (line2(wide, 32, 0) == 0).any()
+assert (line2(wide, 32, 0) != line2(tall, 48, 0)).any()
+# width first: "48x32" has its "2" fifth, where "1 avg:2,s=2" has one seventh
+glyph = lambda line, i: line[:, 6 * i:6 * i + 5]
+two = glyph(line1(avg, 64, 98), 6)
+assert (glyph(line2(avg, 64, 98), 4) == two).all() and (glyph(line2(avg, 64, 98), 1) != two).any()
+# the input panel says "input" on its first line, as every input does
+assert (line1(avg, 64, 0) == line1(wide, 32, 0)).all() and (line1(avg, 64, 0) == 0).any()
+'
+}
+
+@test "--sheet-crop past the image, a malformed crop or height, and sheet flags alone" {
+    need_photos
+    cp "$DATA/astronaut.png" a.png
+    run "$POOL" -q -k 2 --save-passes s --sheet-crop 300x200+400+0 --contact-sheet s.png a.png \
+        -o out.png
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: a.png: --sheet-crop 300x200+400+0 reaches past the 512x512 image (width x height)" ]
+    [ -z "$(ls -A s)" ]
+    no_files_but a.png s
+    run "$POOL" -q -k 2 --sheet-crop 10x513 --contact-sheet s.png - -o out.png < a.png
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: <stdin>: --sheet-crop 10x513 reaches past the 512x512 image (width x height)" ]
+    "$POOL" -q -k 2 --sheet-crop 512x512+0+0 --contact-sheet s.png a.png -o out.png
+    for bad in 300 300x x200 0x10 10x0 10x10+5 10x10+5+ 10x10+a+1 -1x2 10x10+1+2junk \
+        "10x10 " 10X10 10x10-1-1 99999999999999999999x1; do
+        run "$POOL" -q -k 2 --sheet-crop "$bad" --contact-sheet s2.png a.png -o out2.png
+        [ "$status" -eq 2 ] || { echo "accepted $bad"; false; }
+        [ "$output" = "pool: --sheet-crop $bad: a crop is WxH or WxH+X+Y (width first, in the upright input's pixels; sides 1 to 2^40)" ]
+    done
+    run "$POOL" -q -k 2 --sheet-height 0 --contact-sheet s2.png a.png -o out2.png
+    [ "$status" -eq 2 ]
+    [[ "$output" == "pool: --sheet-height 0: bad number"* ]]
+    run "$POOL" -q -k 2 --sheet-height 65536 --contact-sheet s2.png a.png -o out2.png
+    [ "$status" -eq 2 ]
+    run "$POOL" -q -k 2 --sheet-crop 10x10 a.png -o out2.png
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --sheet-crop shapes the contact sheet: give --contact-sheet FILE.png" ]
+    run "$POOL" -q -k 2 --sheet-height 10 a.png -o out2.png
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --sheet-height shapes the contact sheet: give --contact-sheet FILE.png" ]
+    no_files_but a.png s out.png s.png
+}
