@@ -205,7 +205,8 @@ static double panel_width(const struct region *r, const struct panel *pn, size_t
     return w * (double)panel_h / h;
 }
 
-/* Lays the panels out left to right with a gap, and sizes the sheet. */
+/* Lays the panels out left to right with a gap, and sizes the sheet; the index maps come
+ * after the size is known to fit, as they are as long as the panels are wide. */
 static int lay_out(struct contact_sheet *s, const struct row_geom *p, const struct region *r,
                    struct orientation turn, struct pool_error *err)
 {
@@ -220,8 +221,6 @@ static int lay_out(struct contact_sheet *s, const struct row_geom *p, const stru
         pn->width = w < 1 ? 1 : (size_t)(w + 0.5);
         pn->x0 = x;
         x += pn->width + (i + 1 < s->npanels ? gap : 0);
-        if (map_panel(pn, r, s->panel_height, turn))
-            return pool_fail_resource(err, "out of memory for the contact sheet");
     }
     s->width = x;
     s->height = s->panel_height + caption_band(s->scale);
@@ -231,6 +230,9 @@ static int lay_out(struct contact_sheet *s, const struct row_geom *p, const stru
                          bytes / (1 << 20), SHEET_MAX_BYTES >> 20);
     if (!(s->pixels = malloc((size_t)bytes)))
         return pool_fail_resource(err, "out of memory for the contact sheet");
+    for (size_t i = 0; i < s->npanels; i++)
+        if (map_panel(&s->panels[i], r, s->panel_height, turn))
+            return pool_fail_resource(err, "out of memory for the contact sheet");
     return 0;
 }
 
