@@ -360,6 +360,12 @@ size_t inputs_number(const struct input_list *l, size_t i)
 
 int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_error *err)
 {
+    return inputs_list_with(l, o, NULL, err);
+}
+
+int inputs_list_with(struct input_list *l, const struct cli_options *o, const char *first,
+                     struct pool_error *err)
+{
     memset(l, 0, sizeof *l);
     l->quiet = o->quiet;
     l->shard = o->shard;
@@ -382,10 +388,12 @@ int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_e
         l->outdir_dev = out.st_dev;
         l->outdir_ino = out.st_ino;
     }
-    int rc = 0;
-    if (o->files_from)
+    int rc = first ? add_argument(l, first, false, o, err) : 0;
+    if (rc == 0 && o->files_from)
         rc = add_listed(l, o, err);
-    for (int i = 0; rc == 0 && i < o->ninputs && (!o->files_from || o->inputs_given); i++)
+    /* (no FILE argument is stdin, unless there is a list or a first input) */
+    bool arguments = o->inputs_given || (!o->files_from && !first);
+    for (int i = 0; rc == 0 && i < o->ninputs && arguments; i++)
         rc = add_argument(l, o->inputs[i], false, o, err);
     /* Nothing to pool is a batch's to say (find -newer found nothing new: 0 written); one
      * output needs an input. */

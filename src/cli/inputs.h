@@ -63,6 +63,10 @@ int inputs_check_output(struct input_list *l, const char *output, struct pool_er
 /* Lists the run's inputs. Fails (a usage error) on a folder without -R, a list file that
  * cannot be read, or no input at all after walking. */
 int inputs_list(struct input_list *l, const struct cli_options *o, struct pool_error *err);
+/* The same with `first` (a FILE argument: --plan's) before every other input, or NULL; with
+ * it, no FILE argument does not mean stdin. */
+int inputs_list_with(struct input_list *l, const struct cli_options *o, const char *first,
+                     struct pool_error *err);
 /* Input i's path, decoded into buf; returns buf->path. */
 const char *inputs_path(const struct input_list *l, size_t i, struct input_path *buf);
 /* Input i's number in the whole run, from 0 (its place before --shard kept a part). */

@@ -7,23 +7,17 @@
 #include "../core/cast.h"
 #include "../core/orient.h"
 #include "../core/plan.h"
+#include "fit.h"
+#include "inputs.h"
 #include "messages.h"
 
-/* "2x2" from the spatial entries of a per-axis vector (D, H, W), as integers when whole. */
-static void format_axes(const double v[3], int nspatial, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 3 - nspatial; i < 3 && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%.4g", used ? "x" : "", v[i]);
-}
-
-static void format_shape(const struct tensor_shape *base, const size_t size[3], char *buf,
-                         size_t len)
+/* A shape as --plan prints it: an image WxH, a tensor in its layout's order, labelled. */
+static void describe_shape(const struct tensor_shape *base, const size_t size[3], bool is_image,
+                           char *buf, size_t len)
 {
     struct tensor_shape s = *base;
     tensor_respace(&s, size);
-    shape_format(&s, buf, len);
+    shape_describe(&s, is_image, buf, len);
 }
 
 /* An image's shape as the passes see it, upright: turned by its EXIF orientation (unless
@@ -46,100 +40,169 @@ static void as_pooled(const struct cli_options *o, const struct tensor_reader *r
         shape->ndim = 2;
 }
 
-/* The shape to plan: SHAPE itself, or the header of the file it names. */
-static int plan_input(const struct cli_options *o, struct tensor_shape *shape,
-                      struct pool_error *err)
+/* The layout a shape is planned in: --layout, else the one the run would choose. */
+static int give_layout(const struct cli_options *o, const char *chosen, struct tensor_shape *shape,
+                       struct pool_error *err)
 {
-    struct pool_error why;
-    memset(shape, 0, sizeof *shape);
-    shape->dtype = DT_F32;
-    const char *layout = o->layout;
-    char file_layout[TENSOR_MAX_DIMS + 1] = "";
-    if (shape_parse(o->plan, shape, &why) == 0) {
-        layout = layout ? layout : layout_default(shape->ndim);
-    } else {
-        struct byte_source src;
-        struct tensor_reader r;
-        if (source_open(&src, o->plan, err))
-            return -1;
-        int rc = reader_open(&r, &src, &o->reader, err);
-        if (rc == 0) {
-            *shape = r.shape;
-            as_pooled(o, &r, shape);
-            const char *chosen = shape->ndim == 2 && r.meta.is_image ? "hw"
-                                                                     : reader_default_layout(&r);
-            if (!layout && chosen) {
-                /* r goes out of scope below: keep a copy of its layout. */
-                snprintf(file_layout, sizeof file_layout, "%s", chosen);
-                layout = file_layout;
-            }
-            reader_close(&r);
-        }
-        source_close(&src);
-        if (rc)
-            return -1;
-    }
+    const char *layout = o->layout ? o->layout : chosen;
     if (!layout)
         return pool_fail(err, "a %d-axis shape has no default layout: give --layout", shape->ndim);
     snprintf(shape->layout, sizeof shape->layout, "%s", layout);
     return 0;
 }
 
+/* --plan SHAPE: a tensor of that shape (never an image: its size is said in its layout). */
+static int shape_of_text(const struct cli_options *o, const char *text, struct tensor_shape *shape,
+                         struct pool_error *err)
+{
+    memset(shape, 0, sizeof *shape);
+    shape->dtype = DT_F32;
+    if (shape_parse(text, shape, err))
+        return -1;
+    return give_layout(o, layout_default(shape->ndim), shape, err);
+}
+
+/* A file's header: the shape the passes see, and whether the file is an image. */
+static int shape_of_file(const struct cli_options *o, const char *path, struct tensor_shape *shape,
+                         bool *is_image, struct pool_error *err)
+{
+    struct byte_source src;
+    struct tensor_reader r;
+    if (source_open(&src, path, err))
+        return -1;
+    int rc = reader_open(&r, &src, &o->reader, err);
+    if (rc == 0) {
+        *shape = r.shape;
+        as_pooled(o, &r, shape);
+        const char *chosen = shape->ndim == 2 && r.meta.is_image ? "hw" : reader_default_layout(&r);
+        rc = give_layout(o, chosen, shape, err);
+        *is_image = r.meta.is_image && !o->layout;
+        reader_close(&r);
+    }
+    source_close(&src);
+    return rc;
+}
+
 static void print_row(FILE *out, const char *pass, const char *mode, const char *shape,
                       const char *stride, const char *field, const char *coverage)
 {
-    fprintf(out, "%-5s %-7s %-20s %-10s %-10s %s\n", pass, mode, shape, stride, field, coverage);
+    fprintf(out, "%-5s %-7s %-24s %-14s %-14s %s\n", pass, mode, shape, stride, field, coverage);
+}
+
+/* What every table shares: the passes (with room for their plans), where tables go, and
+ * whether one has been printed (tables after it are set apart by a blank line). */
+struct plan_run {
+    const struct cli_options *o;
+    struct pool_pass *passes;
+    struct pass_plan *plans;
+    size_t npasses;
+    FILE *out;
+    bool several; /* tables are headed by their input's name */
+    bool printed;
+};
+
+/* The table's rows under its header: the input, then each pass. */
+static int print_passes(struct plan_run *pr, const char *name, const struct tensor_shape *shape,
+                        bool is_image, const struct row_geom *geom, struct pool_error *err)
+{
+    char text[64], stride[48], field[48], cover[24], number[24];
+    shape_describe(shape, is_image, text, sizeof text);
+    print_row(pr->out, "pass", "mode", "output", "stride", "field", "coverage");
+    print_row(pr->out, "in", "", text, "", "", "");
+    for (size_t i = 0; i < pr->npasses; i++) {
+        struct pass_plan *plan = &pr->plans[i], *prev = i ? &pr->plans[i - 1] : NULL;
+        if (plan_pass(&pr->passes[i], i, pr->npasses, prev ? &prev->out : geom, prev, plan, err))
+            return -1;
+        describe_shape(shape, plan->out.size, is_image, text, sizeof text);
+        axes_describe(plan->stride, geom, stride, sizeof stride);
+        axes_describe(plan->field, geom, field, sizeof field);
+        snprintf(cover, sizeof cover, "%.1f%%", 100 * plan->coverage);
+        snprintf(number, sizeof number, "%zu", i + 1);
+        print_row(pr->out, number, mode_name(&pr->passes[i]), text, stride, field, cover);
+        for (int w = 0; w < plan->nwarnings && !pr->o->quiet; w++)
+            say_warning(name, "%s", plan->warnings[w].text);
+    }
+    return 0;
+}
+
+/* One input's table: a SHAPE (is_text) or a file's header. Says why it cannot be planned
+ * and returns 1 then, else 0. */
+static int plan_one(struct plan_run *pr, const char *input, bool is_text)
+{
+    const struct cli_options *o = pr->o;
+    const char *name = strcmp(input, "-") ? input : "<stdin>";
+    struct tensor_shape shape;
+    struct row_geom geom;
+    struct pool_error err = {0};
+    bool is_image = false, changed;
+    int rc = is_text ? shape_of_text(o, input, &shape, &err)
+                     : shape_of_file(o, input, &shape, &is_image, &err);
+    if (rc == 0)
+        rc = tensor_geom(&shape, &geom, &err);
+    if (rc == 0 && o->size_given)
+        rc = fit_output_size(&o->size, &geom, &pr->passes[0].output_size, &changed, &err);
+    if (rc == 0 && pr->several)
+        fprintf(pr->out, "%s%s:\n", pr->printed ? "\n" : "", name);
+    pr->printed |= rc == 0;
+    if (rc == 0)
+        rc = print_passes(pr, name, &shape, is_image, &geom, &err);
+    if (rc == 0)
+        return 0;
+    say_failure(&err, name);
+    return EXIT_FAILURE_DATA;
+}
+
+/* The files to plan: --plan FILE (not a SHAPE) and the inputs, as a run lists them. Says
+ * why not and fails with err's kind set. */
+static int list_files(const struct cli_options *o, bool plan_is_file, struct input_list *l,
+                      struct pool_error *err)
+{
+    if (inputs_list_with(l, o, plan_is_file ? o->plan : NULL, err) ||
+        (o->shards && inputs_keep_shard(l, o->shard, o->shards, err))) {
+        say_failure(err, NULL);
+        inputs_free(l);
+        return -1;
+    }
+    return 0;
+}
+
+/* The tables, for an input list that has been made. */
+static int plan_all(struct plan_run *pr, bool plan_is_file, const struct input_list *files)
+{
+    int status = plan_is_file ? 0 : plan_one(pr, pr->o->plan, true);
+    /* One path decoded at a time: nothing here grows with the number of inputs. */
+    static struct input_path path;
+    for (size_t i = 0; i < files->count; i++)
+        if (plan_one(pr, inputs_path(files, i, &path), false))
+            status = EXIT_FAILURE_DATA;
+    if (files->unreadable)
+        status = EXIT_FAILURE_DATA; /* a folder that could not be walked is a failure */
+    return status;
 }
 
 int planner_run(const struct cli_options *o, FILE *out)
 {
-    struct tensor_shape shape;
-    struct row_geom geom;
-    struct pool_error err;
-    size_t npasses;
-    if (plan_input(o, &shape, &err) || tensor_geom(&shape, &geom, &err)) {
-        say_failure(&err, o->plan);
-        return EXIT_FAILURE_DATA;
+    struct pool_error why = {0}, not_shape;
+    struct tensor_shape probe;
+    bool plan_is_file = shape_parse(o->plan, &probe, &not_shape) != 0;
+    struct input_list files = {0};
+    if ((plan_is_file || o->inputs_given || o->files_from) &&
+        list_files(o, plan_is_file, &files, &why))
+        return exit_status_of(&why);
+    struct plan_run pr = {.o = o, .out = out, .several = (!plan_is_file) + files.count > 1};
+    pr.passes = options_expand_passes(o, &pr.npasses);
+    pr.plans = calloc(pr.npasses, sizeof *pr.plans);
+    int status;
+    if (pr.passes && pr.plans) {
+        status = plan_all(&pr, plan_is_file, &files);
+    } else {
+        pool_fail_resource(&why, "out of memory");
+        say_failure(&why, NULL);
+        status = EXIT_FAILURE_DATA;
     }
-    struct pool_pass *passes = options_expand_passes(o, &npasses);
-    struct pass_plan *plans = calloc(npasses, sizeof *plans);
-    if (!passes || !plans) {
-        free(passes);
-        free(plans);
-        pool_fail_resource(&err, "out of memory");
-        say_failure(&err, NULL);
-        return EXIT_FAILURE_DATA;
-    }
-    char text[64], stride[48], field[48], cover[24], number[24];
-    int status = 0;
-    bool changed;
-    if (o->size_given && fit_output_size(&o->size, &geom, &passes[0].output_size, &changed, &err)) {
-        say_failure(&err, o->plan);
-        free(passes);
-        free(plans);
-        return EXIT_FAILURE_DATA;
-    }
-    shape_format(&shape, text, sizeof text);
-    print_row(out, "pass", "mode", "output", "stride", "field", "coverage");
-    print_row(out, "in", "", text, "", "", "");
-    for (size_t i = 0; i < npasses; i++) {
-        if (plan_pass(&passes[i], i, npasses, i ? &plans[i - 1].out : &geom,
-                      i ? &plans[i - 1] : NULL, &plans[i], &err)) {
-            say_failure(&err, o->plan);
-            status = EXIT_FAILURE_DATA;
-            break;
-        }
-        format_shape(&shape, plans[i].out.size, text, sizeof text);
-        format_axes(plans[i].stride, geom.nspatial, stride, sizeof stride);
-        format_axes(plans[i].field, geom.nspatial, field, sizeof field);
-        snprintf(cover, sizeof cover, "%.1f%%", 100 * plans[i].coverage);
-        snprintf(number, sizeof number, "%zu", i + 1);
-        print_row(out, number, mode_name(&passes[i]), text, stride, field, cover);
-        for (int w = 0; w < plans[i].nwarnings && !o->quiet; w++)
-            say_warning(o->plan, "%s", plans[i].warnings[w].text);
-    }
-    free(passes);
-    free(plans);
+    free(pr.passes);
+    free(pr.plans);
+    inputs_free(&files);
     return status;
 }
 

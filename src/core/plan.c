@@ -38,35 +38,24 @@ static void plan_axis(struct pass_plan *plan, int axis, const struct axis_params
     plan->stride[axis] = jump * stride;
 }
 
-/* "3" when every spatial axis has the same value, else "3x2". */
-static void join_axes(const size_t v[3], int nspatial, char *buf, size_t len)
-{
-    bool same = true;
-    for (int i = 4 - nspatial; i < 3; i++)
-        same &= v[i] == v[i - 1];
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = same ? 2 : 3 - nspatial; i < 3 && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%zu", used ? "x" : "", v[i]);
-}
-
 /* A stride past the (dilated) kernel skips input: say how much, once for the pass. */
 static void skip_warning(struct pass_plan *plan, const char *label, const struct axis_params ax[3],
-                         int nspatial)
+                         const struct row_geom *in)
 {
-    size_t stride[3], span[3];
+    int nspatial = in->nspatial;
+    double stride[3], span[3];
     bool skips = false;
     for (int i = 0; i < 3; i++) {
-        stride[i] = ax[i].stride;
-        span[i] = ax[i].dilation * (ax[i].kernel - 1) + 1;
+        stride[i] = (double)ax[i].stride;
+        span[i] = (double)(ax[i].dilation * (ax[i].kernel - 1) + 1);
         skips |= i >= 3 - nspatial && !ax[i].adaptive_out && !ax[i].fractional &&
                  stride[i] > span[i];
     }
     if (!skips)
         return;
     char s[40], k[40], general[160];
-    join_axes(stride, nspatial, s, sizeof s);
-    join_axes(span, nspatial, k, sizeof k);
+    axes_describe(stride, in, s, sizeof s);
+    axes_describe(span, in, k, sizeof k);
     snprintf(general, sizeof general, "%s: stride %s > kernel %s", label, s, k);
     double percent = 100 * (1 - plan->coverage);
     warn(plan, PLAN_UNREAD, percent, general, "%s: %.0f%% of input elements are never read",
@@ -110,7 +99,7 @@ int plan_pass(const struct pool_pass *p, size_t index, size_t count, const struc
         }
     }
     if (rc == 0)
-        skip_warning(out, label, ax, in->nspatial);
+        skip_warning(out, label, ax, in);
     for (int i = 3 - in->nspatial; i < 3 && rc == 0; i++) {
         axis_warnings(out, label, in->axis_name[i], &ax[i], &tables[i]);
         if (index + 1 < count && out->out.size[i] == 1 && in->size[i] > 1 && !p->global) {

@@ -1,6 +1,8 @@
 #include "tensor.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,4 +150,60 @@ void shape_format(const struct tensor_shape *s, char *buf, size_t len)
     buf[0] = '\0';
     for (int i = 0; i < s->ndim && used < len; i++)
         used += (size_t)snprintf(buf + used, len - used, i ? "x%zu" : "%zu", s->dims[i]);
+}
+
+/* The dims from the width and height axes of an image layout (hw, hwc, chw...). */
+static bool image_width_height(const struct tensor_shape *s, size_t *width, size_t *height)
+{
+    const char *w = strchr(s->layout, 'w'), *h = strchr(s->layout, 'h');
+    if (!w || !h || strchr(s->layout, 'd'))
+        return false;
+    *width = s->dims[w - s->layout];
+    *height = s->dims[h - s->layout];
+    return true;
+}
+
+void shape_describe(const struct tensor_shape *s, bool is_image, char *buf, size_t len)
+{
+    size_t width, height;
+    if (is_image && image_width_height(s, &width, &height)) {
+        snprintf(buf, len, "%zux%zu", width, height);
+        return;
+    }
+    shape_format(s, buf, len);
+    size_t used = strlen(buf);
+    if (!s->layout[0] || used + 4 + strlen(s->layout) > len)
+        return;
+    used += (size_t)snprintf(buf + used, len - used, " (");
+    for (const char *a = s->layout; *a; a++)
+        buf[used++] = (char)toupper((unsigned char)*a);
+    snprintf(buf + used, len - used, ")");
+}
+
+/* Appends one figure: whole numbers exactly, fractional strides to 4 digits. */
+static size_t append_figure(char *buf, size_t len, size_t used, const char *sep, double v)
+{
+    if (used >= len)
+        return used;
+    bool whole = v == floor(v) && fabs(v) < 0x1p53;
+    return used + (size_t)snprintf(buf + used, len - used, whole ? "%s%.0f" : "%s%.4g", sep, v);
+}
+
+void axes_describe(const double v[3], const struct row_geom *g, char *buf, size_t len)
+{
+    int first = 3 - g->nspatial;
+    bool same = true;
+    for (int i = first + 1; i < 3; i++)
+        same &= v[i] == v[first];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = same ? 2 : first; i < 3; i++)
+        used = append_figure(buf, len, used, i > first && !same ? "x" : "", v[i]);
+    if (same || used + 4 + 2 * (size_t)g->nspatial > len)
+        return;
+    used += (size_t)snprintf(buf + used, len - used, " (");
+    for (int i = first; i < 3; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%c", i > first ? "x" : "",
+                                 g->axis_name[i]);
+    snprintf(buf + used, len - used, ")");
 }

@@ -51,7 +51,26 @@ size_t geom_rows_per_plane(const struct row_geom *g);
 
 /* "1x64x56x56" into dims; rejects junk, zeros and overflow. */
 int shape_parse(const char *text, struct tensor_shape *s, struct pool_error *err);
-/* "1x64x56x56" from dims, into buf of len bytes. */
+/* "1x64x56x56" from dims, into buf of len bytes: the machine's form (as --shape takes it). */
 void shape_format(const struct tensor_shape *s, char *buf, size_t len);
+
+/*
+ * How a message gives a shape's size to a person, into buf of len bytes. An image (a
+ * decoded PNG, JPEG or PNM whose layout was not given with --layout: is_image) is
+ * WIDTHxHEIGHT, as every image tool says it, channels left out: "300x200". Anything else
+ * (a tensor, an image volume with a depth axis, a shape without a layout) is its dims in
+ * its layout's axis order, the layout named when there is one: "8x64x56x56 (NCHW)".
+ * Machine-readable outputs (JSON, .npy) keep shape_format.
+ */
+void shape_describe(const struct tensor_shape *s, bool is_image, char *buf, size_t len);
+
+/*
+ * How a message gives a per-axis figure (a kernel, a stride, a receptive field) to a
+ * person, into buf of len bytes. v holds depth, height and width as row_geom.size does;
+ * the spatial ones of g are given in PyTorch's order (D, H, W), as integers when whole.
+ * When every spatial axis agrees, the one value: "3"; else the axes are named:
+ * "3x2 (HxW)", "1x2x2 (DxHxW)".
+ */
+void axes_describe(const double v[3], const struct row_geom *g, char *buf, size_t len);
 
 #endif

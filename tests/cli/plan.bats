@@ -6,10 +6,63 @@ load helpers
 @test "--plan prints each pass's shape, stride, receptive field and coverage" {
     run "$POOL" --plan 3x224x224 -P max:3,s=2,p=1 -P avg:2
     [ "$status" -eq 0 ]
-    [ "${lines[0]}" = "pass  mode    output               stride     field      coverage" ]
-    [[ "${lines[1]}" == "in            3x224x224"* ]]
-    [[ "${lines[2]}" =~ ^1\ +max\ +3x112x112\ +2x2\ +3x3\ +100\.0%$ ]]
-    [[ "${lines[3]}" =~ ^2\ +avg\ +3x56x56\ +4x4\ +5x5\ +100\.0%$ ]]
+    [ "${lines[0]}" = "pass  mode    output                   stride         field          coverage" ]
+    [[ "${lines[1]}" == "in            3x224x224 (CHW) "* ]]
+    [[ "${lines[2]}" =~ ^1\ +max\ +3x112x112\ \(CHW\)\ +2\ +3\ +100\.0%$ ]]
+    [[ "${lines[3]}" =~ ^2\ +avg\ +3x56x56\ \(CHW\)\ +4\ +5\ +100\.0%$ ]]
+}
+
+@test "--plan gives an image's size as WIDTHxHEIGHT, a tensor's in its layout, labelled" {
+    "$PY" -c 'import numpy as np; np.save("t.npy", np.zeros((1, 3, 8, 6), np.float32))'
+    printf 'P5\n300 200\n255\n' > wide.pgm
+    head -c 60000 /dev/zero >> wide.pgm
+    run "$POOL" --plan wide.pgm -k 2
+    [ "$status" -eq 0 ]
+    [[ "${lines[1]}" =~ ^in\ +300x200\ *$ ]]
+    [[ "${lines[2]}" =~ ^1\ +max\ +150x100\ +2\ +2\ +100\.0%$ ]]
+    run "$POOL" --plan t.npy -k 2
+    [[ "${lines[1]}" =~ ^in\ +1x3x8x6\ \(NCHW\)\ *$ ]]
+    run "$POOL" --plan t.npy --layout nchw -k 3x2 -s 1
+    [[ "${lines[2]}" =~ ^1\ +max\ +1x3x6x5\ \(NCHW\)\ +1\ +3x2\ \(HxW\)\ +100\.0%$ ]]
+    # an image with --layout is a tensor: its axes in their order
+    run "$POOL" --plan wide.pgm --layout hw -k 2
+    [[ "${lines[1]}" =~ ^in\ +200x300\ \(HW\)\ *$ ]]
+}
+
+@test "kernel and stride sizes name their axes unless they agree" {
+    run "$POOL" --plan 1x3x8x6 -P max:2,s=3x2
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"pool: 1x3x8x6: warning: pass 1 (max): stride 3x2 (HxW) > kernel 2: 25% of input elements are never read"* ]]
+    run "$POOL" -q --plan 1x3x8x6 -P max:2,s=3x2
+    [[ "${lines[2]}" =~ ^1\ +max\ +1x3x3x3\ \(NCHW\)\ +3x2\ \(HxW\)\ +2\ +75\.0%$ ]]
+    run "$POOL" --plan 2x8x8x8 --layout cdhw -k 2x1x1 -s 3
+    [[ "$output" == *"stride 3 > kernel 2x1x1 (DxHxW)"* ]]
+}
+
+@test "--plan plans every input, one table each headed by its name" {
+    bats_require_minimum_version 1.5.0
+    mknpy a.npy 'np.zeros((4, 6), np.float32)'
+    mknpy b.npy 'np.zeros((1, 2, 10, 8), np.float32)'
+    mkdir d && mknpy d/c.npy 'np.zeros((1, 1, 4, 4), np.float32)'
+    run --separate-stderr "$POOL" -k 2 --plan a.npy b.npy nope.npy -R d
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "pool: nope.npy: cannot open: No such file or directory" ]
+    [ "${lines[0]}" = "a.npy:" ]
+    [[ "${lines[3]}" =~ ^1\ +max\ +2x3\ \(HW\)\  ]]
+    [ "${lines[4]}" = "b.npy:" ]
+    [[ "${lines[7]}" =~ ^1\ +max\ +1x2x5x4\ \(NCHW\)\  ]]
+    [ "${lines[8]}" = "d/c.npy:" ]
+    [[ "${lines[11]}" =~ ^1\ +max\ +1x1x2x2\ \(NCHW\)\  ]]
+    # tables are set apart by a blank line (which bats's lines leave out)
+    [[ "$output" == *"100.0%"$'\n\n'"b.npy:"* ]]
+    # a SHAPE and --files-from inputs; one input alone has no heading
+    printf 'b.npy\n' > list
+    run "$POOL" -k 2 --plan 1x4x4 --files-from list
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "1x4x4:" ]
+    [ "${lines[4]}" = "b.npy:" ]
+    run "$POOL" -k 2 --plan b.npy
+    [[ "${lines[0]}" == "pass "* ]]
 }
 
 @test "--plan output shapes match PyTorch for a stack of passes" {
