@@ -195,7 +195,8 @@ void options_print_help(FILE *out)
           "      --quality N        JPEG quality 1-100 (default 90)\n"
           "      --progressive      progressive JPEG\n"
           "      --plan SHAPE|FILE  print each pass's output shape, stride, receptive field\n"
-          "                         and coverage for a shape (3x224x224) or a file's header\n"
+          "                         and coverage for a shape (3x224x224) or a file's header,\n"
+          "                         and for each FILE argument (images: WIDTHxHEIGHT)\n"
           "Many inputs:\n"
           "  -R, --recursive        walk folders among the inputs (images and tensors only)\n"
           "      --files-from FILE  read the inputs from FILE (- for stdin), one a line\n"
@@ -211,7 +212,7 @@ void options_print_help(FILE *out)
           "Seeing what each pass keeps and loses:\n"
           "      --stats[=FILE]     per pass: shapes, coverage, per-channel min max mean\n"
           "                         std, RMSE and PSNR against the input, time; JSON Lines\n"
-          "                         to stderr or FILE\n"
+          "                         to stderr or FILE (with '=': --stats=loss.jsonl)\n"
           "      --stats-format F   json (default) or text (an aligned table); implies\n"
           "                         --stats\n"
           "      --shift-test       also pool the input shifted by one element along each\n"
@@ -373,6 +374,30 @@ static int colour_parse(const char *s, unsigned char rgb[3])
     return 0;
 }
 
+/* --stats[=FILE]. --stats=text or json asks for a format, almost never for a file of that
+ * name: refused unless the file exists (an earlier run's), with the way to either. */
+static int parse_stats(struct cli_options *o, const char *arg, struct pool_error *err)
+{
+    o->stats = true;
+    if (arg && !strcmp(arg, "shift")) {
+        o->shift_test = true;
+        return 0;
+    }
+    if (arg && !*arg)
+        return pool_fail(err, "--stats=: give a file name, or no '='");
+    bool format_word = arg && (!strcmp(arg, "text") || !strcmp(arg, "json"));
+    if (format_word && access(arg, F_OK) != 0)
+        return pool_fail(err,
+                         "--stats=%s would write a file named %s: %s (for such a file, "
+                         "give --stats=./%s)",
+                         arg, arg,
+                         arg[0] == 't' ? "for a text table give --stats-format text"
+                                       : "JSON Lines are the default, give --stats alone",
+                         arg);
+    o->stats_file = arg;
+    return 0;
+}
+
 static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_pass *f,
                      struct pool_error *err)
 {
@@ -464,15 +489,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case OPT_FLATTEN: o->flatten = true; return 0;
     case OPT_NO_HEADER: o->writer.no_header = true; return 0;
     case OPT_STACK: o->writer.stack = true; return 0;
-    case OPT_STATS:
-        o->stats = true;
-        if (arg && !strcmp(arg, "shift"))
-            o->shift_test = true;
-        else if (arg && !*arg)
-            return pool_fail(err, "--stats=: give a file name, or no '='");
-        else
-            o->stats_file = arg;
-        return 0;
+    case OPT_STATS: return parse_stats(o, arg, err);
     case OPT_STATS_FORMAT:
         if (strcmp(arg, "json") && strcmp(arg, "text"))
             return pool_fail(err, "--stats-format %s: json or text", arg);
@@ -817,6 +834,10 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
             return optopt && optopt < 256 ? pool_fail(err, "-%c: needs a value", optopt)
                                           : pool_fail(err, "%s: needs a value", argv[optind - 1]);
         dtype_given |= c == OPT_DTYPE;
+        /* the word after a bare --stats: a FILE argument, or a file meant for --stats */
+        if (c == OPT_STATS && !optarg && optind < argc)
+            o->after_stats = argv[optind];
+        o->stats_bare |= c == OPT_STATS && !optarg;
         if (parse_one(c, optarg, o, &flags, err))
             return -1;
     }
@@ -840,3 +861,28 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
 }
 
 bool options_batch(const struct cli_options *o) { return o->outdir || o->output_template; }
+
+/* Names that say "statistics", not "an image or a tensor". */
+static bool looks_like_stats_file(const char *path)
+{
+    static const char *const endings[] = {".jsonl", ".json", ".txt", ".tsv", ".log"};
+    size_t len = strlen(path);
+    for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++) {
+        size_t n = strlen(endings[i]);
+        if (len > n && !strcmp(path + len - n, endings[i]))
+            return true;
+    }
+    return false;
+}
+
+void options_hint_unopened(const struct cli_options *o, const char *input, struct pool_error *err)
+{
+    if (!o->stats_bare || o->stats_file || !strcmp(input, "-"))
+        return;
+    bool right_after = o->after_stats && !strcmp(input, o->after_stats);
+    if (!right_after && !looks_like_stats_file(input))
+        return;
+    size_t used = strlen(err->msg);
+    snprintf(err->msg + used, sizeof err->msg - used,
+             " (to write the statistics there, give --stats=%s)", input);
+}

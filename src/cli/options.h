@@ -61,6 +61,8 @@ struct cli_options {
     const char *from_torch;    /* --from-torch CALL: print its pass specs, pool nothing */
     bool stats;                /* per-pass figures, to stats_file or stderr */
     const char *stats_file;    /* NULL: stderr */
+    bool stats_bare;           /* --stats was given without '=FILE' */
+    const char *after_stats;   /* the word after a bare --stats (getopt took it as an input) */
     bool stats_text;           /* an aligned table instead of JSON Lines */
     bool shift_test;           /* also pool the input shifted by one element */
     double warn_psnr;          /* warn when the passes' PSNR falls below (dB); 0: never */
@@ -80,6 +82,9 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
 /* One output per input (-O, or -o with % codes), or everything into one output. */
 bool options_batch(const struct cli_options *o);
 void options_print_help(FILE *out);
+/* An input that cannot be opened: when it looks meant as the file of --stats (whose
+ * argument is optional, so joined with '='), adds to err's reason how to give it so. */
+void options_hint_unopened(const struct cli_options *o, const char *input, struct pool_error *err);
 /* The passes as run: the list given, --repeat times (malloc'd; NULL when out of memory). */
 struct pool_pass *options_expand_passes(const struct cli_options *o, size_t *n);
 

@@ -492,7 +492,11 @@ static int start_input(struct input_run *in, bool first, struct tensor_shape *ou
 {
     const struct cli_options *o = in->s->opt;
     struct run_output *out = &in->shared->output;
-    if (source_open(&in->src, in->path, err) || reader_open(&in->reader, &in->src, &o->reader, err))
+    if (source_open(&in->src, in->path, err)) {
+        options_hint_unopened(o, in->path, err);
+        return pool_blame(err, ERROR_INPUT, in->name);
+    }
+    if (reader_open(&in->reader, &in->src, &o->reader, err))
         return pool_blame(err, ERROR_INPUT, in->name);
     if (in->reader.meta.palette_expanded && !o->palette_given && !o->quiet)
         warning_give(in->shared->warnings, in->name, WARNING_PALETTE_EXPANDED, 0, false,

@@ -144,6 +144,38 @@ stats_check() {
     no_files_but a.pgm bad.pgm
 }
 
+@test "--stats FILE (a blank, not '='): the missing input says how to give the file" {
+    pgm a.pgm 2 2 '\000\144\000\000'
+    run "$POOL" -q -k 2 --stats loss.jsonl a.pgm -o out.pgm
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: loss.jsonl: cannot open: No such file or directory (to write the statistics there, give --stats=loss.jsonl)" ]
+    # a name that says statistics, anywhere among the inputs of a bare --stats
+    run "$POOL" -q -k 2 --stats -O out a.pgm run.log
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"pool: run.log: cannot open: No such file or directory (to write the statistics there, give --stats=run.log)"* ]]
+    # not when --stats has its file, nor for an input that is not the word after it
+    run "$POOL" -q -k 2 --stats=s.jsonl nope.pgm -o out.pgm
+    [ "$output" = "pool: nope.pgm: cannot open: No such file or directory" ]
+    run "$POOL" -q -k 2 --stats a.pgm nope.pgm -f pnm -o out.pgm
+    [[ "$output" == *$'\n'"pool: nope.pgm: cannot open: No such file or directory" ]]
+}
+
+@test "--stats=text and --stats=json ask for a format, not a file of that name" {
+    pgm a.pgm 2 2 '\000\144\000\000'
+    run "$POOL" -k 2 --stats=text a.pgm -o out.pgm
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --stats=text would write a file named text: for a text table give --stats-format text (for such a file, give --stats=./text)" ]
+    run "$POOL" -k 2 --stats=json a.pgm -o out.pgm
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"JSON Lines are the default, give --stats alone"* ]]
+    no_files_but a.pgm
+    "$POOL" -q -k 2 --stats=./text a.pgm -o out.pgm
+    [ -s text ]
+    # a file of that name already there is an earlier run's: written again
+    "$POOL" -q -k 2 --stats=text a.pgm -o out.pgm
+    [ "$(wc -l < text)" -eq 1 ]
+}
+
 @test "--stats-format and --warn-psnr refuse bad values" {
     run "$POOL" -k 2 --stats-format=xml a.npy
     [ "$status" -eq 2 ]
