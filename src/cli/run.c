@@ -236,16 +236,18 @@ static int lay_out(struct input_run *in, struct row_geom *geom, struct pool_erro
         return pool_fail(err, "a %d-axis tensor has no default layout: give --layout", shape->ndim);
     if (layout_check(layout, shape->ndim, err))
         return -1;
+    snprintf(shape->layout, sizeof shape->layout, "%s", layout);
     if (!o->layout && !o->quiet && in->image == 1 && !strcmp(layout, "nchw") &&
-        looks_channels_last(shape))
+        looks_channels_last(shape)) {
+        char size[96];
+        shape_describe(shape, false, size, sizeof size);
         warning_give(in->shared->warnings, in->name, WARNING_LAYOUT, 0, false,
                      "a 4-D tensor whose last axis is 1 to 4 long is read as nchw (the last "
                      "axis is width); if it holds channels, give --layout nhwc",
-                     "%zux%zux%zux%zu is read as nchw, so W is %zu; if the last axis holds "
-                     "channels (NHWC), give --layout nhwc",
-                     shape->dims[0], shape->dims[1], shape->dims[2], shape->dims[3],
-                     shape->dims[3]);
-    snprintf(shape->layout, sizeof shape->layout, "%s", layout);
+                     "%s: W is %zu; if the last axis holds channels (NHWC), give --layout "
+                     "nhwc",
+                     size, shape->dims[3]);
+    }
     return tensor_geom(shape, geom, err);
 }
 

@@ -190,13 +190,6 @@ static int plan_job(struct unpool_job *j, struct pool_error *err)
                   dtype_name(is->dtype));
         return pool_blame(err, ERROR_INPUT, j->indices.name);
     }
-    char vtext[96], itext[96];
-    shape_format(vs, vtext, sizeof vtext);
-    shape_format(is, itext, sizeof itext);
-    if (strcmp(vtext, itext)) {
-        pool_fail(err, "the indices are %s, the values %s: they must have one shape", itext, vtext);
-        return pool_blame(err, ERROR_INPUT, j->indices.name);
-    }
     const char *layout = j->a.layout ? j->a.layout : reader_default_layout(&j->values.reader);
     if (!layout) {
         pool_fail(err, "a %d-axis tensor has no default layout: give --layout", vs->ndim);
@@ -205,6 +198,14 @@ static int plan_job(struct unpool_job *j, struct pool_error *err)
     if (layout_check(layout, vs->ndim, err))
         return pool_blame(err, ERROR_USAGE, "--layout");
     snprintf(vs->layout, sizeof vs->layout, "%s", layout);
+    snprintf(is->layout, sizeof is->layout, "%s", is->ndim == vs->ndim ? layout : "");
+    char vtext[96], itext[96];
+    shape_describe(vs, false, vtext, sizeof vtext);
+    shape_describe(is, false, itext, sizeof itext);
+    if (strcmp(vtext, itext)) {
+        pool_fail(err, "the indices are %s, the values %s: they must have one shape", itext, vtext);
+        return pool_blame(err, ERROR_INPUT, j->indices.name);
+    }
     size_t size[3];
     if (tensor_geom(vs, &j->in, err))
         return pool_blame(err, ERROR_INPUT, j->values.name);

@@ -671,8 +671,8 @@ static int npy_next(struct tensor_writer *w, struct pool_error *err)
     struct npy_writer *st = w->state;
     if (!same_item(&w->shape, &st->item)) {
         char got[96], want[96];
-        shape_format(&w->shape, got, sizeof got);
-        shape_format(&st->item, want, sizeof want);
+        shape_describe(&w->shape, false, got, sizeof got);
+        shape_describe(&st->item, false, want, sizeof want);
         return pool_fail(err,
                          "this output is %s %s, the stack's items are %s %s: stack "
                          "outputs of one shape and type",

@@ -718,10 +718,10 @@ static int start_image(struct tensor_writer *w, struct pool_error *err)
     if (image_dims_from_shape(&w->shape, "PNM", PAM_DEPTH_MAX, true, d, err))
         return -1;
     if (d->height == 0 || d->width == 0)
-        return pool_fail(err, "cannot write an empty image (%zux%zu)", d->height, d->width);
+        return pool_fail(err, "cannot write an empty image (%zux%zu)", d->width, d->height);
     st->row_elems = d->width * d->channels;
     if (d->width > SIZE_MAX / d->channels || d->height > SIZE_MAX / st->row_elems)
-        return pool_fail(err, "the image is too large (%zux%zu)", d->height, d->width);
+        return pool_fail(err, "the image is too large (%zux%zu)", d->width, d->height);
     st->expected = st->row_elems * d->height;
     st->written = 0;
     st->maxval = output_maxval(w->meta, d->dtype);

@@ -207,3 +207,15 @@ void axes_describe(const double v[3], const struct row_geom *g, char *buf, size_
                                  g->axis_name[i]);
     snprintf(buf + used, len - used, ")");
 }
+
+void plane_describe(const struct row_geom *g, char *buf, size_t len)
+{
+    int first = 3 - g->nspatial;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = first; i < 3 && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%zu", i > first ? "x" : "", g->size[i]);
+    for (int i = first; i < 3 && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%c%s", i > first ? "x" : " (",
+                                 g->axis_name[i], i == 2 ? ")" : "");
+}

@@ -73,4 +73,8 @@ void shape_describe(const struct tensor_shape *s, bool is_image, char *buf, size
  */
 void axes_describe(const double v[3], const struct row_geom *g, char *buf, size_t len);
 
+/* The spatial size of one of g's planes with its axes named, for messages about a
+ * tensor's planes: "4x6 (HxW)", "2x4x6 (DxHxW)", "6 (L)". */
+void plane_describe(const struct row_geom *g, char *buf, size_t len);
+
 #endif

@@ -3,6 +3,17 @@
 #include <inttypes.h>
 #include <string.h>
 
+static int outside_plane(const struct row_geom *out, int64_t index, size_t element, size_t row,
+                         size_t plane_elems, struct pool_error *err)
+{
+    char plane[64];
+    plane_describe(out, plane, sizeof plane);
+    return pool_fail(err,
+                     "index %" PRId64 " (element %zu of row %zu) lies outside its plane of the "
+                     "output, %s = %zu elements (as PyTorch: an invalid max index)",
+                     index, element, row, plane, plane_elems);
+}
+
 int unpool_scatter_row(struct unpool_band *b, size_t row, const void *values,
                        const int64_t *indices, struct pool_error *err)
 {
@@ -14,11 +25,7 @@ int unpool_scatter_row(struct unpool_band *b, size_t row, const void *values,
     for (size_t e = 0; e < n; e++) {
         int64_t index = indices[e];
         if (index < 0 || (uint64_t)index >= plane_elems)
-            return pool_fail(err,
-                             "index %" PRId64 " (element %zu of row %zu) lies outside its plane "
-                             "of the output, %zux%zux%zu = %zu elements (as PyTorch: an "
-                             "invalid max index)",
-                             index, e, row, out->size[0], out->size[1], width, plane_elems);
+            return outside_plane(out, index, e, row, plane_elems, err);
         size_t at = plane * out_rows + (size_t)index / width;
         if (at < b->first || at - b->first >= b->rows)
             continue;

@@ -340,8 +340,8 @@ PY
     [ "$status" -eq 1 ]
     [ "${#lines[@]}" -eq 4 ]
     [[ "${lines[0]}" == "pool: cut.npy: "* ]]
-    [ "${lines[1]}" = "pool: small.npy: this output is 2x4x4 f32, the stack's items are 2x5x5 f32: stack outputs of one shape and type" ]
-    [ "${lines[2]}" = "pool: ints.npy: this output is 2x5x5 i16, the stack's items are 2x5x5 f32: stack outputs of one shape and type" ]
+    [ "${lines[1]}" = "pool: small.npy: this output is 2x4x4 (CHW) f32, the stack's items are 2x5x5 (CHW) f32: stack outputs of one shape and type" ]
+    [ "${lines[2]}" = "pool: ints.npy: this output is 2x5x5 (CHW) i16, the stack's items are 2x5x5 (CHW) f32: stack outputs of one shape and type" ]
     [ "${lines[3]}" = "pool: 3 of 6 inputs in the stack, 3 failed" ]
     "$PY" - <<'PY'
 import numpy as np, torch

@@ -538,7 +538,7 @@ PY
     "$PY" -c 'import numpy as np; np.save("f.npy", np.zeros((2, 32, 32, 3), np.float32)); np.save("g.npy", np.zeros((2, 64, 32, 32), np.float32))'
     run "$POOL" -m max -k 2 f.npy -o out.npy
     [ "$status" -eq 0 ]
-    [ "$output" = "pool: f.npy: warning: 2x32x32x3 is read as nchw, so W is 3; if the last axis holds channels (NHWC), give --layout nhwc" ]
+    [ "$output" = "pool: f.npy: warning: 2x32x32x3 (NCHW): W is 3; if the last axis holds channels (NHWC), give --layout nhwc" ]
     # given a layout, or a shape that is plainly NCHW: nothing said
     run "$POOL" -m max -k 2 --layout nhwc f.npy -o out.npy
     [ -z "$output" ]

@@ -138,7 +138,7 @@ PY
     mknpy big.npy 'np.array([[[[0, 3], [9, 16]]]])'
     run "$POOL" unpool --indices big.npy --output-size 4x4 v.npy -o u.npy
     [ "$status" -eq 1 ]
-    [[ "$output" == "pool: big.npy: index 16 (element 1 of row 1) lies outside its plane of the output, 1x4x4 = 16 elements"* ]]
+    [[ "$output" == "pool: big.npy: index 16 (element 1 of row 1) lies outside its plane of the output, 4x4 (HxW) = 16 elements"* ]]
     mknpy neg.npy 'np.array([[[[0, -1], [9, 15]]]])'
     run "$POOL" unpool --indices neg.npy --output-size 4x4 v.npy -o u.npy
     [ "$status" -eq 1 ]
@@ -149,7 +149,7 @@ PY
     mknpy short.npy 'np.zeros((1, 1, 2, 1), np.int64)'
     run "$POOL" unpool --indices short.npy --output-size 4x4 v.npy -o u.npy
     [ "$status" -eq 1 ]
-    [[ "$output" == "pool: short.npy: the indices are 1x1x2x1, the values 1x1x2x2"* ]]
+    [[ "$output" == "pool: short.npy: the indices are 1x1x2x1 (NCHW), the values 1x1x2x2 (NCHW)"* ]]
     run "$POOL" unpool --output-size 4x4 v.npy -o u.npy
     [ "$status" -eq 2 ]
     run "$POOL" unpool --indices i.npy v.npy -o u.npy

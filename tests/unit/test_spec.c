@@ -99,11 +99,43 @@ static void test_shapes(void)
     CHECK(!strcmp(layout_default(5), "ncdhw"));
 }
 
+/* Sizes for people: images width first, tensors labelled, axes named when they differ. */
+static void test_described_sizes(void)
+{
+    struct tensor_shape s = {.dtype = DT_U8, .ndim = 3, .dims = {200, 300, 3}, .layout = "hwc"};
+    struct row_geom g;
+    struct pool_error err;
+    char buf[64];
+    shape_describe(&s, true, buf, sizeof buf);
+    CHECK(!strcmp(buf, "300x200"));
+    shape_describe(&s, false, buf, sizeof buf);
+    CHECK(!strcmp(buf, "200x300x3 (HWC)"));
+    s = (struct tensor_shape){.dtype = DT_F32, .ndim = 4, .dims = {1, 3, 8, 6}, .layout = "nchw"};
+    shape_describe(&s, false, buf, sizeof buf);
+    CHECK(!strcmp(buf, "1x3x8x6 (NCHW)"));
+    CHECK(tensor_geom(&s, &g, &err) == 0);
+    axes_describe((double[3]){1, 3, 2}, &g, buf, sizeof buf);
+    CHECK(!strcmp(buf, "3x2 (HxW)"));
+    axes_describe((double[3]){1, 3, 3}, &g, buf, sizeof buf);
+    CHECK(!strcmp(buf, "3"));
+    axes_describe((double[3]){1, 1.5, 2}, &g, buf, sizeof buf);
+    CHECK(!strcmp(buf, "1.5x2 (HxW)"));
+    plane_describe(&g, buf, sizeof buf);
+    CHECK(!strcmp(buf, "8x6 (HxW)"));
+    s = (struct tensor_shape){.dtype = DT_F32, .ndim = 3, .dims = {2, 4, 6}, .layout = "dhw"};
+    CHECK(tensor_geom(&s, &g, &err) == 0);
+    shape_describe(&s, true, buf, sizeof buf); /* a volume: its axes, never WxH */
+    CHECK(!strcmp(buf, "2x4x6 (DHW)"));
+    axes_describe((double[3]){2, 1, 1}, &g, buf, sizeof buf);
+    CHECK(!strcmp(buf, "2x1x1 (DxHxW)"));
+}
+
 int main(void)
 {
     RUN(test_sizes());
     RUN(test_numbers());
     RUN(test_pass_specs());
     RUN(test_shapes());
+    RUN(test_described_sizes());
     return check_summary();
 }
