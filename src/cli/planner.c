@@ -171,7 +171,7 @@ static int plan_all(struct plan_run *pr, bool plan_is_file, const struct input_l
 {
     int status = plan_is_file ? 0 : plan_one(pr, pr->o->plan, true);
     /* One path decoded at a time: nothing here grows with the number of inputs. */
-    static struct input_path path;
+    struct input_path path;
     for (size_t i = 0; i < files->count; i++)
         if (plan_one(pr, inputs_path(files, i, &path), false))
             status = EXIT_FAILURE_DATA;

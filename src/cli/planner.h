@@ -10,7 +10,10 @@
 #include "options.h"
 #include "warnings.h"
 
-/* Prints the plan of the passes for o->plan; returns the exit status. */
+/* Prints the plan of the passes for o->plan (a SHAPE or a FILE) and for every input the
+ * run would list (FILE arguments, -R, --files-from), one table each, headed by the input's
+ * name when there are several. An input that cannot be planned is said and the others go
+ * on; returns the exit status (1 when any failed, 2 for a usage error in the list). */
 int planner_run(const struct cli_options *o, FILE *out);
 
 /* Gives the warnings of the passes over `in` about WHAT (warnings.h: to NULL says them). */

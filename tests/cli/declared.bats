@@ -145,6 +145,6 @@ PY
     run timeout 10 "$POOL" --plan 1x1x1000000000000 --layout ncl -P max:3,s=2,p=1,d=2 -P avg:2 -P lp:3,s=3
     [ "$status" -eq 0 ]
     # max 3 s2 d2 reads only odd indices: 50%; avg 2 reads all; Lp 3 s3 reads all
-    [[ "$output" == *"1     max     1x1x499999999999     2          5          50.0%"* ]]
-    [[ "$output" == *"3     lp      1x1x83333333333      12         15         100.0%"* ]]
+    [[ "$output" == *"1     max     1x1x499999999999 (NCL)   2              5              50.0%"* ]]
+    [[ "$output" == *"3     lp      1x1x83333333333 (NCL)    12             15             100.0%"* ]]
 }

@@ -172,13 +172,13 @@ for tag in (3, 6, 7):
     oriented "$DATA/chelsea.png"
     run "$POOL" --plan o6.jpg -m avg -k 3x2
     [ "$status" -eq 0 ]
-    [[ "${lines[1]}" =~ ^in\ +300x451x3 ]]
-    [[ "${lines[2]}" =~ ^1\ +avg\ +100x225x3\  ]]
+    [[ "${lines[1]}" =~ ^in\ +451x300\  ]] # upright, width first
+    [[ "${lines[2]}" =~ ^1\ +avg\ +225x100\  ]]
     "$POOL" -q -m avg -k 3x2 o6.jpg -o r.npy
     run npy_show r.npy
     [ "$output" = "uint8 (100, 225, 3)" ]
     run "$POOL" --plan o6.jpg -m avg --size 120
-    [[ "${lines[2]}" =~ ^1\ +avg\ +80x120x3\  ]]
+    [[ "${lines[2]}" =~ ^1\ +avg\ +120x80\  ]]
     # an orientation stored as LONG instead of SHORT (off the standard, but written)
     "$PY" -c '
 from PIL import Image, TiffImagePlugin
