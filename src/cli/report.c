@@ -259,6 +259,8 @@ struct pass_record {
     const struct pool_pass *pass;
     struct tensor_shape in, out;
     int nspatial;
+    bool is_image;
+    int dims_width; /* the text table's in and out columns */
     double coverage, seconds;
     struct meter_figures fig;
     struct meter_figures stack; /* the passes so far against the first one's input */
@@ -323,9 +325,10 @@ static void write_json(FILE *out, const struct pass_record *r)
     fputs("}\n", out);
 }
 
-static void format_dims(const struct tensor_shape *s, char *buf, size_t len)
+/* "300x200 u8" for an image, "1x3x8x6 (NCHW) f32" for a tensor. */
+static void format_dims(const struct tensor_shape *s, bool is_image, char *buf, size_t len)
 {
-    shape_format(s, buf, len);
+    shape_describe(s, is_image, buf, len);
     size_t used = strlen(buf);
     snprintf(buf + used, len - used, " %s", dtype_name(s->dtype));
 }
@@ -373,15 +376,17 @@ static void write_text(FILE *out, const struct pass_record *r)
 {
     char spec[160], in[64], outs[64], psnr[32], stack[32];
     describe_pass(r->pass, r->nspatial, spec, sizeof spec);
-    format_dims(&r->in, in, sizeof in);
-    format_dims(&r->out, outs, sizeof outs);
+    format_dims(&r->in, r->is_image, in, sizeof in);
+    format_dims(&r->out, r->is_image, outs, sizeof outs);
     if (r->number == 1)
-        fprintf(out, "%s (image %zu)\n%-4s %-22s %-18s %-18s %8s %10s %8s %8s %9s\n", r->input,
-                r->image, "pass", "spec", "in", "out", "coverage", "rmse", "psnr", "stack", "ms");
+        fprintf(out, "%s (image %zu)\n%-4s %-22s %-*s %-*s %8s %10s %8s %8s %9s\n", r->input,
+                r->image, "pass", "spec", r->dims_width, "in", r->dims_width, "out", "coverage",
+                "rmse", "psnr", "stack", "ms");
     format_psnr(r->fig.psnr, psnr, sizeof psnr);
     format_psnr(r->stack.psnr, stack, sizeof stack);
-    fprintf(out, "%-4zu %-22s %-18s %-18s %7.1f%% %10.4g %8s %8s %9.2f\n", r->number, spec, in,
-            outs, 100 * r->coverage, r->fig.rmse, psnr, stack, 1e3 * r->seconds);
+    fprintf(out, "%-4zu %-22s %-*s %-*s %7.1f%% %10.4g %8s %8s %9.2f\n", r->number, spec,
+            r->dims_width, in, r->dims_width, outs, 100 * r->coverage, r->fig.rmse, psnr, stack,
+            1e3 * r->seconds);
     if (r->fig.channels > TEXT_CHANNELS_LISTED)
         write_channel_summary(out, &r->fig);
     for (size_t c = 0; c < r->fig.channels && r->fig.channels <= TEXT_CHANNELS_LISTED; c++) {
@@ -453,15 +458,38 @@ static void turn_record(struct pass_record *r)
     }
 }
 
+/* The text table's in and out columns: at least 18, as wide as the widest shape. */
+static int dims_width(const struct tensor_shape *shape, bool is_image, struct pipeline *p)
+{
+    size_t widest = 18;
+    char text[64];
+    for (size_t k = 0; k < p->npasses; k++) {
+        struct pass_record r = {0};
+        pass_shapes(shape, pass_filter_in_geom(p->passes[k]), pass_filter_out_geom(p->passes[k]),
+                    &r);
+        format_dims(&r.in, is_image, text, sizeof text);
+        widest = strlen(text) > widest ? strlen(text) : widest;
+        format_dims(&r.out, is_image, text, sizeof text);
+        widest = strlen(text) > widest ? strlen(text) : widest;
+    }
+    return (int)widest;
+}
+
 int report_image(struct report *rep, const char *input, size_t image,
-                 const struct tensor_shape *shape, const struct pool_pass *passes,
+                 const struct tensor_shape *shape, bool is_image, const struct pool_pass *passes,
                  struct pipeline *p, bool transposed, struct pool_error *err)
 {
+    int width = rep->text ? dims_width(shape, is_image, p) : 0;
     for (size_t k = 0; k < p->npasses; k++) {
         struct pass_filter *f = p->passes[k];
         const struct row_geom *in = pass_filter_in_geom(f), *out = pass_filter_out_geom(f);
         struct pool_pass upright = orient_pass(&passes[k], (struct orientation){transposed, 0, 0});
-        struct pass_record r = {.input = input, .image = image, .number = k + 1, .pass = &upright};
+        struct pass_record r = {.input = input,
+                                .image = image,
+                                .number = k + 1,
+                                .pass = &upright,
+                                .is_image = is_image,
+                                .dims_width = width};
         struct pass_plan plan;
         r.nspatial = in->nspatial;
         pass_shapes(shape, in, out, &r);

@@ -22,10 +22,11 @@ struct report {
 
 int report_open(struct report *r, const struct cli_options *o, struct pool_error *err);
 /* The records of one image (image: 1-based within its input) just pooled by p.
+ * is_image: read as an image (sizes said WxH in the text table, else labelled shapes).
  * transposed: the image was turned upright with height and width swapping (EXIF
  * orientation 5-8): the records describe the upright image. */
 int report_image(struct report *r, const char *input, size_t image,
-                 const struct tensor_shape *shape, const struct pool_pass *passes,
+                 const struct tensor_shape *shape, bool is_image, const struct pool_pass *passes,
                  struct pipeline *p, bool transposed, struct pool_error *err);
 int report_commit(struct report *r, struct pool_error *err);
 void report_abort(struct report *r);

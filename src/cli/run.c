@@ -1,6 +1,7 @@
 #include "run.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,8 +428,9 @@ static int report_pass_figures(struct input_run *in, struct pool_error *err)
         report_warn_psnr(sh->warnings, in->name, in->passes, &in->pipe, in->loss_pass,
                          o->warn_psnr))
         atomic_store(&sh->once->psnr, true);
-    if (o->stats && report_image(&sh->report, in->name, in->image, &in->pass_shape, in->passes,
-                                 &in->pipe, in->turn.transpose, err))
+    bool is_image = in->meta.is_image && !o->layout;
+    if (o->stats && report_image(&sh->report, in->name, in->image, &in->pass_shape, is_image,
+                                 in->passes, &in->pipe, in->turn.transpose, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");
     return 0;
 }
@@ -443,6 +445,26 @@ static int begin_indices(struct input_run *in, const struct tensor_shape *out_sh
     const struct pass_filter *last = in->pipe.passes[in->pipe.npasses - 1];
     return index_file_begin(&in->shared->indices, &shape,
                             geom_row_elems(pass_filter_out_geom(last)), in->image, err);
+}
+
+/* After an image: the contact sheet's captions get each pass's stack PSNR (NaN where it
+ * was not measured). */
+static int end_views(struct input_run *in, struct pool_error *err)
+{
+    size_t n = in->pipe.npasses;
+    double *psnr = malloc((n ? n : 1) * sizeof *psnr);
+    if (!psnr)
+        return pool_fail_resource(err, "out of memory");
+    for (size_t k = 0; k < n; k++) {
+        struct pass_meter *m = pipeline_stack_meter(&in->pipe, k);
+        struct meter_figures f = {.psnr = NAN};
+        if (m)
+            meter_figures(m, &f);
+        psnr[k] = f.psnr;
+    }
+    int rc = views_end_image(&in->shared->views, psnr, err);
+    free(psnr);
+    return rc;
 }
 
 /* Pools every image of the input into the open writer. */
@@ -462,7 +484,7 @@ static int pool_images(struct input_run *in, struct tensor_shape *out_shape, str
         if (o->indices && begin_indices(in, out_shape, err))
             return -1;
         if (pipeline_run(&in->pipe, &in->reader, w, err) ||
-            (views_wanted(o) && views_end_image(views, NULL, err)) ||
+            (views_wanted(o) && end_views(in, err)) ||
             (o->indices && index_file_end(&in->shared->indices, err)) ||
             report_pass_figures(in, err))
             return -1;

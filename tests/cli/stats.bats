@@ -63,6 +63,26 @@ stats_check() {
     stats_check "$DATA/camera.png" lp:3,norm=3 max,out=7x5 gavg
 }
 
+@test "the stack's loss against the input, by NumPy, for stacks of 1 to 4 passes on photographs" {
+    stats_check "$DATA/chelsea.png" max:8
+    stats_check "$DATA/chelsea.png" max:2 max:2 max:2
+    stats_check "$DATA/coffee.png" avg:3,s=2,p=1 max:2 avg:2,s=1 min:3,s=2,d=2
+    stats_check "$DATA/camera.png" avg:2 avg:2 avg:2 avg:2
+    # -k 8 and -k 2 -r 3 write the same output and report the same final figures
+    "$POOL" -q -P max:8 --stats=one.jsonl "$DATA/chelsea.png" -o one.png
+    "$POOL" -q -k 2 -r 3 --stats=three.jsonl "$DATA/chelsea.png" -o three.png
+    cmp one.png three.png
+    for key in stack_mse stack_rmse stack_psnr; do
+        [ "$(json_get one.jsonl 0 $key)" = "$(json_get three.jsonl 2 $key)" ]
+    done
+    # ... while the per-pass figures of the stack look gentler
+    "$PY" -c 'import json
+one = json.loads(open("one.jsonl").readline())
+three = [json.loads(l) for l in open("three.jsonl")]
+assert all(r["psnr"] > one["psnr"] + 1 for r in three), (one["psnr"], [r["psnr"] for r in three])
+assert [round(r["stack_psnr"], 6) for r in three] == sorted((round(r["stack_psnr"], 6) for r in three), reverse=True)'
+}
+
 @test "every JSON key matches PyTorch and NumPy: float, 3-D, 1-D and 16-bit tensors" {
     mknpy f.npy 'np.random.default_rng(1).standard_normal((2, 3, 37, 29)).astype(np.float32) * 10 + 1000'
     mknpy v.npy 'np.random.default_rng(2).standard_normal((1, 2, 9, 17, 13))'
@@ -125,6 +145,19 @@ stats_check() {
     [[ "${lines[1]}" =~ ^pass\ +spec\ +in\ +out\ +coverage\ +rmse\ +psnr\ +stack\ +ms$ ]]
     [[ "${lines[2]}" =~ ^1\ +avg:2,s=2\ +2x2\ u8\ +1x1\ u8\ +100\.0%\ +43\.3\ +15\.40\ +15\.40\  ]]
     [[ "${lines[3]}" =~ channel\ 0\ +min\ 25\ +max\ 25\ +mean\ 25\ +std\ 0 ]]
+}
+
+@test "--stats-format=text sums up more than 4 channels in one line, and fits long shapes" {
+    mknpy f.npy 'np.arange(2 * 6 * 4 * 4, dtype=np.float32).reshape(2, 6, 4, 4)'
+    run bash -c '"$0" -q -P max:2 --stats-format=text f.npy -o out.npy' "$POOL"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 4 ]
+    # channel c holds 16c .. 16c + 15 (and 96 more in the second item): max 2x2 keeps the
+    # odd rows' odd columns, 5 7 13 15 + 16c and 96 more: means 58 + 16c (NumPy's figures)
+    [ "${lines[3]}" = "     6 channels: min 5 max 191, means 58 to 138, stds 48.1768 to 48.1768 (--stats JSON has each)" ]
+    [[ "${lines[2]}" =~ ^1\ +max:2,s=2\ +2x6x4x4\ \(NCHW\)\ f32\ +2x6x2x2\ \(NCHW\)\ f32\ +100\.0% ]]
+    # the header's columns line up with the row's
+    [ "$(echo "${lines[1]}" | grep -bo coverage | cut -d: -f1)" -lt "$(echo "${lines[2]}" | grep -bo '100.0%' | cut -d: -f1)" ]
 }
 
 @test "--stats=FILE leaves stderr quiet, and a failure leaves no stats file" {

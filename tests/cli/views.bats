@@ -342,6 +342,30 @@ assert (line1(avg, 64, 0) == line1(wide, 32, 0)).all() and (line1(avg, 64, 0) ==
 '
 }
 
+@test "captions carry each pass's PSNR against the input, the stack's" {
+    "$PY" -c 'import numpy as np; from PIL import Image
+Image.fromarray(np.full((64, 96), 90, np.uint8)).save("flat.png")
+Image.fromarray(np.random.default_rng(4).integers(0, 256, (64, 96)).astype(np.uint8)).save("noise.png")'
+    "$POOL" -q -P avg:2 -P avg:2 --contact-sheet flat_sheet.png --stats=flat.jsonl flat.png -o out.png
+    "$POOL" -q -P avg:2 -P avg:2 --contact-sheet noise_sheet.png --stats=noise.jsonl noise.png -o out.png
+    # the flat image loses nothing (inf: null), the noise much
+    "$PY" -c 'import json
+flat = [json.loads(l)["stack_psnr"] for l in open("flat.jsonl")]
+noise = [json.loads(l)["stack_psnr"] for l in open("noise.jsonl")]
+assert flat == [None, None] and all(10 < p < 20 for p in noise), (flat, noise)'
+    png_check flat_sheet.png '
+load = lambda f: np.asarray(Image.open(f))
+flat, noise = load("flat_sheet.png"), load("noise_sheet.png")
+size_and_psnr = lambda s, x0: s[64 + 11:64 + 18, x0 + 1:x0 + 13 * 6]
+# the input panels and the spec lines agree; the size lines differ after "48x32  "
+assert (flat[64:, :96] == noise[64:, :96]).all()
+for x0 in (98, 98 + 96 + 2):
+    a, b = size_and_psnr(flat, x0), size_and_psnr(noise, x0)
+    assert (a[:, :42] == b[:, :42]).all() and (a[:, 42:] != b[:, 42:]).any(), x0
+    assert (a[:, 42:] == 0).any() and (b[:, 42:] == 0).any(), x0    # a figure is drawn
+'
+}
+
 @test "--sheet-crop past the image, a malformed crop or height, and sheet flags alone" {
     need_photos
     cp "$DATA/astronaut.png" a.png

@@ -1140,6 +1140,113 @@ static void test_meter_exact_matches_float(void)
     }
 }
 
+/* Brute force: the output of one pass whose window centre is nearest input i, the earliest
+ * on a tie (axes read forwards). */
+static size_t brute_nearest(const struct axis_table *t, size_t i)
+{
+    size_t best = 0, best_d = SIZE_MAX;
+    for (size_t o = 0; o < t->out_len; o++) {
+        struct axis_window w = axis_window_at(t, o);
+        if (!w.count)
+            continue;
+        size_t c2 = 2 * w.first + w.step * (w.count - 1), d = c2 > 2 * i ? c2 - 2 * i : 2 * i - c2;
+        if (d < best_d) {
+            best = o;
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+/* Two stages in a row, the second's rows kept and metered against the first's input. */
+struct stacked {
+    struct pool_stage *second;
+    struct pass_meter *meter;
+    uint8_t *out;
+    size_t row_bytes, rows;
+};
+
+static int to_second(void *ctx, const void *row, struct pool_error *err)
+{
+    return stage_push(((struct stacked *)ctx)->second, row, err);
+}
+
+static int keep_stacked(void *ctx, const void *row, struct pool_error *err)
+{
+    struct stacked *s = ctx;
+    (void)err;
+    meter_output_row(s->meter, row);
+    memcpy(s->out + s->rows++ * s->row_bytes, row, s->row_bytes);
+    return 0;
+}
+
+/* The stack's loss: MSE of the input against the second pass's output, each input paired
+ * through both passes' nearest centres (composed), as a brute force pairs them. */
+static double stack_mse_by_hand(const struct pool_stage *a, const struct pool_stage *b,
+                                const uint8_t *x, size_t h, size_t w, const uint8_t *y)
+{
+    double sse = 0;
+    size_t ow = stage_out_geom(b)->size[2];
+    for (size_t r = 0; r < h; r++)
+        for (size_t c = 0; c < w; c++) {
+            size_t yr = brute_nearest(&stage_axes(b)[1], brute_nearest(&stage_axes(a)[1], r));
+            size_t yc = brute_nearest(&stage_axes(b)[2], brute_nearest(&stage_axes(a)[2], c));
+            double e = (double)x[r * w + c] - (double)y[yr * ow + yc];
+            sse += e * e;
+        }
+    return sse / (double)(h * w);
+}
+
+static void test_meter_stack_composes(void)
+{
+    unsigned seed = 23;
+    int mismatches = 0, runs = 0;
+    for (int n = 0; n < 300; n++) {
+        size_t h = 3 + rand_r(&seed) % 40, w = 3 + rand_r(&seed) % 40;
+        struct pool_pass p[2];
+        for (int j = 0; j < 2; j++) {
+            size_t k = 1 + rand_r(&seed) % 4, s = 1 + rand_r(&seed) % 4;
+            p[j] = pass_of(MODE_MAX, k, s, rand_r(&seed) % (k / 2 + 1));
+        }
+        struct row_geom g = geom_2d(DT_U8, 1, h, w, 1);
+        struct stacked st = {0};
+        struct pool_stage *first = NULL;
+        struct pool_error err;
+        if (stage_create(&first, &p[0], &g, &err) ||
+            stage_create(&st.second, &p[1], stage_out_geom(first), &err)) {
+            stage_free(first);
+            continue; /* a window past the input: no such stack */
+        }
+        const struct row_geom *out = stage_out_geom(st.second);
+        struct meter_level levels[2] = {{stage_axes(first)}, {stage_axes(st.second)}};
+        struct meter_setup setup = {.channels = {1, false}, .loss_only = true};
+        CHECK(meter_create(&st.meter, &g, out, levels, 2, &setup, &err) == 0);
+        st.row_bytes = out->size[2];
+        st.out = malloc(out->size[1] * out->size[2]);
+        uint8_t *x = malloc(h * w);
+        for (size_t i = 0; i < h * w; i++)
+            x[i] = (uint8_t)rand_r(&seed);
+        stage_set_sink(first, to_second, &st);
+        stage_set_sink(st.second, keep_stacked, &st);
+        for (size_t r = 0; r < h; r++) {
+            meter_input_row(st.meter, x + r * w);
+            stage_push(first, x + r * w, &err);
+        }
+        struct meter_figures f;
+        meter_figures(st.meter, &f);
+        double want = stack_mse_by_hand(first, st.second, x, h, w, st.out);
+        mismatches += fabs(f.mse - want) > 1e-9 * (1 + want);
+        runs++;
+        meter_free(st.meter);
+        stage_free(first);
+        stage_free(st.second);
+        free(st.out);
+        free(x);
+    }
+    CHECK(runs > 100);
+    CHECK_EQ_INT(mismatches, 0);
+}
+
 static void test_meter(void)
 {
     struct channel_figures ch;
@@ -1212,5 +1319,6 @@ int main(void)
     RUN(test_meter());
     RUN(test_lazy_windows());
     RUN(test_meter_exact_matches_float());
+    RUN(test_meter_stack_composes());
     return check_summary();
 }
