@@ -423,7 +423,8 @@ const char *inputs_path(const struct input_list *l, size_t i, struct input_path 
     }
 }
 
-int inputs_check_output(struct input_list *l, const char *output, struct pool_error *err)
+int inputs_check_output(struct input_list *l, const char *role, const char *output,
+                        struct pool_error *err)
 {
     struct stat out, in;
     if (!output || !strcmp(output, "-") || stat(output, &out) || !S_ISREG(out.st_mode))
@@ -433,7 +434,7 @@ int inputs_check_output(struct input_list *l, const char *output, struct pool_er
         const char *path = inputs_path(l, i, &p);
         bool got = strcmp(path, "-") ? stat(path, &in) == 0 : fstat(STDIN_FILENO, &in) == 0;
         if (got && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
-            pool_fail(err, "the output %s is the input itself: write it elsewhere", output);
+            pool_fail(err, "%s %s is the input itself: write it elsewhere", role, output);
             return inputs_blame(l, err, ERROR_USAGE, strcmp(path, "-") ? path : "<stdin>");
         }
     }

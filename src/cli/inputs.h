@@ -57,8 +57,9 @@ struct input_list {
 };
 
 /* Refuses (a usage error) an output file that is one of the inputs (stdin's too): it would
- * be replaced while being read. */
-int inputs_check_output(struct input_list *l, const char *output, struct pool_error *err);
+ * be replaced while being read. role names it in the message: "the output", "--stats". */
+int inputs_check_output(struct input_list *l, const char *role, const char *output,
+                        struct pool_error *err);
 
 /* Lists the run's inputs. Fails (a usage error) on a folder without -R, a list file that
  * cannot be read, or no input at all after walking. */

@@ -124,6 +124,34 @@ static int run_batch(const struct run_settings *s, struct input_list *inputs,
     return run_commit(s, shared, err);
 }
 
+/* The files written beside the output (--stats=FILE, --contact-sheet, --indices) each need
+ * their own: not an input (it would be replaced while read), not the output, not another's
+ * (one would silently replace the other). */
+static int check_side_files(const struct run_settings *s, struct input_list *inputs,
+                            struct pool_error *err)
+{
+    const struct cli_options *o = s->opt;
+    const char *file[] = {o->stats_file, o->contact_sheet, o->indices};
+    const char *flag[] = {"--stats", "--contact-sheet", "--indices"};
+    for (int i = 0; i < 3; i++) {
+        if (!file[i])
+            continue;
+        if (inputs_check_output(inputs, flag[i], file[i], err))
+            return -1;
+        if (!s->one_output_each && output_same_file(file[i], o->output)) {
+            pool_fail(err, "%s %s and the output are one file: give it its own", flag[i], file[i]);
+            return pool_blame(err, ERROR_USAGE, file[i]);
+        }
+        for (int j = 0; j < i; j++)
+            if (file[j] && output_same_file(file[i], file[j])) {
+                pool_fail(err, "%s and %s name one file, %s: give each its own", flag[j], flag[i],
+                          file[i]);
+                return pool_blame(err, ERROR_USAGE, file[i]);
+            }
+    }
+    return 0;
+}
+
 /* inputs: listed here, freed by the caller after any failure is said (its subject may be
  * one of them). */
 static int run(const struct run_settings *s, struct input_list *inputs, struct run_shared *shared,
@@ -137,14 +165,9 @@ static int run(const struct run_settings *s, struct input_list *inputs, struct r
         return 0;
     }
     if (inputs_list(inputs, o, err) || views_check_inputs(o, inputs, err) ||
-        (!s->one_output_each && inputs_check_output(inputs, o->output, err)) ||
-        (o->indices && inputs_check_output(inputs, o->indices, err)))
+        (!s->one_output_each && inputs_check_output(inputs, "the output", o->output, err)) ||
+        check_side_files(s, inputs, err))
         return -1;
-    if (o->indices && output_same_file(o->indices, o->output)) {
-        pool_fail(err, "--indices %s and the output are one file: give the indices their own",
-                  o->indices);
-        return pool_blame(err, ERROR_USAGE, o->indices);
-    }
     if (o->stats && report_open(&shared->report, o, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file);
     int rc = s->one_output_each ? run_batch(s, inputs, shared, status, err)

@@ -375,7 +375,7 @@ static int colour_parse(const char *s, unsigned char rgb[3])
 }
 
 /* --stats[=FILE]. --stats=text or json asks for a format, almost never for a file of that
- * name: refused unless the file exists (an earlier run's), with the way to either. */
+ * name: refused (even when one exists: it may be anyone's), with the way to either. */
 static int parse_stats(struct cli_options *o, const char *arg, struct pool_error *err)
 {
     o->stats = true;
@@ -386,7 +386,7 @@ static int parse_stats(struct cli_options *o, const char *arg, struct pool_error
     if (arg && !*arg)
         return pool_fail(err, "--stats=: give a file name, or no '='");
     bool format_word = arg && (!strcmp(arg, "text") || !strcmp(arg, "json"));
-    if (format_word && access(arg, F_OK) != 0)
+    if (format_word) /* (even when such a file exists: it would be replaced) */
         return pool_fail(err,
                          "--stats=%s would write a file named %s: %s (for such a file, "
                          "give --stats=./%s)",
@@ -855,6 +855,10 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
                          o->sheet_height ? "--sheet-height" : "--sheet-crop");
     if (o->contact_sheet && (o->ninputs > 1 || o->recursive || o->files_from))
         return pool_fail(err, "--contact-sheet shows one image: give one input");
+    enum file_format sheet = o->contact_sheet ? format_from_path(o->contact_sheet) : FORMAT_PNG;
+    if (sheet != FORMAT_PNG && sheet != FORMAT_UNKNOWN)
+        return pool_fail(err, "--contact-sheet %s: a contact sheet is a PNG: give FILE.png",
+                         o->contact_sheet);
     if (finish_passes(o, &flags, dtype_given, err) || check_batch(o, err))
         return -1;
     return 0;
@@ -875,14 +879,19 @@ static bool looks_like_stats_file(const char *path)
     return false;
 }
 
-void options_hint_unopened(const struct cli_options *o, const char *input, struct pool_error *err)
+void options_hint_stats_file(const struct cli_options *o, const char *input, struct pool_error *err)
 {
     if (!o->stats_bare || o->stats_file || !strcmp(input, "-"))
         return;
     bool right_after = o->after_stats && !strcmp(input, o->after_stats);
-    if (!right_after && !looks_like_stats_file(input))
+    bool format_word = !strcmp(input, "text") || !strcmp(input, "json");
+    if (!right_after && !format_word && !looks_like_stats_file(input))
         return;
     size_t used = strlen(err->msg);
-    snprintf(err->msg + used, sizeof err->msg - used,
-             " (to write the statistics there, give --stats=%s)", input);
+    if (format_word)
+        snprintf(err->msg + used, sizeof err->msg - used,
+                 " (for the statistics as %s, give --stats-format %s)", input, input);
+    else
+        snprintf(err->msg + used, sizeof err->msg - used,
+                 " (to write the statistics there, give --stats=%s)", input);
 }

@@ -82,9 +82,11 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
 /* One output per input (-O, or -o with % codes), or everything into one output. */
 bool options_batch(const struct cli_options *o);
 void options_print_help(FILE *out);
-/* An input that cannot be opened: when it looks meant as the file of --stats (whose
- * argument is optional, so joined with '='), adds to err's reason how to give it so. */
-void options_hint_unopened(const struct cli_options *o, const char *input, struct pool_error *err);
+/* An input that cannot be opened or read: when it looks meant as the file of --stats
+ * (whose argument is optional, so joined with '=') or as its format, adds to err's reason
+ * how to give it so. */
+void options_hint_stats_file(const struct cli_options *o, const char *input,
+                             struct pool_error *err);
 /* The passes as run: the list given, --repeat times (malloc'd; NULL when out of memory). */
 struct pool_pass *options_expand_passes(const struct cli_options *o, size_t *n);
 

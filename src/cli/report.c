@@ -247,6 +247,8 @@ static void json_shift(FILE *out, const char *key, const struct shift_figures *f
         json_number(out, f->mean_change[i]);
         fputs(",\"relative_change\":", out);
         json_number(out, f->relative_change[i]);
+        fputs(",\"expected_change\":", out);
+        json_number(out, f->expected_change[i]);
         fputc('}', out);
     }
     fputc('}', out);
@@ -363,13 +365,17 @@ static void write_channel_summary(FILE *out, const struct meter_figures *fig)
             fig->channels, lo.min, hi.max, lo.mean, hi.mean, lo.std, hi.std);
 }
 
-/* "25.0% of outputs change, by 60 (33.33% of the input's range)", or shorter. */
+/* "25.0% of outputs change, by 60 (33.33% of the input's range; 8.33% per output)", or
+ * shorter. */
 static void write_shift_change(FILE *out, const struct shift_figures *f, int axis, bool terse)
 {
     fprintf(out, terse ? "%.1f%%" : "%.1f%% of outputs change", 100 * f->changed[axis]);
     if (f->changed[axis] > 0)
-        fprintf(out, terse ? ", by %.4g (%.2f%%)" : ", by %.4g (%.2f%% of the input's range)",
-                f->mean_change[axis], 100 * f->relative_change[axis]);
+        fprintf(out,
+                terse ? ", by %.4g (%.2f%%; %.2f%%)"
+                      : ", by %.4g (%.2f%% of the input's range; %.2f%% per output)",
+                f->mean_change[axis], 100 * f->relative_change[axis],
+                100 * f->expected_change[axis]);
 }
 
 static void write_text(FILE *out, const struct pass_record *r)
@@ -446,6 +452,7 @@ static void turn_shift(struct shift_figures *f)
     swap(f->changed, h, w);
     swap(f->mean_change, h, w);
     swap(f->relative_change, h, w);
+    swap(f->expected_change, h, w);
 }
 
 static void turn_record(struct pass_record *r)

@@ -228,6 +228,7 @@ void shift_probe_figures(const struct shift_probe *p, size_t pass, struct shift_
         f->mean_change[i] = mean;
         /* A constant input cannot change an output; with NaN or inf it may: NaN (null). */
         f->relative_change[i] = mean == 0 ? 0 : range > 0 ? mean / range : NAN;
+        f->expected_change[i] = f->changed[i] * f->relative_change[i];
     }
 }
 

@@ -21,6 +21,9 @@ struct shift_figures {
     double changed[3];         /* fraction of output elements that differ */
     double mean_change[3];     /* mean |difference| of those that differ (0 if none) */
     double relative_change[3]; /* mean_change / (max - min of the input, NaN ignored) */
+    /* changed x relative_change: the relative change of an output on average, unchanged
+     * ones counted (how robust, in one figure: smaller is more) */
+    double expected_change[3];
 };
 
 /* in: the geometry the first pass receives; axis_letters: the spatial axes' names. */

@@ -267,7 +267,7 @@ for got, want in (("y.npy", "want.npy"), ("i.npy", "want_i.npy")):
     cp g.npy keep.npy
     run "$POOL" -k 2 --indices g.npy g.npy -o y.npy
     [ "$status" -eq 2 ]
-    [ "$output" = "pool: g.npy: the output g.npy is the input itself: write it elsewhere" ]
+    [ "$output" = "pool: g.npy: --indices g.npy is the input itself: write it elsewhere" ]
     cmp g.npy keep.npy
     "$POOL" -q -k 2 --indices i.npy g.npy -o v.npy
     run "$POOL" unpool --indices i.npy -k 2 v.npy -o v.npy

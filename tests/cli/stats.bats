@@ -204,9 +204,11 @@ assert [round(r["stack_psnr"], 6) for r in three] == sorted((round(r["stack_psnr
     no_files_but a.pgm
     "$POOL" -q -k 2 --stats=./text a.pgm -o out.pgm
     [ -s text ]
-    # a file of that name already there is an earlier run's: written again
-    "$POOL" -q -k 2 --stats=text a.pgm -o out.pgm
-    [ "$(wc -l < text)" -eq 1 ]
+    # a file of that name already there is refused too: it might be anyone's
+    echo precious > json
+    run "$POOL" -q -k 2 --stats=json a.pgm -o out.pgm
+    [ "$status" -eq 2 ]
+    [ "$(cat json)" = precious ]
 }
 
 @test "--stats-format and --warn-psnr refuse bad values" {
@@ -249,6 +251,20 @@ assert [round(r["stack_psnr"], 6) for r in three] == sorted((round(r["stack_psnr
     # with --stats the figure is exact
     run bash -c '"$0" -k 2 -r 3 --stats=s.jsonl "$1" -o out.png' "$POOL" "$DATA/astronaut.png"
     [[ "$output" == *"passes 1-3: PSNR 13.6 dB against"* ]]
+}
+
+@test "the warning's estimate does not fall in step with regular rows (lines of text)" {
+    # 4096 rows, a dark line every 16 rows, with noise: a pick of every 8th output row of
+    # -k 2 would read every window holding a line and no other
+    "$PY" -c 'import numpy as np; from PIL import Image
+rng = np.random.default_rng(7)
+a = np.where((np.arange(4096) % 16 == 0)[:, None], 20, 230) + rng.integers(-20, 21, (4096, 64))
+Image.fromarray(a.astype(np.uint8)).save("lines.png")'
+    run "$POOL" -m avg -k 2 --warn-psnr 99 lines.png -o out.png
+    estimate=$(echo "$output" | sed -n 's/.*PSNR about \([0-9.]*\) dB.*/\1/p')
+    "$POOL" -q -m avg -k 2 --stats=s.jsonl lines.png -o out.png
+    "$PY" -c 'import json, sys; exact = json.loads(open("s.jsonl").readline())["stack_psnr"]
+assert abs(float(sys.argv[1]) - exact) < 0.3, (sys.argv[1], exact)' "$estimate"
 }
 
 @test "the PSNR warning matrix: global passes, tensors and label modes only when asked" {
@@ -301,9 +317,9 @@ assert [round(r["stack_psnr"], 6) for r in three] == sorted((round(r["stack_psnr
     "$POOL" -q -P max:2 --shift-test --stats=max.jsonl s.pgm -o /dev/null
     "$POOL" -q -P avg:2 --stats=shift --stats-format=json s.pgm -o /dev/null 2> avg.jsonl
     # max: columns 0 255 0 255 become 0 255 255 255 when shifted right by one
-    [ "$(json_get max.jsonl 0 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0}, 'w': {'changed': 0.25, 'mean_change': 255, 'relative_change': 1}}" ]
+    [ "$(json_get max.jsonl 0 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0, 'expected_change': 0}, 'w': {'changed': 0.25, 'mean_change': 255, 'relative_change': 1, 'expected_change': 0.25}}" ]
     # avg: 0 255 0 255 become 0 128 128 128: (128 + 127 + 127) / 3 of 255
-    [ "$(json_get avg.jsonl 0 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0}, 'w': {'changed': 0.75, 'mean_change': 127.33333333333333, 'relative_change': 0.4993464052287582}}" ]
+    [ "$(json_get avg.jsonl 0 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0, 'expected_change': 0}, 'w': {'changed': 0.75, 'mean_change': 127.33333333333333, 'relative_change': 0.4993464052287582, 'expected_change': 0.37450980392156863}}" ]
     # one pass: the stack so far is the pass
     [ "$(json_get avg.jsonl 0 shift)" = "$(json_get avg.jsonl 0 stack_shift)" ]
 }
@@ -316,14 +332,24 @@ assert [round(r["stack_psnr"], 6) for r in three] == sorted((round(r["stack_psnr
         "$POOL" -q -P $spec --shift-test --stats r.pgm -o /dev/null 2>> s.jsonl
     done
     # no pooling: 4 of 8 columns change, by 60, 60, 60 and 180: 90 on average, half the range
-    [ "$(json_get s.jsonl 0 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0}, 'w': {'changed': 0.5, 'mean_change': 90, 'relative_change': 0.5}}" ]
+    [ "$(json_get s.jsonl 0 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0, 'expected_change': 0}, 'w': {'changed': 0.5, 'mean_change': 90, 'relative_change': 0.5, 'expected_change': 0.25}}" ]
     # max 2x2: 0 0 120 180 become 0 0 60 180: a quarter, by 60, a third of the range
-    [ "$(json_get s.jsonl 1 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0}, 'w': {'changed': 0.25, 'mean_change': 60, 'relative_change': 0.3333333333333333}}" ]
+    [ "$(json_get s.jsonl 1 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0, 'expected_change': 0}, 'w': {'changed': 0.25, 'mean_change': 60, 'relative_change': 0.3333333333333333, 'expected_change': 0.08333333333333333}}" ]
     # global average: the same sum, nothing changes
-    [ "$(json_get s.jsonl 2 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0}, 'w': {'changed': 0, 'mean_change': 0, 'relative_change': 0}}" ]
+    [ "$(json_get s.jsonl 2 shift)" = "{'h': {'changed': 0, 'mean_change': 0, 'relative_change': 0, 'expected_change': 0}, 'w': {'changed': 0, 'mean_change': 0, 'relative_change': 0, 'expected_change': 0}}" ]
+    # on a feature map (floats: a global average changes by a little everywhere) the figure
+    # that ranks them is the expected change, every output counted: global < max < none
+    mknpy f.npy 'np.maximum(np.random.default_rng(5).standard_normal((1, 8, 40, 40)), 0).astype(np.float32)'
+    for spec in max:1 max:2 gavg; do
+        "$POOL" -q -P $spec --shift-test --stats f.npy -o /dev/null 2>> f.jsonl
+    done
+    "$PY" -c 'import json
+none, mx, glob = ([r["shift"][a]["expected_change"] for a in "hw"] for r in map(json.loads, open("f.jsonl")))
+assert all(g < m < n for g, m, n in zip(glob, mx, none)), (glob, mx, none)'
+    stats_check --shift f.npy max:2 gavg
     # the text table says it in words
     run bash -c '"$0" -q -P max:2 --shift-test --stats-format text r.pgm -o /dev/null' "$POOL"
-    [[ "$output" == *"shift w by 1: 25.0% of outputs change, by 60 (33.33% of the input's range)"* ]]
+    [[ "$output" == *"shift w by 1: 25.0% of outputs change, by 60 (33.33% of the input's range; 8.33% per output)"* ]]
 }
 
 @test "shift test: per pass, the stack so far, checked against PyTorch and NumPy on a photograph and tensors" {
@@ -340,10 +366,10 @@ assert [round(r["stack_psnr"], 6) for r in three] == sorted((round(r["stack_psnr
     run bash -c '"$0" -q -P max:2 --shift-test --stats-format=text s.pgm -o /dev/null' "$POOL"
     [ "$status" -eq 0 ]
     [ "${lines[4]}" = "     shift h by 1: 0.0% of outputs change" ]
-    [ "${lines[5]}" = "     shift w by 1: 25.0% of outputs change, by 255 (100.00% of the input's range)" ]
+    [ "${lines[5]}" = "     shift w by 1: 25.0% of outputs change, by 255 (100.00% of the input's range; 25.00% per output)" ]
     # a second pass: the pass alone, then the stack so far
     run bash -c '"$0" -q -P max:1 -P max:2 --shift-test --stats-format=text s.pgm -o /dev/null' "$POOL"
-    [ "${lines[9]}" = "     shift w by 1: 25.0% of outputs change, by 255 (100.00% of the input's range); passes 1-2: 25.0%, by 255 (100.00%)" ]
+    [ "${lines[9]}" = "     shift w by 1: 25.0% of outputs change, by 255 (100.00% of the input's range; 25.00% per output); passes 1-2: 25.0%, by 255 (100.00%; 25.00%)" ]
 }
 
 @test "loss where window centres tie or run backwards: adaptive upsampling, dilated and padded" {
@@ -442,7 +468,7 @@ assert [round(r["stack_psnr"], 6) for r in three] == sorted((round(r["stack_psnr
     # range. Shifted right [NaN 6; 12 14]: 3 of 4 changed, by 1 each, 1/14.
     mknpy n.npy 'np.where(np.arange(16).reshape(4, 4) == 0, np.nan, np.arange(16).reshape(4, 4)).astype(np.float32)'
     "$POOL" -q -P max:2 --shift-test --stats=s.jsonl n.npy -o /dev/null
-    [ "$(json_get s.jsonl 0 shift)" = "{'h': {'changed': 0.75, 'mean_change': 4, 'relative_change': 0.2857142857142857}, 'w': {'changed': 0.75, 'mean_change': 1, 'relative_change': 0.07142857142857142}}" ]
+    [ "$(json_get s.jsonl 0 shift)" = "{'h': {'changed': 0.75, 'mean_change': 4, 'relative_change': 0.2857142857142857, 'expected_change': 0.21428571428571427}, 'w': {'changed': 0.75, 'mean_change': 1, 'relative_change': 0.07142857142857142, 'expected_change': 0.05357142857142857}}" ]
     mknpy r.npy 'np.where(np.random.default_rng(10).random((2, 3, 15, 17)) < 0.05, np.nan, np.random.default_rng(11).standard_normal((2, 3, 15, 17))).astype(np.float32)'
     stats_check --shift r.npy max:2 avg:3,s=2,p=1 gmax
 }
@@ -463,7 +489,7 @@ assert f["changed"] == 1 and math.isclose(f["mean_change"], 8 / 9) and math.iscl
     # a constant input cannot change: 0, not a division by its zero range
     mknpy c.npy 'np.full((1, 9), 3.0)'
     "$POOL" -q --layout cl -P gavg --shift-test --stats=c.jsonl c.npy -o /dev/null
-    grep -q '"shift":{"l":{"changed":0,"mean_change":0,"relative_change":0}}' c.jsonl
+    grep -q '"shift":{"l":{"changed":0,"mean_change":0,"relative_change":0,"expected_change":0}}' c.jsonl
 }
 
 @test "file names that are not UTF-8 still give JSON; --stats-format implies --stats" {

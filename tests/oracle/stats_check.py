@@ -428,7 +428,9 @@ def compare_shift(x, a, b):
         numbers = x[~np.isnan(x)].astype(np.float64)
         rng = float(numbers.max() - numbers.min()) if numbers.size else -math.inf
         rel = 0.0 if mean == 0 else mean / rng if rng > 0 else math.nan
-    return {"changed": float(np.mean(changed)), "mean_change": mean, "relative_change": rel}
+    share = float(np.mean(changed))
+    return {"changed": share, "mean_change": mean, "relative_change": rel,
+            "expected_change": share * rel}
 
 
 def shift_figures(lay, sp, x0, params, premultiply, ys):
