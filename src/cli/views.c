@@ -13,11 +13,22 @@
 
 bool views_wanted(const struct cli_options *o) { return o->save_passes || o->contact_sheet; }
 
+/* A row of palette indices as RGB: the sheet shows a label map as its palette does. */
+static void palette_colours(const struct pass_views *v, const uint8_t *index, size_t n,
+                            uint8_t *rgb)
+{
+    for (size_t i = 0; i < n; i++)
+        memcpy(rgb + 3 * i, v->sheet_palette[index[i]], 3);
+}
+
 static int views_tap(void *ctx, size_t pass, const void *row, struct pool_error *err)
 {
     struct pass_views *v = ctx;
     if (v->sheet && !v->sheet_drawn) {
-        if (v->sheet_maxval) {
+        if (v->sheet_colours) {
+            palette_colours(v, row, v->panel_elems[pass], v->stretched);
+            row = v->stretched;
+        } else if (v->sheet_maxval) {
             /* as the pipeline stretches codes for image output */
             rescale_codes(sheet_dtype(v->sheet), row, v->stretched, v->panel_elems[pass],
                           v->sheet_maxval);
@@ -263,7 +274,15 @@ static int start_sheet(struct pass_views *v, const char *input_path, const struc
         goto done;
     for (size_t k = 0; k < n; k++)
         caption_panel(&v->captions[k], k, &panels[k], passes, layout.turn);
-    if (!(v->stretched = malloc(widest * sizeof(uint16_t)))) {
+    /* (the passes of a palette image that keep indices: mode, median, nearest, max, min) */
+    v->sheet_colours = r->meta.color == COLOR_PALETTE && panels[0].inner == 1 &&
+                       panels[0].dtype == DT_U8;
+    if (v->sheet_colours) {
+        memcpy(v->sheet_palette, r->meta.palette, sizeof v->sheet_palette);
+        for (size_t k = 0; k < n; k++)
+            panels[k].inner = 3;
+    }
+    if (!(v->stretched = malloc(widest * 3 * sizeof(uint16_t)))) {
         pool_fail_resource(err, "out of memory");
         goto done;
     }

@@ -30,7 +30,9 @@ struct pass_views {
     unsigned sheet_maxval;          /* codes below the full range (a PNM maxval): stretch them */
     size_t *panel_elems;            /* per panel: elements in one of its rows */
     struct panel_caption *captions; /* per panel: drawn when the sheet is finished */
-    void *stretched;                /* a panel row, stretched to the full range */
+    void *stretched;                /* a panel row, stretched or in colours */
+    bool sheet_colours;             /* a palette image: indices drawn as their colours */
+    unsigned char sheet_palette[256][3];
     /* the file being opened or begun, which a failure there is about */
     const char *working_on;
 };

@@ -366,6 +366,22 @@ for x0 in (98, 98 + 96 + 2):
 '
 }
 
+@test "a palette label map's sheet shows its colours, not its indices as grays" {
+    "$PY" -c 'import numpy as np; from PIL import Image
+m = np.kron(np.random.default_rng(3).integers(0, 4, (6, 8)), np.ones((8, 8))).astype(np.uint8)
+im = Image.fromarray(m, "P"); im.putpalette([0, 0, 0, 220, 40, 40, 40, 200, 60, 40, 80, 220]); im.save("mask.png")'
+    "$POOL" -q -m mode -k 2 --contact-sheet sheet.png --sheet-crop 32x24+8+8 mask.png -o out.png
+    png_check sheet.png '
+rgb = np.asarray(Image.open("mask.png").convert("RGB"))
+assert a.shape[2] == 3, a.shape
+assert (a[:24, :32] == rgb[8:32, 8:40]).all()                 # the input, in its colours
+out = np.asarray(Image.open("out.png").convert("RGB"))           # pass 1, expanded back
+want = np.repeat(np.repeat(out, 2, axis=0), 2, axis=1)[8:32, 8:40]
+x0 = 32 + 2
+assert (a[:24, x0:x0 + 32] == want).all()
+'
+}
+
 @test "--sheet-crop past the image, a malformed crop or height, and sheet flags alone" {
     need_photos
     cp "$DATA/astronaut.png" a.png
