@@ -485,7 +485,15 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         return 0;
     }
     case OPT_LINEAR: o->linear = true; return 0;
-    case OPT_PLAN: o->plan = arg; return 0;
+    case OPT_PLAN:
+        /* (getopt hands over the next word even when it is an option: --plan -k 2 a.png) */
+        if (arg[0] == '-' && arg[1])
+            return pool_fail(err,
+                             "--plan %s: --plan takes a SHAPE or a FILE first (--plan "
+                             "a.png -k 2)",
+                             arg);
+        o->plan = arg;
+        return 0;
     case OPT_FLATTEN: o->flatten = true; return 0;
     case OPT_NO_HEADER: o->writer.no_header = true; return 0;
     case OPT_STACK: o->writer.stack = true; return 0;
@@ -511,6 +519,11 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case OPT_CONTACT_SHEET:
         if (!*arg)
             return pool_fail(err, "--contact-sheet: give a file name");
+        if (arg[0] == '-' && arg[1])
+            return pool_fail(err,
+                             "--contact-sheet %s: give the sheet's file name first "
+                             "(--contact-sheet sheet.png)",
+                             arg);
         o->contact_sheet = arg;
         return 0;
     case OPT_SHEET_HEIGHT: {

@@ -3,6 +3,16 @@
 
 load helpers
 
+@test "--plan and --contact-sheet take their argument first, not the next option" {
+    run "$POOL" --plan -k 2 a.png
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --plan -k: --plan takes a SHAPE or a FILE first (--plan a.png -k 2)" ]
+    run "$POOL" -k 2 --contact-sheet -o out.png a.png
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: --contact-sheet -o: give the sheet's file name first (--contact-sheet sheet.png)" ]
+    [ ! -e -o ] && [ ! -e out.png ]
+}
+
 @test "--plan prints each pass's shape, stride, receptive field and coverage" {
     run "$POOL" --plan 3x224x224 -P max:3,s=2,p=1 -P avg:2
     [ "$status" -eq 0 ]
