@@ -101,6 +101,18 @@ struct plan_run {
     bool printed;
 };
 
+/* A 3-D shape read as chw whose last axis is 1 to 4 long is most likely an image's hwc:
+ * 4000x3000x3 then fails with "axis W: the kernel 8 is larger than the input 3". */
+static void hint_channels_last(const struct cli_options *o, const struct tensor_shape *s,
+                               struct pool_error *err)
+{
+    if (o->layout || strcmp(s->layout, "chw") || s->dims[2] > 4 || s->dims[0] <= 4)
+        return;
+    size_t used = strlen(err->msg);
+    snprintf(err->msg + used, sizeof err->msg - used,
+             "; if the last axis holds channels, give --layout hwc");
+}
+
 /* The table's rows under its header: the input, then each pass. */
 static int print_passes(struct plan_run *pr, const char *name, const struct tensor_shape *shape,
                         bool is_image, const struct row_geom *geom, struct pool_error *err)
@@ -111,8 +123,10 @@ static int print_passes(struct plan_run *pr, const char *name, const struct tens
     print_row(pr->out, "in", "", text, "", "", "");
     for (size_t i = 0; i < pr->npasses; i++) {
         struct pass_plan *plan = &pr->plans[i], *prev = i ? &pr->plans[i - 1] : NULL;
-        if (plan_pass(&pr->passes[i], i, pr->npasses, prev ? &prev->out : geom, prev, plan, err))
+        if (plan_pass(&pr->passes[i], i, pr->npasses, prev ? &prev->out : geom, prev, plan, err)) {
+            hint_channels_last(pr->o, shape, err);
             return -1;
+        }
         describe_shape(shape, plan->out.size, is_image, text, sizeof text);
         axes_describe(plan->stride, geom, stride, sizeof stride);
         axes_describe(plan->field, geom, field, sizeof field);

@@ -11,6 +11,10 @@ load helpers
     [ "$status" -eq 2 ]
     [ "$output" = "pool: --contact-sheet -o: give the sheet's file name first (--contact-sheet sheet.png)" ]
     [ ! -e -o ] && [ ! -e out.png ]
+    # an image's size read as chw: the hint names the layout
+    run "$POOL" --plan 4000x3000x3 -k 8
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"axis W: the kernel 8 is larger than the input 3"*"; if the last axis holds channels, give --layout hwc"* ]]
 }
 
 @test "--plan prints each pass's shape, stride, receptive field and coverage" {
