@@ -131,12 +131,22 @@ static size_t pass_nearest(const struct axis_table *t, size_t i)
     return best == t->out_len ? 0 : best;
 }
 
-/* Input i's output at the end of the stack. An index past a pass's input (the far edge's
- * copies of --edge replicate) cannot occur: each pass reads its predecessor's outputs. */
+/* Where pass j's input holds pass j-1's outputs: from its start, or after the copies
+ * --edge replicate puts first on an axis read backwards (extend.h), where the upright
+ * image's far edge is. Without copies, 0. */
+static size_t level_offset(const struct axis_map *m, size_t j)
+{
+    const struct axis_table *t = m->level[j];
+    size_t before = m->level[j - 1]->out_len;
+    return t->params.reversed && t->in_len > before ? t->in_len - before : 0;
+}
+
+/* Input i's output at the end of the stack. The copies of --edge replicate are never an
+ * i here: each pass reads its predecessor's outputs. */
 static size_t lazy_nearest(const struct axis_map *m, size_t i)
 {
     for (size_t j = 0; j < m->nlevels; j++)
-        i = pass_nearest(m->level[j], i);
+        i = pass_nearest(m->level[j], i + (j ? level_offset(m, j) : 0));
     return i;
 }
 
@@ -173,14 +183,24 @@ static void pass_input_range(const struct axis_table *t, size_t o, size_t *first
 }
 
 /* The stack's: each pass's range of its range's ends, from the last pass back (the ends
- * move monotonically with o), each clipped to the outputs the pass before has. */
+ * move monotonically with o), each moved past the copies before the predecessor's outputs
+ * (level_offset) and clipped to the outputs the pass before has. */
 static size_t input_range(const struct axis_map *m, size_t o, size_t *first, size_t *last)
 {
     size_t f = o, l = o, ignored;
     for (size_t j = m->nlevels; j-- > 0 && f <= l;) {
         pass_input_range(m->level[j], f, &f, &ignored);
         pass_input_range(m->level[j], l, &ignored, &l);
-        size_t end = j ? m->level[j - 1]->out_len - 1 : m->level[0]->in_len - 1;
+        if (!j)
+            break;
+        size_t skip = level_offset(m, j), end = m->level[j - 1]->out_len - 1;
+        if (l < skip) { /* only copies: no input of the stack */
+            f = 1;
+            l = 0;
+            break;
+        }
+        f = f > skip ? f - skip : 0;
+        l -= skip;
         l = l < end ? l : end;
     }
     *first = f;

@@ -167,6 +167,23 @@ for tag in (3, 6, 7):
     assert records(tag) == want, (tag, records(tag)[0], want[0])'
 }
 
+@test "orientation: --edge replicate in a stack: every tag's stack figures are the upright image's" {
+    need_photos
+    oriented "$DATA/chelsea.png"   # 451 x 300: copies at pass 1 (width) and pass 3 (height)
+    for tag in 1 2 3 4 5 6 7 8; do
+        "$POOL" -q -m avg -k 2 -r 3 --edge replicate --stats "o$tag.png" -o "x$tag.png" \
+            2> "s$tag.json"
+    done
+    "$PY" -c '
+import json
+def stack(tag):
+    return [(r["in_shape"], r["stack_mse"]) for r in map(json.loads, open(f"s{tag}.json"))]
+want = stack(1)
+assert [s for s, _ in want] == [[300, 452, 3], [150, 226, 3], [76, 114, 3]], want
+for tag in range(2, 9):
+    assert stack(tag) == want, (tag, stack(tag), want)'
+}
+
 @test "orientation: --plan of a turned photo describes what the run writes; a LONG tag counts" {
     need_photos
     oriented "$DATA/chelsea.png"
