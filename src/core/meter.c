@@ -7,6 +7,11 @@
 
 enum { AX_D, AX_H, AX_W };
 
+/* One remembered answer of nearest_of (index SIZE_MAX: none). */
+struct recent_nearest {
+    size_t index, output;
+};
+
 /* One axis of the expansion: which output each input index is compared with, and how many
  * inputs each output is compared with. For a stack of passes the pairing is composed: an
  * input's output in pass 1, that output's in pass 2, and so on (so -k 8 and -k 2 -r 3,
@@ -20,6 +25,11 @@ struct axis_map {
      * when the axis is at most MEMO_AXIS_MAX long, and store nothing beyond that, so
      * memory stays flat in the image's height and no work follows a declared size. */
     uint32_t *nearest, *count;
+    /* Longer streamed axes: the answers near the last ones asked for, by index modulo a
+     * power of two a few times an output's input_range (count_of asks for every input in
+     * that range, and the next output's range overlaps it). Not growing with the axis. */
+    struct recent_nearest *recent;
+    size_t recent_mask;
 };
 
 /* Running sums for one output row whose comparison is not finished: inputs mapped to it
@@ -155,6 +165,12 @@ static size_t lazy_nearest(const struct axis_map *m, size_t i)
 
 static size_t nearest_of(struct axis_map *m, size_t i)
 {
+    if (m->recent) {
+        struct recent_nearest *r = &m->recent[i & m->recent_mask];
+        if (r->index != i)
+            *r = (struct recent_nearest){i, lazy_nearest(m, i)};
+        return r->output;
+    }
     if (!m->nearest)
         return lazy_nearest(m, i);
     if (m->nearest[i] == MEMO_UNSET)
@@ -221,7 +237,25 @@ static size_t count_of(struct axis_map *m, size_t o)
     return n;
 }
 
-/* streamed: height or depth (memo, or nothing when long); else width (every answer now).
+#define RECENT_MAX ((size_t)1 << 16)
+
+static int recent_init(struct axis_map *m, struct pool_error *err)
+{
+    size_t first, last, size = 64;
+    size_t span = input_range(m, m->level[m->nlevels - 1]->out_len / 2, &first, &last);
+    while (size < 4 * span && size < RECENT_MAX)
+        size *= 2;
+    m->recent = malloc(size * sizeof *m->recent);
+    if (!m->recent)
+        return pool_fail_resource(err, "out of memory for the statistics of a pass");
+    for (size_t i = 0; i < size; i++)
+        m->recent[i] = (struct recent_nearest){SIZE_MAX, 0};
+    m->recent_mask = size - 1;
+    return 0;
+}
+
+/* streamed: height or depth (memo, or recent answers when long); else width (every answer
+ * now).
  * axis: 0, 1 or 2, this axis's table in each level's three. */
 static int axis_map_init(struct axis_map *m, const struct meter_level *levels, size_t nlevels,
                          int axis, bool streamed, struct pool_error *err)
@@ -234,7 +268,7 @@ static int axis_map_init(struct axis_map *m, const struct meter_level *levels, s
         m->level[j] = &levels[j].axes[axis];
     size_t in_len = m->level[0]->in_len, out_len = m->level[nlevels - 1]->out_len;
     if (streamed && (in_len > MEMO_AXIS_MAX || out_len > MEMO_AXIS_MAX))
-        return 0;
+        return recent_init(m, err);
     if (in_len >= MEMO_UNSET || out_len >= MEMO_UNSET)
         return pool_fail(err, "an axis of 2^32 elements or more is too long for statistics");
     m->nearest = malloc(in_len * sizeof *m->nearest);
@@ -822,6 +856,7 @@ void meter_free(struct pass_meter *m)
         return;
     for (int a = 0; a < 3; a++) {
         free(m->map[a].level);
+        free(m->map[a].recent);
         free(m->map[a].nearest);
         free(m->map[a].count);
     }

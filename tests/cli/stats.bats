@@ -83,6 +83,43 @@ assert all(r["psnr"] > one["psnr"] + 1 for r in three), (one["psnr"], [r["psnr"]
 assert [round(r["stack_psnr"], 6) for r in three] == sorted((round(r["stack_psnr"], 6) for r in three), reverse=True)'
 }
 
+@test "the stack's loss on an image taller than 65536 rows (pairs found as rows stream), by NumPy" {
+    "$PY" -c 'import numpy as np
+rng = np.random.default_rng(4)
+np.save("tall.npy", (np.cumsum(rng.integers(-3, 4, (70001, 24)), axis=0) % 256).astype(np.uint8))'
+    "$POOL" -q -P max:3,s=2,p=1 -P avg:5,s=3,ceil -P max:2,s=3 -P avg:3,s=2,p=1 --stats=s.jsonl \
+        tall.npy -o out.npy
+    "$PY" - <<'PY'
+import json, math, numpy as np, torch, torch.nn.functional as F
+x0 = np.load("tall.npy").astype(np.float64)
+def windows(n, k, s, p, ceil):  # PyTorch's output length; each window's real taps
+    out = (n + 2 * p - k + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (out - 1) * s >= n + p:
+        out -= 1
+    return [(max(o * s - p, 0), min(o * s - p + k, n) - 1) for o in range(out)]
+def nearest(wins, n):  # the earlier output on a tie; centres are nondecreasing here
+    c = np.array([a + b for a, b in wins])
+    t = 2 * np.arange(n)
+    i = np.searchsorted(c, t)
+    lo, hi = np.clip(i - 1, 0, len(c) - 1), np.clip(i, 0, len(c) - 1)
+    pick = np.where(np.abs(c[lo] - t) <= np.abs(c[hi] - t), lo, hi)
+    return np.searchsorted(c, c[pick])
+specs = [("max", 3, 2, 1, False), ("avg", 5, 3, 0, True), ("max", 2, 3, 0, False),
+         ("avg", 3, 2, 1, False)]
+x, maps = x0, [np.arange(n) for n in x0.shape]
+for rec, (mode, k, s, p, ceil) in zip(map(json.loads, open("s.jsonl")), specs):
+    t = torch.from_numpy(x)[None, None]
+    y = (F.max_pool2d(t, k, s, p, ceil_mode=ceil) if mode == "max"
+         else F.avg_pool2d(t, k, s, p, ceil_mode=ceil))[0, 0].numpy()
+    y = np.floor(y + 0.5)                      # u8 averages: half up
+    maps = [nearest(windows(n, k, s, p, ceil), n)[m] for m, n in zip(maps, x.shape)]
+    mse = float(np.mean((x0 - y[maps[0]][:, maps[1]]) ** 2))
+    assert math.isclose(rec["stack_mse"], mse, rel_tol=1e-12), (rec["pass"], rec["stack_mse"], mse)
+    x = y
+assert np.array_equal(np.load("out.npy"), x)
+PY
+}
+
 @test "every JSON key matches PyTorch and NumPy: float, 3-D, 1-D and 16-bit tensors" {
     mknpy f.npy 'np.random.default_rng(1).standard_normal((2, 3, 37, 29)).astype(np.float32) * 10 + 1000'
     mknpy v.npy 'np.random.default_rng(2).standard_normal((1, 2, 9, 17, 13))'
