@@ -364,6 +364,20 @@ for x0 in (98, 98 + 96 + 2):
     assert (a[:, :42] == b[:, :42]).all() and (a[:, 42:] != b[:, 42:]).any(), x0
     assert (a[:, 42:] == 0).any() and (b[:, 42:] == 0).any(), x0    # a figure is drawn
 '
+    # the stack's figure, not the pass's own: pass 2 of max 2 twice writes what max 4 does,
+    # and its caption says what max 4's says (its own PSNR, against pass 1's output, differs)
+    "$POOL" -q -P max:2 -P max:2 --contact-sheet two.png --stats=two.jsonl noise.png -o two_out.png
+    "$POOL" -q -P max:4 --contact-sheet one.png noise.png -o one_out.png
+    cmp two_out.png one_out.png
+    "$PY" -c 'import json
+r = json.loads(open("two.jsonl").read().splitlines()[1])
+assert "%.1f" % r["psnr"] != "%.1f" % r["stack_psnr"], r'
+    png_check two.png '
+two, one = np.asarray(Image.open("two.png")), np.asarray(Image.open("one.png"))
+size_and_psnr = lambda s, x0: s[64 + 11:64 + 18, x0 + 1:x0 + 16 * 6]
+assert (size_and_psnr(two, 2 * 98) == size_and_psnr(one, 98)).all()
+assert (size_and_psnr(two, 98) != size_and_psnr(one, 98)).any()
+'
 }
 
 @test "a palette label map's sheet shows its colours, not its indices as grays" {
