@@ -219,6 +219,12 @@ PY
     run "$POOL" -q -k 2 --stats loss.jsonl a.pgm -o out.pgm
     [ "$status" -eq 1 ]
     [ "$output" = "pool: loss.jsonl: cannot open: No such file or directory (to write the statistics there, give --stats=loss.jsonl)" ]
+    # the statistics of an earlier run (--stats=loss.jsonl) are no input either
+    echo '{"pass":1}' > loss.jsonl
+    run "$POOL" -q -k 2 --stats loss.jsonl a.pgm -o out.pgm
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: loss.jsonl: unknown format: "*" (to write the statistics there, give --stats=loss.jsonl)" ]]
+    rm loss.jsonl
     # a name that says statistics, anywhere among the inputs of a bare --stats
     run "$POOL" -q -k 2 --stats -O out a.pgm run.log
     [ "$status" -eq 1 ]
