@@ -55,13 +55,21 @@ static const struct {
     {'/', {0x01, 0x01, 0x02, 0x04, 0x08, 0x10, 0x10}},
     {'_', {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F}},
     {'%', {0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03}},
+    {'B', {0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E}}, /* for "dB" */
 };
+
+static const uint8_t *find_glyph(char c)
+{
+    for (size_t i = 0; i < sizeof glyphs / sizeof glyphs[0]; i++)
+        if (glyphs[i].c == c)
+            return glyphs[i].rows;
+    return NULL;
+}
 
 const uint8_t *font_glyph(char c)
 {
-    char lower = (char)tolower((unsigned char)c);
-    for (size_t i = 0; i < sizeof glyphs / sizeof glyphs[0]; i++)
-        if (glyphs[i].c == lower)
-            return glyphs[i].rows;
-    return glyphs[1].rows;
+    const uint8_t *g = find_glyph(c);
+    if (!g)
+        g = find_glyph((char)tolower((unsigned char)c));
+    return g ? g : glyphs[1].rows;
 }

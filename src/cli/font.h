@@ -1,5 +1,6 @@
-/* A tiny 5x7 bitmap font for captions: lower-case letters, digits and the punctuation
- * pass specs use. Upper case is drawn as lower case; anything else as '?'. */
+/* A tiny 5x7 bitmap font for captions: lower-case letters, digits, the punctuation pass
+ * specs use, and B (for dB). Other upper case is drawn as lower case; anything else as
+ * '?'. */
 #ifndef POOL_FONT_H
 #define POOL_FONT_H
 
