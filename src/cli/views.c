@@ -258,9 +258,11 @@ static int start_sheet(struct pass_views *v, const char *input_path, const struc
         pool_fail_resource(err, "out of memory");
         goto done;
     }
-    if (r->meta.color == COLOR_CMYK) {
+    const char *input_name = strcmp(input_path, "-") ? input_path : "<stdin>";
+    if (r->meta.color == COLOR_CMYK) { /* (what the input is, not the sheet's fault) */
         pool_fail(err, "a contact sheet of a CMYK image is not supported (--save-passes "
                        "keeps the passes)");
+        pool_blame(err, ERROR_INPUT, input_name);
         goto done;
     }
     size_t widest = 0;
@@ -269,8 +271,11 @@ static int start_sheet(struct pass_views *v, const char *input_path, const struc
         v->panel_elems[k] = geom_row_elems(&panels[k]);
         widest = v->panel_elems[k] > widest ? v->panel_elems[k] : widest;
     }
-    if (sheet_check_panels(panels, n, err) ||
-        check_crop(v, &panels[0], layout.turn, input_path, err))
+    if (sheet_check_panels(panels, n, err)) {
+        pool_blame(err, ERROR_INPUT, input_name);
+        goto done;
+    }
+    if (check_crop(v, &panels[0], layout.turn, input_path, err))
         goto done;
     for (size_t k = 0; k < n; k++)
         caption_panel(&v->captions[k], k, &panels[k], passes, layout.turn);

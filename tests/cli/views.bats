@@ -110,7 +110,7 @@ assert (a[:512, 2 * 516:] == mean).all(), a[0, 2 * 516]
     mknpy t.npy 'np.zeros((2, 3, 8, 8), np.float32)'
     run "$POOL" -q -k 2 --contact-sheet s.png t.npy -o out.npy
     [ "$status" -eq 1 ]
-    [ "$output" = "pool: s.png: a contact sheet shows images: one 2-D plane of 1 to 4 channels of 8 or 16 bits" ]
+    [ "$output" = "pool: t.npy: a contact sheet shows images: one 2-D plane of 1 to 4 channels of 8 or 16 bits" ]
     no_files_but t.npy
     pgm16 a.pgm
     run "$POOL" -q -k 2 --contact-sheet s.png a.pgm a.pgm -f pnm
@@ -154,7 +154,7 @@ Image.fromarray(np.random.default_rng(1).integers(0, 255, (32, 32, 4), dtype=np.
     [ "$(npy_show s/c.pass1.npy)" = "uint8 (16, 16, 4)" ]
     run "$POOL" -q -k 2 --contact-sheet sheet.png c.jpg -o out2.jpg
     [ "$status" -eq 1 ]
-    [[ "$output" == "pool: sheet.png: a contact sheet of a CMYK image is not supported"* ]]
+    [[ "$output" == "pool: c.jpg: a contact sheet of a CMYK image is not supported"* ]]
     [ ! -e out2.jpg ] && [ ! -e sheet.png ]
 }
 
