@@ -1,6 +1,8 @@
 /*
  * PNG through libpng 1.6. The reader hands out every PNG as 8- or 16-bit gray, gray+alpha,
- * RGB or RGBA: palettes become RGB (RGBA with tRNS), or with reader_options.palette_index
+ * RGB or RGBA: palettes become RGB (RGBA with tRNS), expanded here rather than by libpng so
+ * that an index past the palette is an error (libpng would make it black, Pillow another
+ * colour), or with reader_options.palette_index
  * stay 8-bit indices with the palette and its tRNS alphas in the meta (written back by the
  * writer as a palette PNG, so class ids survive); a tRNS colour key on gray or RGB
  * becomes an alpha channel, 1/2/4-bit gray is scaled to 0-255, 16-bit samples come out in
@@ -92,10 +94,13 @@ struct png_reader {
     bool read_failed; /* the source failed */
     int read_errno;
     size_t width, height, channels, row_bytes;
-    size_t next_row;      /* rows handed out so far */
-    int passes;           /* 1, or 7 for Adam7 */
-    bool palette;         /* a palette image */
-    bool palette_index;   /* handed out as its indices */
+    size_t next_row;    /* rows handed out so far */
+    int passes;         /* 1, or 7 for Adam7 */
+    bool palette;       /* a palette image */
+    bool palette_index; /* handed out as its indices */
+    /* palette, expanded: each index's RGBA (alpha 255 past the tRNS), and how many there are */
+    unsigned char colours[256][4];
+    unsigned ncolours;
     unsigned char *image; /* interlaced only: the whole decoded image */
     /* The current guarded read: rows to decode into dest; where it is, for messages. */
     unsigned char *dest;
@@ -174,13 +179,11 @@ static void set_transforms(png_structp png, void *ctx)
     struct png_reader *st = ctx;
     int color = png_get_color_type(png, st->info);
     int depth = png_get_bit_depth(png, st->info);
-    if (color == PNG_COLOR_TYPE_PALETTE && st->palette_index)
+    if (color == PNG_COLOR_TYPE_PALETTE)
         png_set_packing(png); /* 1/2/4-bit indices to a byte each, not scaled */
-    else if (color == PNG_COLOR_TYPE_PALETTE)
-        png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8)
         png_set_expand_gray_1_2_4_to_8(png); /* scales: 1-bit 1 -> 255, 2-bit 3 -> 255 */
-    if (png_get_valid(png, st->info, PNG_INFO_tRNS) && !st->palette_index)
+    if (png_get_valid(png, st->info, PNG_INFO_tRNS) && !st->palette)
         png_set_tRNS_to_alpha(png);
     if (depth == 16 && host_is_little_endian())
         png_set_swap(png); /* PNG samples are big-endian */
@@ -215,6 +218,26 @@ static void read_palette(struct png_reader *st, struct image_meta *m)
     if (png_get_tRNS(st->png, st->info, &alpha, &nalpha, NULL) && alpha)
         memcpy(m->palette_alpha, alpha, (size_t)(nalpha > 256 ? 256 : nalpha < 0 ? 0 : nalpha));
     m->palette_alpha_len = nalpha < 0 ? 0 : nalpha > 256 ? 256 : (unsigned)nalpha;
+}
+
+/* The palette and its tRNS as RGBA, for expanding indices: 3 channels, or 4 with tRNS. */
+static size_t read_colours(struct png_reader *st)
+{
+    png_colorp plte;
+    int n = 0, nalpha = 0;
+    png_bytep alpha = NULL;
+    if (!png_get_PLTE(st->png, st->info, &plte, &n))
+        n = 0;
+    st->ncolours = n < 0 ? 0 : n > 256 ? 256 : (unsigned)n;
+    if (!png_get_tRNS(st->png, st->info, &alpha, &nalpha, NULL) || !alpha)
+        nalpha = 0;
+    for (unsigned i = 0; i < st->ncolours; i++) {
+        st->colours[i][0] = plte[i].red;
+        st->colours[i][1] = plte[i].green;
+        st->colours[i][2] = plte[i].blue;
+        st->colours[i][3] = (int)i < nalpha ? alpha[i] : 255;
+    }
+    return nalpha > 0 ? 4 : 3;
 }
 
 static int read_meta(struct tensor_reader *r, struct pool_error *err)
@@ -284,13 +307,16 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
         return read_failure(st, "header", err);
     st->channels = png_get_channels(st->png, st->info);
     int depth = png_get_bit_depth(st->png, st->info);
-    st->row_bytes = png_get_rowbytes(st->png, st->info);
     if ((depth != 8 && depth != 16) || st->channels < 1 || st->channels > 4 ||
-        st->row_bytes != st->width * st->channels * (size_t)(depth / 8))
+        png_get_rowbytes(st->png, st->info) != st->width * st->channels * (size_t)(depth / 8))
         return pool_fail(err,
                          "bad PNG data (header): unexpected %d-bit %zu-channel rows "
                          "after conversion",
                          depth, st->channels);
+    if (st->palette && !st->palette_index)
+        st->channels = read_colours(st);
+    /* a row as handed out; libpng's rows of indices fill the start of each */
+    st->row_bytes = st->width * st->channels * (size_t)(depth / 8);
     image_set_shape(r, st->height, st->width, st->channels, depth == 16 ? DT_U16 : DT_U8);
     return read_meta(r, err);
 }
@@ -336,16 +362,35 @@ static int decode_interlaced(struct png_reader *st, struct pool_error *err)
     return 0;
 }
 
-/* Indices handed out must name colours: the palette's are all the writer can put back. */
-static int check_indices(const struct tensor_reader *r, const unsigned char *index, size_t n,
+/* Indices must name colours: the palette's are all the writer can put back, and all an
+ * expansion can look up. */
+static int check_indices(const unsigned char *index, size_t n, unsigned colours,
                          struct pool_error *err)
 {
-    unsigned colours = r->meta.palette_len, highest = 0;
+    unsigned highest = 0;
     for (size_t i = 0; i < n; i++)
         highest = index[i] > highest ? index[i] : highest;
     if (highest >= colours)
         return pool_fail(err, "bad PNG data: palette index %u, and the palette has %u colours",
                          highest, colours);
+    return 0;
+}
+
+/* rows rows of buf, each row_bytes long and starting with its width indices: checked, and
+ * then (unless handed out as indices) expanded in place, from the end, to RGB or RGBA. */
+static int finish_palette_rows(const struct tensor_reader *r, unsigned char *buf, size_t rows,
+                               struct pool_error *err)
+{
+    const struct png_reader *st = r->state;
+    if (st->palette_index)
+        return check_indices(buf, rows * st->width, r->meta.palette_len, err);
+    for (size_t y = 0; y < rows; y++) {
+        unsigned char *row = buf + y * st->row_bytes;
+        if (check_indices(row, st->width, st->ncolours, err))
+            return -1;
+        for (size_t x = st->width; x-- > 0;)
+            memcpy(row + x * st->channels, st->colours[row[x]], st->channels);
+    }
     return 0;
 }
 
@@ -367,7 +412,7 @@ static int png_reader_read(struct tensor_reader *r, void *buf, size_t count, str
             return -1;
         memcpy(buf, st->image + st->next_row * st->row_bytes, rows * st->row_bytes);
         st->next_row += rows;
-        return st->palette_index ? check_indices(r, buf, count, err) : 0;
+        return st->palette ? finish_palette_rows(r, buf, rows, err) : 0;
     }
     st->dest = buf;
     st->dest_rows = rows;
@@ -376,7 +421,7 @@ static int png_reader_read(struct tensor_reader *r, void *buf, size_t count, str
         snprintf(where, sizeof where, "row %zu of %zu", st->next_row + 1, st->height);
         return read_failure(st, where, err);
     }
-    return st->palette_index ? check_indices(r, buf, count, err) : 0;
+    return st->palette ? finish_palette_rows(r, buf, rows, err) : 0;
 }
 
 static void read_end(png_structp png, void *ctx)

@@ -274,7 +274,7 @@ for name in "abc":
 PY
 }
 
-@test "palettes: an index past the palette is the input's error, whatever the output" {
+@test "palettes: an index past the palette is the input's error, whatever the output or mode" {
     "$PY" -c '
 import png   # pypng writes a palette of 4 colours as given (Pillow pads it to 256)
 w = png.Writer(2, 2, palette=[(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)], bitdepth=8)
@@ -285,5 +285,12 @@ with open("bad.png", "wb") as f:
         [ "$status" -eq 1 ]
         [ "$output" = "pool: bad.png: bad PNG data: palette index 11, and the palette has 4 colours" ]
         [ ! -e "$out" ]
+    done
+    # expanded to colours too (libpng would make it black, Pillow another colour)
+    for args in "-m avg" "--palette expand -m max"; do
+        run "$POOL" -q $args -k 2 bad.png -o x.png
+        [ "$status" -eq 1 ]
+        [ "$output" = "pool: bad.png: bad PNG data: palette index 11, and the palette has 4 colours" ]
+        [ ! -e x.png ]
     done
 }
