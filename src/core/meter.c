@@ -390,6 +390,18 @@ static double type_range(enum pool_dtype t)
     }
 }
 
+/* An estimate reads one output row in this many: about estimate_rows of them, and at most
+ * half of an image's (so that it costs at most half the exact figure: a folder of small
+ * photos is where a warning's cost shows); every row of a small image (a quarter of
+ * estimate_rows or fewer), which is cheap. */
+static size_t sample_step(size_t out_rows, size_t estimate_rows)
+{
+    if (!estimate_rows || out_rows <= estimate_rows / 4)
+        return 1;
+    size_t step = out_rows / estimate_rows;
+    return step < 2 ? 2 : step;
+}
+
 int meter_create(struct pass_meter **out, const struct row_geom *in,
                  const struct row_geom *out_geom, const struct meter_level *levels, size_t nlevels,
                  const struct meter_setup *setup, struct pool_error *err)
@@ -405,7 +417,7 @@ int meter_create(struct pass_meter **out, const struct row_geom *in,
     m->out = *out_geom;
     m->channels = *channels;
     size_t out_rows = out_geom->planes * out_geom->size[0] * out_geom->size[1];
-    m->sample = estimate_rows && out_rows > estimate_rows ? out_rows / estimate_rows : 1;
+    m->sample = sample_step(out_rows, estimate_rows);
     m->peak = peak > 0 ? peak : type_range(in->dtype);
     m->out_row_elems = geom_row_elems(out_geom);
     m->in_min = INFINITY;

@@ -60,7 +60,8 @@ struct meter_setup {
     /* The PSNR's peak: the largest code when the data are codes below the type's range
      * (a PNM maxval), else 0 (the type's range for 8/16-bit, else the input's). */
     double peak;
-    /* >0: the loss on about that many output rows only, evenly spread, and no channel
+    /* >0: the loss on about that many output rows only (at most half of them; every row
+     * of an image of a quarter of that or fewer), spread by a hash, and no channel
      * figures: a cheap estimate, for a warning. */
     size_t estimate_rows;
     bool loss_only; /* no channel figures (a stack's: its last pass has them) */
