@@ -173,3 +173,13 @@ PY
     run vg --stats=/dev/null -P avg:2,s=1,p=1,cip=0 u.npy -o w.npy
     [ "$status" -eq 0 ]
 }
+
+@test "valgrind: every fuzz harness over its seeds and regressions" {
+    skip_unless_valgrind
+    [ -n "${FUZZ_BIN:-}" ] || skip "FUZZ_BIN not set: run through make check"
+    for h in $FUZZ_HARNESSES; do
+        JSIMD_FORCENONE=1 run valgrind -q --leak-check=full --show-leak-kinds=all \
+            --errors-for-leak-kinds=all --error-exitcode=99 "$FUZZ_BIN/fuzz_$h"
+        [ "$status" -eq 0 ] || { echo "fuzz_$h: $output"; false; }
+    done
+}
