@@ -813,6 +813,22 @@ static int check_fractional(struct translation *tr, struct layer *l)
     return 0;
 }
 
+/* The layer's spec, written from start, must be one pool takes. PyTorch refuses some
+ * arguments only when the layer runs, not when it is built (padding more than half the
+ * kernel, an infinite norm_type), and pool has limits of its own (a window spanning more
+ * than 2^40 elements): the spec's own checks say why, and the call is refused with it. */
+static int check_spec(struct translation *tr, const struct node *call, size_t start)
+{
+    if (tr->out.out_of_memory)
+        return 0; /* torch_call_translate says so */
+    struct pool_pass p;
+    struct pool_error why;
+    const char *spec = tr->out.s + start + (start > 0); /* after the space between specs */
+    if (pass_spec_parse(spec, &p, &why) == 0 && pass_check(&p, &why) == 0)
+        return 0;
+    return call_failed(tr, call, call->start, "%s", why.msg);
+}
+
 static int translate_layer(struct translation *tr, const struct node *call, const struct family *f,
                            int dims)
 {
@@ -836,8 +852,9 @@ static int translate_layer(struct translation *tr, const struct node *call, cons
     tr->layers++;
     tr->notes.one_d |= dims == 1;
     tr->notes.printed_average |= call->entry && !strcmp(f->mode, "avg") && f->kind == WINDOWED;
+    size_t start = tr->out.len;
     write_spec(&tr->out, &l);
-    return 0;
+    return check_spec(tr, call, start);
 }
 
 static int translate(struct translation *tr, const struct node *v);

@@ -348,6 +348,19 @@ static void test_argument_errors(void)
                   "(column 25)"));
 }
 
+/* What PyTorch checks only when the layer runs, pool's spec checks refuse (found by
+ * tests/fuzz/torch_call.c: the translation was a spec that -P refused). */
+static void test_checked_as_specs(void)
+{
+    CHECK(refuses("nn.MaxPool2d(3, stride=2, padding=2, ceil_mode=True)",
+                  "nn.MaxPool2d: padding 2 is more than half the kernel 3 (PyTorch requires "
+                  "padding <= kernel/2) (column 1)"));
+    CHECK(refuses("[nn.MaxPool2d(2), F.avg_pool1d(x, 2, padding=2)]",
+                  "F.avg_pool1d: padding 2 is more than half the kernel 2 (PyTorch requires "
+                  "padding <= kernel/2) (column 19)"));
+    CHECK(translates("nn.AvgPool2d(3, padding=1)", "avg:3x3,p=1"));
+}
+
 static void test_limits(void)
 {
     char deep[128] = "nn.MaxPool2d(";
@@ -377,6 +390,7 @@ int main(void)
     RUN(test_syntax_errors());
     RUN(test_layer_errors());
     RUN(test_argument_errors());
+    RUN(test_checked_as_specs());
     RUN(test_limits());
     return check_summary();
 }
