@@ -94,6 +94,9 @@ struct png_reader {
     bool read_failed; /* the source failed */
     int read_errno;
     size_t width, height, channels, row_bytes;
+    /* Largest allocation libpng may make: CHUNK_MALLOC_MAX while it reads the header,
+     * then also a row of the (checked) width. */
+    size_t alloc_max;
     size_t next_row;    /* rows handed out so far */
     int passes;         /* 1, or 7 for Adam7 */
     bool palette;       /* a palette image */
@@ -191,9 +194,28 @@ static void set_transforms(png_structp png, void *ctx)
     png_read_update_info(png, st->info);
 }
 
+/* libpng's allocations while reading. Its check of a chunk's length against
+ * png_set_chunk_malloc_max is a benign error, only a warning when reading (libpng 1.6), so
+ * a 45-byte file declaring a 1 GiB eXIf chunk had it allocate 1 GiB: every allocation
+ * above st->alloc_max is refused here instead, and libpng drops that chunk (or, for
+ * what it cannot do without, fails). */
+static png_voidp png_reader_malloc(png_structp png, png_alloc_size_t size)
+{
+    const struct png_reader *st = png_get_mem_ptr(png);
+    return size > st->alloc_max ? NULL : malloc(size);
+}
+
+static void png_reader_free(png_structp png, png_voidp p)
+{
+    (void)png;
+    free(p);
+}
+
 static int create_read_struct(struct png_reader *st, struct pool_error *err)
 {
-    st->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error, on_png_warning);
+    st->alloc_max = CHUNK_MALLOC_MAX;
+    st->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error,
+                                       on_png_warning, st, png_reader_malloc, png_reader_free);
     if (st->png)
         st->info = png_create_info_struct(st->png);
     if (!st->png || !st->info)
@@ -303,6 +325,9 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
     st->height = png_get_image_height(st->png, st->info);
     if (image_check_pixels(st->width, st->height, r->opt->max_pixels, err))
         return -1;
+    /* libpng's row buffers: up to 8 bytes a pixel (16-bit RGBA), and its slack. */
+    if (st->width < (SIZE_MAX - 4096) / 8 && st->width * 8 + 4096 > st->alloc_max)
+        st->alloc_max = st->width * 8 + 4096;
     if (run_guarded(st->png, set_transforms, st))
         return read_failure(st, "header", err);
     st->channels = png_get_channels(st->png, st->info);

@@ -686,6 +686,46 @@ static void test_bad_headers(void)
     buffer_free(&file);
 }
 
+/* The noise PNG with an eXIf chunk of len bytes (a TIFF header, then zeros) declared after IHDR, its data and
+ * CRC there when whole, else the file cut after its header. */
+static void make_big_exif(struct buffer *out, uint32_t len, bool whole)
+{
+    struct buffer file = {0};
+    make_noise_png(&file);
+    const size_t after_ihdr = 8 + 8 + 13 + 4;
+    buffer_append(out, file.data, after_ihdr);
+    size_t at = out->len;
+    unsigned char head[8] = {0, 0, 0, 0, 'e', 'X', 'I', 'f'};
+    put_be32(head, len);
+    buffer_append(out, head, sizeof head);
+    if (whole) {
+        unsigned char *zeros = calloc(len + 4, 1);
+        CHECK(zeros != NULL);
+        memcpy(zeros, "MM\0*", 4);
+        buffer_append(out, zeros, len + 4);
+        free(zeros);
+        fix_crc(out, at);
+        buffer_append(out, file.data + after_ihdr, file.len - after_ihdr);
+    }
+    buffer_free(&file);
+}
+
+/* libpng only warns about a chunk longer than its limit, and allocated it: a chunk over
+ * the limit is dropped (found by tests/fuzz/png.c: 45 bytes declaring a 1 GiB eXIf). */
+static void test_oversized_chunk(void)
+{
+    struct buffer file = {0};
+    make_big_exif(&file, (16u << 20) + 1, true);
+    struct decoded d;
+    CHECK(decode(file.data, file.len, &d) == 0);
+    CHECK(d.meta.exif == NULL && d.shape.dims[0] == 64);
+    decoded_free(&d);
+    buffer_free(&file);
+    make_big_exif(&file, 1u << 30, false);
+    check_fails(file.data, file.len, "truncated PNG data (header)");
+    buffer_free(&file);
+}
+
 static void test_sniff(void)
 {
     CHECK(png_sniff((const unsigned char *)"\x89PNG\r\n\x1a\n", 8));
@@ -927,6 +967,7 @@ int main(void)
     RUN(test_truncated());
     RUN(test_bad_crc());
     RUN(test_bad_headers());
+    RUN(test_oversized_chunk());
     RUN(test_sniff());
     RUN(test_read_misuse());
     RUN(test_read_after_failure());
