@@ -34,4 +34,5 @@ BUILD_PACKAGES=(build-essential autoconf automake pkg-config libpng-dev libjpeg-
 TEST_PACKAGES=(bats python3 python3-numpy python3-torch python3-pil python3-png python3-skimage valgrind parallel
     openssh-server openssh-client
     bash-completion clang-format  # tests/cli/completion.bats; make check-format
-    imagemagick libvips-tools)    # tests/cli/geometry.bats: --size and --edge beside the tools they follow
+    imagemagick libvips-tools     # tests/cli/geometry.bats: --size and --edge beside the tools they follow
+    clang)                        # scripts/fuzz: libFuzzer and the sanitizers
