@@ -27,6 +27,9 @@ enum {
     OPT_QUALITY,
     OPT_PROGRESSIVE,
     OPT_MAX_PIXELS,
+    OPT_MAX_MEMORY,
+    OPT_MAX_SCANS,
+    OPT_LENIENT,
     OPT_LINEAR,
     OPT_NO_PREMULTIPLY,
     OPT_NO_AUTO_ORIENT,
@@ -83,6 +86,9 @@ static const struct option long_options[] = {
     {"quality", required_argument, NULL, OPT_QUALITY},
     {"progressive", no_argument, NULL, OPT_PROGRESSIVE},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+    {"max-scans", required_argument, NULL, OPT_MAX_SCANS},
+    {"lenient", no_argument, NULL, OPT_LENIENT},
     {"linear", no_argument, NULL, OPT_LINEAR},
     {"no-premultiply", no_argument, NULL, OPT_NO_PREMULTIPLY},
     {"no-auto-orient", no_argument, NULL, OPT_NO_AUTO_ORIENT},
@@ -169,6 +175,11 @@ void options_print_help(FILE *out)
           "      --dtype TYPE       raw element type: u8 i8 u16 i16 u32 i32 u64 i64\n"
           "                         f16 f32 (default) f64\n"
           "      --max-pixels N     refuse images larger than N pixels (default 2^30)\n"
+          "      --max-memory SIZE  refuse an input whose buffers would need more than\n"
+          "                         SIZE bytes, e.g. 4G (default 1G)\n"
+          "      --max-scans N      refuse progressive JPEGs of more scans (default 100)\n"
+          "      --lenient          decode a truncated or corrupt JPEG as far as it goes,\n"
+          "                         with a warning\n"
           "Images:\n"
           "      --linear           average 8/16-bit sRGB in linear light\n"
           "      --no-premultiply   average alpha images channel by channel\n"
@@ -484,6 +495,13 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         o->reader.max_pixels = (unsigned long long)v;
         return 0;
     }
+    case OPT_MAX_MEMORY:
+        if (bytes_parse(arg, 1 << 20, &o->reader.max_memory, &why))
+            return pool_fail(err, "--max-memory %s: %s", arg, why.msg);
+        return 0;
+    case OPT_MAX_SCANS:
+        return parse_int_option("--max-scans", arg, 1, 1000000, &o->reader.max_scans, err);
+    case OPT_LENIENT: o->reader.lenient = true; return 0;
     case OPT_LINEAR: o->linear = true; return 0;
     case OPT_PLAN:
         /* (getopt hands over the next word even when it is an option: --plan -k 2 a.png) */
@@ -831,6 +849,8 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     o->input = o->output = "-";
     o->reader.raw.shape.dtype = DT_F32;
     o->reader.max_pixels = DEFAULT_MAX_PIXELS;
+    o->reader.max_memory = DEFAULT_MAX_MEMORY;
+    o->reader.max_scans = DEFAULT_MAX_SCANS;
     o->writer.png_level = DEFAULT_PNG_LEVEL;
     o->writer.jpeg_quality = DEFAULT_JPEG_QUALITY;
     o->warn_psnr = DEFAULT_WARN_PSNR;

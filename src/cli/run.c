@@ -304,7 +304,8 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
                                   .stack_loss = o->stats || o->contact_sheet,
                                   .estimate_rows = PSNR_ESTIMATE_ROWS,
                                   .shift_test = o->shift_test,
-                                  .no_decode_ahead = in->s->no_decode_ahead};
+                                  .no_decode_ahead = in->s->no_decode_ahead,
+                                  .max_memory = reader_max_memory(&o->reader)};
     if (lay_out(in, &geom, err))
         return -1;
     in->turn = po.orient = upright_turn(in, &geom);
@@ -468,6 +469,16 @@ static int end_views(struct input_run *in, struct pool_error *err)
     return rc;
 }
 
+/* What the reader went on past, as warnings. */
+static void say_reader_notes(struct input_run *in)
+{
+    struct reader_notes *n = &in->reader.notes;
+    for (unsigned i = 0; i < n->count && !in->s->opt->quiet; i++)
+        warning_give(in->shared->warnings, in->name, WARNING_DECODER, 0, false, n->note[i].general,
+                     "%s", n->note[i].text);
+    n->count = 0;
+}
+
 /* Pools every image of the input into the open writer. */
 static int pool_images(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
 {
@@ -492,6 +503,7 @@ static int pool_images(struct input_run *in, struct tensor_shape *out_shape, str
         if (w->ops->finish(w, err))
             return pool_blame(err, ERROR_OUTPUT, NULL);
         int more = next_image(in, out_shape, err);
+        say_reader_notes(in);
         if (more < 0)
             return pool_blame(err, ERROR_INPUT, NULL);
         if (more == 0)
@@ -522,6 +534,7 @@ static int start_input(struct input_run *in, bool first, struct tensor_shape *ou
         options_hint_stats_file(o, in->path, err);
         return pool_blame(err, ERROR_INPUT, in->name);
     }
+    say_reader_notes(in);
     if (in->reader.meta.palette_expanded && !o->palette_given && !o->quiet)
         warning_give(in->shared->warnings, in->name, WARNING_PALETTE_EXPANDED, 0, false,
                      PALETTE_EXPANDED_TEXT, "%s", PALETTE_EXPANDED_TEXT);

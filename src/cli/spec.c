@@ -1,7 +1,10 @@
 #include "spec.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +44,31 @@ int count_parse(const char *text, long min, long max, long *out, struct pool_err
         return pool_fail(err, "bad number '%s': expected a whole number from %ld to %ld", text, min,
                          max);
     *out = v;
+    return 0;
+}
+
+int bytes_parse(const char *text, size_t min, size_t *out, struct pool_error *err)
+{
+    errno = 0;
+    char *end;
+    unsigned long long v = text[0] == '-' ? 0 : strtoull(text, &end, 10);
+    int shift = 0;
+    bool digits = text[0] != '-' && end != text && errno != ERANGE;
+    if (digits && *end) {
+        const char *unit = strchr("KMGT", toupper((unsigned char)*end));
+        shift = unit && *unit ? 10 * (int)(unit - "KMGT" + 1) : -1;
+        end++;
+        if (shift > 0 && toupper((unsigned char)*end) == 'I')
+            end++;
+        if (shift > 0 && toupper((unsigned char)*end) == 'B')
+            end++;
+    }
+    if (!digits || shift < 0 || *end || v > (SIZE_MAX >> shift) || (v << shift) < min)
+        return pool_fail(err,
+                         "bad size '%s': expected a whole number of bytes, at least %zu, with an "
+                         "optional unit K, M, G or T (binary: 1K = 1024 bytes)",
+                         text, min);
+    *out = (size_t)(v << shift);
     return 0;
 }
 

@@ -16,6 +16,10 @@
 int size_arg_parse(const char *text, struct size_arg *out, struct pool_error *err);
 /* A whole number in [min, max] with no junk. */
 int count_parse(const char *text, long min, long max, long *out, struct pool_error *err);
+/* A size in bytes: a whole number with an optional binary unit, K, M, G or T (KiB...,
+ * case and a trailing B or iB ignored), at least min bytes: "512M", "1G", "1.5GiB" refused
+ * (whole numbers only). */
+int bytes_parse(const char *text, size_t min, size_t *out, struct pool_error *err);
 /* A finite number with no junk. */
 int number_parse(const char *text, double *out, struct pool_error *err);
 /* Avg's divisor_override: a whole number from 1 to SIZE_ARG_MAX. */

@@ -26,6 +26,7 @@ enum warning_kind {
     WARNING_LAYOUT,           /* a 4-D tensor that looks channels-last, read as nchw */
     WARNING_WITHIN_SIZE,      /* --size: the image is no larger, kept at its size */
     WARNING_CODE_TYPE,        /* --output-dtype u8 <-> u16 on an image's samples */
+    WARNING_DECODER,          /* what a reader went on past (codec.h, struct reader_notes) */
 };
 
 /* One input's warnings, kept for the tally. */

@@ -3,6 +3,8 @@
 #include "image.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -194,4 +196,30 @@ const char *reader_default_layout(const struct tensor_reader *r)
         s->dims[0] > 4)
         return "hwc";
     return layout_default(s->ndim);
+}
+
+size_t reader_max_memory(const struct reader_options *opt)
+{
+    return opt->max_memory ? opt->max_memory : DEFAULT_MAX_MEMORY;
+}
+
+int reader_max_scans(const struct reader_options *opt)
+{
+    return opt->max_scans > 0 ? opt->max_scans : DEFAULT_MAX_SCANS;
+}
+
+void reader_note(struct tensor_reader *r, const char *general, const char *fmt, ...)
+{
+    struct reader_notes *n = &r->notes;
+    for (unsigned i = 0; i < n->count; i++)
+        if (!strcmp(n->note[i].general, general))
+            return;
+    if (n->count == READER_NOTES_MAX)
+        return;
+    struct reader_note *note = &n->note[n->count++];
+    snprintf(note->general, sizeof note->general, "%s", general);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(note->text, sizeof note->text, fmt, ap);
+    va_end(ap);
 }

@@ -36,9 +36,23 @@ struct reader_options {
     /* Palette images: hand out the palette indices (one 8-bit channel, the palette in the
      * meta), else the colours (RGB, RGBA with tRNS). */
     bool palette_index;
+    /* A whole image a decoder must hold (an interlaced PNG, a progressive JPEG's
+     * coefficients, a Fortran-order .npy) larger than this is refused before it is
+     * allocated (core/error.h); 0: DEFAULT_MAX_MEMORY. */
+    size_t max_memory;
+    /* A progressive JPEG with more scans is refused (each scan redecodes the image). */
+    int max_scans;
+    /* A truncated or corrupt JPEG is decoded as far as it goes, with a warning (libjpeg
+     * fills the rest), instead of being refused. */
+    bool lenient;
 };
 
 #define DEFAULT_MAX_PIXELS (1ULL << 30)
+#define DEFAULT_MAX_SCANS 100
+
+/* The options' memory budget and scan limit, their defaults where 0. */
+size_t reader_max_memory(const struct reader_options *opt);
+int reader_max_scans(const struct reader_options *opt);
 
 struct writer_options {
     int png_level;    /* zlib level 0-9 */
@@ -77,6 +91,20 @@ struct image_meta {
     bool upright;
 };
 
+/* What a reader went on past, for its caller to say as warnings: a harmless libjpeg
+ * warning, the frames of an animated PNG left out, a corrupt JPEG decoded with --lenient.
+ * Each has a general text (the same for every file that meets it, for a batch's tally)
+ * and its own; a repeated general text is kept once, and at most READER_NOTES_MAX. */
+#define READER_NOTES_MAX 4
+struct reader_note {
+    char general[96];
+    char text[224];
+};
+struct reader_notes {
+    struct reader_note note[READER_NOTES_MAX];
+    unsigned count;
+};
+
 struct tensor_reader {
     const struct reader_ops *ops;
     struct byte_source *src;
@@ -84,7 +112,8 @@ struct tensor_reader {
     struct tensor_shape shape; /* dims and dtype; layout left empty: the caller decides it */
     char layout_hint[TENSOR_MAX_DIMS + 1]; /* images: "hw" or "hwc"; empty for tensors */
     struct image_meta meta;
-    void *state; /* the format's own */
+    struct reader_notes notes; /* said and cleared by the caller */
+    void *state;               /* the format's own */
 };
 
 struct reader_ops {
@@ -130,6 +159,9 @@ struct writer_ops {
 int reader_open(struct tensor_reader *r, struct byte_source *src, const struct reader_options *opt,
                 struct pool_error *err);
 void reader_close(struct tensor_reader *r);
+/* Keeps a note for the caller (see struct reader_notes); fmt... is its own text. */
+void reader_note(struct tensor_reader *r, const char *general, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The layout a reader's tensor gets without --layout: the reader's own (images: hw or
  * hwc), else by rank; a 3-D array of 8- or 16-bit integers whose last axis could be colour
  * channels (1 to 4) and whose first could not is an image saved as .npy: hwc, so that

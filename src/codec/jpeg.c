@@ -3,10 +3,12 @@
  * it). libjpeg reports errors by longjmp: each libjpeg call runs inside run_guarded(), the one
  * setjmp, and the error text it leaves becomes the pool_error.
  *
- * The decoder is strict: where libjpeg would warn and go on (corrupt entropy data, extraneous
- * bytes, a bad ICC marker) it fails, and truncated data is an error instead of libjpeg's usual
- * fake end-of-image marker. Data after the end-of-image marker is ignored, as every decoder
- * does: cameras and phones append previews and trailers there.
+ * The decoder is strict where pixels are at stake: corrupt entropy-coded data, and data cut
+ * short, are errors (libjpeg would warn, make up the pixels and go on; its usual sources
+ * even invent an end-of-image marker), unless reader_options.lenient takes what libjpeg
+ * makes, with a note. Warnings that change no pixel (bytes between markers, a corrupt ICC
+ * profile) are notes. Data after the end-of-image marker is ignored, as every decoder does:
+ * cameras and phones append previews and trailers there.
  *
  * Pixels come out as libjpeg's ISLOW DCT and fancy upsampling make them: what Pillow decodes
  * with the same libjpeg. CMYK is handed out with 0 = no ink; in the file it is inverted (the
@@ -26,6 +28,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -38,9 +41,6 @@
 
 #define JPEG_CHUNK (64 * 1024) /* bytes read or written at a time */
 #define JPEG_ROWS_PER_CALL 16  /* rows asked of libjpeg per call */
-/* libjpeg-turbo's own limit for untrusted input (TJFLAG_LIMITSCANS, djpeg -maxscans): a
- * progressive file of many tiny scans makes the decoder redo the whole image for each one. */
-#define JPEG_MAX_SCANS 500
 /* An ICC profile is split over at most 255 APP2 markers of 65519 bytes (ICC.1, annex B.4). */
 #define JPEG_ICC_MAX (255UL * 65519UL)
 #define JPEG_DEFAULT_QUALITY 90
@@ -87,18 +87,25 @@ static _Noreturn void fail_with_library_message(j_common_ptr cinfo)
     cinfo->err->format_message(cinfo, text);
     if (isupper((unsigned char)text[0]) && islower((unsigned char)text[1]))
         text[0] = (char)tolower((unsigned char)text[0]);
+    /* libjpeg says this of a frame header declaring a width, height or component count of
+     * 0; only a height of 0 could mean a DNL marker, which no decoder reads */
+    if (cinfo->err->msg_code == JERR_EMPTY_IMAGE)
+        snprintf(text, sizeof text,
+                 "the frame header (SOF) declares an empty image: a width, "
+                 "height or number of components of 0");
     snprintf(e->msg, sizeof e->msg, "%s", text);
     jump_out(cinfo);
 }
 
 static void on_error_exit(j_common_ptr cinfo) { fail_with_library_message(cinfo); }
 
-/* Warnings (level -1) are errors, but for a JFIF version we do not know, which changes
- * nothing in how the image decodes. Trace messages (level >= 0) are dropped. */
+static void on_jpeg_warning(j_common_ptr cinfo);
+
+/* Warnings are level -1 (trace messages, level >= 0, are dropped): see on_jpeg_warning. */
 static void on_emit_message(j_common_ptr cinfo, int level)
 {
-    if (level < 0 && cinfo->err->msg_code != JWRN_JFIF_MAJOR)
-        fail_with_library_message(cinfo);
+    if (level < 0)
+        on_jpeg_warning(cinfo);
 }
 
 static void on_output_message(j_common_ptr cinfo) { (void)cinfo; } /* never print */
@@ -132,6 +139,11 @@ struct jpeg_reader {
     struct jpeg_source_mgr source;
     struct jpeg_progress_mgr progress;
     struct byte_source *src;
+    struct tensor_reader *owner; /* for its notes */
+    int max_scans;
+    size_t budget; /* reader_max_memory */
+    bool lenient;
+    bool corrupt; /* --lenient went past corrupt or missing data */
     enum decode_phase phase;
     bool created; /* cinfo needs jpeg_destroy_decompress */
     bool failed;  /* libjpeg's state is unusable: nothing more is asked of it */
@@ -147,6 +159,44 @@ struct jpeg_reader {
 
 static struct jpeg_reader *reader_of(j_decompress_ptr cinfo) { return cinfo->client_data; }
 
+/* libjpeg's warnings by what they mean for the pixels. Harmless ones change no pixel and
+ * become notes, as libjpeg-turbo's djpeg and Pillow go on past them: bytes between markers
+ * (JWRN_EXTRANEOUS_DATA; cameras leave padding there), an unknown Adobe transform code or
+ * JFIF version, a corrupt ICC profile (dropped). Any other warning means the entropy-coded
+ * data is corrupt or cut short (JWRN_HIT_MARKER, JWRN_JPEG_EOF, JWRN_HUFF_BAD_CODE,
+ * JWRN_MUST_RESYNC...), and libjpeg would go on making up pixels: an error, unless
+ * --lenient, which takes the image as libjpeg makes it, with a note. */
+static void on_jpeg_warning(j_common_ptr cinfo)
+{
+    struct jpeg_reader *st = reader_of((j_decompress_ptr)cinfo);
+    char text[JMSG_LENGTH_MAX];
+    cinfo->err->format_message(cinfo, text);
+    switch (cinfo->err->msg_code) {
+    case JWRN_JFIF_MAJOR:
+    case JWRN_ADOBE_XFORM: return; /* how the image decodes does not change */
+    case JWRN_EXTRANEOUS_DATA:
+        if (st->corrupt) /* skipped as a consequence of the damage already said */
+            return;
+        reader_note(st->owner, "JPEG: stray bytes between markers, skipped; the pixels are intact",
+                    "JPEG: libjpeg says \"%s\": stray bytes between markers, skipped; the "
+                    "pixels are intact",
+                    text);
+        return;
+    case JWRN_BOGUS_ICC:
+        reader_note(st->owner, "JPEG: a corrupt ICC profile, left out",
+                    "JPEG: libjpeg says \"%s\": the ICC profile is left out", text);
+        return;
+    default:
+        if (!st->lenient)
+            fail_with_library_message(cinfo);
+        st->corrupt = true;
+        reader_note(st->owner, "a corrupt or truncated JPEG, decoded as far as it goes (--lenient)",
+                    "libjpeg says \"%s\": decoded as far as it goes (--lenient); where the "
+                    "data is missing or corrupt libjpeg makes up the pixels",
+                    text);
+    }
+}
+
 static void source_init(j_decompress_ptr cinfo) { (void)cinfo; }
 static void source_term(j_decompress_ptr cinfo) { (void)cinfo; }
 
@@ -161,9 +211,15 @@ static boolean source_fill(j_decompress_ptr cinfo)
         fail_with((j_common_ptr)cinfo, "read failed: %s", errno ? strerror(errno) : "i/o error");
     if (got == 0 && st->src->consumed == 0)
         fail_with((j_common_ptr)cinfo, "empty input");
-    if (got == 0)
+    if (got == 0 && (st->phase == PHASE_HEADER || !st->lenient))
         fail_with((j_common_ptr)cinfo, "truncated JPEG %s",
                   st->phase == PHASE_HEADER ? "header" : "data");
+    if (got == 0) { /* --lenient: libjpeg's own sources' stand-in end (as often as asked) */
+        WARNMS(cinfo, JWRN_JPEG_EOF);
+        st->buffer[0] = 0xFF;
+        st->buffer[1] = JPEG_EOI;
+        got = 2;
+    }
     cinfo->src->next_input_byte = st->buffer;
     cinfo->src->bytes_in_buffer = got;
     return TRUE;
@@ -182,14 +238,17 @@ static void source_skip(j_decompress_ptr cinfo, long count)
     s->bytes_in_buffer -= (size_t)count;
 }
 
+/* Each scan of a progressive file makes the decoder go over the whole image again: a
+ * small file of thousands of tiny scans would take minutes. */
 static void limit_scans(j_common_ptr cinfo)
 {
     j_decompress_ptr d = (j_decompress_ptr)cinfo;
-    if (d->input_scan_number > JPEG_MAX_SCANS)
+    int most = reader_of(d)->max_scans;
+    if (d->input_scan_number > most)
         fail_with(cinfo,
-                  "more than %d scans: refused, as libjpeg-turbo refuses such files "
-                  "from untrusted sources",
-                  JPEG_MAX_SCANS);
+                  "more than %d scans (--max-scans): refused, as libjpeg-turbo's tools "
+                  "refuse such files from untrusted sources",
+                  most);
 }
 
 static void attach_source(struct jpeg_reader *st)
@@ -233,6 +292,9 @@ static void step_read_header(void *ctx)
     st->created = true; /* destroying a zeroed struct is harmless */
     jpeg_create_decompress(c);
     c->client_data = st;
+    /* libjpeg's backstop for the budget checked in check_coefficients: with no backing
+     * store (jmemnobs.c) it fails when its coefficient arrays would take more */
+    c->mem->max_memory_to_use = (long)(st->budget > LONG_MAX ? LONG_MAX : st->budget);
     attach_source(st);
     jpeg_save_markers(c, JPEG_APP0 + 1, 0xFFFF); /* EXIF */
     jpeg_save_markers(c, JPEG_APP0 + 2, 0xFFFF); /* ICC */
@@ -322,6 +384,28 @@ static int read_exif(const struct jpeg_decompress_struct *c, struct image_meta *
     return 0;
 }
 
+/* A progressive or multi-scan file is held whole as DCT coefficients, 64 of 2 bytes per
+ * 8x8 block of each component (libjpeg's jdcoefct.c), from the first scan to the last. */
+static int check_coefficients(const struct jpeg_reader *st, struct pool_error *err)
+{
+    const struct jpeg_decompress_struct *c = &st->cinfo;
+    if (!jpeg_has_multiple_scans((j_decompress_ptr)c))
+        return 0;
+    size_t bytes = 0, blocks;
+    bool overflow = false;
+    for (int i = 0; i < c->num_components; i++) {
+        const jpeg_component_info *comp = &c->comp_info[i];
+        overflow |= __builtin_mul_overflow((size_t)comp->width_in_blocks + comp->h_samp_factor,
+                                           (size_t)comp->height_in_blocks + comp->v_samp_factor,
+                                           &blocks) ||
+                    __builtin_mul_overflow(blocks, sizeof(JBLOCK), &blocks) ||
+                    __builtin_add_overflow(bytes, blocks, &bytes);
+    }
+    const char *what = c->progressive_mode ? "a progressive JPEG, held whole as DCT coefficients,"
+                                           : "a multi-scan JPEG, held whole as DCT coefficients,";
+    return pool_check_memory(overflow ? SIZE_MAX : bytes, 0, st->budget, what, err);
+}
+
 /* On failure r->state may hold memory; reader_close (ops->destroy) frees it. */
 int jpeg_codec_read_header(struct tensor_reader *r, struct pool_error *err)
 {
@@ -330,6 +414,10 @@ int jpeg_codec_read_header(struct tensor_reader *r, struct pool_error *err)
         return pool_fail_resource(err, "out of memory");
     r->state = st;
     st->src = r->src;
+    st->owner = r;
+    st->max_scans = reader_max_scans(r->opt);
+    st->budget = reader_max_memory(r->opt);
+    st->lenient = r->opt->lenient;
     strict_errors_init(&st->errors);
     st->cinfo.err = &st->errors.pub;
     st->phase = PHASE_HEADER;
@@ -341,7 +429,8 @@ int jpeg_codec_read_header(struct tensor_reader *r, struct pool_error *err)
     if (read_exif(&st->cinfo, &r->meta))
         return pool_fail_resource(err, "out of memory for the EXIF data");
     const struct jpeg_decompress_struct *c = &st->cinfo;
-    if (image_check_pixels(c->output_width, c->output_height, r->opt->max_pixels, err))
+    if (image_check_pixels(c->output_width, c->output_height, r->opt->max_pixels, err) ||
+        check_coefficients(st, err))
         return -1;
     st->phase = PHASE_START;
     if (run_guarded(&st->errors, step_start, st))

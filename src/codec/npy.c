@@ -16,10 +16,10 @@
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
-#define NPY_PREFIX_LEN 8          /* magic, major and minor version */
-#define NPY_HEADER_MAX (1u << 20) /* numpy itself refuses more than 10000 */
-#define NPY_ALIGN 64              /* numpy >= 1.16 aligns the data to 64 bytes */
-#define NPY_GROWTH_DIGITS 21      /* numpy leaves room for the first axis to grow */
+#define NPY_PREFIX_LEN 8     /* magic, major and minor version */
+#define NPY_HEADER_MAX 10000 /* numpy.load's limit for untrusted files (max_header_size) */
+#define NPY_ALIGN 64         /* numpy >= 1.16 aligns the data to 64 bytes */
+#define NPY_GROWTH_DIGITS 21 /* numpy leaves room for the first axis to grow */
 #define NPY_SUPPORTED "f2, f4, f8, i1, i2, i4, i8, u1, u2, u4, u8 (any byte order)"
 
 static const struct {
@@ -423,6 +423,9 @@ int npy_read_header(struct tensor_reader *r, struct pool_error *err)
     st->elem_size = dtype_size(r->shape.dtype);
     st->total_bytes = count * st->elem_size;
     st->transpose = h.fortran && count_long_axes(&r->shape) > 1;
+    if (st->transpose && pool_check_memory(st->total_bytes, 0, reader_max_memory(r->opt),
+                                           "a Fortran-order array, read whole,", err))
+        return -1;
     return check_data_length(r->src, st, err);
 }
 

@@ -14,7 +14,8 @@
  * Strictness: a CRC error in any chunk, critical or ancillary, is an error (libpng would
  * otherwise drop a corrupt ancillary chunk with a warning, e.g. silently lose an iCCP
  * profile); so is data cut short, even after the last row (a missing IEND). Bytes after
- * IEND are ignored. Warnings are ignored, never printed.
+ * IEND are ignored. Warnings are ignored, never printed (but see on_png_warning); an
+ * animated PNG is its default image, with a note.
  *
  * libpng reports errors by longjmp: every libpng call that can fail runs inside
  * run_guarded(), the file's only setjmp, which takes a callback and keeps no locals.
@@ -38,6 +39,7 @@
 /* zlib output buffered before an IDAT chunk is written (libpng's default is 8 KiB). */
 #define IDAT_CHUNK_SIZE (1u << 16)
 #define ICC_PROFILE_NAME "ICC profile"
+#define CHUNK_CACHE_MAX 1000
 
 static bool host_is_little_endian(void)
 {
@@ -64,10 +66,19 @@ static void on_png_error(png_structp png, png_const_charp msg)
     png_longjmp(png, 1);
 }
 
+/* Warnings are ignored, but one: libpng 1.6 reading a chunk it may not allocate (over
+ * CHUNK_MALLOC_MAX, or memory short) warns "out of memory" and returns without skipping the
+ * chunk's data, so that it would go on to read that data as the next chunk. */
 static void on_png_warning(png_structp png, png_const_charp msg)
 {
-    (void)png;
-    (void)msg;
+    size_t len = strlen(msg), tail = strlen("out of memory");
+    if (len >= tail && !strcmp(msg + len - tail, "out of memory")) {
+        struct png_messages *m = png_get_error_ptr(png);
+        snprintf(m->error, sizeof m->error,
+                 "%.*sa chunk larger than the %u MiB allowed, or out of memory", (int)(len - tail),
+                 msg, CHUNK_MALLOC_MAX >> 20);
+        png_longjmp(png, 1);
+    }
 }
 
 typedef void guarded_op(png_structp png, void *ctx);
@@ -101,6 +112,8 @@ struct png_reader {
     int passes;         /* 1, or 7 for Adam7 */
     bool palette;       /* a palette image */
     bool palette_index; /* handed out as its indices */
+    bool animated;      /* an APNG's acTL was seen */
+    png_uint_32 animation_frames;
     /* palette, expanded: each index's RGBA (alpha 255 past the tRNS), and how many there are */
     unsigned char colours[256][4];
     unsigned ncolours;
@@ -136,6 +149,10 @@ static int read_failure(struct png_reader *st, const char *where, struct pool_er
                          st->read_errno ? strerror(st->read_errno) : "i/o error");
     if (st->truncated)
         return pool_fail(err, "truncated PNG data (%s)", where);
+    /* libpng meets IEND while it looks for the image data */
+    if (!strcmp(st->msg.error, "IEND: out of place"))
+        return pool_fail(err, "bad PNG data (%s): no IDAT chunk: IEND came before any image data",
+                         where);
     return pool_fail(err, "bad PNG data (%s): %s", where, st->msg.error);
 }
 
@@ -156,6 +173,21 @@ static int read_signature(struct png_reader *st, struct pool_error *err)
     return 0;
 }
 
+/* Chunks libpng does not know. An animated PNG (APNG) is a PNG whose IDAT is its default
+ * image, with the other frames in fdAT chunks that decoders without APNG skip: its acTL
+ * chunk (APNG specification, "acTL") is noted, so that the frames left out are said. */
+static int on_unknown_chunk(png_structp png, png_unknown_chunkp chunk)
+{
+    struct png_reader *st = png_get_user_chunk_ptr(png);
+    if (memcmp(chunk->name, "acTL", 4) || chunk->size < 8)
+        return 0; /* libpng's rule: an unknown ancillary chunk is skipped */
+    const unsigned char *d = chunk->data;
+    st->animation_frames = (png_uint_32)d[0] << 24 | (png_uint_32)d[1] << 16 |
+                           (png_uint_32)d[2] << 8 | d[3];
+    st->animated = true;
+    return 1;
+}
+
 static void read_info(png_structp png, void *ctx)
 {
     struct png_reader *st = ctx;
@@ -164,6 +196,10 @@ static void read_info(png_structp png, void *ctx)
     /* The pixel limit is ours (image_check_pixels); libpng's default is 1e6 per side. */
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     png_set_chunk_malloc_max(png, CHUNK_MALLOC_MAX);
+    /* At most this many ancillary chunks of a kind kept (sPLT, tEXt...): libpng's default,
+     * said here because a file of a million tiny text chunks is the attack it stops. */
+    png_set_chunk_cache_max(png, CHUNK_CACHE_MAX);
+    png_set_read_user_chunk_fn(png, st, on_unknown_chunk);
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     /* scripts/fuzz: a mutated chunk would nearly always fail its CRC and stop there. */
     png_set_crc_action(png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);
@@ -335,6 +371,11 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
         st->alloc_max = st->width * 8 + 4096;
     if (run_guarded(st->png, set_transforms, st))
         return read_failure(st, "header", err);
+    if (st->animated)
+        reader_note(r, "an animated PNG: its default image is pooled, its other frames left out",
+                    "an animated PNG of %lu frames: its default image is pooled, the other "
+                    "frames are left out",
+                    (unsigned long)st->animation_frames);
     st->channels = png_get_channels(st->png, st->info);
     int depth = png_get_bit_depth(st->png, st->info);
     if ((depth != 8 && depth != 16) || st->channels < 1 || st->channels > 4 ||
@@ -348,6 +389,12 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
     /* a row as handed out; libpng's rows of indices fill the start of each */
     st->row_bytes = st->width * st->channels * (size_t)(depth / 8);
     image_set_shape(r, st->height, st->width, st->channels, depth == 16 ? DT_U16 : DT_U8);
+    size_t whole;
+    if (st->passes > 1 &&
+        pool_check_memory(__builtin_mul_overflow(st->height, st->row_bytes, &whole) ? SIZE_MAX
+                                                                                    : whole,
+                          0, reader_max_memory(r->opt), "an interlaced PNG, decoded whole,", err))
+        return -1;
     return read_meta(r, err);
 }
 

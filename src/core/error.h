@@ -7,6 +7,8 @@
 #ifndef POOL_ERROR_H
 #define POOL_ERROR_H
 
+#include <stddef.h>
+
 enum pool_error_kind {
     ERROR_UNSET,    /* not said yet: the boundary that catches it decides */
     ERROR_USAGE,    /* the command line asks for what cannot be done (exit status 2) */
@@ -27,6 +29,20 @@ int pool_fail(struct pool_error *err, const char *fmt, ...) __attribute__((forma
 /* The same for a failure to get memory or another resource (kind ERROR_RESOURCE). */
 int pool_fail_resource(struct pool_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The memory budget (--max-memory): a buffer that grows with an input's declared size (a
+ * row, the rows a window spans, a whole image a decoder must hold) is weighed against it
+ * before it is allocated, so a file declaring a huge size is refused, not attempted. */
+#define DEFAULT_MAX_MEMORY ((size_t)1 << 30)
+
+/* 0 when need bytes fit in the budget beside the bytes already used; else -1, err saying
+ * "WHAT needs 1.5 GiB, more than the memory budget of 1 GiB (--max-memory)". */
+int pool_check_memory(size_t need, size_t used, size_t budget, const char *what,
+                      struct pool_error *err);
+
+/* n bytes for a message, in the largest binary unit it reaches: "1.5 GiB", "300 MiB",
+ * "12 KiB", "100 bytes". Returns buf. */
+const char *bytes_describe(size_t n, char buf[32]);
+
 /* Says what err is about, unless a nearer caller already did (either part); returns -1. */
 int pool_blame(struct pool_error *err, enum pool_error_kind kind, const char *subject);
 

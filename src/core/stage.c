@@ -1,5 +1,6 @@
 #include "stage.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,8 @@ struct pool_stage {
     const struct type_kernels *kernels;
     enum acc_kind acc;
     size_t acc_row_bytes; /* one output row of accumulators */
+    /* its buffers must fit in memory_budget beside memory_used (stage_create_within) */
+    size_t memory_used, memory_budget;
     struct reduce_args reduce;
     struct finish_args finish;
 
@@ -61,18 +64,36 @@ static void *ring_slot(void *ring, size_t slot_bytes, size_t index, size_t live)
     return (char *)ring + (index % live) * slot_bytes;
 }
 
+/* The stage's buffers, weighed against its share of the memory budget before any exists. */
+static int check_need(const struct pool_stage *s, bool overflow, size_t need, const char *what,
+                      struct pool_error *err)
+{
+    return pool_check_memory(overflow ? SIZE_MAX : need, s->memory_used, s->memory_budget, what,
+                             err);
+}
+
+#define ROWS_SPANNED "the rows its windows span"
+
 static int alloc_buffers(struct pool_stage *s, struct pool_error *err)
 {
     size_t row = s->acc_row_bytes;
     size_t h_live = s->axis[AX_H].max_live, d_live = s->axis[AX_D].max_live;
     size_t out_bytes = geom_row_elems(&s->out) * dtype_size(s->out.dtype);
+    size_t ring = 0, slabs = 0, need = 0;
+    bool depth = !s->axis[AX_D].identity;
+    bool overflow = __builtin_mul_overflow(row, h_live, &ring) ||
+                    (depth && (__builtin_mul_overflow(row, s->out.size[1], &slabs) ||
+                               __builtin_mul_overflow(slabs, d_live, &slabs))) ||
+                    __builtin_add_overflow(row + out_bytes, ring, &need) ||
+                    __builtin_add_overflow(need, slabs, &need);
+    if (check_need(s, overflow, need, ROWS_SPANNED, err))
+        return -1;
     s->reduced = malloc(row);
-    s->height_ring = malloc(row * h_live);
+    s->height_ring = malloc(ring);
     s->out_row = malloc(out_bytes);
-    s->bytes = row + row * h_live + out_bytes;
-    if (!s->axis[AX_D].identity) {
-        s->depth_ring = malloc(row * s->out.size[1] * d_live);
-        s->bytes += row * s->out.size[1] * d_live;
+    s->bytes = need;
+    if (depth) {
+        s->depth_ring = malloc(slabs);
         if (!s->depth_ring)
             return pool_fail_resource(err, "out of memory for a depth window of %zu slabs", d_live);
         acc_reset(s->acc, s->mode, s->depth_ring,
@@ -139,7 +160,7 @@ static size_t most_taps(const struct axis_table *t)
 static int alloc_selection(struct pool_stage *s, struct pool_error *err)
 {
     const struct axis_table *depth = &s->axis[AX_D];
-    size_t es = dtype_size(s->in.dtype), rows, bytes, taps, window_bytes;
+    size_t es = dtype_size(s->in.dtype), rows = 0, bytes = 0, taps = 0, window_bytes = 0;
     s->in_row_bytes = geom_row_elems(&s->in) * es;
     bool single = s->in.dtype != DT_F64; /* fmax places windows in float arithmetic */
     s->kept_d = rows_to_keep(depth, single);
@@ -150,16 +171,18 @@ static int alloc_selection(struct pool_stage *s, struct pool_error *err)
                     __builtin_mul_overflow(most_taps(depth), most_taps(&s->axis[AX_H]), &taps) ||
                     __builtin_mul_overflow(taps, most_taps(&s->axis[AX_W]), &taps) ||
                     __builtin_mul_overflow(taps, s->pixel_width * es, &window_bytes);
-    if (overflow)
-        return pool_fail_resource(err, "the rows a window spans do not fit in memory");
+    size_t out_bytes = geom_row_elems(&s->out) * es, need = 0;
+    size_t index_bytes = s->indices ? geom_row_elems(&s->out) * sizeof *s->index_row : 0;
+    overflow = overflow || __builtin_add_overflow(bytes, out_bytes + index_bytes, &need) ||
+               (s->mode != MODE_NEAREST && __builtin_add_overflow(need, window_bytes, &need));
+    if (check_need(s, overflow, need, ROWS_SPANNED, err))
+        return -1;
     s->kept = malloc(bytes);
     s->window = s->mode == MODE_NEAREST ? NULL : malloc(window_bytes);
-    s->out_row = malloc(geom_row_elems(&s->out) * es);
-    s->bytes = bytes + (s->window ? window_bytes : 0) + geom_row_elems(&s->out) * es;
-    if (s->indices) {
-        s->index_row = malloc(geom_row_elems(&s->out) * sizeof *s->index_row);
-        s->bytes += geom_row_elems(&s->out) * sizeof *s->index_row;
-    }
+    s->out_row = malloc(out_bytes);
+    s->bytes = need;
+    if (s->indices)
+        s->index_row = malloc(index_bytes);
     if (!s->kept || (!s->window && s->mode != MODE_NEAREST) || !s->out_row ||
         (s->indices && !s->index_row))
         return pool_fail_resource(err, "out of memory for the %zu rows a window spans", rows);
@@ -171,6 +194,8 @@ static int alloc_block2(struct pool_stage *s, struct pool_error *err)
 {
     size_t row_bytes = geom_row_elems(&s->in) * dtype_size(s->in.dtype);
     size_t out_bytes = geom_row_elems(&s->out) * dtype_size(s->out.dtype);
+    if (check_need(s, false, row_bytes + out_bytes, ROWS_SPANNED, err))
+        return -1;
     s->top_row = malloc(row_bytes);
     s->out_row = malloc(out_bytes);
     s->bytes = row_bytes + out_bytes;
@@ -187,12 +212,21 @@ static size_t kernel_elements(const struct axis_params ax[3])
 int stage_create(struct pool_stage **out, const struct pool_pass *pass, const struct row_geom *in,
                  struct pool_error *err)
 {
+    return stage_create_within(out, pass, in, 0, SIZE_MAX, err);
+}
+
+int stage_create_within(struct pool_stage **out, const struct pool_pass *pass,
+                        const struct row_geom *in, size_t memory_used, size_t memory_budget,
+                        struct pool_error *err)
+{
     struct axis_params ax[3];
     struct pool_stage *s = calloc(1, sizeof *s);
     *out = NULL;
     if (!s)
         return pool_fail_resource(err, "out of memory");
     s->in = *in;
+    s->memory_used = memory_used;
+    s->memory_budget = memory_budget;
     s->mode = pass->mode;
     if (pass_out_geom(pass, in, &s->out, err) || pass_resolve(pass, in->nspatial, ax, err))
         goto fail;
@@ -201,6 +235,12 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
                        "edge_replicate reached stage_create)");
         goto fail;
     }
+    /* the width's table of windows (axis_table_init), weighed with the buffers */
+    size_t table = 0;
+    bool overflow = __builtin_mul_overflow(s->out.size[2], sizeof(struct axis_window), &table);
+    if (check_need(s, overflow, table, "its table of windows", err))
+        goto fail;
+    s->memory_used += table;
     for (int i = 0; i < 3; i++)
         if (axis_table_init(&s->axis[i], &ax[i], pass->mode, in->size[i], i == AX_W, err))
             goto fail;
@@ -242,6 +282,7 @@ int stage_create(struct pool_stage **out, const struct pool_pass *pass, const st
         : s->block2 ? alloc_block2(s, err)
                     : alloc_buffers(s, err))
         goto fail;
+    s->bytes += table;
     *out = s;
     return 0;
 fail:

@@ -1,5 +1,6 @@
 #include "passfilter.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -74,7 +75,8 @@ int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, s
     f->timed = opt->measure;
     f->tap = opt->tap;
     f->tap_ctx = opt->tap_ctx;
-    if (stage_create(&f->stage, pass, in, err))
+    if (stage_create_within(&f->stage, pass, in, opt->memory_used,
+                            opt->memory_budget ? opt->memory_budget : SIZE_MAX, err))
         goto fail;
     stage_set_sink(f->stage, pass_output, f);
     const struct row_geom *geom = stage_out_geom(f->stage);
@@ -179,3 +181,5 @@ void pass_filter_free(struct pass_filter *f)
     convert_free(f->to_codes);
     free(f);
 }
+
+size_t pass_filter_memory(const struct pass_filter *f) { return stage_memory(f->stage); }

@@ -29,6 +29,8 @@ struct pass_filter_options {
     enum pool_dtype code_type;
     unsigned code_max;
     bool has_alpha;
+    /* The stage's buffers must fit in memory_budget beside memory_used (0: no limit). */
+    size_t memory_used, memory_budget;
 };
 
 int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, size_t number,
@@ -58,6 +60,8 @@ struct pass_meter *pass_filter_meter(struct pass_filter *f);
 /* Its own shift probe's figures; false when it has none. */
 bool pass_filter_shift(const struct pass_filter *f, struct shift_figures *out);
 double pass_filter_seconds(const struct pass_filter *f);
+/* Bytes its stage holds (stage_memory). */
+size_t pass_filter_memory(const struct pass_filter *f);
 void pass_filter_free(struct pass_filter *f);
 
 #endif

@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,10 +96,48 @@ static int add_conversion(struct pipeline *p, enum convert_direction dir, enum p
     return 0;
 }
 
+/* Counts bytes of row buffers against the budget, before they are allocated. */
+static int take_memory(struct pipeline *p, bool overflow, size_t bytes, const char *what,
+                       struct pool_error *err)
+{
+    if (pool_check_memory(overflow ? SIZE_MAX : bytes, p->memory_used, p->memory_budget, what, err))
+        return -1;
+    p->memory_used += bytes;
+    return 0;
+}
+
+/* Rows are read a batch at a time (decoders such as libjpeg copy through their own buffers
+ * when asked for one row), and a few batches ahead on another thread: fewer rows a batch,
+ * and none ahead, where rows are so wide that the batches would take much of the budget. */
+static int add_input_rows(struct pipeline *p, const struct row_geom *in, struct pool_error *err)
+{
+    size_t rows = geom_rows_per_plane(in) * in->planes, row_bytes = 0, ahead_bytes = 0;
+    bool overflow = __builtin_mul_overflow(geom_row_elems(in), dtype_size(in->dtype), &row_bytes);
+    p->batch_rows = rows < READ_BATCH_ROWS ? rows : READ_BATCH_ROWS;
+    size_t share = p->memory_budget / 4;
+    while (p->batch_rows > 1 && row_bytes * p->batch_rows > share / (1 + PREFETCH_SLOTS))
+        p->batch_rows /= 2;
+    if (overflow || row_bytes > share / (1 + PREFETCH_SLOTS))
+        p->decode_ahead = false;
+    else
+        ahead_bytes = row_bytes * p->batch_rows * PREFETCH_SLOTS;
+    if (take_memory(p, overflow, row_bytes * p->batch_rows + ahead_bytes, "a row of the input",
+                    err))
+        return -1;
+    if (!(p->in_row = malloc(row_bytes * p->batch_rows)))
+        return pool_fail_resource(err, "out of memory");
+    return 0;
+}
+
 static int add_orientation(struct pipeline *p, struct orientation o, struct pool_error *err)
 {
     struct orient_filter *f;
-    if (orient_filter_create(&f, &p->out, o, err))
+    size_t bytes = 0;
+    bool overflow = __builtin_mul_overflow(geom_rows_per_plane(&p->out), geom_row_elems(&p->out),
+                                           &bytes) ||
+                    __builtin_mul_overflow(bytes, dtype_size(p->out.dtype), &bytes);
+    if (take_memory(p, overflow, bytes, "turning the image upright holds it whole, which", err) ||
+        orient_filter_create(&f, &p->out, o, err))
         return -1;
     p->filters[p->nfilters++] = ROW_FILTER(orient_filter, f);
     p->out = *orient_filter_out_geom(f);
@@ -233,6 +272,7 @@ static int add_extension(struct pipeline *p, struct pool_pass *pass, struct pool
 {
     struct axis_params ax[3];
     struct row_geom checked;
+    size_t row_bytes = 0;
     if (pass_out_geom(pass, &p->out, &checked, err) || pass_resolve(pass, p->out.nspatial, ax, err))
         return -1;
     struct row_geom to = p->out;
@@ -242,6 +282,9 @@ static int add_extension(struct pipeline *p, struct pool_pass *pass, struct pool
     if (to.size[1] == p->out.size[1] && to.size[2] == p->out.size[2])
         return 0;
     struct extend_filter *f;
+    bool overflow = __builtin_mul_overflow(to.size[2] * to.inner, dtype_size(to.dtype), &row_bytes);
+    if (take_memory(p, overflow, row_bytes, "an extended row", err))
+        return -1;
     if (extend_create(&f, &p->out, &to, pass->reversed[1], pass->reversed[2], err))
         return -1;
     p->filters[p->nfilters++] = ROW_FILTER(extend, f);
@@ -258,8 +301,12 @@ static int add_pass(struct pipeline *p, const struct pool_pass *given, size_t nu
     if (pass->edge_replicate && !pass->global && !pass->output_size.n &&
         add_extension(p, pass, &why))
         return pool_fail(err, "pass %zu (%s): %s", number, mode_name(pass), why.msg);
-    if (pass_filter_create(&f, pass, number, &p->out, fo, &why))
+    struct pass_filter_options budgeted = *fo;
+    budgeted.memory_used = p->memory_used;
+    budgeted.memory_budget = p->memory_budget;
+    if (pass_filter_create(&f, pass, number, &p->out, &budgeted, &why))
         return pool_fail(err, "pass %zu (%s): %s", number, mode_name(pass), why.msg);
+    p->memory_used += pass_filter_memory(f);
     p->filters[p->nfilters++] = ROW_FILTER(pass_filter, f);
     p->passes[p->npasses++] = f;
     p->out = *pass_filter_out_geom(f);
@@ -273,16 +320,13 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     memset(p, 0, sizeof *p);
     p->in = p->out = *in;
     p->decode_ahead = !opt->no_decode_ahead;
+    p->memory_budget = opt->max_memory ? opt->max_memory : SIZE_MAX;
     p->filters = calloc(2 * npasses + 9, sizeof *p->filters);
     p->passes = calloc(npasses ? npasses : 1, sizeof *p->passes);
-    /* Rows are read a batch at a time: decoders such as libjpeg copy through their own
-     * buffers when asked for one row. */
-    p->batch_rows = geom_rows_per_plane(in) * in->planes < READ_BATCH_ROWS
-                        ? geom_rows_per_plane(in) * in->planes
-                        : READ_BATCH_ROWS;
-    p->in_row = malloc(p->batch_rows * geom_row_elems(in) * dtype_size(in->dtype));
-    if (!p->filters || !p->passes || !p->in_row)
+    if (!p->filters || !p->passes)
         return pool_fail_resource(err, "out of memory");
+    if (add_input_rows(p, in, err))
+        return -1;
     bool rescale = opt->rescale && opt->maxval;
     unsigned code_max = rescale ? 0 : opt->maxval;
     if (rescale && add_conversion(p, RESCALE, in->dtype, opt->maxval, false, err))

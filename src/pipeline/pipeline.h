@@ -51,6 +51,9 @@ struct pipeline_options {
     /* The last pass's indices (it has return_indices), row by row as its values. */
     row_sink_fn index_sink;
     void *index_ctx;
+    /* Bytes the chain's row buffers may take (the input batches read ahead, each pass's
+     * window rows, a turned image), refused before allocating; 0: no limit. */
+    size_t max_memory;
 };
 
 struct pipeline {
@@ -65,9 +68,10 @@ struct pipeline {
     /* Per pass, the loss of the stack up to it (NULL where not measured; pass 1's own
      * meter stands for its stack's when it has one): see pipeline_stack_meter. */
     struct pass_meter **stack;
-    struct row_geom tap_geom;  /* of the rows the tap gets as pass 0 */
-    struct shift_probe *shift; /* with shift_test */
-    bool decode_ahead;         /* a second thread may read ahead */
+    struct row_geom tap_geom;          /* of the rows the tap gets as pass 0 */
+    struct shift_probe *shift;         /* with shift_test */
+    bool decode_ahead;                 /* a second thread may read ahead */
+    size_t memory_used, memory_budget; /* the row buffers' bytes, while building */
 };
 
 /* Builds the chain for the passes. On failure err names the pass (1-based) and the rule. */

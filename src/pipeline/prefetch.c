@@ -4,17 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { SLOTS = 4 };
-
 struct prefetch {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t changed;
     struct tensor_reader *reader;
     size_t row_elems, row_bytes, total_rows, batch_rows;
-    unsigned char *slot[SLOTS];
-    size_t slot_rows[SLOTS];
-    size_t produced, consumed; /* batches; slot of batch i is i % SLOTS */
+    unsigned char *slot[PREFETCH_SLOTS];
+    size_t slot_rows[PREFETCH_SLOTS];
+    size_t produced, consumed; /* batches; slot of batch i is i % PREFETCH_SLOTS */
     bool held;                 /* the consumer still uses batch consumed - 1 */
     bool failed, stop;
     struct pool_error err;
@@ -31,7 +29,7 @@ static void *read_ahead(void *arg)
     for (size_t b = 0; b < batches_total(p); b++) {
         pthread_mutex_lock(&p->lock);
         /* Keep one slot for the batch the consumer is still working on. */
-        while (!p->stop && p->produced - p->consumed + p->held >= SLOTS)
+        while (!p->stop && p->produced - p->consumed + p->held >= PREFETCH_SLOTS)
             pthread_cond_wait(&p->changed, &p->lock);
         bool stop = p->stop;
         pthread_mutex_unlock(&p->lock);
@@ -41,13 +39,14 @@ static void *read_ahead(void *arg)
         if (rows > p->batch_rows)
             rows = p->batch_rows;
         struct pool_error err;
-        int rc = p->reader->ops->read(p->reader, p->slot[b % SLOTS], rows * p->row_elems, &err);
+        int rc = p->reader->ops->read(p->reader, p->slot[b % PREFETCH_SLOTS], rows * p->row_elems,
+                                      &err);
         pthread_mutex_lock(&p->lock);
         if (rc) {
             p->failed = true;
             p->err = err;
         } else {
-            p->slot_rows[b % SLOTS] = rows;
+            p->slot_rows[b % PREFETCH_SLOTS] = rows;
             p->produced++;
         }
         pthread_cond_broadcast(&p->changed);
@@ -60,7 +59,7 @@ static void *read_ahead(void *arg)
 
 static void free_slots(struct prefetch *p)
 {
-    for (int i = 0; i < SLOTS; i++)
+    for (int i = 0; i < PREFETCH_SLOTS; i++)
         free(p->slot[i]);
 }
 
@@ -75,7 +74,7 @@ struct prefetch *prefetch_start(struct tensor_reader *r, size_t row_elems, size_
                            .row_bytes = row_bytes,
                            .total_rows = total_rows,
                            .batch_rows = batch_rows};
-    for (int i = 0; i < SLOTS; i++)
+    for (int i = 0; i < PREFETCH_SLOTS; i++)
         if (!(p->slot[i] = malloc(batch_rows * row_bytes))) {
             free_slots(p);
             free(p);
@@ -104,7 +103,7 @@ const void *prefetch_next(struct prefetch *p, size_t *rows, struct pool_error *e
         pthread_cond_wait(&p->changed, &p->lock);
     const void *batch = NULL;
     if (p->produced > p->consumed) {
-        size_t slot = p->consumed % SLOTS;
+        size_t slot = p->consumed % PREFETCH_SLOTS;
         batch = p->slot[slot];
         *rows = p->slot_rows[slot];
         p->consumed++;

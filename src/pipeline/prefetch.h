@@ -13,6 +13,9 @@
 
 struct prefetch;
 
+/* Batches in flight: their buffers are the read-ahead's memory. */
+enum { PREFETCH_SLOTS = 4 };
+
 /* Starts reading total_rows rows of row_bytes bytes (row_elems elements) in batches of
  * batch_rows. NULL when a thread cannot be had: then read synchronously. */
 struct prefetch *prefetch_start(struct tensor_reader *r, size_t row_elems, size_t row_bytes,

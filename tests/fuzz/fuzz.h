@@ -17,6 +17,9 @@
 /* Small budgets, so that one input stays fast: images declaring more pixels are refused by
  * their reader, and tensors or outputs of more elements are not read or pooled. */
 #define FUZZ_MAX_PIXELS (1ULL << 18)
+/* The memory budget of every reader and pipeline (core/error.h): what a header declares
+ * beyond it is refused, which the harnesses reach with small inputs. */
+#define FUZZ_MAX_MEMORY ((size_t)64 << 20)
 #define FUZZ_MAX_ELEMENTS ((size_t)1 << 18)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -81,6 +81,7 @@ static void pool_image(struct tensor_reader *r, struct fuzz_run *run, FILE *out)
     po.maxval = r->meta.maxval;
     po.rescale = run->format == FORMAT_PNG || run->format == FORMAT_JPEG;
     po.no_decode_ahead = true;
+    po.max_memory = FUZZ_MAX_MEMORY;
     run->pass.premultiply_alpha = po.has_alpha;
     struct pipeline pipe;
     struct pool_error err;
@@ -114,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct byte_source src;
     if (line && parse_line(line, &run) &&
         fuzz_source_open(&src, data + skip, size - skip, size % 2 == 0) == 0) {
-        struct reader_options opt = {.max_pixels = FUZZ_MAX_PIXELS};
+        struct reader_options opt = {.max_pixels = FUZZ_MAX_PIXELS, .max_memory = FUZZ_MAX_MEMORY};
         struct tensor_reader r;
         struct pool_error err;
         FILE *out = fopen("/dev/null", "wb");

@@ -12,7 +12,8 @@ static void read_raw(const struct tensor_shape *shape, const uint8_t *data, size
     if (fuzz_source_open(&src, data, size, size % 2 == 0))
         return;
     struct reader_options opt = {.raw = {.given = true, .shape = *shape},
-                                 .max_pixels = FUZZ_MAX_PIXELS};
+                                 .max_pixels = FUZZ_MAX_PIXELS,
+                                 .max_memory = FUZZ_MAX_MEMORY};
     struct tensor_reader r;
     struct pool_error err;
     if (reader_open(&r, &src, &opt, &err) == 0) {

@@ -94,6 +94,43 @@ static void test_errors(void)
     CHECK(pool_fail(NULL, "nowhere") == -1 && pool_blame(NULL, ERROR_USAGE, NULL) == -1);
 }
 
+/* The memory budget: sizes said in binary units; a stage's buffers weighed before they are
+ * allocated, its own figure (stage_memory) the bound that decides. */
+static void test_memory_budget(void)
+{
+    char b[32];
+    CHECK(!strcmp(bytes_describe(1, b), "1 byte") &&
+          !strcmp(bytes_describe(1023, b), "1023 bytes"));
+    CHECK(!strcmp(bytes_describe(1024, b), "1 KiB") && !strcmp(bytes_describe(1536, b), "1.5 KiB"));
+    CHECK(!strcmp(bytes_describe((size_t)1 << 30, b), "1 GiB"));
+    CHECK(!strcmp(bytes_describe(((size_t)1 << 30) - 1, b), "1023.9 MiB"));
+    struct pool_error err;
+    CHECK(pool_check_memory(100, 0, 100, "x", &err) == 0);
+    CHECK(pool_check_memory(101, 0, 100, "x", &err) == -1);
+    CHECK(!strcmp(err.msg,
+                  "x needs 101 bytes, more than the memory budget of 100 bytes (--max-memory)"));
+    CHECK(pool_check_memory(60, 50, 100, "y", &err) == -1 &&
+          strstr(err.msg, "with the 50 bytes taken before"));
+    CHECK(pool_check_memory(1, 200, 100, "y", &err) == -1); /* already over */
+    /* avg 3x3 over 1000 columns of 3 float32 channels: whatever the stage holds is the
+     * least budget it is made within, and a byte less refuses it */
+    struct row_geom in = geom_2d(DT_F32, 1, 50, 1000, 3);
+    struct pool_pass modes[] = {pass_of(MODE_AVG, 3, 1, 1), pass_of(MODE_MAX, 2, 2, 0),
+                                pass_of(MODE_MEDIAN, 3, 2, 0)};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        struct pool_stage *s;
+        CHECK(stage_create(&s, &modes[i], &in, &err) == 0);
+        size_t held = stage_memory(s);
+        stage_free(s);
+        CHECK(held > 1000 * 3 * 4);
+        CHECK(stage_create_within(&s, &modes[i], &in, 0, held, &err) == 0);
+        stage_free(s);
+        CHECK(stage_create_within(&s, &modes[i], &in, 1, held, &err) == -1 && !s);
+        CHECK(strstr(err.msg, "more than the memory budget") != NULL);
+        CHECK(stage_create_within(&s, &modes[i], &in, 0, held - 1, &err) == -1 && !s);
+    }
+}
+
 static void test_out_len(void)
 {
     struct axis_params a = {.kernel = 2, .stride = 2, .padding = 0, .dilation = 1};
@@ -808,8 +845,9 @@ static void test_memory_independent_of_height(void)
         CHECK(stage_create(&a, &p, &short_in, &err) == 0);
         CHECK(stage_create(&b, &p, &tall_in, &err) == 0);
         CHECK_EQ_INT(stage_memory(a), stage_memory(b));
-        /* the selecting kind keeps (k - 1) d + 1 = 5 rows, a window and an output row */
-        CHECK(stage_memory(b) < 7 * 640 * sizeof(float));
+        /* the selecting kind keeps (k - 1) d + 1 = 5 rows, a window and an output row, and
+         * the table of the 320 output columns' windows */
+        CHECK(stage_memory(b) < 7 * 640 * sizeof(float) + 320 * sizeof(struct axis_window));
         stage_free(a);
         stage_free(b);
     }
@@ -1294,6 +1332,7 @@ static void test_meter(void)
 int main(void)
 {
     RUN(test_errors());
+    RUN(test_memory_budget());
     RUN(test_out_len());
     RUN(test_pass_check());
     RUN(test_windows());

@@ -130,9 +130,28 @@ static void test_described_sizes(void)
     CHECK(!strcmp(buf, "2x1x1 (DxHxW)"));
 }
 
+static void test_byte_sizes(void)
+{
+    struct pool_error err;
+    size_t v;
+    CHECK(bytes_parse("1048576", 1, &v, &err) == 0 && v == 1048576);
+    CHECK(bytes_parse("1G", 1, &v, &err) == 0 && v == (size_t)1 << 30);
+    CHECK(bytes_parse("512m", 1, &v, &err) == 0 && v == (size_t)512 << 20);
+    CHECK(bytes_parse("4GiB", 1, &v, &err) == 0 && v == (size_t)4 << 30);
+    CHECK(bytes_parse("64KB", 1, &v, &err) == 0 && v == 64 << 10);
+    CHECK(bytes_parse("2T", 1, &v, &err) == 0 && v == (size_t)2 << 40);
+    const char *bad[] = {
+        "", "G", "1.5G", "-1", "1X", "1Gx", "1 G", "1GiBB", "99999999999999999999T"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK(bytes_parse(bad[i], 1, &v, &err) == -1 && strstr(err.msg, "bad size"));
+    CHECK(bytes_parse("1K", 1 << 20, &v, &err) == -1 && strstr(err.msg, "at least 1048576"));
+    CHECK(bytes_parse("16383P", 1, &v, &err) == -1); /* no P unit */
+}
+
 int main(void)
 {
     RUN(test_sizes());
+    RUN(test_byte_sizes());
     RUN(test_numbers());
     RUN(test_pass_specs());
     RUN(test_shapes());
