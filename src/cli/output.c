@@ -68,24 +68,39 @@ static void *take_interrupts(void *unused)
     return NULL;
 }
 
+/* A signal ignored when pool started stays ignored: whoever started it asked for that
+ * (nohup ignores SIGHUP, a shell ignores SIGINT in its background jobs, and a parent that
+ * ignores SIGPIPE gets "write failed: Broken pipe" and status 1, as from cat). */
+static bool ignored_at_start(int sig)
+{
+    struct sigaction sa;
+    return sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
 void output_init(void)
 {
     creation_mask = umask(0);
     umask(creation_mask);
+    static const int taken[] = {SIGINT, SIGTERM, SIGHUP};
+    bool any = false;
     sigemptyset(&interrupts);
-    sigaddset(&interrupts, SIGINT);
-    sigaddset(&interrupts, SIGTERM);
-    sigaddset(&interrupts, SIGHUP);
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        if (!ignored_at_start(taken[i])) {
+            sigaddset(&interrupts, taken[i]);
+            any = true;
+        }
     /* Blocked here, before any thread starts, so in every thread but the one that waits. */
-    if (pthread_sigmask(SIG_BLOCK, &interrupts, NULL) == 0 &&
+    if (any && pthread_sigmask(SIG_BLOCK, &interrupts, NULL) == 0 &&
         pthread_create(&interrupt_thread, NULL, take_interrupts, NULL) == 0)
         interrupt_thread_started = true;
-    else
+    else if (any)
         pthread_sigmask(SIG_UNBLOCK, &interrupts, NULL);
     /* SIGPIPE comes to the thread that wrote to the closed pipe (stdout or stderr): a handler
      * there. So do interrupts, if their thread could not start. */
     static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP};
     for (size_t i = 0; i < (interrupt_thread_started ? 1 : sizeof sigs / sizeof sigs[0]); i++) {
+        if (ignored_at_start(sigs[i]))
+            continue;
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = remove_temps_and_die;

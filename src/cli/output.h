@@ -17,9 +17,10 @@ struct output_file {
 };
 
 /* Once at start-up, before any thread: reads the umask, and makes an interrupted process
- * (SIGINT, SIGTERM, SIGHUP, SIGPIPE) remove every half-written temp file. Blocks SIGINT,
- * SIGTERM and SIGHUP in the calling thread (so in every thread started after) and starts
- * the thread that takes them. The rest is thread-safe. */
+ * (SIGINT, SIGTERM, SIGHUP, SIGPIPE) remove every half-written temp file; a signal ignored
+ * when pool started stays ignored. Blocks SIGINT, SIGTERM and SIGHUP in the calling thread
+ * (so in every thread started after) and starts the thread that takes them. The rest is
+ * thread-safe. */
 void output_init(void);
 /* At the end of a run that called output_init: stops the thread that takes interrupts. */
 void output_end(void);

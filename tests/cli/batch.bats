@@ -257,7 +257,8 @@ for i in range(3000):
 PY
     for signal in INT TERM HUP INT TERM; do
         rm -rf out
-        "$POOL" -q -m avg -k 2 -R tiny -O out 2> err &
+        # (a shell ignores SIGINT in its background jobs, and pool keeps what it ignored)
+        env --default-signal=INT "$POOL" -q -m avg -k 2 -R tiny -O out 2> err &
         pid=$!
         for _ in $(seq 1 400); do [ "$(find out -type f 2>/dev/null | head -n 50 | wc -l)" -ge 50 ] && break; sleep 0.01; done
         kill -"$signal" "$pid"
@@ -506,7 +507,7 @@ PY
     ! grep -q "files," quiet.txt
     # interrupted: the progress line is ended, so what follows starts a line of its own
     mkdir many && for i in $(seq 1 200); do cp "$DATA/astronaut.png" "many/$i.png"; done
-    "$POOL" --progress --png-level 9 -j 1 -m avg -k 2 -R many -O stopped 2> stopped.err &
+    env --default-signal=INT "$POOL" --progress --png-level 9 -j 1 -m avg -k 2 -R many -O stopped 2> stopped.err &
     pid=$!
     for _ in $(seq 1 200); do grep -q "files," stopped.err && break; sleep 0.05; done
     kill -INT "$pid"
