@@ -38,8 +38,8 @@ static enum file_format named_format(const struct cli_options *o)
 }
 
 /* Every input into the one output. A table or a stack goes on past a failing input, which is
- * reported and left out (a summary follows, and status 1); any other output ends at the
- * first failure. */
+ * reported and left out (a summary follows, and status 1); any other output, and a table
+ * whose output or side file (--stats=FILE) cannot be written, ends at the first failure. */
 static int run_all(const struct run_settings *s, struct input_list *inputs,
                    struct run_shared *shared, int *status, struct pool_error *err)
 {
@@ -66,7 +66,7 @@ static int run_all(const struct run_settings *s, struct input_list *inputs,
         shared->once = given;
         if (rc == 0) {
             pooled++;
-        } else if (!table || err->kind == ERROR_USAGE) {
+        } else if (!table || err->kind == ERROR_USAGE || err->kind == ERROR_OUTPUT) {
             stop = broken = true;
             if (err->subject == path) /* said after this buffer is gone */
                 inputs_blame(inputs, err, err->kind, path);

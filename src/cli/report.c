@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stddef.h>
@@ -518,8 +519,10 @@ int report_image(struct report *rep, const char *input, size_t image,
         else
             write_json(rep->out, &r);
     }
-    if (ferror(rep->out))
-        return pool_fail(err, "write failed");
+    /* Flushed here, so that a failure says its reason while errno still holds it. */
+    errno = 0;
+    if (fflush(rep->out) || ferror(rep->out))
+        return pool_fail(err, "write failed%s%s", errno ? ": " : "", errno ? strerror(errno) : "");
     return 0;
 }
 
