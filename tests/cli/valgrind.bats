@@ -15,6 +15,12 @@ vg() {
         --errors-for-leak-kinds=all --error-exitcode=99 "$POOL" "$@"
 }
 
+# vg_dying: for a run that a signal ends, its threads still running: memory errors only, as
+# valgrind would count the stacks of those threads as possibly lost.
+vg_dying() {
+    JSIMD_FORCENONE=1 valgrind -q --leak-check=no --error-exitcode=99 "$POOL" "$@"
+}
+
 skip_unless_valgrind() {
     [ "${POOL_SANITIZED:-no}" = yes ] && skip "sanitizer build: valgrind cannot run a binary built with a sanitizer (the ASan build checks for leaks)"
     command -v valgrind >/dev/null || skip "no valgrind"
@@ -172,6 +178,71 @@ PY
     mknpy u.npy 'np.random.default_rng(3).integers(0, 255, (9, 11, 3)).astype(np.uint8)'
     run vg --stats=/dev/null -P avg:2,s=1,p=1,cip=0 u.npy -o w.npy
     [ "$status" -eq 0 ]
+}
+
+@test "valgrind: faults: a full device, a closed pipe, an existing output, a bad input under --force, stdin cut short" {
+    skip_unless_valgrind
+    mknpy a.npy 'np.random.default_rng(0).random((1, 3, 256, 256), dtype=np.float32)'
+    run vg -k 2 a.npy -o /dev/full
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: /dev/full: write failed: No space left on device" ]
+    mkdir -p in/d out/d
+    cp a.npy in/d/x.npy && cp a.npy in/y.npy
+    run vg -P gavg -f csv -R in -o t.csv --stats=/dev/full
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: /dev/full: write failed: No space left on device" ]
+    # a closed pipe (the output, 192 KiB, is more than a pipe holds): with SIGPIPE as it
+    # comes the process ends there, its threads running (no leak check: valgrind would count
+    # their stacks), with SIGPIPE ignored it goes through the error path and frees it all
+    { st=0; vg_dying -k 2 a.npy 2> err || st=$?; echo "$st" > st; } | head -c 10 > /dev/null
+    [ "$(cat st)" -eq 141 ]
+    [ ! -s err ]
+    mkdir img
+    mknpy img/p.npy 'np.random.default_rng(1).integers(0, 256, (512, 512, 3), dtype=np.uint8)'
+    cp img/p.npy img/q.npy
+    { trap '' PIPE; st=0; vg -k 2 -j 2 -R img --layout hwc -f pnm -o - 2> err || st=$?; echo "$st" > st; } |
+        head -c 10 > /dev/null
+    [ "$(cat st)" -eq 1 ]
+    [ "$(cat err)" = "pool: <stdout>: write failed: Broken pipe" ]
+    # an existing output in a batch on two workers; a bad input under --force
+    echo old > out/d/x.npy
+    run vg -k 2 -j 2 -R in -O out --stats=s.jsonl
+    [ "$status" -eq 1 ]
+    [ "${lines[0]}" = "pool: out/d/x.npy: exists (--force overwrites it, --skip-existing skips its input)" ]
+    [ "$(cat out/d/x.npy)" = old ]
+    head -c 1000 a.npy > in/d/x.npy
+    run vg -k 2 -j 2 -R in -O out --force --stats=s.jsonl
+    [ "$status" -eq 1 ]
+    [ "${lines[0]}" = "pool: in/d/x.npy: truncated data: expected 786432 bytes of array data, got 872" ]
+    [ "$(cat out/d/x.npy)" = old ]
+    run bash -c 'head -c 100000 a.npy | JSIMD_FORCENONE=1 valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=99 "$0" -k 2 - -o b.npy' "$POOL"
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: <stdin>: truncated data: expected 786432 bytes of array data, got 99872" ]
+    [ -z "$(find . -name '.*.pool-*')" ]
+}
+
+@test "valgrind: an interrupt in the middle of a write" {
+    skip_unless_valgrind
+    mknpy a.npy 'np.random.default_rng(0).random((1, 3, 1024, 1024), dtype=np.float32)'
+    mkfifo feed
+    exec 5<> feed   # read-write: opening never blocks, and pool sees no end of data
+    # (valgrind itself, not a subshell running vg, has $!)
+    JSIMD_FORCENONE=1 valgrind -q --leak-check=no --error-exitcode=99 "$POOL" -k 2 feed \
+        -o out.npy 2> err 5>&- &
+    pid=$!
+    timeout 60 head -c 4000000 a.npy >&5
+    for _ in $(seq 1 600); do
+        [ -n "$(find . -name '.out.npy.pool-*' -size +0)" ] && break
+        sleep 0.1
+    done
+    [ -n "$(find . -name '.out.npy.pool-*' -size +0)" ]   # pool is writing
+    kill -TERM "$pid"
+    status=0
+    wait "$pid" || status=$?
+    exec 5>&-
+    [ "$status" -eq 143 ]
+    [ ! -s err ]   # no memory error before the end (leaks: see vg_dying)
+    [ "$(ls -A | sort | tr '\n' ' ')" = "a.npy err feed " ] || { ls -A; false; }
 }
 
 @test "valgrind: every fuzz harness over its seeds and regressions" {
