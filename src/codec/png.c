@@ -67,16 +67,15 @@ static void on_png_error(png_structp png, png_const_charp msg)
 }
 
 /* Warnings are ignored, but one: libpng 1.6 reading a chunk it may not allocate (over
- * CHUNK_MALLOC_MAX, or memory short) warns "out of memory" and returns without skipping the
- * chunk's data, so that it would go on to read that data as the next chunk. */
+ * CHUNK_MALLOC_MAX, or memory short: then read_failure says so) warns "out of memory" and
+ * may return without skipping the chunk's data, to read that data as the next chunk. */
 static void on_png_warning(png_structp png, png_const_charp msg)
 {
     size_t len = strlen(msg), tail = strlen("out of memory");
     if (len >= tail && !strcmp(msg + len - tail, "out of memory")) {
         struct png_messages *m = png_get_error_ptr(png);
-        snprintf(m->error, sizeof m->error,
-                 "%.*sa chunk larger than the %u MiB allowed, or out of memory", (int)(len - tail),
-                 msg, CHUNK_MALLOC_MAX >> 20);
+        snprintf(m->error, sizeof m->error, "%.*sa chunk larger than the %u MiB allowed",
+                 (int)(len - tail), msg, CHUNK_MALLOC_MAX >> 20);
         png_longjmp(png, 1);
     }
 }
@@ -104,6 +103,10 @@ struct png_reader {
     bool truncated;   /* the source ended early */
     bool read_failed; /* the source failed */
     int read_errno;
+    /* An allocation libpng asked for failed: it fails the read, even where libpng went on
+     * without (it drops an ancillary chunk it has no memory for, an iCCP profile or an
+     * eXIf block, with only a warning). */
+    bool out_of_memory;
     size_t width, height, channels, row_bytes;
     /* Largest allocation libpng may make: CHUNK_MALLOC_MAX while it reads the header,
      * then also a row of the (checked) width. */
@@ -149,6 +152,8 @@ static int read_failure(struct png_reader *st, const char *where, struct pool_er
                          st->read_errno ? strerror(st->read_errno) : "i/o error");
     if (st->truncated)
         return pool_fail(err, "truncated PNG data (%s)", where);
+    if (st->out_of_memory)
+        return pool_fail_resource(err, "out of memory for the PNG decoder (%s)", where);
     /* libpng meets IEND while it looks for the image data */
     if (!strcmp(st->msg.error, "IEND: out of place"))
         return pool_fail(err, "bad PNG data (%s): no IDAT chunk: IEND came before any image data",
@@ -238,12 +243,15 @@ static void set_transforms(png_structp png, void *ctx)
 /* libpng's allocations while reading. Its check of a chunk's length against
  * png_set_chunk_malloc_max is a benign error, only a warning when reading (libpng 1.6), so
  * a 45-byte file declaring a 1 GiB eXIf chunk had it allocate 1 GiB: every allocation
- * above st->alloc_max is refused here instead, and libpng drops that chunk (or, for
- * what it cannot do without, fails). */
+ * above st->alloc_max is refused here instead, and so the file (on_png_warning). */
 static png_voidp png_reader_malloc(png_structp png, png_alloc_size_t size)
 {
-    const struct png_reader *st = png_get_mem_ptr(png);
-    return size > st->alloc_max ? NULL : malloc(size);
+    struct png_reader *st = png_get_mem_ptr(png);
+    if (size > st->alloc_max)
+        return NULL;
+    void *p = malloc(size);
+    st->out_of_memory |= !p;
+    return p;
 }
 
 static void png_reader_free(png_structp png, png_voidp p)
@@ -259,9 +267,11 @@ static int create_read_struct(struct png_reader *st, struct pool_error *err)
                                        on_png_warning, st, png_reader_malloc, png_reader_free);
     if (st->png)
         st->info = png_create_info_struct(st->png);
+    if (st->out_of_memory)
+        return pool_fail_resource(err, "out of memory for the PNG decoder");
     if (!st->png || !st->info)
-        return pool_fail(err, "cannot start libpng (out of memory, or a libpng other than "
-                              "the one pool was built with)");
+        return pool_fail(err, "cannot start libpng (a libpng other than the one pool was "
+                              "built with)");
     return 0;
 }
 
@@ -358,7 +368,7 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
     st->src = r->src;
     if (read_signature(st, err) || create_read_struct(st, err))
         return -1;
-    if (run_guarded(st->png, read_info, st))
+    if (run_guarded(st->png, read_info, st) || st->out_of_memory)
         return read_failure(st, "header", err);
     st->palette = png_get_color_type(st->png, st->info) == PNG_COLOR_TYPE_PALETTE;
     st->palette_index = st->palette && r->opt->palette_index;
@@ -369,7 +379,7 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
     /* libpng's row buffers: up to 8 bytes a pixel (16-bit RGBA), and its slack. */
     if (st->width < (SIZE_MAX - 4096) / 8 && st->width * 8 + 4096 > st->alloc_max)
         st->alloc_max = st->width * 8 + 4096;
-    if (run_guarded(st->png, set_transforms, st))
+    if (run_guarded(st->png, set_transforms, st) || st->out_of_memory)
         return read_failure(st, "header", err);
     if (st->animated)
         reader_note(r, "an animated PNG: its default image is pooled, its other frames left out",
@@ -430,7 +440,7 @@ static int decode_interlaced(struct png_reader *st, struct pool_error *err)
         return pool_fail_resource(err,
                                   "out of memory: an interlaced PNG is decoded whole (%zu bytes)",
                                   st->height * st->row_bytes);
-    if (run_guarded(st->png, read_passes, st)) {
+    if (run_guarded(st->png, read_passes, st) || st->out_of_memory) {
         char where[96];
         snprintf(where, sizeof where, "interlace pass %d of %d, row %zu of %zu", st->pass + 1,
                  st->passes, st->pass_row + 1, st->height);
@@ -493,7 +503,7 @@ static int png_reader_read(struct tensor_reader *r, void *buf, size_t count, str
     }
     st->dest = buf;
     st->dest_rows = rows;
-    if (run_guarded(st->png, read_rows, st)) {
+    if (run_guarded(st->png, read_rows, st) || st->out_of_memory) {
         char where[64];
         snprintf(where, sizeof where, "row %zu of %zu", st->next_row + 1, st->height);
         return read_failure(st, where, err);
@@ -515,7 +525,7 @@ static int png_reader_finish(struct tensor_reader *r, struct pool_error *err)
         return pool_fail(err, "the PNG decoder failed before");
     if (st->next_row < st->height)
         return pool_fail(err, "the image was not read to its end");
-    if (run_guarded(st->png, read_end, NULL))
+    if (run_guarded(st->png, read_end, NULL) || st->out_of_memory)
         return read_failure(st, "after the last row", err);
     return 0;
 }
@@ -549,6 +559,9 @@ struct png_writer {
     bool failed; /* libpng failed: its state is undefined, stop using it */
     bool write_failed;
     int write_errno;
+    /* An allocation libpng asked for failed: it fails the write, even where libpng went
+     * on without (benign errors are on: it would leave a colour chunk out). */
+    bool out_of_memory;
     const struct image_meta *meta;
     int level;
     struct image_dims dims;
@@ -582,7 +595,24 @@ static int write_failure(struct png_writer *st, struct pool_error *err)
     if (st->write_failed)
         return pool_fail(err, "write failed: %s",
                          st->write_errno ? strerror(st->write_errno) : "i/o error");
+    if (st->out_of_memory)
+        return pool_fail_resource(err, "out of memory for the PNG encoder");
     return pool_fail(err, "cannot write PNG: %s", st->msg.error);
+}
+
+/* libpng's allocations while writing, zlib's among them: as libpng's own, but noted. */
+static png_voidp png_writer_malloc(png_structp png, png_alloc_size_t size)
+{
+    struct png_writer *st = png_get_mem_ptr(png);
+    void *p = malloc(size);
+    st->out_of_memory |= !p;
+    return p;
+}
+
+static void png_writer_free(png_structp png, png_voidp p)
+{
+    (void)png;
+    free(p);
 }
 
 /*
@@ -689,17 +719,19 @@ static int png_writer_begin(struct tensor_writer *w, struct pool_error *err)
     image_exif_for_output(w->meta, dims.width, dims.height, &st->exif, &st->exif_len);
     st->row_elems = dims.width * dims.channels;
     st->row_bytes = st->row_elems * dtype_size(dims.dtype);
-    st->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error,
-                                      on_png_warning);
+    st->png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error,
+                                        on_png_warning, st, png_writer_malloc, png_writer_free);
     if (st->png)
         st->info = png_create_info_struct(st->png);
+    if (st->out_of_memory)
+        return pool_fail_resource(err, "out of memory for the PNG encoder");
     if (!st->png || !st->info)
-        return pool_fail(err, "cannot start libpng (out of memory, or a libpng other than "
-                              "the one pool was built with)");
+        return pool_fail(err, "cannot start libpng (a libpng other than the one pool was "
+                              "built with)");
     /* libpng refuses to write more than a million rows or columns unless told: the
      * format's own limit is 2^31 - 1 (PNG spec, section 11.2.2). */
     png_set_user_limits(st->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
-    if (run_guarded(st->png, write_header, st))
+    if (run_guarded(st->png, write_header, st) || st->out_of_memory)
         return write_failure(st, err);
     return 0;
 }
@@ -732,7 +764,7 @@ static int png_writer_write(struct tensor_writer *w, const void *buf, size_t cou
                              st->meta->palette_len);
     st->src = buf;
     st->src_rows = rows;
-    if (run_guarded(st->png, write_rows, st))
+    if (run_guarded(st->png, write_rows, st) || st->out_of_memory)
         return write_failure(st, err);
     return 0;
 }
@@ -751,7 +783,7 @@ static int png_writer_finish(struct tensor_writer *w, struct pool_error *err)
     if (st->rows_written != st->dims.height)
         return pool_fail(err, "wrote %zu of the %zu rows of the image", st->rows_written,
                          st->dims.height);
-    if (run_guarded(st->png, write_end, NULL))
+    if (run_guarded(st->png, write_end, NULL) || st->out_of_memory)
         return write_failure(st, err);
     if (fflush(w->out))
         return pool_fail(err, "write failed: %s", strerror(errno));
