@@ -10,14 +10,14 @@
 #include <stddef.h>
 
 /* The orientation tag (TIFF tag 274 in IFD0; EXIF 2.32 section 4.6.4) of a block: 1 to 8;
- * 1 when the block or the tag is missing or invalid. */
+ * 1 when the block or the tag is missing or invalid; 0 when out of memory to read it. */
 unsigned exif_orientation(const unsigned char *tiff, size_t len);
 
 /* A copy of the block for an output of width x height pixels: PixelXDimension and
  * PixelYDimension updated where present, the orientation tag removed when
  * drop_orientation (the pixels were turned upright). *out is malloc'd (free() it); 0 on
  * success, -1 when the block cannot be parsed or re-encoded (the output then goes without
- * EXIF). */
+ * EXIF), -2 when out of memory. */
 int exif_rewrite(const unsigned char *tiff, size_t len, bool drop_orientation, size_t width,
                  size_t height, unsigned char **out, size_t *out_len);
 

@@ -82,13 +82,17 @@ void image_set_shape(struct tensor_reader *r, size_t height, size_t width, size_
     r->meta.is_image = true;
 }
 
-void image_exif_for_output(const struct image_meta *m, size_t width, size_t height,
-                           unsigned char **out, size_t *len)
+int image_exif_for_output(const struct image_meta *m, size_t width, size_t height,
+                          unsigned char **out, size_t *len, struct pool_error *err)
 {
     *out = NULL;
     *len = 0;
-    if (m->exif && exif_rewrite(m->exif, m->exif_len, m->upright, width, height, out, len))
+    int rc = m->exif ? exif_rewrite(m->exif, m->exif_len, m->upright, width, height, out, len) : 0;
+    if (rc == -2)
+        return pool_fail_resource(err, "out of memory for the EXIF data");
+    if (rc)
         *out = NULL;
+    return 0;
 }
 
 void image_meta_free(struct image_meta *m)

@@ -29,8 +29,8 @@ void image_set_shape(struct tensor_reader *r, size_t height, size_t width, size_
 void image_meta_free(struct image_meta *m);
 /* The meta's EXIF for an output of width x height (exif.h's exif_rewrite; the orientation
  * tag dropped when m->upright), malloc'd into *out; *out NULL when there is none to write
- * or it cannot be re-encoded. */
-void image_exif_for_output(const struct image_meta *m, size_t width, size_t height,
-                           unsigned char **out, size_t *len);
+ * or it cannot be re-encoded. -1 when out of memory (the output must not go without it). */
+int image_exif_for_output(const struct image_meta *m, size_t width, size_t height,
+                          unsigned char **out, size_t *len, struct pool_error *err);
 
 #endif

@@ -365,7 +365,8 @@ static enum color_space meta_color(J_COLOR_SPACE out)
     return out == JCS_GRAYSCALE ? COLOR_GRAY : out == JCS_CMYK ? COLOR_CMYK : COLOR_RGB;
 }
 
-/* The first APP1 segment that holds EXIF, copied into the meta with its orientation. */
+/* The first APP1 segment that holds EXIF, copied into the meta with its orientation; -1
+ * when out of memory. */
 static int read_exif(const struct jpeg_decompress_struct *c, struct image_meta *m)
 {
     static const char header[6] = "Exif\0";
@@ -379,7 +380,7 @@ static int read_exif(const struct jpeg_decompress_struct *c, struct image_meta *
             return -1;
         memcpy(m->exif, s->data + sizeof header, m->exif_len);
         m->orientation = exif_orientation(m->exif, m->exif_len);
-        return 0;
+        return m->orientation ? 0 : -1;
     }
     return 0;
 }
@@ -679,7 +680,8 @@ static int prepare_exif(struct jpeg_writer *st, struct pool_error *err)
     static const char header[6] = "Exif\0";
     unsigned char *block;
     size_t len;
-    image_exif_for_output(st->meta, st->dims.width, st->dims.height, &block, &len);
+    if (image_exif_for_output(st->meta, st->dims.width, st->dims.height, &block, &len, err))
+        return -1;
     if (!block || len + sizeof header > 65533) {
         free(block);
         return 0;

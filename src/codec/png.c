@@ -331,6 +331,8 @@ static int read_meta(struct tensor_reader *r, struct pool_error *err)
         memcpy(m->exif, exif, exif_len);
         m->exif_len = exif_len;
         m->orientation = exif_orientation(m->exif, m->exif_len);
+        if (!m->orientation)
+            return pool_fail_resource(err, "out of memory for the EXIF data");
     }
     png_charp name;
     int compression;
@@ -716,7 +718,8 @@ static int png_writer_begin(struct tensor_writer *w, struct pool_error *err)
     st->dims = dims;
     st->palette = w->meta->color == COLOR_PALETTE && w->meta->palette_len > 0 &&
                   dims.channels == 1 && dims.dtype == DT_U8;
-    image_exif_for_output(w->meta, dims.width, dims.height, &st->exif, &st->exif_len);
+    if (image_exif_for_output(w->meta, dims.width, dims.height, &st->exif, &st->exif_len, err))
+        return -1;
     st->row_elems = dims.width * dims.channels;
     st->row_bytes = st->row_elems * dtype_size(dims.dtype);
     st->png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error,
