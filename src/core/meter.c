@@ -467,6 +467,9 @@ static size_t rows_expected(struct pass_meter *m, size_t r)
 
 static struct loss_slot *slot_for(struct pass_meter *m, size_t r)
 {
+    /* A ring that could not grow holds slots without buffers: no row goes on from there. */
+    if (m->lost_track)
+        return NULL;
     struct loss_slot *s = &m->slots[r % m->nslots];
     if (s->busy && s->row != r) {
         if (!grow_slots(m)) {
