@@ -369,10 +369,11 @@ int views_end_image(struct pass_views *v, const double *stack_psnr, struct pool_
     return write_sheet(v, err) ? pool_blame(err, ERROR_OUTPUT, v->opt->contact_sheet) : 0;
 }
 
-/* Without commit, the files of the current input are removed. */
+/* Without commit, the files of the current input are removed. (Either array may be
+ * missing: memory ran out making the other.) */
 static void close_saved_passes(struct pass_views *v)
 {
-    for (size_t k = 0; v->files && k < v->npasses; k++) {
+    for (size_t k = 0; v->files && v->writers && k < v->npasses; k++) {
         writer_close(&v->writers[k]);
         output_abort(&v->files[k]);
     }
