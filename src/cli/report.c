@@ -510,8 +510,13 @@ int report_image(struct report *rep, const char *input, size_t image,
             meter_figures(stack, &r.stack);
         else
             r.stack.mse = r.stack.rmse = r.stack.psnr = NAN;
+        /* Figures asked for are figures given: not an unknown for want of memory. */
+        if (r.fig.out_of_memory || r.stack.out_of_memory)
+            return pool_fail_resource(err, "out of memory for the statistics of a pass");
         r.has_shift = pipeline_shift(p, k, false, &r.shift) &&
                       pipeline_shift(p, k, true, &r.stack_shift);
+        if (r.has_shift && (r.shift.out_of_memory || r.stack_shift.out_of_memory))
+            return pool_fail_resource(err, "out of memory for the shift test");
         if (transposed)
             turn_record(&r);
         if (rep->text)

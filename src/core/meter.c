@@ -863,6 +863,7 @@ void meter_figures(struct pass_meter *m, struct meter_figures *f)
     f->peak = m->peak > 0 ? m->peak : m->in_nan ? NAN : m->in_max - m->in_min;
     f->psnr = f->mse == 0 ? INFINITY : 10.0 * log10(f->peak * f->peak / f->mse);
     f->estimated = m->sample > 1;
+    f->out_of_memory = m->lost_track;
 }
 
 void meter_free(struct pass_meter *m)

@@ -45,6 +45,8 @@ struct meter_figures {
     double peak;    /* the PSNR's peak: 8/16-bit codes' range, else the input's */
     double psnr;    /* dB; +inf when nothing changed, NaN with NaN inputs */
     bool estimated; /* from some of the rows only (meter_setup.estimate_rows) */
+    /* Memory ran out for the rows still open: mse, rmse and psnr are unknown (NaN). */
+    bool out_of_memory;
 };
 
 struct pass_meter;

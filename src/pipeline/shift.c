@@ -44,6 +44,7 @@ struct shift_probe {
     char letters[3];
     double *a, *b;         /* scratch rows for comparing */
     double in_min, in_max; /* of the input, NaN ignored */
+    bool lost_rows;        /* out of memory for a row of the real passes */
 };
 
 static int keep_row(struct step_rows *s, const void *row)
@@ -62,8 +63,10 @@ static int keep_row(struct step_rows *s, const void *row)
 
 void shift_probe_reference(struct shift_probe *p, size_t pass, const void *row)
 {
-    /* Out of memory loses the row: it is then not compared (see compare_row). */
-    (void)keep_row(&p->step[pass - 1], row);
+    /* Out of memory loses the row: it is then not compared (see compare_row), and the
+     * figures say so. */
+    if (keep_row(&p->step[pass - 1], row))
+        p->lost_rows = true;
 }
 
 static void compare_row(struct shifted_chain *c, size_t pass, const void *row)
@@ -219,6 +222,7 @@ void shift_probe_figures(const struct shift_probe *p, size_t pass, struct shift_
 {
     double range = p->in_max - p->in_min;
     f->naxes = p->nchains;
+    f->out_of_memory = p->lost_rows;
     for (int i = 0; i < p->nchains; i++) {
         const struct comparison *cmp = &p->chains[i].cmp[pass - 1];
         double n = (double)cmp->compared, changed = (double)cmp->changed;

@@ -24,6 +24,7 @@ struct shift_figures {
     /* changed x relative_change: the relative change of an output on average, unchanged
      * ones counted (how robust, in one figure: smaller is more) */
     double expected_change[3];
+    bool out_of_memory; /* rows of the real passes could not be kept: figures of fewer rows */
 };
 
 /* in: the geometry the first pass receives; axis_letters: the spatial axes' names. */
