@@ -405,6 +405,12 @@ static void say_result(struct batch_state *b, size_t i, struct input_result *r)
     if (r->message_len) {
         clear_progress(b);
         fwrite(r->message, 1, r->message_len, stderr);
+    } else if (r == &no_memory) { /* (one result for every such input: no message of its own) */
+        struct pool_error err;
+        struct input_path p;
+        pool_fail_resource(&err, "out of memory");
+        clear_progress(b);
+        say_failure(&err, inputs_path(b->l, i, &p));
     }
     if (r->records)
         fwrite(r->records, 1, r->records_len, b->report->out);
