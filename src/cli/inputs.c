@@ -287,6 +287,10 @@ static int add_listed(struct input_list *l, const struct cli_options *o, struct 
         if (n > 0)
             rc = add_argument(l, line, true, o, err);
     }
+    /* getdelim ends short of the end of the file, without an error on it, when its line
+     * cannot grow: the rest of the list would be silently left out. */
+    if (rc == 0 && !ferror(f) && !feof(f))
+        rc = pool_fail_resource(err, "out of memory for the list of inputs");
     if (rc == 0 && ferror(f)) {
         pool_fail(err, "cannot read the list of inputs: %s", strerror(errno));
         rc = pool_blame(err, ERROR_USAGE, name);
