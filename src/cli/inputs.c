@@ -142,7 +142,8 @@ static int read_folder(const char *dir, char ***names, size_t *count, struct poo
             (*count)++;
     }
     closedir(d);
-    qsort(*names, *count, sizeof **names, by_name);
+    if (*count) /* (no names: *names may be NULL, which qsort must not be given) */
+        qsort(*names, *count, sizeof **names, by_name);
     return rc;
 }
 

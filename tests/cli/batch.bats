@@ -57,6 +57,10 @@ PY
     run bash -c 'printf "" | "$POOL" -k 2 --files-from - -O out'
     [ "$status" -eq 0 ]
     [ "$output" = "pool: 0 written, 0 failed, 0 skipped" ]
+    mkdir empty empty/.hidden   # (a folder of no names: UBSan once saw qsort given NULL)
+    run "$POOL" -k 2 -R empty -O out
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: 0 written, 0 failed, 0 skipped" ]
     # ... but one output needs an input
     run "$POOL" -k 2 -R texts -f csv -o t.csv
     [ "$status" -eq 2 ]
