@@ -113,7 +113,8 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The visible entries of a folder, sorted by their bytes (not the locale). */
+/* The visible entries of a folder, sorted by their bytes (not the locale); on failure
+ * *names holds those read before it (free_names). */
 static int read_folder(const char *dir, char ***names, size_t *count, struct pool_error *err)
 {
     DIR *d = opendir(dir);
@@ -201,6 +202,7 @@ static int walk(struct input_list *l, const char *dir, size_t root_len, struct w
     size_t count;
     if (read_folder(dir, &names, &count, err)) {
         /* as find does: say so, and walk the rest */
+        free_names(names, count); /* (those read before it failed) */
         say_failure(err, dir);
         l->unreadable++;
         return 0;
