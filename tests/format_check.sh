@@ -10,7 +10,7 @@ if ! command -v clang-format >/dev/null; then
     skip_all "format_check: no clang-format"
 fi
 cd "$top"
-set -- src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]
+set -- src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/alloc/*.[ch]
 echo "1..$#"
 n=0
 for f in "$@"; do
