@@ -77,7 +77,8 @@ check_run() {
         fi
     done < run.err
     # Out of memory says so, once; any other outcome is the clean run's.
-    if [ "$oom" -gt 1 ] || { [ "$oom" -eq 0 ] && [ "$rc" -ne "$ref_rc" ]; }; then
+    if [ "$oom" -gt 1 ] || { [ "$oom" -eq 1 ] && [ "$rc" -ne 1 ]; } ||
+        { [ "$oom" -eq 0 ] && [ "$rc" -ne "$ref_rc" ]; }; then
         fail "$n" "status $rc, $oom lines saying out of memory" || return 1
     fi
     # No partial output, no temp file: what is there is the clean run's, byte for byte.
@@ -121,6 +122,8 @@ done < ref.err
 files_in ref
 ref_files=("${files[@]}")
 N=$(cat count)
+# (every run allocates more than this: fewer means the --wrap link no longer counts)
+[ "$N" -ge 20 ] || { echo "only $N allocations counted: is failalloc.c linked with --wrap?"; exit 1; }
 for n in $(seq 1 "$N"); do
     run_failing "$n" run "$@"
     check_run "$n" || exit 1
