@@ -398,7 +398,7 @@ static void free_result(struct input_result *r)
 /* Says input i's result (its turn has come). Called with the lock held. */
 static void say_result(struct batch_state *b, size_t i, struct input_result *r)
 {
-    if (r->ran) {
+    if (r->ran && r->outcome >= 0) { /* (a failed input's warnings are moot) */
         struct input_path p;
         tally_add(b->tally, &r->warnings, inputs_path(b->l, i, &p));
     }

@@ -59,7 +59,7 @@ static int run_all(const struct run_settings *s, struct input_list *inputs,
         struct input_path name;
         const char *path = inputs_path(inputs, k, &name);
         int rc = run_input(s, shared, path, err);
-        if (several)
+        if (several && rc == 0) /* (a failed input's warnings are moot) */
             tally_add(&shared->tally, &mine, path);
         input_warnings_clear(&mine);
         shared->warnings = NULL;

@@ -151,7 +151,7 @@ static void say_entry(const struct tally_entry *e, size_t inputs, bool stats_giv
     case WARNING_LAYOUT:
     case WARNING_WITHIN_SIZE:
     case WARNING_CODE_TYPE: say_warning(who, "%s", e->general); break;
-    case WARNING_DECODER: say_warning(who, "%s (%s among them)", e->general, e->first); break;
+    case WARNING_DECODER: say_warning(who, "%s; %s among them", e->general, e->first); break;
     }
 }
 

@@ -143,7 +143,8 @@ struct jpeg_reader {
     int max_scans;
     size_t budget; /* reader_max_memory */
     bool lenient;
-    bool corrupt; /* --lenient went past corrupt or missing data */
+    bool corrupt;     /* --lenient went past corrupt or missing data */
+    bool salvageable; /* failed on corrupt or missing data: --lenient would go on */
     enum decode_phase phase;
     bool created; /* cinfo needs jpeg_destroy_decompress */
     bool failed;  /* libjpeg's state is unusable: nothing more is asked of it */
@@ -161,22 +162,32 @@ static struct jpeg_reader *reader_of(j_decompress_ptr cinfo) { return cinfo->cli
 
 /* libjpeg's warnings by what they mean for the pixels. Harmless ones change no pixel and
  * become notes, as libjpeg-turbo's djpeg and Pillow go on past them: bytes between markers
- * (JWRN_EXTRANEOUS_DATA; cameras leave padding there), an unknown Adobe transform code or
- * JFIF version, a corrupt ICC profile (dropped). Any other warning means the entropy-coded
+ * before the first scan (JWRN_EXTRANEOUS_DATA; cameras leave padding there; after a scan
+ * they may be its damaged end), an unknown Adobe transform code or JFIF version, zeros in a
+ * baseline scan's spectral selection, a corrupt ICC profile (dropped). Any other warning
+ * means the entropy-coded
  * data is corrupt or cut short (JWRN_HIT_MARKER, JWRN_JPEG_EOF, JWRN_HUFF_BAD_CODE,
  * JWRN_MUST_RESYNC...), and libjpeg would go on making up pixels: an error, unless
  * --lenient, which takes the image as libjpeg makes it, with a note. */
+static const char *place(const struct jpeg_reader *st, char where[64]);
+
 static void on_jpeg_warning(j_common_ptr cinfo)
 {
     struct jpeg_reader *st = reader_of((j_decompress_ptr)cinfo);
     char text[JMSG_LENGTH_MAX];
     cinfo->err->format_message(cinfo, text);
-    switch (cinfo->err->msg_code) {
+    int code = cinfo->err->msg_code;
+    /* bytes skipped after entropy-coded data may be what is left of a damaged scan */
+    if (code == JWRN_EXTRANEOUS_DATA && ((j_decompress_ptr)cinfo)->input_scan_number > 0)
+        code = JWRN_HIT_MARKER;
+    switch (code) {
     case JWRN_JFIF_MAJOR:
     case JWRN_ADOBE_XFORM: return; /* how the image decodes does not change */
+    case JWRN_NOT_SEQUENTIAL:
+        /* zeros where a baseline scan's spectral selection belongs: libjpeg ignores them
+         * (jdhuff.c: "there are some baseline files out there with all zeroes") */
+        return;
     case JWRN_EXTRANEOUS_DATA:
-        if (st->corrupt) /* skipped as a consequence of the damage already said */
-            return;
         reader_note(st->owner, "JPEG: stray bytes between markers, skipped; the pixels are intact",
                     "JPEG: libjpeg says \"%s\": stray bytes between markers, skipped; the "
                     "pixels are intact",
@@ -187,13 +198,15 @@ static void on_jpeg_warning(j_common_ptr cinfo)
                     "JPEG: libjpeg says \"%s\": the ICC profile is left out", text);
         return;
     default:
+        st->salvageable = true;
         if (!st->lenient)
             fail_with_library_message(cinfo);
         st->corrupt = true;
+        char where[64];
         reader_note(st->owner, "a corrupt or truncated JPEG, decoded as far as it goes (--lenient)",
-                    "libjpeg says \"%s\": decoded as far as it goes (--lenient); where the "
-                    "data is missing or corrupt libjpeg makes up the pixels",
-                    text);
+                    "libjpeg says \"%s\" %s: decoded as far as it goes (--lenient); from there "
+                    "on libjpeg makes up the pixels",
+                    text, place(st, where));
     }
 }
 
@@ -211,6 +224,7 @@ static boolean source_fill(j_decompress_ptr cinfo)
         fail_with((j_common_ptr)cinfo, "read failed: %s", errno ? strerror(errno) : "i/o error");
     if (got == 0 && st->src->consumed == 0)
         fail_with((j_common_ptr)cinfo, "empty input");
+    st->salvageable = st->phase != PHASE_HEADER;
     if (got == 0 && (st->phase == PHASE_HEADER || !st->lenient))
         fail_with((j_common_ptr)cinfo, "truncated JPEG %s",
                   st->phase == PHASE_HEADER ? "header" : "data");
@@ -340,24 +354,36 @@ static void step_finish(void *ctx)
     jpeg_finish_decompress(&st->cinfo);
 }
 
-/* Turns a failed step into err, saying where in the image it failed. */
-static int decode_failed(struct jpeg_reader *st, struct pool_error *err)
+/* Where in the image the decoder is, for messages: "(row 3 of 16)". */
+static const char *place(const struct jpeg_reader *st, char where[64])
 {
     const struct jpeg_decompress_struct *c = &st->cinfo;
-    st->failed = true;
     switch (st->phase) {
-    case PHASE_HEADER: return pool_fail(err, "%s", st->errors.msg);
+    case PHASE_HEADER: where[0] = '\0'; break;
     case PHASE_START:
-        return pool_fail(err, "%s (%sscan %d, before the first row)", st->errors.msg,
-                         c->progressive_mode ? "progressive " : "", c->input_scan_number);
-    case PHASE_ROWS: {
-        JDIMENSION row = c->output_scanline < c->output_height ? c->output_scanline + 1
-                                                               : c->output_height;
-        return pool_fail(err, "%s (row %u of %u)", st->errors.msg, row, c->output_height);
-    }
+        snprintf(where, 64, "(%sscan %d, before the first row)",
+                 c->progressive_mode ? "progressive " : "", c->input_scan_number);
+        break;
+    case PHASE_ROWS:
+        snprintf(where, 64, "(row %u of %u)",
+                 c->output_scanline < c->output_height ? c->output_scanline + 1 : c->output_height,
+                 c->output_height);
+        break;
     case PHASE_FINISH:
-    default: return pool_fail(err, "%s (after the last row)", st->errors.msg);
+    default: snprintf(where, 64, "(after the last row)");
     }
+    return where;
+}
+
+/* Turns a failed step into err, saying where in the image it failed, and that --lenient
+ * would take what there is when the data were corrupt or cut short. */
+static int decode_failed(struct jpeg_reader *st, struct pool_error *err)
+{
+    char where[64];
+    st->failed = true;
+    place(st, where);
+    return pool_fail(err, "%s%s%s%s", st->errors.msg, where[0] ? " " : "", where,
+                     st->salvageable ? "; --lenient decodes it as far as it goes" : "");
 }
 
 static enum color_space meta_color(J_COLOR_SPACE out)
@@ -402,8 +428,9 @@ static int check_coefficients(const struct jpeg_reader *st, struct pool_error *e
                     __builtin_mul_overflow(blocks, sizeof(JBLOCK), &blocks) ||
                     __builtin_add_overflow(bytes, blocks, &bytes);
     }
-    const char *what = c->progressive_mode ? "a progressive JPEG, held whole as DCT coefficients,"
-                                           : "a multi-scan JPEG, held whole as DCT coefficients,";
+    const char *what = c->progressive_mode
+                           ? "a progressive JPEG, held whole as DCT coefficients, needs"
+                           : "a multi-scan JPEG, held whole as DCT coefficients, needs";
     return pool_check_memory(overflow ? SIZE_MAX : bytes, 0, st->budget, what, err);
 }
 
@@ -433,10 +460,8 @@ int jpeg_codec_read_header(struct tensor_reader *r, struct pool_error *err)
     if (image_check_pixels(c->output_width, c->output_height, r->opt->max_pixels, err) ||
         check_coefficients(st, err))
         return -1;
+    /* (the decoder starts at the first read: --plan and a refused output read no scan) */
     st->phase = PHASE_START;
-    if (run_guarded(&st->errors, step_start, st))
-        return decode_failed(st, err);
-    st->phase = PHASE_ROWS;
     st->channels = (size_t)c->output_components;
     st->row_bytes = (size_t)c->output_width * st->channels;
     image_set_shape(r, c->output_height, c->output_width, st->channels, DT_U8);
@@ -462,6 +487,11 @@ static int jpeg_read(struct tensor_reader *r, void *buf, size_t count, struct po
     size_t left = st->cinfo.output_height - st->cinfo.output_scanline;
     if (rows > left)
         return pool_fail(err, "asked for %zu rows, only %zu are left", rows, left);
+    if (st->phase == PHASE_START) {
+        if (run_guarded(&st->errors, step_start, st))
+            return decode_failed(st, err);
+        st->phase = PHASE_ROWS;
+    }
     st->out = buf;
     st->rows_wanted = rows;
     st->rows_done = 0;
@@ -481,8 +511,16 @@ static int jpeg_reader_finish(struct tensor_reader *r, struct pool_error *err)
         return pool_fail(err, "the image was not read to its end (%u of %u rows)",
                          st->cinfo.output_scanline, st->cinfo.output_height);
     st->phase = PHASE_FINISH;
-    if (run_guarded(&st->errors, step_finish, st))
-        return decode_failed(st, err);
+    if (run_guarded(&st->errors, step_finish, st)) {
+        /* every row is out: --lenient keeps them, whatever follows */
+        if (!st->lenient)
+            return decode_failed(st, err);
+        st->failed = true;
+        reader_note(r, "a corrupt or truncated JPEG, decoded as far as it goes (--lenient)",
+                    "libjpeg says \"%s\" after the last row: every row was decoded "
+                    "(--lenient)",
+                    st->errors.msg);
+    }
     return 0;
 }
 

@@ -424,7 +424,7 @@ int npy_read_header(struct tensor_reader *r, struct pool_error *err)
     st->total_bytes = count * st->elem_size;
     st->transpose = h.fortran && count_long_axes(&r->shape) > 1;
     if (st->transpose && pool_check_memory(st->total_bytes, 0, reader_max_memory(r->opt),
-                                           "a Fortran-order array, read whole,", err))
+                                           "a Fortran-order array, read whole, needs", err))
         return -1;
     return check_data_length(r->src, st, err);
 }

@@ -184,8 +184,13 @@ static int read_signature(struct png_reader *st, struct pool_error *err)
 static int on_unknown_chunk(png_structp png, png_unknown_chunkp chunk)
 {
     struct png_reader *st = png_get_user_chunk_ptr(png);
+    /* 0 for libpng's rule, which refuses an unknown critical chunk (lower-case first
+     * letter: ancillary); 1, handled, drops an ancillary one (given 0, libpng 1.6 would
+     * keep it in memory, up to the chunk cache). */
+    if (!(chunk->name[0] & 0x20))
+        return 0;
     if (memcmp(chunk->name, "acTL", 4) || chunk->size < 8)
-        return 0; /* libpng's rule: an unknown ancillary chunk is skipped */
+        return 1;
     const unsigned char *d = chunk->data;
     st->animation_frames = (png_uint_32)d[0] << 24 | (png_uint_32)d[1] << 16 |
                            (png_uint_32)d[2] << 8 | d[3];
@@ -384,10 +389,10 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
     if (run_guarded(st->png, set_transforms, st) || st->out_of_memory)
         return read_failure(st, "header", err);
     if (st->animated)
-        reader_note(r, "an animated PNG: its default image is pooled, its other frames left out",
-                    "an animated PNG of %lu frames: its default image is pooled, the other "
-                    "frames are left out",
-                    (unsigned long)st->animation_frames);
+        reader_note(r, "an animated PNG: its default image is pooled, its frames left out",
+                    "an animated PNG (acTL: %lu frame%s): its default image is pooled, the "
+                    "animation left out",
+                    (unsigned long)st->animation_frames, st->animation_frames == 1 ? "" : "s");
     st->channels = png_get_channels(st->png, st->info);
     int depth = png_get_bit_depth(st->png, st->info);
     if ((depth != 8 && depth != 16) || st->channels < 1 || st->channels > 4 ||
@@ -403,9 +408,9 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
     image_set_shape(r, st->height, st->width, st->channels, depth == 16 ? DT_U16 : DT_U8);
     size_t whole;
     if (st->passes > 1 &&
-        pool_check_memory(__builtin_mul_overflow(st->height, st->row_bytes, &whole) ? SIZE_MAX
-                                                                                    : whole,
-                          0, reader_max_memory(r->opt), "an interlaced PNG, decoded whole,", err))
+        pool_check_memory(
+            __builtin_mul_overflow(st->height, st->row_bytes, &whole) ? SIZE_MAX : whole, 0,
+            reader_max_memory(r->opt), "an interlaced PNG, decoded whole, needs", err))
         return -1;
     return read_meta(r, err);
 }

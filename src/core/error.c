@@ -74,10 +74,10 @@ int pool_check_memory(size_t need, size_t used, size_t budget, const char *what,
         return 0;
     char a[32], b[32], c[32];
     if (used == 0)
-        return pool_fail(err, "%s needs %s, more than the memory budget of %s (--max-memory)", what,
+        return pool_fail(err, "%s %s, more than the memory budget of %s (--max-memory)", what,
                          bytes_describe(need, a), bytes_describe(budget, b));
     return pool_fail(err,
-                     "%s needs %s, which with the %s taken before is more than the memory "
+                     "%s %s, which with the %s taken before is more than the memory "
                      "budget of %s (--max-memory)",
                      what, bytes_describe(need, a), bytes_describe(used, c),
                      bytes_describe(budget, b));

@@ -35,7 +35,8 @@ int pool_fail_resource(struct pool_error *err, const char *fmt, ...)
 #define DEFAULT_MAX_MEMORY ((size_t)1 << 30)
 
 /* 0 when need bytes fit in the budget beside the bytes already used; else -1, err saying
- * "WHAT needs 1.5 GiB, more than the memory budget of 1 GiB (--max-memory)". */
+ * "WHAT 1.5 GiB, more than the memory budget of 1 GiB (--max-memory)": WHAT ends in its
+ * verb, "an interlaced PNG, decoded whole, needs". */
 int pool_check_memory(size_t need, size_t used, size_t budget, const char *what,
                       struct pool_error *err);
 

@@ -72,7 +72,7 @@ static int check_need(const struct pool_stage *s, bool overflow, size_t need, co
                              err);
 }
 
-#define ROWS_SPANNED "the rows its windows span"
+#define ROWS_SPANNED "the rows its windows span need"
 
 static int alloc_buffers(struct pool_stage *s, struct pool_error *err)
 {
@@ -238,7 +238,7 @@ int stage_create_within(struct pool_stage **out, const struct pool_pass *pass,
     /* the width's table of windows (axis_table_init), weighed with the buffers */
     size_t table = 0;
     bool overflow = __builtin_mul_overflow(s->out.size[2], sizeof(struct axis_window), &table);
-    if (check_need(s, overflow, table, "its table of windows", err))
+    if (check_need(s, overflow, table, "its table of windows needs", err))
         goto fail;
     s->memory_used += table;
     for (int i = 0; i < 3; i++)

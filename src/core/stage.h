@@ -23,7 +23,7 @@ struct pool_stage;
 int stage_create(struct pool_stage **out, const struct pool_pass *pass, const struct row_geom *in,
                  struct pool_error *err);
 /* The same, refusing (before allocating) buffers that do not fit in memory_budget beside
- * memory_used bytes taken before: "the rows its windows span needs 3 GiB, more than the
+ * memory_used bytes taken before: "the rows its windows span need 3 GiB, more than the
  * memory budget of 1 GiB (--max-memory)". */
 int stage_create_within(struct pool_stage **out, const struct pool_pass *pass,
                         const struct row_geom *in, size_t memory_used, size_t memory_budget,

@@ -121,8 +121,8 @@ static int add_input_rows(struct pipeline *p, const struct row_geom *in, struct 
         p->decode_ahead = false;
     else
         ahead_bytes = row_bytes * p->batch_rows * PREFETCH_SLOTS;
-    if (take_memory(p, overflow, row_bytes * p->batch_rows + ahead_bytes, "a row of the input",
-                    err))
+    if (take_memory(p, overflow, row_bytes * p->batch_rows + ahead_bytes,
+                    "a row of the input needs", err))
         return -1;
     if (!(p->in_row = malloc(row_bytes * p->batch_rows)))
         return pool_fail_resource(err, "out of memory");
@@ -136,7 +136,8 @@ static int add_orientation(struct pipeline *p, struct orientation o, struct pool
     bool overflow = __builtin_mul_overflow(geom_rows_per_plane(&p->out), geom_row_elems(&p->out),
                                            &bytes) ||
                     __builtin_mul_overflow(bytes, dtype_size(p->out.dtype), &bytes);
-    if (take_memory(p, overflow, bytes, "turning the image upright holds it whole, which", err) ||
+    if (take_memory(p, overflow, bytes, "turning the image upright holds it whole, which needs",
+                    err) ||
         orient_filter_create(&f, &p->out, o, err))
         return -1;
     p->filters[p->nfilters++] = ROW_FILTER(orient_filter, f);
@@ -283,7 +284,7 @@ static int add_extension(struct pipeline *p, struct pool_pass *pass, struct pool
         return 0;
     struct extend_filter *f;
     bool overflow = __builtin_mul_overflow(to.size[2] * to.inner, dtype_size(to.dtype), &row_bytes);
-    if (take_memory(p, overflow, row_bytes, "an extended row", err))
+    if (take_memory(p, overflow, row_bytes, "an extended row needs", err))
         return -1;
     if (extend_create(&f, &p->out, &to, pass->reversed[1], pass->reversed[2], err))
         return -1;

@@ -106,10 +106,10 @@ static void test_memory_budget(void)
     CHECK(!strcmp(bytes_describe(((size_t)1 << 30) - 1, b), "1023.9 MiB"));
     struct pool_error err;
     CHECK(pool_check_memory(100, 0, 100, "x", &err) == 0);
-    CHECK(pool_check_memory(101, 0, 100, "x", &err) == -1);
+    CHECK(pool_check_memory(101, 0, 100, "x needs", &err) == -1);
     CHECK(!strcmp(err.msg,
                   "x needs 101 bytes, more than the memory budget of 100 bytes (--max-memory)"));
-    CHECK(pool_check_memory(60, 50, 100, "y", &err) == -1 &&
+    CHECK(pool_check_memory(60, 50, 100, "y needs", &err) == -1 &&
           strstr(err.msg, "with the 50 bytes taken before"));
     CHECK(pool_check_memory(1, 200, 100, "y", &err) == -1); /* already over */
     /* avg 3x3 over 1000 columns of 3 float32 channels: whatever the stage holds is the

@@ -438,12 +438,18 @@ static void test_corrupt_data(void)
     CHECK(contains(err.msg, "(row "));
 
     /* Garbage between the scan and the end marker: libjpeg's "extraneous bytes" warning,
-     * a note; the pixels are the clean file's. With --lenient the corrupt one decodes. */
+     * which after a scan may be the rest of a damaged one: an error. Before the first scan
+     * it is a note, and the pixels are the clean file's. With --lenient the corrupt one
+     * decodes. */
     struct image clean, stray, made_up;
     CHECK_EQ_INT(decode(&file, &clean, &err), 0);
     memcpy(copy, file.data, file.len - 2);
     memcpy(copy + file.len - 2, "garbage\xFF\xD9", 9);
     bad.len = file.len + 7;
+    CHECK(decode_fails(&bad, "extraneous bytes", &err));
+    memcpy(copy, file.data, sos);
+    memcpy(copy + sos, "garbage", 7);
+    memcpy(copy + sos + 7, file.data + sos, file.len - sos);
     CHECK_EQ_INT(decode(&bad, &stray, &err), 0);
     CHECK(stray.notes.count == 1 && contains(stray.notes.note[0].text, "extraneous bytes"));
     CHECK(stray.px && clean.px && !memcmp(stray.px, clean.px, 64 * 64 * 3));
