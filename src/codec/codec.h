@@ -113,6 +113,7 @@ struct tensor_reader {
     char layout_hint[TENSOR_MAX_DIMS + 1]; /* images: "hw" or "hwc"; empty for tensors */
     struct image_meta meta;
     struct reader_notes notes; /* said and cleared by the caller */
+    size_t memory_held;        /* bytes it holds whole (weighed against opt->max_memory) */
     void *state;               /* the format's own */
 };
 

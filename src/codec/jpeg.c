@@ -431,7 +431,10 @@ static int check_coefficients(const struct jpeg_reader *st, struct pool_error *e
     const char *what = c->progressive_mode
                            ? "a progressive JPEG, held whole as DCT coefficients, needs"
                            : "a multi-scan JPEG, held whole as DCT coefficients, needs";
-    return pool_check_memory(overflow ? SIZE_MAX : bytes, 0, st->budget, what, err);
+    if (pool_check_memory(overflow ? SIZE_MAX : bytes, 0, st->budget, what, err))
+        return -1;
+    st->owner->memory_held = bytes;
+    return 0;
 }
 
 /* On failure r->state may hold memory; reader_close (ops->destroy) frees it. */

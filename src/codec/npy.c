@@ -426,6 +426,7 @@ int npy_read_header(struct tensor_reader *r, struct pool_error *err)
     if (st->transpose && pool_check_memory(st->total_bytes, 0, reader_max_memory(r->opt),
                                            "a Fortran-order array, read whole, needs", err))
         return -1;
+    r->memory_held = st->transpose ? st->total_bytes : 0;
     return check_data_length(r->src, st, err);
 }
 

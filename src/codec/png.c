@@ -412,6 +412,7 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
             __builtin_mul_overflow(st->height, st->row_bytes, &whole) ? SIZE_MAX : whole, 0,
             reader_max_memory(r->opt), "an interlaced PNG, decoded whole, needs", err))
         return -1;
+    r->memory_held = st->passes > 1 ? whole : 0;
     return read_meta(r, err);
 }
 

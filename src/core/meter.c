@@ -402,6 +402,22 @@ static size_t sample_step(size_t out_rows, size_t estimate_rows)
     return step < 2 ? 2 : step;
 }
 
+size_t meter_memory(const struct row_geom *in, const struct row_geom *out)
+{
+    size_t in_row = geom_row_elems(in), out_row = geom_row_elems(out), bytes;
+    /* (depth and height keep at most MEMO_AXIS_MAX, or RECENT_MAX, answers) */
+    size_t lengths = in->size[2] + out->size[2] + 4 * MEMO_AXIS_MAX;
+    /* input and output values, row sums; a slot's four blocks, columns and exact sums;
+     * each axis's nearest map and counts */
+    size_t slot = 4 * out_row * sizeof(double) + in_row * sizeof(uint32_t) + out_row * 8;
+    bool overflow = __builtin_mul_overflow(slot, METER_SLOTS_WEIGHED, &bytes) ||
+                    __builtin_add_overflow(bytes, in_row * sizeof(double), &bytes) ||
+                    __builtin_add_overflow(bytes, 2 * out_row * sizeof(double), &bytes) ||
+                    __builtin_add_overflow(
+                        bytes, lengths * sizeof(uint32_t) + lengths * sizeof(size_t), &bytes);
+    return overflow ? SIZE_MAX : bytes;
+}
+
 int meter_create(struct pass_meter **out, const struct row_geom *in,
                  const struct row_geom *out_geom, const struct meter_level *levels, size_t nlevels,
                  const struct meter_setup *setup, struct pool_error *err)

@@ -76,6 +76,11 @@ struct meter_setup {
 int meter_create(struct pass_meter **out, const struct row_geom *in,
                  const struct row_geom *out_geom, const struct meter_level *levels, size_t nlevels,
                  const struct meter_setup *setup, struct pool_error *err);
+/* What meter_create allocates for in and out rows, with the ring of rows held open grown
+ * to METER_SLOTS_WEIGHED (a 2-D pass holds a few; 3-D ones, a slab, grow past it): bytes,
+ * for the memory budget (core/error.h). SIZE_MAX when it overflows. */
+#define METER_SLOTS_WEIGHED 2
+size_t meter_memory(const struct row_geom *in, const struct row_geom *out);
 /* Every input row, in order, before the pass sees it. */
 void meter_input_row(struct pass_meter *m, const void *row);
 /* Every output row, in order, as the pass emits it. */

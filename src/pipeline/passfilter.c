@@ -7,6 +7,7 @@
 struct pass_filter {
     struct pool_stage *stage;
     struct pass_meter *meter;       /* NULL unless measuring */
+    size_t meter_bytes;             /* its weight in the memory budget (meter_memory) */
     struct pass_meter *stack_meter; /* not owned: see pass_filter_set_stack_meter */
     struct pass_meter *const *fed;  /* not owned: see pass_filter_feed */
     size_t nfed;
@@ -83,6 +84,13 @@ int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, s
     if (opt->shift_letters && shift_probe_create(&f->shift, pass, 1, in, opt->shift_letters, err))
         goto fail;
     struct meter_setup setup = {.channels = opt->channels, .peak = opt->peak};
+    if (opt->measure) {
+        f->meter_bytes = meter_memory(in, geom);
+        if (pool_check_memory(f->meter_bytes, opt->memory_used + stage_memory(f->stage),
+                              opt->memory_budget ? opt->memory_budget : SIZE_MAX,
+                              "its statistics (--stats) need", err))
+            goto fail;
+    }
     if (opt->measure && meter_create(&f->meter, in, geom,
                                      &(struct meter_level){stage_axes(f->stage)}, 1, &setup, err))
         goto fail;
@@ -182,4 +190,7 @@ void pass_filter_free(struct pass_filter *f)
     free(f);
 }
 
-size_t pass_filter_memory(const struct pass_filter *f) { return stage_memory(f->stage); }
+size_t pass_filter_memory(const struct pass_filter *f)
+{
+    return stage_memory(f->stage) + f->meter_bytes;
+}

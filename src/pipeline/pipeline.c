@@ -209,6 +209,13 @@ static int add_shift_probe(struct pipeline *p, const struct pool_pass *passes, s
 static int add_stack_meter(struct pipeline *p, size_t k, const struct meter_setup *setup,
                            struct pool_error *err)
 {
+    char what[64];
+    snprintf(what, sizeof what, "pass %zu: its statistics need", k + 1);
+    if (take_memory(
+            p, false,
+            meter_memory(pass_filter_in_geom(p->passes[0]), pass_filter_out_geom(p->passes[k])),
+            what, err))
+        return -1;
     struct meter_level *levels = malloc((k + 1) * sizeof *levels);
     if (!levels)
         return pool_fail_resource(err, "out of memory for the statistics of a pass");
@@ -238,8 +245,15 @@ static int add_stack_meters(struct pipeline *p, const struct pipeline_options *o
         return pool_fail_resource(err, "out of memory for the statistics of a pass");
     pass_filter_feed(p->passes[0], p->stack, p->npasses);
     if (!opt->stack_loss) {
+        /* the warning's estimate is not worth refusing an input for: none where it does
+         * not fit (and no warning) */
+        size_t k = opt->estimate_pass - 1;
+        if (pool_check_memory(
+                meter_memory(pass_filter_in_geom(p->passes[0]), pass_filter_out_geom(p->passes[k])),
+                p->memory_used, p->memory_budget, "", NULL))
+            return 0;
         setup.estimate_rows = opt->estimate_rows;
-        return add_stack_meter(p, opt->estimate_pass - 1, &setup, err);
+        return add_stack_meter(p, k, &setup, err);
     }
     for (size_t k = opt->measure ? 1 : 0; k < p->npasses; k++)
         if (add_stack_meter(p, k, &setup, err))
@@ -322,6 +336,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     p->in = p->out = *in;
     p->decode_ahead = !opt->no_decode_ahead;
     p->memory_budget = opt->max_memory ? opt->max_memory : SIZE_MAX;
+    p->memory_used = opt->memory_held;
     p->filters = calloc(2 * npasses + 9, sizeof *p->filters);
     p->passes = calloc(npasses ? npasses : 1, sizeof *p->passes);
     if (!p->filters || !p->passes)

@@ -52,8 +52,9 @@ struct pipeline_options {
     row_sink_fn index_sink;
     void *index_ctx;
     /* Bytes the chain's row buffers may take (the input batches read ahead, each pass's
-     * window rows, a turned image), refused before allocating; 0: no limit. */
-    size_t max_memory;
+     * window rows, a turned image), refused before allocating; 0: no limit. memory_held
+     * of it is taken already (the reader's whole image). */
+    size_t max_memory, memory_held;
 };
 
 struct pipeline {

@@ -53,6 +53,22 @@ under_memory() {
     [ -z "$(ls -A)" ]
 }
 
+@test "limits: statistics are weighed too; the warning's estimate is left out where it does not fit" {
+    # 40 million pixels a row: its meters would need gigabytes
+    run under_memory 2500000 bash -c 'printf "P6\n40000000 2\n255\n" | "$0" --stats=s.jsonl -m avg -k 2 - -o out.pnm' "$POOL"
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: <stdin>: pass 1 (avg): its statistics (--stats) need "*" GiB, which with the "*" taken before is more than the memory budget of 1 GiB (--max-memory)" ]]
+    run under_memory 2500000 bash -c 'printf "P6\n40000000 2\n255\n" | "$0" -m avg -k 2 - -o out.pnm' "$POOL"
+    [ "$status" -eq 1 ]
+    [ "$output" = "pool: <stdin>: truncated PNM data (row 1 of 2)" ]
+    # what a reader holds whole counts with the rest
+    mknpy f.npy 'np.asfortranarray(np.zeros((76, 1000000), np.uint8))'
+    run "$POOL" --max-memory 80M -m avg -k 2 f.npy -o g.npy
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: f.npy: a row of the input needs 19.1 MiB, which with the 72.5 MiB taken before is more than the memory budget of 80 MiB (--max-memory)" ]]
+    [ -z "$(ls -A | grep -v -x f.npy)" ]
+}
+
 @test "limits: a 1-gigapixel photo streams through within the budget" {
     # 32768x32768 gray from a pipe, 1 GiB of samples: pooled 8x8 to 4096x4096, each output
     # the mean of its block (the rows are all 7, then all 9 from row 16384)
