@@ -19,6 +19,7 @@ struct unpool_args {
     const char *values, *indices, *output, *layout;
     enum file_format format;
     struct size_arg output_size, kernel, stride, padding;
+    size_t max_memory; /* --max-memory */
 };
 
 /* A path as messages show it: stdin and stdout by name. */
@@ -51,7 +52,7 @@ struct unpool_job {
 static void print_help(FILE *out)
 {
     fputs("Usage: pool unpool --indices IDX.npy (--output-size SIZE | -k K [-s S] [-p P])\n"
-          "                   [--layout AXES] [-o OUT] [-f FORMAT] VALUES\n"
+          "                   [--layout AXES] [--max-memory SIZE] [-o OUT] [-f FORMAT] VALUES\n"
           "Max unpooling, as PyTorch's max_unpool1d/2d/3d: an output of zeros in which each\n"
           "value of VALUES goes to its index (int64, from pool --indices or PyTorch's\n"
           "return_indices) in its (batch, channel) plane.\n"
@@ -60,6 +61,7 @@ static void print_help(FILE *out)
           "  -k, -s, -p SIZE        or the pooling's kernel, stride (default: the kernel)\n"
           "                         and padding: (L - 1) s - 2 p + k per axis\n"
           "      --layout AXES      the values' layout (default: by rank, as pool's)\n"
+          "      --max-memory SIZE  refuse rows and bands of more than SIZE (default 1G)\n"
           "  -o, --output FILE      the output (default: stdout)\n"
           "  -f, --format FORMAT    npy raw png pnm jpeg (default: -o's extension)\n",
           out);
@@ -77,13 +79,14 @@ static int size_option(const char *flag, const char *arg, struct size_arg *out,
 static int parse_args(int argc, char **argv, struct unpool_args *a, bool *help,
                       struct pool_error *err)
 {
-    enum { OPT_INDICES = 256, OPT_OUTPUT_SIZE, OPT_LAYOUT };
+    enum { OPT_INDICES = 256, OPT_OUTPUT_SIZE, OPT_LAYOUT, OPT_MAX_MEMORY };
     static const struct option longs[] = {{"indices", required_argument, NULL, OPT_INDICES},
                                           {"output-size", required_argument, NULL, OPT_OUTPUT_SIZE},
                                           {"kernel", required_argument, NULL, 'k'},
                                           {"stride", required_argument, NULL, 's'},
                                           {"padding", required_argument, NULL, 'p'},
                                           {"layout", required_argument, NULL, OPT_LAYOUT},
+                                          {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
                                           {"output", required_argument, NULL, 'o'},
                                           {"format", required_argument, NULL, 'f'},
                                           {"help", no_argument, NULL, 'h'},
@@ -105,6 +108,12 @@ static int parse_args(int argc, char **argv, struct unpool_args *a, bool *help,
         case 's': rc = size_option("-s", optarg, &a->stride, err); break;
         case 'p': rc = size_option("-p", optarg, &a->padding, err); break;
         case OPT_LAYOUT: a->layout = optarg; break;
+        case OPT_MAX_MEMORY: {
+            struct pool_error why;
+            if (bytes_parse(optarg, 1 << 20, &a->max_memory, &why))
+                rc = pool_fail(err, "--max-memory %s: %s", optarg, why.msg);
+            break;
+        }
         case 'o': a->output = optarg; break;
         case 'f':
             a->format = format_from_name(optarg);
@@ -296,6 +305,14 @@ static int run_job(struct unpool_job *j, struct pool_error *err)
         return pool_blame(err, ERROR_INPUT,
                           j->values.src.size < 0 ? j->values.name : j->indices.name);
     }
+    /* a row of values, of indices and the band, within the budget (core/error.h) */
+    size_t need = 0;
+    bool overflow = __builtin_mul_overflow(geom_row_elems(&j->in), es + sizeof *j->index_row,
+                                           &need) ||
+                    __builtin_add_overflow(need, band_rows * row_bytes, &need);
+    if (pool_check_memory(overflow ? SIZE_MAX : need, 0, j->a.max_memory,
+                          "a row of the values and indices and a band of the output need", err))
+        return pool_blame(err, ERROR_INPUT, j->values.name);
     j->value_row = malloc(geom_row_elems(&j->in) * es);
     j->index_row = malloc(geom_row_elems(&j->in) * sizeof *j->index_row);
     j->band = (struct unpool_band){&j->in, &j->out, 0, band_rows, calloc(band_rows, row_bytes)};
@@ -357,9 +374,12 @@ int unpool_main(int argc, char **argv)
         print_help(stdout);
         return 0;
     }
+    if (!j.a.max_memory)
+        j.a.max_memory = DEFAULT_MAX_MEMORY;
     j.values = (struct unpool_input){.path = j.a.values, .name = display(j.a.values, "<stdin>")};
     j.indices = (struct unpool_input){.path = j.a.indices, .name = display(j.a.indices, "<stdin>")};
     j.values.opt.max_pixels = j.indices.opt.max_pixels = DEFAULT_MAX_PIXELS;
+    j.values.opt.max_memory = j.indices.opt.max_memory = j.a.max_memory;
     if (!strcmp(j.a.values, "-") && !strcmp(j.a.indices, "-")) {
         struct pool_error usage = {"the values and the indices cannot both come from stdin",
                                    ERROR_USAGE, NULL};

@@ -8,6 +8,7 @@ struct pass_filter {
     struct pool_stage *stage;
     struct pass_meter *meter;       /* NULL unless measuring */
     size_t meter_bytes;             /* its weight in the memory budget (meter_memory) */
+    size_t shift_bytes;             /* its shift probe's */
     struct pass_meter *stack_meter; /* not owned: see pass_filter_set_stack_meter */
     struct pass_meter *const *fed;  /* not owned: see pass_filter_feed */
     size_t nfed;
@@ -81,12 +82,16 @@ int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, s
         goto fail;
     stage_set_sink(f->stage, pass_output, f);
     const struct row_geom *geom = stage_out_geom(f->stage);
-    if (opt->shift_letters && shift_probe_create(&f->shift, pass, 1, in, opt->shift_letters, err))
+    size_t used = opt->memory_used + stage_memory(f->stage);
+    if (opt->shift_letters &&
+        shift_probe_create(&f->shift, pass, 1, in, opt->shift_letters, &used,
+                           opt->memory_budget ? opt->memory_budget : SIZE_MAX, err))
         goto fail;
+    f->shift_bytes = used - opt->memory_used - stage_memory(f->stage);
     struct meter_setup setup = {.channels = opt->channels, .peak = opt->peak};
     if (opt->measure) {
         f->meter_bytes = meter_memory(in, geom);
-        if (pool_check_memory(f->meter_bytes, opt->memory_used + stage_memory(f->stage),
+        if (pool_check_memory(f->meter_bytes, used,
                               opt->memory_budget ? opt->memory_budget : SIZE_MAX,
                               "its statistics (--stats) need", err))
             goto fail;
@@ -192,5 +197,5 @@ void pass_filter_free(struct pass_filter *f)
 
 size_t pass_filter_memory(const struct pass_filter *f)
 {
-    return stage_memory(f->stage) + f->meter_bytes;
+    return stage_memory(f->stage) + f->meter_bytes + f->shift_bytes;
 }

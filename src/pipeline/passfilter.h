@@ -60,7 +60,8 @@ struct pass_meter *pass_filter_meter(struct pass_filter *f);
 /* Its own shift probe's figures; false when it has none. */
 bool pass_filter_shift(const struct pass_filter *f, struct shift_figures *out);
 double pass_filter_seconds(const struct pass_filter *f);
-/* Bytes its stage holds (stage_memory) and its meter's weight (meter_memory). */
+/* Bytes its stage holds (stage_memory), its meter's weight (meter_memory) and its shift
+ * probe's. */
 size_t pass_filter_memory(const struct pass_filter *f);
 void pass_filter_free(struct pass_filter *f);
 

@@ -192,7 +192,8 @@ static int add_shift_probe(struct pipeline *p, const struct pool_pass *passes, s
     struct shift_feeder *f = calloc(1, sizeof *f);
     if (!f)
         return pool_fail_resource(err, "out of memory");
-    if (shift_probe_create(&p->shift, passes, npasses, pass_in, letters, err)) {
+    if (shift_probe_create(&p->shift, passes, npasses, pass_in, letters, &p->memory_used,
+                           p->memory_budget, err)) {
         free(f);
         return -1;
     }

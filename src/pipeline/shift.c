@@ -1,6 +1,7 @@
 #include "shift.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,9 +102,15 @@ static int shifted_output(void *ctx, const void *row, struct pool_error *err)
 }
 
 static int chain_init(struct shift_probe *p, struct shifted_chain *c, int axis,
-                      const struct pool_pass *passes, struct pool_error *err)
+                      const struct pool_pass *passes, size_t *used, size_t budget,
+                      struct pool_error *err)
 {
-    size_t n = p->npasses, plane_rows = p->in.size[1];
+    size_t n = p->npasses, plane_rows = p->in.size[1], held = 0;
+    bool overflow = __builtin_mul_overflow(p->row_bytes, axis == 0 ? plane_rows + 1 : 2, &held);
+    if (pool_check_memory(overflow ? SIZE_MAX : held, *used, budget,
+                          "the shift test's rows (--shift-test) need", err))
+        return -1;
+    *used += held;
     c->probe = p;
     c->axis = axis;
     c->stages = calloc(n, sizeof *c->stages);
@@ -116,8 +123,13 @@ static int chain_init(struct shift_probe *p, struct shifted_chain *c, int axis,
         return pool_fail_resource(err, "out of memory for the shift test");
     const struct row_geom *g = &p->in;
     for (size_t k = 0; k < n; k++) {
-        if (stage_create(&c->stages[k], &passes[k], g, err))
-            return -1;
+        struct pool_error why;
+        if (stage_create_within(&c->stages[k], &passes[k], g, *used, budget, &why))
+            return why.kind == ERROR_RESOURCE
+                       ? pool_fail_resource(err, "the shift test's copy of pass %zu: %s", k + 1,
+                                            why.msg)
+                       : pool_fail(err, "the shift test's copy of pass %zu: %s", k + 1, why.msg);
+        *used += stage_memory(c->stages[k]);
         c->links[k] = (struct link){c, k + 1};
         stage_set_sink(c->stages[k], shifted_output, &c->links[k]);
         g = stage_out_geom(c->stages[k]);
@@ -126,7 +138,8 @@ static int chain_init(struct shift_probe *p, struct shifted_chain *c, int axis,
 }
 
 int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes, size_t npasses,
-                       const struct row_geom *in, const char *axis_letters, struct pool_error *err)
+                       const struct row_geom *in, const char *axis_letters, size_t *memory_used,
+                       size_t memory_budget, struct pool_error *err)
 {
     struct shift_probe *p = calloc(1, sizeof *p);
     *out = NULL;
@@ -156,7 +169,7 @@ int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes,
         goto oom;
     for (int axis = 3 - in->nspatial; axis < 3; axis++) {
         p->letters[p->nchains] = axis_letters[axis - (3 - in->nspatial)];
-        if (chain_init(p, &p->chains[p->nchains++], axis, passes, err))
+        if (chain_init(p, &p->chains[p->nchains++], axis, passes, memory_used, memory_budget, err))
             goto fail;
     }
     *out = p;

@@ -200,3 +200,33 @@ PY
     [[ "$output" == *"pool: in/c.png: warning: an animated PNG (acTL: 2 frames): its default image is pooled, the animation left out"* ]]
     [ "$(ls out)" = "$(printf 'a.jpg\nb.jpg\nc.png')" ]
 }
+
+@test "limits: the shift test's copies and pool unpool's rows are weighed too" {
+    # a million pixels a row under a 128M budget: the passes and their statistics fit,
+    # the shift test's copies do not
+    for opts in "" "--stats=s.jsonl"; do
+        run bash -c 'printf "P5\n1000000 2\n255\n" | "$0" --max-memory 128M --warn-psnr 0 $1 -m avg -k 2 - -o out.pgm' "$POOL" "$opts"
+        [ "$status" -eq 1 ]
+        [ "$output" = "pool: <stdin>: truncated PNM data (row 1 of 2)" ]
+    done
+    run bash -c 'printf "P5\n1000000 2\n255\n" | "$0" --max-memory 128M --warn-psnr 0 --shift-test --stats=s.jsonl -m avg -k 2 - -o out.pgm' "$POOL"
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: <stdin>: the shift test's copy of pass 1: "*"more than the memory budget of 128 MiB (--max-memory)" ]]
+    # unpool: headers declaring 100 million values a row, from pipes
+    "$PY" - <<'PY'
+import struct
+def header(descr):
+    h = ("{'descr': '%s', 'fortran_order': False, 'shape': (1, 1, 1, 100000000), }" % descr).encode()
+    h += b" " * (63 - (10 + len(h)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h
+open("v.npy", "wb").write(header("<f4"))
+open("i.npy", "wb").write(header("<i8"))
+PY
+    run under_memory 1000000 bash -c '"$0" unpool --indices <(cat i.npy) -k 1x2 <(cat v.npy) -o u.npy' "$POOL"
+    [ "$status" -eq 1 ]
+    [[ "$output" == "pool: /dev/fd/"*": a row of the values and indices and a band of the output need 1.9 GiB, more than the memory budget of 1 GiB (--max-memory)" ]]
+    run bash -c '"$0" unpool --max-memory 4G --indices <(cat i.npy) -k 1x2 <(cat v.npy) -o u.npy' "$POOL"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"truncated data: expected 400000000 bytes of array data, got 0" ]]
+    [ ! -e u.npy ]
+}

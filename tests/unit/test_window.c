@@ -132,7 +132,9 @@ static void test_pass_setup(void)
     CHECK_NEAR(plan[1].coverage, 30.0 / 31.0, 1e-6); /* 31 columns, in pairs */
     window_calls = 0;
     struct shift_probe *probe;
-    CHECK(shift_probe_create(&probe, passes, 3, &in, "hw", &err) == 0);
+    size_t used = 0;
+    CHECK(shift_probe_create(&probe, passes, 3, &in, "hw", &used, SIZE_MAX, &err) == 0);
+    CHECK(used > 0); /* its stages and rows were weighed */
     CHECK(window_calls < FEW_WINDOWS);
     shift_probe_free(probe);
 }
