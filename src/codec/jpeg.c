@@ -6,8 +6,8 @@
  * The decoder is strict where pixels are at stake: corrupt entropy-coded data, and data cut
  * short, are errors (libjpeg would warn, make up the pixels and go on; its usual sources
  * even invent an end-of-image marker), unless reader_options.lenient takes what libjpeg
- * makes, with a note. Warnings that change no pixel (bytes between markers, a corrupt ICC
- * profile) are notes. Data after the end-of-image marker is ignored, as every decoder does:
+ * makes, with a note. Warnings that change no pixel (bytes between markers before the
+ * first scan, a corrupt ICC profile) are notes. Data after the end-of-image marker is ignored, as every decoder does:
  * cameras and phones append previews and trailers there.
  *
  * Pixels come out as libjpeg's ISLOW DCT and fancy upsampling make them: what Pillow decodes
@@ -143,7 +143,6 @@ struct jpeg_reader {
     int max_scans;
     size_t budget; /* reader_max_memory */
     bool lenient;
-    bool corrupt;     /* --lenient went past corrupt or missing data */
     bool salvageable; /* failed on corrupt or missing data: --lenient would go on */
     enum decode_phase phase;
     bool created; /* cinfo needs jpeg_destroy_decompress */
@@ -165,10 +164,9 @@ static struct jpeg_reader *reader_of(j_decompress_ptr cinfo) { return cinfo->cli
  * before the first scan (JWRN_EXTRANEOUS_DATA; cameras leave padding there; after a scan
  * they may be its damaged end), an unknown Adobe transform code or JFIF version, zeros in a
  * baseline scan's spectral selection, a corrupt ICC profile (dropped). Any other warning
- * means the entropy-coded
- * data is corrupt or cut short (JWRN_HIT_MARKER, JWRN_JPEG_EOF, JWRN_HUFF_BAD_CODE,
- * JWRN_MUST_RESYNC...), and libjpeg would go on making up pixels: an error, unless
- * --lenient, which takes the image as libjpeg makes it, with a note. */
+ * means the entropy-coded data is corrupt or cut short (JWRN_HIT_MARKER, JWRN_JPEG_EOF,
+ * JWRN_HUFF_BAD_CODE, JWRN_MUST_RESYNC...), and libjpeg would go on making up pixels: an
+ * error, unless --lenient, which takes the image as libjpeg makes it, with a note. */
 static const char *place(const struct jpeg_reader *st, char where[64]);
 
 static void on_jpeg_warning(j_common_ptr cinfo)
@@ -201,7 +199,6 @@ static void on_jpeg_warning(j_common_ptr cinfo)
         st->salvageable = true;
         if (!st->lenient)
             fail_with_library_message(cinfo);
-        st->corrupt = true;
         char where[64];
         reader_note(st->owner, "a corrupt or truncated JPEG, decoded as far as it goes (--lenient)",
                     "libjpeg says \"%s\" %s: decoded as far as it goes (--lenient); from there "
@@ -224,7 +221,8 @@ static boolean source_fill(j_decompress_ptr cinfo)
         fail_with((j_common_ptr)cinfo, "read failed: %s", errno ? strerror(errno) : "i/o error");
     if (got == 0 && st->src->consumed == 0)
         fail_with((j_common_ptr)cinfo, "empty input");
-    st->salvageable = st->phase != PHASE_HEADER;
+    if (got == 0)
+        st->salvageable = st->phase != PHASE_HEADER;
     if (got == 0 && (st->phase == PHASE_HEADER || !st->lenient))
         fail_with((j_common_ptr)cinfo, "truncated JPEG %s",
                   st->phase == PHASE_HEADER ? "header" : "data");

@@ -122,7 +122,7 @@ static int add_input_rows(struct pipeline *p, const struct row_geom *in, struct 
     else
         ahead_bytes = row_bytes * p->batch_rows * PREFETCH_SLOTS;
     if (take_memory(p, overflow, row_bytes * p->batch_rows + ahead_bytes,
-                    "a row of the input needs", err))
+                    "the input rows read at once need", err))
         return -1;
     if (!(p->in_row = malloc(row_bytes * p->batch_rows)))
         return pool_fail_resource(err, "out of memory");
@@ -206,16 +206,19 @@ static int add_shift_probe(struct pipeline *p, const struct pool_pass *passes, s
     return 0;
 }
 
+/* What the meter of the stack up to pass k takes (meter_memory). */
+static size_t stack_meter_memory(const struct pipeline *p, size_t k)
+{
+    return meter_memory(pass_filter_in_geom(p->passes[0]), pass_filter_out_geom(p->passes[k]));
+}
+
 /* The stack up to pass k (0-based), metered from the first pass's input. */
 static int add_stack_meter(struct pipeline *p, size_t k, const struct meter_setup *setup,
                            struct pool_error *err)
 {
     char what[64];
     snprintf(what, sizeof what, "pass %zu: its statistics need", k + 1);
-    if (take_memory(
-            p, false,
-            meter_memory(pass_filter_in_geom(p->passes[0]), pass_filter_out_geom(p->passes[k])),
-            what, err))
+    if (take_memory(p, false, stack_meter_memory(p, k), what, err))
         return -1;
     struct meter_level *levels = malloc((k + 1) * sizeof *levels);
     if (!levels)
@@ -249,9 +252,7 @@ static int add_stack_meters(struct pipeline *p, const struct pipeline_options *o
         /* the warning's estimate is not worth refusing an input for: none where it does
          * not fit (and no warning) */
         size_t k = opt->estimate_pass - 1;
-        if (pool_check_memory(
-                meter_memory(pass_filter_in_geom(p->passes[0]), pass_filter_out_geom(p->passes[k])),
-                p->memory_used, p->memory_budget, "", NULL))
+        if (pool_check_memory(stack_meter_memory(p, k), p->memory_used, p->memory_budget, "", NULL))
             return 0;
         setup.estimate_rows = opt->estimate_rows;
         return add_stack_meter(p, k, &setup, err);

@@ -46,7 +46,7 @@ under_memory() {
     # a smaller budget stops it at the row; a larger one lets it through to the missing data
     run bash -c 'printf "P6\n300000000 3\n255\n" | "$0" --max-memory 512M -k 2 - -o out.png' "$POOL"
     [ "$status" -eq 1 ]
-    [[ "$output" == "pool: <stdin>: a row of the input needs 858.3 MiB, more than the memory budget of 512 MiB (--max-memory)" ]]
+    [[ "$output" == "pool: <stdin>: the input rows read at once need 858.3 MiB, more than the memory budget of 512 MiB (--max-memory)" ]]
     run bash -c 'printf "P5\n30000000 3\n255\n" | "$0" --max-memory 8G -m max -k 2 - -o out.png' "$POOL"
     [ "$status" -eq 1 ]
     [[ "$output" == "pool: <stdin>: truncated PNM data"* ]]
@@ -65,7 +65,7 @@ under_memory() {
     mknpy f.npy 'np.asfortranarray(np.zeros((76, 1000000), np.uint8))'
     run "$POOL" --max-memory 80M -m avg -k 2 f.npy -o g.npy
     [ "$status" -eq 1 ]
-    [[ "$output" == "pool: f.npy: a row of the input needs 19.1 MiB, which with the 72.5 MiB taken before is more than the memory budget of 80 MiB (--max-memory)" ]]
+    [[ "$output" == "pool: f.npy: the input rows read at once need 19.1 MiB, which with the 72.5 MiB taken before is more than the memory budget of 80 MiB (--max-memory)" ]]
     [ -z "$(ls -A | grep -v -x f.npy)" ]
 }
 
