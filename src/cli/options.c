@@ -611,6 +611,9 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     case 'O':
         if (!*arg)
             return pool_fail(err, "-O: give a folder");
+        if (!strcmp(arg, "-"))
+            return pool_fail(err, "-O -: -O takes a folder (./- for one named -); for "
+                                  "standard output give -o -");
         o->outdir = arg;
         return 0;
     case 'R': o->recursive = true; return 0;

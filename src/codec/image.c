@@ -21,9 +21,12 @@ int image_dims_from_shape(const struct tensor_shape *s, const char *format_label
         if (strchr(s->layout, 'h') && strchr(s->layout, 'c'))
             return pool_fail(err,
                              "%s stores channels last, and this tensor's layout is %s: "
-                             "write .npy instead, or give --layout hwc if its last axis "
+                             "write .npy instead, or give --layout %s if its last axis "
                              "holds the channels",
-                             format_label, s->layout);
+                             format_label, s->layout,
+                             s->ndim == 4   ? "nhwc"
+                             : s->ndim == 3 ? "hwc"
+                                            : "hwc or nhwc");
         return pool_fail(err,
                          "%s stores 2-D images, and this tensor's layout is %s: write "
                          ".npy instead",

@@ -150,7 +150,10 @@ for v in (10, 20, 30):
     mknpy batch.npy 'np.zeros((2, 3, 8, 8), np.uint8)'
     run "$POOL" -k 2 batch.npy -o x.png
     [ "$status" -eq 1 ]
-    [[ "$output" == *"layout is nchw"* ]]
+    [[ "$output" == *"layout is nchw: write .npy instead, or give --layout nhwc if its last axis holds the channels" ]]
+    mknpy chw.npy 'np.zeros((3, 8, 8), np.uint8)'
+    run "$POOL" -k 2 chw.npy -o x.png
+    [[ "$output" == *"layout is chw: write .npy instead, or give --layout hwc if its last axis holds the channels" ]]
     mknpy nhwc.npy 'np.zeros((2, 8, 8, 3), np.uint8)'
     run "$POOL" --layout nhwc -k 2 nhwc.npy -o x.png
     [[ "$output" == *"2 batch items"* ]]
@@ -161,7 +164,7 @@ for v in (10, 20, 30):
     run "$POOL" -k 2 l.png -o x.jpg
     [ "$status" -eq 1 ]
     [[ "$output" == "pool: x.jpg: "* ]]
-    no_files_but f.npy five.npy batch.npy nhwc.npy neg.npy l.png
+    no_files_but f.npy five.npy batch.npy chw.npy nhwc.npy neg.npy l.png
 }
 
 @test "bad images: each fails quickly with pool: FILE: reason and no output" {

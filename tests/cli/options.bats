@@ -204,6 +204,11 @@ assert np.asarray(Image.open("d1.png")).tolist() == [[[255, 255, 80, 255]]], np.
     [ "$output" = "pool: --c: ambiguous, say which option (see pool --help)" ]
     run "$POOL" -k
     [ "$output" = "pool: -k: needs a value" ]
+    # -O - is not stdout (it made a folder named -)
+    run "$POOL" -k 2 -O - a.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: -O -: -O takes a folder (./- for one named -); for standard output give -o -" ]
+    [ ! -e - ]
 }
 
 @test "a dilated kernel spanning more than 2^40 elements is refused, not wrapped" {
