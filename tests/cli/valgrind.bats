@@ -113,7 +113,9 @@ Image.fromarray(np.arange(9 * 10 * 3, dtype=np.uint8).reshape(9, 10, 3)).save("t
     head -c 90 a.npy > cut.npy
     run vg -m avg -k 2 -s 3 a.npy cut.npy b.npy a.npy --stack -o s.npy
     [ "$status" -eq 1 ]
-    [[ "$output" == *"pool: 3 of 4 inputs: warning: pass 1 (avg): stride 3 > kernel 2: 44% to 56% of input elements are never read (most in b.npy)"* ]]
+    # counted over the 2 inputs stacked (cut.npy and b.npy, of another shape, failed: their
+    # warnings are moot)
+    [[ "$output" == *"pool: 2 of 2 inputs: warning: pass 1 (avg): stride 3 > kernel 2: 44% of input elements are never read"* ]]
     run vg -P gavg a.npy cut.npy a.npy -f csv --no-header -o t.csv
     [ "$status" -eq 1 ]
     [ "$(wc -l < t.csv)" -eq 4 ]
