@@ -69,3 +69,21 @@ int fuzz_read_all(struct tensor_reader *r)
     }
     return 0;
 }
+
+void fuzz_decode(const uint8_t *data, size_t size, const struct reader_ops *ops,
+                 int (*read_header)(struct tensor_reader *r, struct pool_error *err))
+{
+    struct byte_source src;
+    if (fuzz_source_open(&src, data, size, size % 2 == 0))
+        return;
+    struct reader_options opt = {.max_pixels = FUZZ_MAX_PIXELS,
+                                 .max_memory = FUZZ_MAX_MEMORY,
+                                 .palette_index = size % 4 < 2,
+                                 .lenient = size % 3 == 0};
+    struct tensor_reader r = {.ops = ops, .src = &src, .opt = &opt};
+    struct pool_error err;
+    if (read_header(&r, &err) == 0)
+        fuzz_read_all(&r);
+    reader_close(&r);
+    source_close(&src);
+}

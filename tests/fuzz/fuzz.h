@@ -36,4 +36,10 @@ int fuzz_source_open(struct byte_source *src, const uint8_t *data, size_t size, 
  * reads, then finish, or next for a stream of several. 0 when it all reads. */
 int fuzz_read_all(struct tensor_reader *r);
 
+/* One codec's reader over the input, header then every image (fuzz_read_all). The input's
+ * length picks the variant: a file or a pipe, palette indices or colours, strict or
+ * --lenient (which goes on past corrupt data: it must end all the same). */
+void fuzz_decode(const uint8_t *data, size_t size, const struct reader_ops *ops,
+                 int (*read_header)(struct tensor_reader *r, struct pool_error *err));
+
 #endif
