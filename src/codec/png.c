@@ -406,7 +406,7 @@ int png_read_header(struct tensor_reader *r, struct pool_error *err)
     /* a row as handed out; libpng's rows of indices fill the start of each */
     st->row_bytes = st->width * st->channels * (size_t)(depth / 8);
     image_set_shape(r, st->height, st->width, st->channels, depth == 16 ? DT_U16 : DT_U8);
-    size_t whole;
+    size_t whole = 0;
     if (st->passes > 1 &&
         pool_check_memory(
             __builtin_mul_overflow(st->height, st->row_bytes, &whole) ? SIZE_MAX : whole, 0,
