@@ -258,7 +258,8 @@ int main(int argc, char **argv)
         return check_stdout(0);
     }
     if (opt.version) {
-        printf("pool %s\n", PACKAGE_VERSION);
+        printf("pool %s\nkernels: %s (POOL_KERNELS: portable, baseline, avx2, avx512)\n",
+               PACKAGE_VERSION, simd_name(opt.kernels));
         return check_stdout(0);
     }
     if (opt.from_torch)

@@ -842,6 +842,23 @@ static int bad_option(int short_opt, const char *arg, struct pool_error *err)
     return pool_fail(err, "%s: unknown option (see pool --help)", arg);
 }
 
+/* POOL_KERNELS names the kernels to run (tests run each level); unset or empty: the best
+ * this processor runs. */
+static int kernels_from_environment(enum simd_level *out, struct pool_error *err)
+{
+    const char *name = getenv("POOL_KERNELS");
+    *out = simd_best();
+    if (!name || !*name)
+        return 0;
+    if (!simd_parse(name, out))
+        return pool_fail(err, "POOL_KERNELS=%s: not one of portable, baseline, avx2, avx512", name);
+    if (!simd_available(*out))
+        return pool_fail(
+            err, "POOL_KERNELS=%s: this processor or build has no %s (the best it runs: %s)", name,
+            name, simd_name(simd_best()));
+    return 0;
+}
+
 int options_parse(int argc, char **argv, struct cli_options *o, struct pool_error *err)
 {
     struct flag_pass flags;
@@ -859,6 +876,8 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     o->warn_psnr = DEFAULT_WARN_PSNR;
     long processors = sysconf(_SC_NPROCESSORS_ONLN);
     o->jobs = processors < 1 ? 1 : processors > MAX_JOBS ? MAX_JOBS : (size_t)processors;
+    if (kernels_from_environment(&o->kernels, err))
+        return -1;
     opterr = 0;
     optind = 1;
     int c;

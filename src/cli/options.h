@@ -6,6 +6,7 @@
 
 #include "../codec/codec.h"
 #include "../core/pass.h"
+#include "../core/simd.h"
 #include "fit.h"
 #include "sheet.h"
 
@@ -53,6 +54,7 @@ struct cli_options {
     bool force, skip_existing; /* batch: overwrite, or skip, existing outputs */
     bool fail_fast;            /* batch: stop at the first failure */
     size_t jobs;               /* batch: worker threads (default: the processors) */
+    enum simd_level kernels;   /* POOL_KERNELS, else the best the processor runs */
     size_t shard, shards;      /* --shard K/N: only shard K of N (shards 0: all) */
     bool progress;             /* batch: a progress line even off a terminal */
     const char *output;        /* "-" for stdout */

@@ -158,11 +158,30 @@ static char *temp_name_for(const char *path)
 
 /* A device, FIFO or socket (/dev/null, a named pipe) is written in place: renaming a file
  * over it would replace the device itself. */
+/* Gives an opened file the larger buffer (a smaller one if memory is short). */
+static void buffer_output(struct output_file *o)
+{
+    o->buffer = malloc(OUTPUT_BUFFER);
+    if (o->buffer)
+        setvbuf(o->fp, o->buffer, _IOFBF, OUTPUT_BUFFER);
+}
+
+/* Closes fp, then frees its buffer (stdio uses it to the end); 0 or EOF as fclose. */
+static int close_output(struct output_file *o)
+{
+    int rc = fclose(o->fp);
+    o->fp = NULL;
+    free(o->buffer);
+    o->buffer = NULL;
+    return rc;
+}
+
 static int open_in_place(struct output_file *o, const char *path, struct pool_error *err)
 {
     o->fp = fopen(path, "wb");
     if (!o->fp)
         return pool_fail(err, "cannot open: %s", strerror(errno));
+    buffer_output(o);
     return 0;
 }
 
@@ -213,18 +232,16 @@ int output_open(struct output_file *o, const char *path, struct pool_error *err)
         output_abort(o);
         return pool_fail(err, "cannot open: %s", strerror(e));
     }
+    buffer_output(o);
     return 0;
 }
 
 int output_commit(struct output_file *o, struct pool_error *err)
 {
     if (!o->temp_path) {
-        FILE *fp = o->fp;
-        if (fp != stdout)
-            o->fp = NULL;
-        bool failed = fflush(fp) != 0 || ferror(fp) != 0;
+        bool failed = fflush(o->fp) != 0 || ferror(o->fp) != 0;
         int e = errno;
-        if (fp != stdout && fclose(fp) && !failed) {
+        if (o->fp != stdout && close_output(o) && !failed) {
             failed = true;
             e = errno;
         }
@@ -232,10 +249,8 @@ int output_commit(struct output_file *o, struct pool_error *err)
             return pool_fail(err, "write failed: %s", strerror(e));
         return 0;
     }
-    FILE *fp = o->fp;
-    o->fp = NULL;
-    bool failed = ferror(fp) != 0;
-    if (fclose(fp) || failed) {
+    bool failed = ferror(o->fp) != 0;
+    if (close_output(o) || failed) {
         int e = errno;
         output_abort(o);
         return pool_fail(err, "write failed: %s", strerror(e));
@@ -259,7 +274,7 @@ int output_commit(struct output_file *o, struct pool_error *err)
 void output_abort(struct output_file *o)
 {
     if (o->fp && o->fp != stdout)
-        fclose(o->fp);
+        close_output(o);
     o->fp = NULL;
     free(o->resolved_path);
     o->resolved_path = NULL;

@@ -14,7 +14,12 @@ struct output_file {
     char *resolved_path; /* the destination with symbolic links resolved (malloc'd) */
     char *temp_path;     /* NULL for stdout and for devices and FIFOs, written in place */
     FILE *fp;
+    char *buffer; /* fp's stdio buffer, OUTPUT_BUFFER bytes (NULL: stdio's own) */
 };
+
+/* stdio writes a file in blocks of st_blksize (4 KiB): a 64 MiB tensor would take 16384
+ * system calls. */
+#define OUTPUT_BUFFER (256 * 1024)
 
 /* Once at start-up, before any thread: reads the umask, and makes an interrupted process
  * (SIGINT, SIGTERM, SIGHUP, SIGPIPE) remove every half-written temp file; a signal ignored

@@ -306,7 +306,8 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
                                   .shift_test = o->shift_test,
                                   .no_decode_ahead = in->s->no_decode_ahead,
                                   .max_memory = reader_max_memory(&o->reader),
-                                  .memory_held = in->reader.memory_held};
+                                  .memory_held = in->reader.memory_held,
+                                  .simd = o->kernels};
     if (lay_out(in, &geom, err))
         return -1;
     in->turn = po.orient = upright_turn(in, &geom);

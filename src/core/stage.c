@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "vector.h"
 #include "window.h"
 
 enum { AX_D, AX_H, AX_W };
@@ -16,7 +17,7 @@ struct pool_stage {
     const struct type_kernels *kernels;
     enum acc_kind acc;
     size_t acc_row_bytes; /* one output row of accumulators */
-    /* its buffers must fit in memory_budget beside memory_used (stage_create_within) */
+    /* its buffers must fit in memory_budget beside memory_used (stage_create_with) */
     size_t memory_used, memory_budget;
     struct reduce_args reduce;
     struct finish_args finish;
@@ -28,12 +29,23 @@ struct pool_stage {
     void *top_row; /* block2: the upper input row of the current pair */
     size_t bytes;
 
+    /* The vector kernels (NULL: the portable loops alone), and the run of whole windows
+     * along width that reduce_run takes (width.n = 0: none): outputs [first, first + n),
+     * k taps, s apart, from input column tap0, each with the same avg divisor (or not). */
+    const struct vector_kernels *vector;
+    struct {
+        size_t first, n, tap0, divisor;
+        unsigned k, s;
+        bool same_divisor;
+    } width;
+
     size_t row_in_plane;           /* position of the next input row in its plane */
     size_t next_out_h, next_out_d; /* the next output row / slab to emit */
 
     row_sink_fn sink;
     void *sink_ctx;
-    bool block2; /* the fused path: see is_block2 */
+    bool block2;  /* the fused path: see is_block2 */
+    bool select2; /* block2's path for mode and median, with vector->select2_row */
 
     /* The selecting kind (mode, median, nearest) keeps input rows instead of sums: a ring of
      * kept_d slabs of kept_h rows (3-D keeps whole slabs), and one window's values. */
@@ -204,6 +216,78 @@ static int alloc_block2(struct pool_stage *s, struct pool_error *err)
     return 0;
 }
 
+/* The longest run of windows along width that reduce_run takes: k taps, one apart, each s
+ * after the last (padding and a partial last window leave the ends to reduce_row). */
+static void find_width_run(struct pool_stage *s)
+{
+    const struct axis_table *t = &s->axis[AX_W];
+    unsigned k = (unsigned)t->params.kernel, st = (unsigned)t->params.stride;
+    if (t->params.adaptive_out || t->params.fractional || t->params.dilation > 1 || !t->win ||
+        t->params.kernel > 8 || t->params.stride > 8 || !vector_run_supported(k, st))
+        return;
+    size_t best = 0, best_n = 0;
+    for (size_t o = 0; o < t->out_len;) {
+        const struct axis_window *w = t->win;
+        if (w[o].count != k) {
+            o++;
+            continue;
+        }
+        size_t end = o + 1;
+        while (end < t->out_len && w[end].count == k && w[end].first == w[end - 1].first + st)
+            end++;
+        if (end - o > best_n) {
+            best = o;
+            best_n = end - o;
+        }
+        o = end;
+    }
+    if (best_n < 4) /* not worth the calls */
+        return;
+    s->width.first = best;
+    s->width.n = best_n;
+    s->width.tap0 = t->win[best].first;
+    s->width.k = k;
+    s->width.s = st;
+    s->width.divisor = t->win[best].divisor;
+    s->width.same_divisor = true;
+    for (size_t o = best; o < best + best_n; o++)
+        s->width.same_divisor &= t->win[o].divisor == s->width.divisor;
+}
+
+/* 2x2 mode or median of one channel of integers, without padding: block2's path, with the
+ * vector kernel choosing in place of the gathering loops. */
+static bool is_select2(const struct pool_stage *s)
+{
+    return (s->mode == MODE_MODE || s->mode == MODE_MEDIAN) && !s->indices && !s->fractional &&
+           s->in.inner == 1 && s->vector->select2_row && s->axis[AX_D].identity &&
+           axis_is_pairs(&s->axis[AX_H]) && axis_is_pairs(&s->axis[AX_W]);
+}
+
+/* The vector kernels for max, min and avg (not alpha-weighted) and for 2x2 mode and
+ * median, where the level has them for the type. */
+static void choose_vector_kernels(struct pool_stage *s, enum simd_level level)
+{
+    s->vector = vector_kernels_for(s->in.dtype, level);
+    if (!s->vector)
+        return;
+    if (s->selects && is_select2(s)) {
+        s->select2 = true;
+        s->block2 = true;
+        s->selects = false;
+        return;
+    }
+    bool mode = s->mode == MODE_MAX || s->mode == MODE_MIN || s->mode == MODE_AVG;
+    if (s->selects || !mode || s->reduce.premultiply) {
+        s->vector = NULL;
+        return;
+    }
+    if (s->in.inner == 1)
+        find_width_run(s);
+    /* one channel: the vector run beats block2's loop, which is written for pixels */
+    if (s->width.n)
+        s->block2 = false;
+}
+
 static size_t kernel_elements(const struct axis_params ax[3])
 {
     return ax[0].kernel * ax[1].kernel * ax[2].kernel;
@@ -212,13 +296,15 @@ static size_t kernel_elements(const struct axis_params ax[3])
 int stage_create(struct pool_stage **out, const struct pool_pass *pass, const struct row_geom *in,
                  struct pool_error *err)
 {
-    return stage_create_within(out, pass, in, 0, SIZE_MAX, err);
+    struct stage_setup setup = {0, SIZE_MAX, simd_best()};
+    return stage_create_with(out, pass, in, &setup, err);
 }
 
-int stage_create_within(struct pool_stage **out, const struct pool_pass *pass,
-                        const struct row_geom *in, size_t memory_used, size_t memory_budget,
-                        struct pool_error *err)
+int stage_create_with(struct pool_stage **out, const struct pool_pass *pass,
+                      const struct row_geom *in, const struct stage_setup *setup,
+                      struct pool_error *err)
 {
+    size_t memory_used = setup->memory_used, memory_budget = setup->memory_budget;
     struct axis_params ax[3];
     struct pool_stage *s = calloc(1, sizeof *s);
     *out = NULL;
@@ -278,6 +364,7 @@ int stage_create_within(struct pool_stage **out, const struct pool_pass *pass,
     }
     s->selects = mode_selects(pass->mode) || s->indices || s->fractional;
     s->block2 = !s->selects && is_block2(s);
+    choose_vector_kernels(s, setup->simd);
     if (s->selects  ? alloc_selection(s, err)
         : s->block2 ? alloc_block2(s, err)
                     : alloc_buffers(s, err))
@@ -306,9 +393,72 @@ void stage_set_index_sink(struct pool_stage *s, row_sink_fn sink, void *ctx)
 
 size_t stage_memory(const struct pool_stage *s) { return s->bytes; }
 
+bool stage_runs_vector(const struct pool_stage *s) { return s->vector != NULL; }
+
 const struct axis_table *stage_axes(const struct pool_stage *s) { return s->axis; }
 
 static size_t acc_row_elems(const struct pool_stage *s) { return s->out.size[2] * s->out.inner; }
+
+/* Outputs [from, to) of the width's table, for the portable loops around a vector run. */
+static struct axis_table width_part(const struct pool_stage *s, size_t from, size_t to)
+{
+    struct axis_table part = s->axis[AX_W];
+    part.win += from;
+    part.out_len = to - from;
+    return part;
+}
+
+static void combine(const struct pool_stage *s, void *dst, const void *src, size_t n)
+{
+    if (s->vector && s->vector->combine)
+        s->vector->combine(dst, src, n, s->mode);
+    else
+        acc_combine(s->acc, s->mode, dst, src, n);
+}
+
+/* One input row reduced along width: the run by the vector kernel, the windows before and
+ * after it by reduce_row. */
+static void reduce_width(struct pool_stage *s, const void *row)
+{
+    if (!s->width.n) {
+        s->kernels->reduce_row(row, s->reduced, &s->axis[AX_W], &s->reduce);
+        return;
+    }
+    size_t es = acc_size(s->acc), end = s->width.first + s->width.n;
+    struct axis_table before = width_part(s, 0, s->width.first);
+    struct axis_table after = width_part(s, end, s->axis[AX_W].out_len);
+    s->kernels->reduce_row(row, s->reduced, &before, &s->reduce);
+    s->vector->reduce_run((const char *)row + s->width.tap0 * dtype_size(s->in.dtype),
+                          (char *)s->reduced + s->width.first * es, s->width.n, s->width.k,
+                          s->width.s, s->mode);
+    s->kernels->reduce_row(row, (char *)s->reduced + end * es, &after, &s->reduce);
+}
+
+/* finish_row, with the vector kernels where they apply: every max and min, and the run of
+ * float averages that share one divisor. */
+static void finish_width(struct pool_stage *s, const void *acc)
+{
+    const struct vector_kernels *v = s->vector;
+    size_t n = acc_row_elems(s);
+    if (v && (s->mode == MODE_MAX || s->mode == MODE_MIN)) {
+        v->finish_extreme(acc, s->out_row, n);
+        return;
+    }
+    if (!v || !v->finish_average || !s->width.n || !s->width.same_divisor) {
+        s->kernels->finish_row(acc, s->out_row, &s->axis[AX_W], &s->finish);
+        return;
+    }
+    size_t es = acc_size(s->acc), ts = dtype_size(s->out.dtype), end = s->width.first + s->width.n;
+    struct axis_table before = width_part(s, 0, s->width.first);
+    struct axis_table after = width_part(s, end, s->axis[AX_W].out_len);
+    size_t divisor = s->finish.divisor_override ? s->finish.divisor_override
+                                                : s->width.divisor * s->finish.divisor_rest;
+    s->kernels->finish_row(acc, s->out_row, &before, &s->finish);
+    v->finish_average((const char *)acc + s->width.first * es,
+                      (char *)s->out_row + s->width.first * ts, s->width.n, divisor);
+    s->kernels->finish_row((const char *)acc + end * es, (char *)s->out_row + end * ts, &after,
+                           &s->finish);
+}
 
 /* A row of accumulators is complete on every axis: turn it into values and pass it on. */
 static int emit_row(struct pool_stage *s, const void *acc, size_t out_d, size_t out_h,
@@ -316,7 +466,7 @@ static int emit_row(struct pool_stage *s, const void *acc, size_t out_d, size_t 
 {
     s->finish.divisor_rest = axis_window_at(&s->axis[AX_D], out_d).divisor *
                              axis_window_at(&s->axis[AX_H], out_h).divisor;
-    s->kernels->finish_row(acc, s->out_row, &s->axis[AX_W], &s->finish);
+    finish_width(s, acc);
     return s->sink(s->sink_ctx, s->out_row, err);
 }
 
@@ -334,7 +484,7 @@ static int height_row_done(struct pool_stage *s, size_t in_d, size_t out_h, cons
         if (!axis_reads(depth, o, in_d))
             continue;
         char *slab = ring_slot(s->depth_ring, slab_bytes, o, depth->max_live);
-        acc_combine(s->acc, s->mode, slab + out_h * s->acc_row_bytes, acc, acc_row_elems(s));
+        combine(s, slab + out_h * s->acc_row_bytes, acc, acc_row_elems(s));
     }
     if (out_h + 1 < s->out.size[1])
         return 0;
@@ -362,7 +512,10 @@ static int push_block2(struct pool_stage *s, const void *row, struct pool_error 
             memcpy(s->top_row, row, geom_row_elems(&s->in) * dtype_size(s->in.dtype));
         return 0;
     }
-    s->kernels->block2_row(s->top_row, row, s->out_row, s->out.size[2], s->in.inner, s->mode);
+    if (s->select2)
+        s->vector->select2_row(s->top_row, row, s->out_row, s->out.size[2], s->mode);
+    else
+        s->kernels->block2_row(s->top_row, row, s->out_row, s->out.size[2], s->in.inner, s->mode);
     return s->sink(s->sink_ctx, s->out_row, err);
 }
 
@@ -588,7 +741,7 @@ int stage_push(struct pool_stage *s, const void *row, struct pool_error *err)
         return select_push(s, row, err);
     const struct axis_table *height = &s->axis[AX_H];
     size_t in_d = s->row_in_plane / s->in.size[1], in_h = s->row_in_plane % s->in.size[1];
-    s->kernels->reduce_row(row, s->reduced, &s->axis[AX_W], &s->reduce);
+    reduce_width(s, row);
     if (height->identity) {
         if (height_row_done(s, in_d, in_h, s->reduced, err))
             return -1;
@@ -597,9 +750,8 @@ int stage_push(struct pool_stage *s, const void *row, struct pool_error *err)
         axis_readers(height, in_h, &first, &last);
         for (size_t o = first; o <= last && first <= last; o++)
             if (axis_reads(height, o, in_h))
-                acc_combine(s->acc, s->mode,
-                            ring_slot(s->height_ring, s->acc_row_bytes, o, height->max_live),
-                            s->reduced, acc_row_elems(s));
+                combine(s, ring_slot(s->height_ring, s->acc_row_bytes, o, height->max_live),
+                        s->reduced, acc_row_elems(s));
         while (s->next_out_h < height->out_len && axis_ready_at(height, s->next_out_h) <= in_h) {
             void *slot = ring_slot(s->height_ring, s->acc_row_bytes, s->next_out_h,
                                    height->max_live);

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "pass.h"
+#include "simd.h"
 #include "tensor.h"
 #include "window.h"
 
@@ -22,12 +23,18 @@ struct pool_stage;
 
 int stage_create(struct pool_stage **out, const struct pool_pass *pass, const struct row_geom *in,
                  struct pool_error *err);
-/* The same, refusing (before allocating) buffers that do not fit in memory_budget beside
- * memory_used bytes taken before: "the rows its windows span need 3 GiB, more than the
- * memory budget of 1 GiB (--max-memory)". */
-int stage_create_within(struct pool_stage **out, const struct pool_pass *pass,
-                        const struct row_geom *in, size_t memory_used, size_t memory_budget,
-                        struct pool_error *err);
+struct stage_setup {
+    /* Buffers that do not fit in memory_budget beside memory_used bytes taken before are
+     * refused before they are allocated: "the rows its windows span need 3 GiB, more than
+     * the memory budget of 1 GiB (--max-memory)". */
+    size_t memory_used, memory_budget;
+    enum simd_level simd; /* the kernels to run (stage_create: simd_best()) */
+};
+
+/* The same, within a memory budget and with the kernels of a given level. */
+int stage_create_with(struct pool_stage **out, const struct pool_pass *pass,
+                      const struct row_geom *in, const struct stage_setup *setup,
+                      struct pool_error *err);
 const struct row_geom *stage_out_geom(const struct pool_stage *s);
 void stage_set_sink(struct pool_stage *s, row_sink_fn sink, void *ctx);
 /* A pass with return_indices: after each output row, its row of int64 indices (one per
@@ -39,6 +46,8 @@ void stage_set_index_sink(struct pool_stage *s, row_sink_fn sink, void *ctx);
 int stage_push(struct pool_stage *s, const void *row, struct pool_error *err);
 /* The depth, height and width window tables (three entries). */
 const struct axis_table *stage_axes(const struct pool_stage *s);
+/* Whether a vector kernel (vector.h) does any of the stage's work. */
+bool stage_runs_vector(const struct pool_stage *s);
 /* Bytes the stage holds, for the curious (stats, tests of the streaming promise). */
 size_t stage_memory(const struct pool_stage *s);
 void stage_free(struct pool_stage *s);

@@ -77,15 +77,16 @@ int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, s
     f->timed = opt->measure;
     f->tap = opt->tap;
     f->tap_ctx = opt->tap_ctx;
-    if (stage_create_within(&f->stage, pass, in, opt->memory_used,
-                            opt->memory_budget ? opt->memory_budget : SIZE_MAX, err))
+    struct stage_setup limits = {opt->memory_used,
+                                 opt->memory_budget ? opt->memory_budget : SIZE_MAX, opt->simd};
+    if (stage_create_with(&f->stage, pass, in, &limits, err))
         goto fail;
     stage_set_sink(f->stage, pass_output, f);
     const struct row_geom *geom = stage_out_geom(f->stage);
     size_t used = opt->memory_used + stage_memory(f->stage);
     if (opt->shift_letters &&
         shift_probe_create(&f->shift, pass, 1, in, opt->shift_letters, &used,
-                           opt->memory_budget ? opt->memory_budget : SIZE_MAX, err))
+                           opt->memory_budget ? opt->memory_budget : SIZE_MAX, opt->simd, err))
         goto fail;
     f->shift_bytes = used - opt->memory_used - stage_memory(f->stage);
     struct meter_setup setup = {.channels = opt->channels, .peak = opt->peak};

@@ -31,6 +31,7 @@ struct pass_filter_options {
     bool has_alpha;
     /* The stage's buffers must fit in memory_budget beside memory_used (0: no limit). */
     size_t memory_used, memory_budget;
+    enum simd_level simd; /* the stage's kernels */
 };
 
 int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, size_t number,

@@ -10,7 +10,10 @@
 #include "orient_filter.h"
 #include "prefetch.h"
 
-enum { READ_BATCH_ROWS = 16 };
+/* A batch of input rows: at least 16 rows (decoders copy through their own buffers when
+ * asked for one row), and rows enough for 256 KiB, so that narrow rows (a feature map's
+ * 1024 floats) do not cost a hand-over between threads every few kilobytes. */
+enum { READ_BATCH_ROWS = 16, READ_BATCH_BYTES = 256 * 1024 };
 
 /* The last filter's sink: rows leave the pipeline here. */
 static int write_row(void *ctx, const void *row, struct pool_error *err)
@@ -113,8 +116,12 @@ static int add_input_rows(struct pipeline *p, const struct row_geom *in, struct 
 {
     size_t rows = geom_rows_per_plane(in) * in->planes, row_bytes = 0, ahead_bytes = 0;
     bool overflow = __builtin_mul_overflow(geom_row_elems(in), dtype_size(in->dtype), &row_bytes);
-    p->batch_rows = rows < READ_BATCH_ROWS ? rows : READ_BATCH_ROWS;
-    size_t share = p->memory_budget / 4;
+    size_t want = READ_BATCH_ROWS;
+    if (!overflow && row_bytes > 0 && READ_BATCH_BYTES / row_bytes > want)
+        want = READ_BATCH_BYTES / row_bytes;
+    p->batch_rows = rows < want ? rows : want;
+    size_t left = p->memory_budget > p->memory_used ? p->memory_budget - p->memory_used : 0;
+    size_t share = left / 4; /* of what a decoder holding a whole image leaves */
     while (p->batch_rows > 1 && row_bytes * p->batch_rows > share / (1 + PREFETCH_SLOTS))
         p->batch_rows /= 2;
     if (overflow || row_bytes > share / (1 + PREFETCH_SLOTS))
@@ -193,7 +200,7 @@ static int add_shift_probe(struct pipeline *p, const struct pool_pass *passes, s
     if (!f)
         return pool_fail_resource(err, "out of memory");
     if (shift_probe_create(&p->shift, passes, npasses, pass_in, letters, &p->memory_used,
-                           p->memory_budget, err)) {
+                           p->memory_budget, p->simd, err)) {
         free(f);
         return -1;
     }
@@ -339,6 +346,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     p->decode_ahead = !opt->no_decode_ahead;
     p->memory_budget = opt->max_memory ? opt->max_memory : SIZE_MAX;
     p->memory_used = opt->memory_held;
+    p->simd = opt->simd;
     p->filters = calloc(2 * npasses + 9, sizeof *p->filters);
     p->passes = calloc(npasses ? npasses : 1, sizeof *p->passes);
     if (!p->filters || !p->passes)
@@ -367,7 +375,8 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
                                      .tap_codes = opt->linear,
                                      .code_type = in->dtype,
                                      .code_max = code_max,
-                                     .has_alpha = opt->has_alpha};
+                                     .has_alpha = opt->has_alpha,
+                                     .simd = opt->simd};
     if (opt->linear)
         fo.peak = 0; /* linear light is [0, 1]: the input's own range */
     else if (cast_first && !dtype_is_float(in->dtype) && dtype_size(in->dtype) <= 2)

@@ -55,6 +55,7 @@ struct pipeline_options {
      * window rows, a turned image), refused before allocating; 0: no limit. memory_held
      * of it is taken already (the reader's whole image). */
     size_t max_memory, memory_held;
+    enum simd_level simd; /* the kernels the passes run (core/simd.h) */
 };
 
 struct pipeline {
@@ -73,6 +74,7 @@ struct pipeline {
     struct shift_probe *shift;         /* with shift_test */
     bool decode_ahead;                 /* a second thread may read ahead */
     size_t memory_used, memory_budget; /* the row buffers' bytes, while building */
+    enum simd_level simd;
 };
 
 /* Builds the chain for the passes. On failure err names the pass (1-based) and the rule. */

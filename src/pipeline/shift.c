@@ -103,7 +103,7 @@ static int shifted_output(void *ctx, const void *row, struct pool_error *err)
 
 static int chain_init(struct shift_probe *p, struct shifted_chain *c, int axis,
                       const struct pool_pass *passes, size_t *used, size_t budget,
-                      struct pool_error *err)
+                      enum simd_level simd, struct pool_error *err)
 {
     size_t n = p->npasses, plane_rows = p->in.size[1], held = 0;
     bool overflow = __builtin_mul_overflow(p->row_bytes, axis == 0 ? plane_rows + 1 : 2, &held);
@@ -124,7 +124,8 @@ static int chain_init(struct shift_probe *p, struct shifted_chain *c, int axis,
     const struct row_geom *g = &p->in;
     for (size_t k = 0; k < n; k++) {
         struct pool_error why;
-        if (stage_create_within(&c->stages[k], &passes[k], g, *used, budget, &why))
+        struct stage_setup setup = {*used, budget, simd};
+        if (stage_create_with(&c->stages[k], &passes[k], g, &setup, &why))
             return why.kind == ERROR_RESOURCE
                        ? pool_fail_resource(err, "the shift test's copy of pass %zu: %s", k + 1,
                                             why.msg)
@@ -139,7 +140,7 @@ static int chain_init(struct shift_probe *p, struct shifted_chain *c, int axis,
 
 int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes, size_t npasses,
                        const struct row_geom *in, const char *axis_letters, size_t *memory_used,
-                       size_t memory_budget, struct pool_error *err)
+                       size_t memory_budget, enum simd_level simd, struct pool_error *err)
 {
     struct shift_probe *p = calloc(1, sizeof *p);
     *out = NULL;
@@ -169,7 +170,8 @@ int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes,
         goto oom;
     for (int axis = 3 - in->nspatial; axis < 3; axis++) {
         p->letters[p->nchains] = axis_letters[axis - (3 - in->nspatial)];
-        if (chain_init(p, &p->chains[p->nchains++], axis, passes, memory_used, memory_budget, err))
+        if (chain_init(p, &p->chains[p->nchains++], axis, passes, memory_used, memory_budget, simd,
+                       err))
             goto fail;
     }
     *out = p;

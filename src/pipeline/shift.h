@@ -32,7 +32,7 @@ struct shift_figures {
  * beside *memory_used before they are allocated, and added to *memory_used. */
 int shift_probe_create(struct shift_probe **out, const struct pool_pass *passes, size_t npasses,
                        const struct row_geom *in, const char *axis_letters, size_t *memory_used,
-                       size_t memory_budget, struct pool_error *err);
+                       size_t memory_budget, enum simd_level simd, struct pool_error *err);
 /* Pass `pass` (1-based) of the real stack emitted this row. */
 void shift_probe_reference(struct shift_probe *p, size_t pass, const void *row);
 /* The real passes have taken this input row: run the shifted copies one row on. The rows

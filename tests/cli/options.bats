@@ -14,12 +14,37 @@ load helpers
     [[ "$output" == *"-P, --pass SPEC"* ]]
 }
 
-@test "-V and --version print the version" {
+@test "-V and --version print the version and the kernels that run" {
     run "$POOL" -V
     [ "$status" -eq 0 ]
-    [[ "$output" =~ ^pool\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
-    run "$POOL" --version
+    [[ "${lines[0]}" =~ ^pool\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+    [[ "${lines[1]}" =~ ^kernels:\ (baseline|avx2|avx512)\  ]]
+    [ "${#lines[@]}" -eq 2 ]
+    POOL_KERNELS=portable run "$POOL" --version
     [ "$status" -eq 0 ]
+    [[ "${lines[1]}" =~ ^kernels:\ portable\  ]]
+}
+
+@test "POOL_KERNELS: every level this processor runs writes the same bytes; others are refused" {
+    mknpy a.npy 'np.random.default_rng(5).standard_normal((2, 3, 37, 29)).astype(np.float32)'
+    "$PY" -c 'import numpy as np; a = np.load("a.npy"); a[0, 0, 3, 4] = np.nan; a[1, 2, 5, 6] = -0.0; np.save("a.npy", a)'
+    best=$("$POOL" --version | sed -n 's/^kernels: \([a-z0-9]*\).*/\1/p')
+    for spec in "-k 2" "-m avg -k 3 -s 2 -p 1" "-m min -k 3 -s 1 -p 1 --ceil" "-m avg -k 4 -s 2 --no-count-include-pad"; do
+        POOL_KERNELS=portable "$POOL" $spec a.npy -o portable.npy
+        for level in baseline avx2 avx512; do
+            if POOL_KERNELS=$level "$POOL" $spec a.npy -o "$level.npy" 2>err; then
+                cmp portable.npy "$level.npy"
+            else
+                # only a level past the best is refused, as a usage error that says so
+                [ "$level" = avx512 ] || [ "$best" = baseline ]
+                grep -q "^pool: POOL_KERNELS=$level: this processor or build has no $level" err
+            fi
+        done
+    done
+    POOL_KERNELS=sse9 run "$POOL" -k 2 a.npy -o b.npy
+    [ "$status" -eq 2 ]
+    [ "$output" = "pool: POOL_KERNELS=sse9: not one of portable, baseline, avx2, avx512" ]
+    [ ! -e b.npy ]
 }
 
 @test "max 2x2 by default mode, on nchw" {

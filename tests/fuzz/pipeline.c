@@ -34,6 +34,7 @@ static bool parse_line(char *line, struct fuzz_run *run)
     if (!spec || pass_spec_parse(spec, &run->pass, &err) || pass_check(&run->pass, &err))
         return false;
     run->format = FORMAT_NPY;
+    run->po.simd = simd_best();
     for (char *w = strtok_r(NULL, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
         if (!strcmp(w, "linear"))
             run->po.linear = true;
@@ -41,6 +42,8 @@ static bool parse_line(char *line, struct fuzz_run *run)
             run->po.measure = run->po.stack_loss = true;
         else if (!strcmp(w, "shift"))
             run->po.shift_test = true;
+        else if (!strcmp(w, "portable"))
+            run->po.simd = SIMD_PORTABLE;
         else if ((run->format = format_from_name(w)) == FORMAT_UNKNOWN)
             return false;
     }

@@ -123,11 +123,16 @@ static void test_memory_budget(void)
         size_t held = stage_memory(s);
         stage_free(s);
         CHECK(held > 1000 * 3 * 4);
-        CHECK(stage_create_within(&s, &modes[i], &in, 0, held, &err) == 0);
+        CHECK(stage_create_with(&s, &modes[i], &in, &(struct stage_setup){0, held, simd_best()},
+                                &err) == 0);
         stage_free(s);
-        CHECK(stage_create_within(&s, &modes[i], &in, 1, held, &err) == -1 && !s);
+        CHECK(stage_create_with(&s, &modes[i], &in, &(struct stage_setup){1, held, simd_best()},
+                                &err) == -1 &&
+              !s);
         CHECK(strstr(err.msg, "more than the memory budget") != NULL);
-        CHECK(stage_create_within(&s, &modes[i], &in, 0, held - 1, &err) == -1 && !s);
+        CHECK(stage_create_with(&s, &modes[i], &in, &(struct stage_setup){0, held - 1, simd_best()},
+                                &err) == -1 &&
+              !s);
     }
 }
 

@@ -133,7 +133,8 @@ static void test_pass_setup(void)
     window_calls = 0;
     struct shift_probe *probe;
     size_t used = 0;
-    CHECK(shift_probe_create(&probe, passes, 3, &in, "hw", &used, SIZE_MAX, &err) == 0);
+    CHECK(shift_probe_create(&probe, passes, 3, &in, "hw", &used, SIZE_MAX, simd_best(), &err) ==
+          0);
     CHECK(used > 0); /* its stages and rows were weighed */
     CHECK(window_calls < FEW_WINDOWS);
     shift_probe_free(probe);
