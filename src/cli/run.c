@@ -307,7 +307,11 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
                                   .no_decode_ahead = in->s->no_decode_ahead,
                                   .max_memory = reader_max_memory(&o->reader),
                                   .memory_held = in->reader.memory_held,
-                                  .simd = o->kernels};
+                                  .simd = o->kernels,
+                                  /* a batch's workers take a file each; a pipe's rows
+                                   * stream as they come, not a plane at a time */
+                                  .threads = in->s->one_output_each || in->src.size < 0 ? 1
+                                                                                        : o->jobs};
     if (lay_out(in, &geom, err))
         return -1;
     in->turn = po.orient = upright_turn(in, &geom);

@@ -6,6 +6,7 @@
 
 #include "../core/cast.h"
 #include "../core/convert.h"
+#include "crew.h"
 #include "extend.h"
 #include "orient_filter.h"
 #include "prefetch.h"
@@ -19,6 +20,12 @@ enum { READ_BATCH_ROWS = 16, READ_BATCH_BYTES = 256 * 1024 };
 static int write_row(void *ctx, const void *row, struct pool_error *err)
 {
     struct pipeline *p = ctx;
+    if (p->plane_out) { /* a worker's plane: the crew writes it in turn */
+        size_t bytes = geom_row_elems(&p->out) * dtype_size(p->out.dtype);
+        memcpy(p->plane_out + p->plane_used, row, bytes);
+        p->plane_used += bytes;
+        return 0;
+    }
     if (p->writer->ops->write(p->writer, row, geom_row_elems(&p->out), err))
         return pool_blame(err, ERROR_OUTPUT, NULL);
     return 0;
@@ -337,6 +344,62 @@ static int add_pass(struct pipeline *p, const struct pool_pass *given, size_t nu
     return 0;
 }
 
+/* Bytes of one plane; SIZE_MAX past size_t (a declared size, not yet read). */
+static size_t plane_bytes(const struct row_geom *g)
+{
+    size_t bytes = 0;
+    if (__builtin_mul_overflow(geom_rows_per_plane(g), geom_row_elems(g), &bytes) ||
+        __builtin_mul_overflow(bytes, dtype_size(g->dtype), &bytes))
+        return SIZE_MAX;
+    return bytes;
+}
+
+/* A crew holds whole planes: larger ones stream row by row (memory flat in their height,
+ * output from the first rows on), on one thread and the one reading ahead. */
+enum { CREW_PLANE_MAX = 8 << 20 };
+
+/* Whether the planes can go to a crew of threads: a chain that only pools and converts
+ * (what keeps figures, taps or indices sees every plane; fmax numbers its planes), planes
+ * of at most CREW_PLANE_MAX, and each worker's copy of the chain and its two planes
+ * within the budget. */
+static bool crew_fits(const struct pipeline *p, const struct pool_pass *passes, size_t npasses,
+                      const struct pipeline_options *opt)
+{
+    if (opt->threads < 2 || p->in.planes < 2 || !npasses || opt->measure || opt->stack_loss ||
+        opt->estimate_pass || opt->shift_test || opt->tap || opt->index_sink ||
+        !orientation_is_identity(opt->orient) || plane_bytes(&p->in) > CREW_PLANE_MAX)
+        return false;
+    for (size_t i = 0; i < npasses; i++)
+        if (passes[i].mode == MODE_FMAX || passes[i].edge_replicate)
+            return false;
+    size_t planes = 0, chain = 0, need = 0;
+    bool overflow = __builtin_add_overflow(plane_bytes(&p->in), plane_bytes(&p->out), &planes) ||
+                    __builtin_add_overflow(planes, p->memory_used - opt->memory_held, &chain) ||
+                    __builtin_mul_overflow(chain, opt->threads, &need);
+    /* a crew is a speed-up, never a reason to refuse: past a quarter of the budget, none */
+    return !overflow && need <= (p->memory_budget - p->memory_used) / 4;
+}
+
+/* The other workers' chains; a crew that cannot be built leaves the work to this one. */
+static void add_crew(struct pipeline *p, const struct pool_pass *passes, size_t npasses,
+                     const struct row_geom *in, const struct pipeline_options *opt)
+{
+    struct pipeline_options solo = *opt;
+    solo.threads = 1;
+    solo.no_decode_ahead = true;
+    solo.memory_held = 0;
+    size_t n = opt->threads - 1;
+    p->crew = calloc(n, sizeof *p->crew);
+    for (size_t i = 0; p->crew && i < n; i++) {
+        struct pool_error ignored;
+        if (pipeline_build(&p->crew[i], passes, npasses, in, &solo, &ignored)) {
+            pipeline_free(&p->crew[i]);
+            break;
+        }
+        p->ncrew++;
+    }
+}
+
 int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t npasses,
                    const struct row_geom *in, const struct pipeline_options *opt,
                    struct pool_error *err)
@@ -411,6 +474,8 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
         p->filters[i].set_sink(p->filters[i].self, push_to_filter, &p->filters[i + 1]);
     if (p->nfilters)
         p->filters[p->nfilters - 1].set_sink(p->filters[p->nfilters - 1].self, write_row, p);
+    if (crew_fits(p, passes, npasses, opt))
+        add_crew(p, passes, npasses, in, opt);
     return 0;
 }
 
@@ -445,9 +510,48 @@ static int run_prefetched(struct pipeline *p, struct prefetch *ahead, size_t tot
     return rc;
 }
 
+/* crew_work's pool_plane: one plane through a worker's chain into its plane of output. */
+static int pool_plane(void *chain, const void *in, void *out, struct pool_error *err)
+{
+    struct pipeline *p = chain;
+    p->plane_out = out;
+    p->plane_used = 0;
+    int rc = push_batch(p, in, geom_rows_per_plane(&p->in),
+                        geom_row_elems(&p->in) * dtype_size(p->in.dtype), err);
+    p->plane_out = NULL;
+    return rc;
+}
+
+static int run_crew(struct pipeline *p, struct tensor_reader *r, struct tensor_writer *w,
+                    struct pool_error *err)
+{
+    struct crew_work work = {.planes = p->in.planes,
+                             .in_elems = geom_rows_per_plane(&p->in) * geom_row_elems(&p->in),
+                             .in_bytes = plane_bytes(&p->in),
+                             .out_rows = geom_rows_per_plane(&p->out),
+                             .out_row_elems = geom_row_elems(&p->out),
+                             .out_bytes = plane_bytes(&p->out),
+                             .reader = r,
+                             .writer = w,
+                             .pool_plane = pool_plane};
+    void **chains = malloc((p->ncrew + 1) * sizeof *chains);
+    if (!chains)
+        return pool_fail_resource(err, "out of memory");
+    chains[0] = p;
+    for (size_t i = 0; i < p->ncrew; i++)
+        chains[i + 1] = &p->crew[i];
+    int rc = crew_run(&work, chains, p->ncrew + 1, err);
+    free(chains);
+    return rc;
+}
+
 int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writer *w,
                  struct pool_error *err)
 {
+    if (p->ncrew) {
+        p->writer = w;
+        return run_crew(p, r, w, err);
+    }
     size_t row_elems = geom_row_elems(&p->in);
     size_t row_bytes = row_elems * dtype_size(p->in.dtype);
     size_t rows = p->in.planes * geom_rows_per_plane(&p->in);
@@ -470,6 +574,9 @@ int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writ
 
 void pipeline_free(struct pipeline *p)
 {
+    for (size_t i = 0; i < p->ncrew; i++)
+        pipeline_free(&p->crew[i]);
+    free(p->crew);
     for (size_t i = 0; i < p->nfilters; i++)
         p->filters[i].destroy(p->filters[i].self);
     free(p->filters);

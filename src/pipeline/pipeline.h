@@ -56,6 +56,10 @@ struct pipeline_options {
      * of it is taken already (the reader's whole image). */
     size_t max_memory, memory_held;
     enum simd_level simd; /* the kernels the passes run (core/simd.h) */
+    /* Pool the planes of a tensor on this many threads (crew.h), where the chain is plain
+     * pooling and casts (no figures, taps, indices or fmax) and its planes fit in the
+     * budget; 0 or 1: one thread (and the decode-ahead one). */
+    size_t threads;
 };
 
 struct pipeline {
@@ -75,6 +79,10 @@ struct pipeline {
     bool decode_ahead;                 /* a second thread may read ahead */
     size_t memory_used, memory_budget; /* the row buffers' bytes, while building */
     enum simd_level simd;
+    struct pipeline *crew; /* with threads: ncrew more chains, one per worker after this */
+    size_t ncrew;
+    unsigned char *plane_out; /* a worker's plane of output, while it pools one */
+    size_t plane_used;
 };
 
 /* Builds the chain for the passes. On failure err names the pass (1-based) and the rule. */

@@ -24,6 +24,9 @@ from PIL import Image
 import skimage
 
 POOL = os.environ.get("POOL", "pool")
+# options for every pooling run: a crew of 2 threads whatever the processors (the
+# *_portable.sh runs give -j 1)
+POOL_ARGS = os.environ.get("POOL_ORACLE_ARGS", "-j 2").split()
 DATA = os.path.join(os.path.dirname(skimage.__file__), "data")
 failures = []
 tests = 0
@@ -41,7 +44,7 @@ def check(name, ok, detail=""):
 
 
 def pool(args, stdin=None):
-    p = subprocess.run([POOL, *args], input=stdin, capture_output=True)
+    p = subprocess.run([POOL, *POOL_ARGS, *args], input=stdin, capture_output=True)
     if p.returncode != 0:
         raise RuntimeError(f"pool {' '.join(args)}: {p.stderr.decode().strip()}")
     return p.stdout

@@ -24,6 +24,9 @@ import torch
 import torch.nn.functional as F
 
 POOL = os.environ.get("POOL", "pool")
+# options for every pooling run: a crew of 2 threads whatever the processors (the
+# *_portable.sh runs give -j 1)
+POOL_ARGS = os.environ.get("POOL_ORACLE_ARGS", "-j 2").split()
 LAYOUTS = {1: ["l", "cl", "ncl"], 2: ["hw", "chw", "nchw", "hwc", "nhwc"],
            3: ["dhw", "cdhw", "ncdhw"]}
 DTYPES = ["uint8", "int8", "uint16", "int16", "int32", "uint32", "int64", "float32",
@@ -165,7 +168,7 @@ def run_case(case, rng, tmp):
     np.save(src, x)
     if os.path.exists(dst):
         os.unlink(dst)
-    proc = subprocess.run([POOL, "-q", "--layout", case["layout"], *pool_args(case), src,
+    proc = subprocess.run([POOL, *POOL_ARGS, "-q", "--layout", case["layout"], *pool_args(case), src,
                            "-o", dst], capture_output=True, text=True)
     want = reference(x, case)
     if want is None:
@@ -192,7 +195,7 @@ def nearest_matches_torch(rng, tmp):
         x = rng.integers(0, 256, (2, 3, h, w)).astype(np.uint8)
         src, dst = os.path.join(tmp, "t.npy"), os.path.join(tmp, "t_out.npy")
         np.save(src, x)
-        subprocess.run([POOL, "-q", "--layout", "nchw", "-m", "nearest", "-k", str(k), src,
+        subprocess.run([POOL, *POOL_ARGS, "-q", "--layout", "nchw", "-m", "nearest", "-k", str(k), src,
                         "-o", dst], check=True)
         want = F.interpolate(torch.from_numpy(x).float(), size=(h // k, w // k),
                              mode="nearest-exact").numpy().astype(np.uint8)

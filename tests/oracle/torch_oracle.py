@@ -21,6 +21,9 @@ import torch.nn.functional as F
 
 torch.set_num_threads(1)
 POOL = os.environ.get("POOL", "pool")
+# options for every pooling run: a crew of 2 threads whatever the processors (the
+# *_portable.sh runs give -j 1)
+POOL_ARGS = os.environ.get("POOL_ORACLE_ARGS", "-j 2").split()
 # Averages' relative tolerance per element type: its rounding, with room for the order of
 # a float64 sum.
 RTOL = {"float32": 1e-6, "float64": 1e-12}
@@ -270,7 +273,7 @@ def run_case(case, rng, tmp):
     idx = os.path.join(tmp, "idx.npy")
     if os.path.exists(idx):
         os.unlink(idx)
-    cmd = [POOL, "--layout", case["layout"], *pool_args(case), src, "-o", dst]
+    cmd = [POOL, *POOL_ARGS, "--layout", case["layout"], *pool_args(case), src, "-o", dst]
     if case.get("indices"):
         cmd[1:1] = ["--indices", idx]
     if case["mode"] == "fmax":

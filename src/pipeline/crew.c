@@ -1,0 +1,148 @@
+#include "crew.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+struct crew {
+    const struct crew_work *work;
+    pthread_mutex_t lock;
+    pthread_cond_t written; /* next_write moved on, or a worker failed */
+    size_t next_read, next_write;
+    bool failed;
+    struct pool_error err; /* the first failure */
+};
+
+struct worker {
+    struct crew *crew;
+    void *chain;
+    unsigned char *in, *out;
+    pthread_t thread;
+    bool started;
+};
+
+/* Under the lock: the first failure stops everyone. */
+static void fail_locked(struct crew *c, const struct pool_error *why)
+{
+    if (!c->failed)
+        c->err = *why;
+    c->failed = true;
+    pthread_cond_broadcast(&c->written);
+}
+
+/* Takes the next plane and reads it, under the lock (the reader is one stream); SIZE_MAX
+ * when none is left or a worker failed. */
+static size_t read_next_plane(struct worker *w)
+{
+    struct crew *c = w->crew;
+    struct pool_error why = {0};
+    size_t plane = SIZE_MAX;
+    pthread_mutex_lock(&c->lock);
+    if (!c->failed && c->next_read < c->work->planes) {
+        plane = c->next_read++;
+        if (c->work->reader->ops->read(c->work->reader, w->in, c->work->in_elems, &why)) {
+            pool_blame(&why, ERROR_INPUT, NULL);
+            fail_locked(c, &why);
+            plane = SIZE_MAX;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return plane;
+}
+
+/* Waits for the planes before this one to be written, then writes it: only the worker
+ * whose turn it is writes, so the writer needs no lock of its own. */
+static int write_in_turn(struct worker *w, size_t plane)
+{
+    struct crew *c = w->crew;
+    const struct crew_work *k = c->work;
+    pthread_mutex_lock(&c->lock);
+    while (!c->failed && c->next_write != plane)
+        pthread_cond_wait(&c->written, &c->lock);
+    bool stop = c->failed;
+    pthread_mutex_unlock(&c->lock);
+    if (stop)
+        return -1;
+    struct pool_error why = {0};
+    size_t row_bytes = k->out_rows ? k->out_bytes / k->out_rows : 0;
+    int rc = 0;
+    for (size_t r = 0; rc == 0 && r < k->out_rows; r++)
+        rc = k->writer->ops->write(k->writer, w->out + r * row_bytes, k->out_row_elems, &why);
+    pthread_mutex_lock(&c->lock);
+    if (rc) {
+        pool_blame(&why, ERROR_OUTPUT, NULL);
+        fail_locked(c, &why);
+    } else {
+        c->next_write++;
+        pthread_cond_broadcast(&c->written);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+static void *work_planes(void *arg)
+{
+    struct worker *w = arg;
+    struct crew *c = w->crew;
+    for (size_t plane; (plane = read_next_plane(w)) != SIZE_MAX;) {
+        struct pool_error why = {0};
+        if (c->work->pool_plane(w->chain, w->in, w->out, &why)) {
+            pthread_mutex_lock(&c->lock);
+            fail_locked(c, &why);
+            pthread_mutex_unlock(&c->lock);
+            break;
+        }
+        if (write_in_turn(w, plane))
+            break;
+    }
+    return NULL;
+}
+
+int crew_run(const struct crew_work *work, void *const *chains, size_t n, struct pool_error *err)
+{
+    struct crew c = {.work = work};
+    struct worker *workers = calloc(n, sizeof *workers);
+    if (!workers)
+        return pool_fail_resource(err, "out of memory");
+    size_t ready = 0;
+    for (; ready < n; ready++) {
+        struct worker *w = &workers[ready];
+        *w = (struct worker){&c,
+                             chains[ready],
+                             malloc(work->in_bytes ? work->in_bytes : 1),
+                             malloc(work->out_bytes ? work->out_bytes : 1),
+                             0,
+                             false};
+        if (!w->in || !w->out) {
+            free(w->in);
+            free(w->out);
+            break;
+        }
+    }
+    if (ready == 0) {
+        free(workers);
+        return pool_fail_resource(err, "out of memory for a plane of the tensor");
+    }
+    pthread_mutex_init(&c.lock, NULL);
+    pthread_cond_init(&c.written, NULL);
+    /* this thread is worker 0; a thread that cannot be had leaves its planes to the rest */
+    for (size_t i = 1; i < ready; i++)
+        workers[i].started = pthread_create(&workers[i].thread, NULL, work_planes, &workers[i]) ==
+                             0;
+    work_planes(&workers[0]);
+    for (size_t i = 1; i < ready; i++)
+        if (workers[i].started)
+            pthread_join(workers[i].thread, NULL);
+    for (size_t i = 0; i < ready; i++) {
+        free(workers[i].in);
+        free(workers[i].out);
+    }
+    free(workers);
+    pthread_cond_destroy(&c.written);
+    pthread_mutex_destroy(&c.lock);
+    if (c.failed) {
+        *err = c.err;
+        return -1;
+    }
+    return 0;
+}
