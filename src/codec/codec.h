@@ -127,6 +127,11 @@ struct reader_ops {
     /* For streams of several images (PNM), instead of finish: 1 and the next image's header
      * read into shape and meta, 0 at the clean end of the stream, -1 on error. NULL: one image. */
     int (*next)(struct tensor_reader *r, struct pool_error *err);
+    /* Before the first read: the decoder shrinks the image by k on height and width as it
+     * decodes, approximately as an average over k x k blocks (JPEG: libjpeg's DCT scaling,
+     * k = 2, 4 or 8). The shape becomes floor(H/k) x floor(W/k), as the exact pooling's:
+     * the partial last row and column a decoder makes are dropped. NULL: the format cannot. */
+    int (*shrink)(struct tensor_reader *r, unsigned k, struct pool_error *err);
     void (*destroy)(struct tensor_reader *r);
 };
 

@@ -149,6 +149,14 @@ struct jpeg_reader {
     bool failed;  /* libjpeg's state is unusable: nothing more is asked of it */
     bool inverted_cmyk;
     size_t channels, row_bytes;
+    /* Rows handed out: libjpeg's output_height, or one fewer when a shrink drops the
+     * partial last row. */
+    size_t height;
+    /* A shrink that drops a partial last column, or row: libjpeg decodes into these
+     * JPEG_ROWS_PER_CALL rows of its own width (wide_row_bytes), and the rows handed out
+     * are their first row_bytes. NULL: libjpeg decodes straight into the caller's rows. */
+    unsigned char *wide_rows;
+    size_t wide_row_bytes;
     JOCTET *icc; /* found by the header step, handed to meta */
     unsigned icc_len;
     /* The rows step's work: rows_done of rows_wanted rows into out. */
@@ -329,26 +337,37 @@ static void step_start(void *ctx)
     jpeg_start_decompress(&st->cinfo);
 }
 
+/* Up to n rows (at most JPEG_ROWS_PER_CALL) into out, row_bytes apart; how many came. */
+static size_t decode_rows(struct jpeg_reader *st, unsigned char *out, size_t n)
+{
+    JSAMPROW rows[JPEG_ROWS_PER_CALL];
+    for (size_t i = 0; i < n; i++)
+        rows[i] = st->wide_rows ? st->wide_rows + i * st->wide_row_bytes : out + i * st->row_bytes;
+    JDIMENSION got = jpeg_read_scanlines(&st->cinfo, rows, (JDIMENSION)n);
+    if (got == 0)
+        fail_with((j_common_ptr)&st->cinfo, "the JPEG decoder gave no rows");
+    for (size_t i = 0; st->wide_rows && out && i < got; i++)
+        memcpy(out + i * st->row_bytes, rows[i], st->row_bytes);
+    return got;
+}
+
 static void step_read_rows(void *ctx)
 {
     struct jpeg_reader *st = ctx;
-    JSAMPROW rows[JPEG_ROWS_PER_CALL];
     while (st->rows_done < st->rows_wanted) {
         size_t n = st->rows_wanted - st->rows_done;
-        if (n > JPEG_ROWS_PER_CALL)
-            n = JPEG_ROWS_PER_CALL;
-        for (size_t i = 0; i < n; i++)
-            rows[i] = st->out + (st->rows_done + i) * st->row_bytes;
-        JDIMENSION got = jpeg_read_scanlines(&st->cinfo, rows, (JDIMENSION)n);
-        if (got == 0)
-            fail_with((j_common_ptr)&st->cinfo, "the JPEG decoder gave no rows");
-        st->rows_done += got;
+        st->rows_done += decode_rows(st, st->out + st->rows_done * st->row_bytes,
+                                     n < JPEG_ROWS_PER_CALL ? n : JPEG_ROWS_PER_CALL);
     }
 }
 
 static void step_finish(void *ctx)
 {
     struct jpeg_reader *st = ctx;
+    /* A shrink's dropped last row is decoded all the same: the data up to the end of the
+     * image is checked as without a shrink (jpeg_skip_scanlines would not read it). */
+    while (st->cinfo.output_scanline < st->cinfo.output_height)
+        decode_rows(st, NULL, 1);
     jpeg_finish_decompress(&st->cinfo);
 }
 
@@ -465,6 +484,7 @@ int jpeg_codec_read_header(struct tensor_reader *r, struct pool_error *err)
     st->phase = PHASE_START;
     st->channels = (size_t)c->output_components;
     st->row_bytes = (size_t)c->output_width * st->channels;
+    st->height = c->output_height;
     image_set_shape(r, c->output_height, c->output_width, st->channels, DT_U8);
     r->meta.color = meta_color(c->out_color_space);
     return 0;
@@ -485,7 +505,7 @@ static int jpeg_read(struct tensor_reader *r, void *buf, size_t count, struct po
         return pool_fail(err, "asked for %zu elements, not a whole number of %zu-element rows",
                          count, st->row_bytes);
     size_t rows = count / st->row_bytes;
-    size_t left = st->cinfo.output_height - st->cinfo.output_scanline;
+    size_t left = st->height - st->cinfo.output_scanline;
     if (rows > left)
         return pool_fail(err, "asked for %zu rows, only %zu are left", rows, left);
     if (st->phase == PHASE_START) {
@@ -508,9 +528,9 @@ static int jpeg_reader_finish(struct tensor_reader *r, struct pool_error *err)
     struct jpeg_reader *st = r->state;
     if (st->failed)
         return pool_fail(err, "the JPEG decoder failed before");
-    if (st->cinfo.output_scanline < st->cinfo.output_height)
-        return pool_fail(err, "the image was not read to its end (%u of %u rows)",
-                         st->cinfo.output_scanline, st->cinfo.output_height);
+    if (st->cinfo.output_scanline < st->height)
+        return pool_fail(err, "the image was not read to its end (%u of %zu rows)",
+                         st->cinfo.output_scanline, st->height);
     st->phase = PHASE_FINISH;
     if (run_guarded(&st->errors, step_finish, st)) {
         /* every row is out: --lenient keeps them, whatever follows */
@@ -525,6 +545,47 @@ static int jpeg_reader_finish(struct tensor_reader *r, struct pool_error *err)
     return 0;
 }
 
+static void step_scale(void *ctx)
+{
+    struct jpeg_reader *st = ctx;
+    jpeg_calc_output_dimensions(&st->cinfo);
+}
+
+/* libjpeg's DCT scaling (libjpeg.txt, "scale_num/scale_denom"): each 8x8 block's inverse
+ * DCT made at 8/k x 8/k, what Pillow's draft() and vips's shrink-on-load use. Its output is
+ * ceil(W/k) x ceil(H/k), a partial block's last pixel standing for the fewer columns
+ * left: that column and row are decoded and dropped here, so that the shape is the exact
+ * pooling's floor(W/k) x floor(H/k) and the pixels kept are those Pillow's draft() gives. */
+static int jpeg_shrink(struct tensor_reader *r, unsigned k, struct pool_error *err)
+{
+    struct jpeg_reader *st = r->state;
+    j_decompress_ptr c = &st->cinfo;
+    if (k != 2 && k != 4 && k != 8)
+        return pool_fail(err, "the JPEG decoder shrinks by 2, 4 or 8, not %u", k);
+    if (st->phase != PHASE_START || c->scale_denom != 1)
+        return pool_fail(err, "the JPEG decoder can shrink an image once, before its rows");
+    size_t width = c->image_width / k, height = c->image_height / k;
+    if (width == 0 || height == 0)
+        return pool_fail(err, "a %ux%u image has no whole %ux%u block to shrink", c->image_width,
+                         c->image_height, k, k);
+    c->scale_num = 1;
+    c->scale_denom = k;
+    if (run_guarded(&st->errors, step_scale, st))
+        return decode_failed(st, err);
+    st->wide_row_bytes = (size_t)c->output_width * st->channels;
+    st->row_bytes = width * st->channels;
+    st->height = height;
+    if (width < c->output_width || height < c->output_height) {
+        st->wide_rows = malloc(JPEG_ROWS_PER_CALL * st->wide_row_bytes);
+        if (!st->wide_rows)
+            return pool_fail_resource(err, "out of memory");
+        r->memory_held += JPEG_ROWS_PER_CALL * st->wide_row_bytes;
+    }
+    r->shape.dims[0] = height;
+    r->shape.dims[1] = width;
+    return 0;
+}
+
 static void jpeg_reader_destroy(struct tensor_reader *r)
 {
     struct jpeg_reader *st = r->state;
@@ -533,6 +594,7 @@ static void jpeg_reader_destroy(struct tensor_reader *r)
     if (st->created)
         jpeg_destroy_decompress(&st->cinfo);
     free(st->icc);
+    free(st->wide_rows);
     free(st);
     r->state = NULL;
 }
@@ -541,6 +603,7 @@ const struct reader_ops jpeg_reader_ops = {
     .format = FORMAT_JPEG,
     .read = jpeg_read,
     .finish = jpeg_reader_finish,
+    .shrink = jpeg_shrink,
     .destroy = jpeg_reader_destroy,
 };
 

@@ -5,6 +5,9 @@
 #    saves np.asarray(Image.open(f)) beside each as NAME.raw. The unit test decodes each file
 #    and must get exactly those bytes (same libjpeg, ISLOW DCT, fancy upsampling) and the
 #    same ICC profile.
+#  - Shrinking: for each of those files and k = 2, 4, 8, Pillow's draft() decode (libjpeg's
+#    DCT scaling, as --fast) cropped to floor(W/k) x floor(H/k), as NAME_sK.raw: pool's
+#    decode shrunk by k must be exactly that.
 #  - Encoding: the unit test writes pool_NAME.jpg from NAME.src pixels and its own decode of
 #    it; afterwards Pillow must read the file (mode, size, ICC) to exactly the same pixels,
 #    so CMYK polarity agrees both ways. Whether the bytes equal Pillow's own save() with the
@@ -87,12 +90,29 @@ save_for_decode("rgb_icc", rgb, "RGB", quality=90, icc_profile=fake_icc)
 save_for_decode("rgb_big", pattern(700, 1000, 3), "RGB", quality=90)
 save_for_decode("rgb_1x1", pattern(1, 1, 3), "RGB", quality=90)
 save_for_decode("rgb_17x9", pattern(17, 9, 3), "RGB", quality=90)
+save_for_decode("rgb_420_37x59", pattern(37, 59, 3), "RGB", quality=85)
+save_for_decode("rgb_422_45x31", pattern(45, 31, 3), "RGB", quality=85, subsampling=1)
 save_for_decode("gray", gray, "L", quality=90)
 save_for_decode("gray_progressive", gray, "L", quality=90, progressive=True)
 save_for_decode("gray_icc", gray, "L", quality=90, icc_profile=fake_icc[:3000])
 save_for_decode("cmyk", cmyk, "CMYK", quality=90)
 save_for_decode("cmyk_progressive", cmyk, "CMYK", quality=90, progressive=True)
 save_for_decode("cmyk_icc", cmyk, "CMYK", quality=95, icc_profile=fake_icc[:5000])
+
+# The decoder's shrink (--fast): Pillow's draft() decodes with libjpeg's DCT scaling, as
+# pool does; both crop to floor(W/k) x floor(H/k) (Pillow gives the ceiling).
+for line in list(manifest):
+    name, h, w = line.split()[1], int(line.split()[2]), int(line.split()[3])
+    for k in (2, 4, 8):
+        if h < k or w < k:
+            continue
+        with Image.open(os.path.join(out, name + ".jpg")) as im:
+            im.draft(im.mode, (w // k, h // k))
+            assert im.size == ((w + k - 1) // k, (h + k - 1) // k), (name, k, im.size)
+            got = np.asarray(im)[: h // k, : w // k]
+        np.ascontiguousarray(got).tofile(os.path.join(out, "%s_s%d.raw" % (name, k)))
+        c = 1 if got.ndim == 2 else got.shape[2]
+        manifest.append("shrink %s %d %d %d %d" % (name, k, h // k, w // k, c))
 
 # Pixels for pool to encode, and Pillow's own save() of them with the same settings.
 for name, px, mode, color in (("enc_rgb", rgb, "RGB", "rgb"), ("enc_gray", gray, "L", "gray"),

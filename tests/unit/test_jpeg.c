@@ -161,10 +161,12 @@ static int encode(const unsigned char *px, size_t h, size_t w, size_t c,
     return rc;
 }
 
-/* Decodes `rows_per_read` rows at a time; what reader_close does is done here by hand (it
- * lives in codec.c, which needs every format). */
-static int decode_with(const struct bytes *in, const struct reader_options *opt,
-                       size_t rows_per_read, struct image *out, struct pool_error *err)
+/* Decodes `rows_per_read` rows at a time, shrunk by the decoder by `shrink` (1: not);
+ * what reader_close does is done here by hand (it lives in codec.c, which needs every
+ * format). */
+static int decode_shrunk(const struct bytes *in, const struct reader_options *opt,
+                         size_t rows_per_read, unsigned shrink, struct image *out,
+                         struct pool_error *err)
 {
     memset(out, 0, sizeof *out);
     struct byte_source src;
@@ -172,6 +174,8 @@ static int decode_with(const struct bytes *in, const struct reader_options *opt,
         return pool_fail(err, "cannot make a temporary file");
     struct tensor_reader r = {.ops = &jpeg_reader_ops, .src = &src, .opt = opt};
     int rc = jpeg_codec_read_header(&r, err);
+    if (rc == 0 && shrink > 1)
+        rc = r.ops->shrink(&r, shrink, err);
     if (rc == 0) {
         out->height = r.shape.dims[0];
         out->width = r.shape.dims[1];
@@ -194,6 +198,12 @@ static int decode_with(const struct bytes *in, const struct reader_options *opt,
     if (rc)
         image_free(out);
     return rc;
+}
+
+static int decode_with(const struct bytes *in, const struct reader_options *opt,
+                       size_t rows_per_read, struct image *out, struct pool_error *err)
+{
+    return decode_shrunk(in, opt, rows_per_read, 1, out, err);
 }
 
 static int decode_limited(const struct bytes *in, unsigned long long max_pixels,
@@ -581,6 +591,134 @@ static void test_reader_misuse(void)
     free(px);
 }
 
+/* ---- the decoder's shrink (libjpeg's DCT scaling) ---- */
+
+/* The k x k block averages of im, rounded: what avg pooling of kernel = stride = k gives. */
+static unsigned char *box_average(const struct image *im, unsigned k, size_t *h, size_t *w)
+{
+    *h = im->height / k;
+    *w = im->width / k;
+    size_t c = im->channels;
+    unsigned char *out = malloc(*h * *w * c);
+    for (size_t y = 0; out && y < *h; y++)
+        for (size_t x = 0; x < *w; x++)
+            for (size_t ch = 0; ch < c; ch++) {
+                unsigned sum = 0;
+                for (size_t i = 0; i < k; i++)
+                    for (size_t j = 0; j < k; j++)
+                        sum += im->px[((y * k + i) * im->width + x * k + j) * c + ch];
+                out[(y * *w + x) * c + ch] = (unsigned char)((sum + k * k / 2) / (k * k));
+            }
+    return out;
+}
+
+/* Shrunk by 2, 4 and 8, odd sizes: the shape is floor(H/k) x floor(W/k), whatever the rows
+ * read at a time, and the pixels are near the block averages of the full decode. */
+static void check_shrink(const char *what, size_t h, size_t w, size_t c,
+                         const struct encode_options *eo)
+{
+    unsigned char *px = make_pattern(h, w, c);
+    struct bytes file = {0};
+    struct image full = {0};
+    struct pool_error err = {0};
+    struct reader_options opt = {.max_pixels = DEFAULT_MAX_PIXELS};
+    CHECK_EQ_INT(encode(px, h, w, c, eo, 5, &file, &err), 0);
+    CHECK_EQ_INT(decode(&file, &full, &err), 0);
+    for (unsigned k = 2; k <= 8 && full.px; k *= 2) {
+        size_t bh, bw;
+        unsigned char *box = box_average(&full, k, &bh, &bw);
+        for (size_t rows = 1; rows <= 40; rows += 13) {
+            struct image im = {0};
+            int rc = decode_shrunk(&file, &opt, rows, k, &im, &err);
+            if (rc)
+                fprintf(stderr, "%s, shrunk by %u: %s\n", what, k, err.msg);
+            CHECK_EQ_INT(rc, 0);
+            CHECK_EQ_INT(im.height, h / k);
+            CHECK_EQ_INT(im.width, w / k);
+            CHECK_EQ_INT(im.channels, c);
+            if (rc == 0 && box && im.height == bh && im.width == bw) {
+                struct difference d = compare(box, im.px, bh * bw * c);
+                if (d.mean > 2.0)
+                    fprintf(stderr,
+                            "%s, shrunk by %u: mean difference %.3f from the block "
+                            "averages\n",
+                            what, k, d.mean);
+                CHECK(d.mean <= 2.0);
+            }
+            image_free(&im);
+        }
+        free(box);
+    }
+    image_free(&full);
+    free(file.data);
+    free(px);
+}
+
+static void test_shrink(void)
+{
+    struct encode_options eo = {.quality = 95};
+    check_shrink("rgb 37x53", 37, 53, 3, &eo);
+    check_shrink("rgb 64x48", 64, 48, 3, &eo);
+    check_shrink("gray 41x9", 9, 41, 1, &eo);
+    eo.progressive = true;
+    check_shrink("rgb progressive 29x70", 29, 70, 3, &eo);
+    eo.progressive = false;
+    eo.color = COLOR_CMYK;
+    check_shrink("cmyk 23x35", 23, 35, 4, &eo);
+}
+
+/* The shrink is asked once, before the rows, by 2, 4 or 8, of an image with a whole block. */
+static void test_shrink_misuse(void)
+{
+    unsigned char *px = make_pattern(10, 12, 3);
+    struct bytes file = {0};
+    struct pool_error err;
+    struct encode_options eo = {.quality = 90};
+    CHECK_EQ_INT(encode(px, 10, 12, 3, &eo, 10, &file, &err), 0);
+    struct reader_options opt = {.max_pixels = DEFAULT_MAX_PIXELS};
+    struct image im = {0};
+    CHECK_EQ_INT(decode_shrunk(&file, &opt, 3, 3, &im, &err), -1);
+    CHECK(contains(err.msg, "2, 4 or 8, not 3"));
+    CHECK_EQ_INT(decode_shrunk(&file, &opt, 3, 16, &im, &err), -1);
+    struct byte_source src;
+    CHECK_EQ_INT(open_bytes(&src, file.data, file.len), 0);
+    struct tensor_reader r = {.ops = &jpeg_reader_ops, .src = &src, .opt = &opt};
+    CHECK_EQ_INT(jpeg_codec_read_header(&r, &err), 0);
+    CHECK_EQ_INT(r.ops->shrink(&r, 8, &err), 0);
+    CHECK_EQ_INT(r.shape.dims[0], 1);
+    CHECK_EQ_INT(r.shape.dims[1], 1);
+    CHECK_EQ_INT(r.ops->shrink(&r, 2, &err), -1); /* once */
+    unsigned char buf[3];
+    CHECK_EQ_INT(r.ops->read(&r, buf, 3, &err), 0);
+    CHECK_EQ_INT(r.ops->finish(&r, &err), 0);
+    r.ops->destroy(&r);
+    free(r.meta.icc);
+    source_close(&src);
+    CHECK_EQ_INT(open_bytes(&src, file.data, file.len), 0);
+    r = (struct tensor_reader){.ops = &jpeg_reader_ops, .src = &src, .opt = &opt};
+    CHECK_EQ_INT(jpeg_codec_read_header(&r, &err), 0);
+    unsigned char row[12 * 3];
+    CHECK_EQ_INT(r.ops->read(&r, row, sizeof row, &err), 0);
+    CHECK_EQ_INT(r.ops->shrink(&r, 2, &err), -1); /* not after a row */
+    CHECK(contains(err.msg, "before its rows"));
+    r.ops->destroy(&r);
+    free(r.meta.icc);
+    source_close(&src);
+    free(file.data);
+    free(px);
+    /* smaller than a block: nothing whole to shrink */
+    px = make_pattern(5, 9, 1);
+    CHECK_EQ_INT(encode(px, 5, 9, 1, &eo, 5, &file, &err), 0);
+    CHECK_EQ_INT(decode_shrunk(&file, &opt, 3, 8, &im, &err), -1);
+    CHECK(contains(err.msg, "no whole 8x8 block"));
+    CHECK_EQ_INT(decode_shrunk(&file, &opt, 3, 4, &im, &err), 0);
+    CHECK_EQ_INT(im.height, 1);
+    CHECK_EQ_INT(im.width, 2);
+    image_free(&im);
+    free(file.data);
+    free(px);
+}
+
 /* ---- files libjpeg writes in ways our writer does not ---- */
 
 struct libjpeg_file {
@@ -885,6 +1023,45 @@ static void check_pillow_decode(const char *dir, const char *name, size_t h, siz
     free(file.data);
 }
 
+/* "shrink NAME K H W C": pool's decode of NAME.jpg shrunk by K must equal NAME_sK.raw, which
+ * is Pillow's draft() decode of it (libjpeg's DCT scaling) cropped to H x W, floor(H/K) x
+ * floor(W/K), byte for byte. */
+static void check_pillow_shrink(const char *dir, const char *name, unsigned k, size_t h, size_t w,
+                                size_t c)
+{
+    char path[4096], suffix[16];
+    snprintf(path, sizeof path, "%s/%s.jpg", dir, name);
+    snprintf(suffix, sizeof suffix, "_s%u.raw", k);
+    struct bytes file = {0};
+    struct image im = {0};
+    unsigned char *want = NULL;
+    struct pool_error err = {0};
+    struct reader_options opt = {.max_pixels = DEFAULT_MAX_PIXELS};
+    int rc = read_file(path, &file);
+    if (rc == 0)
+        rc = decode_shrunk(&file, &opt, 5, k, &im, &err);
+    if (rc)
+        fprintf(stderr, "%s: cannot decode it shrunk by %u: %s\n", name, k, err.msg);
+    CHECK_EQ_INT(rc, 0);
+    if (rc == 0 && read_raw(dir, name, suffix, h * w * c, &want) == 0) {
+        CHECK_EQ_INT(im.height, h);
+        CHECK_EQ_INT(im.width, w);
+        CHECK_EQ_INT(im.channels, c);
+        bool same_shape = im.height == h && im.width == w && im.channels == c;
+        struct difference d = compare(want, im.px, same_shape ? h * w * c : 0);
+        if (d.max)
+            fprintf(stderr, "%s shrunk by %u: differs from Pillow's draft() by up to %d\n", name, k,
+                    d.max);
+        CHECK_EQ_INT(d.max, 0);
+    } else if (rc == 0) {
+        fprintf(stderr, "%s: no %s%s of %zu bytes\n", name, name, suffix, h * w * c);
+        CHECK(false);
+    }
+    image_free(&im);
+    free(want);
+    free(file.data);
+}
+
 /* "encode NAME H W C COLOR QUALITY PROGRESSIVE": NAME.src is the pixels; pool writes
  * pool_NAME.jpg and its own decode of it, pool_NAME.raw, for the script to hand to Pillow
  * (and to compare with Pillow's own pillow_NAME.jpg). */
@@ -929,8 +1106,12 @@ static void test_pillow_files(const char *dir)
         int a, b;
         int n = sscanf(line, "%15s %127s %zu %zu %zu %15s %d %d", kind, name, &h, &w, &c, color, &a,
                        &b);
+        unsigned k;
+        size_t sh, sw, sc;
         if (n >= 7 && !strcmp(kind, "decode"))
             check_pillow_decode(dir, name, h, w, c, color, a);
+        else if (sscanf(line, "shrink %127s %u %zu %zu %zu", name, &k, &sh, &sw, &sc) == 5)
+            check_pillow_shrink(dir, name, k, sh, sw, sc);
         else if (n == 8 && !strcmp(kind, "encode"))
             write_for_pillow(dir, name, h, w, c, color, a, b);
         else
@@ -953,6 +1134,8 @@ int main(void)
     RUN(test_declared_size());
     RUN(test_not_jpeg());
     RUN(test_reader_misuse());
+    RUN(test_shrink());
+    RUN(test_shrink_misuse());
     const char *dir = getenv("JPEG_FIXTURE_DIR");
     fixture_dir = dir && *dir ? dir : NULL;
     RUN(test_ycck());
