@@ -29,6 +29,7 @@ struct cli_options {
     struct reader_options reader; /* raw shape and dtype, the pixel limit */
     struct writer_options writer; /* PNG level, JPEG quality */
     bool linear;                  /* average 8/16-bit sRGB in linear light */
+    bool fast;                    /* the decoder does pass 1 where it can (cli/fast.h) */
     bool flatten;                 /* drop size-1 axes from .npy output */
     bool no_premultiply;          /* average alpha images channel by channel */
     bool palette_given;           /* --palette: index or expand, not by the passes' modes */

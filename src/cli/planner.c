@@ -7,6 +7,7 @@
 #include "../core/cast.h"
 #include "../core/orient.h"
 #include "../core/plan.h"
+#include "fast.h"
 #include "fit.h"
 #include "inputs.h"
 #include "messages.h"
@@ -62,9 +63,32 @@ static int shape_of_text(const struct cli_options *o, const char *text, struct t
     return give_layout(o, layout_default(shape->ndim), shape, err);
 }
 
-/* A file's header: the shape the passes see, and whether the file is an image. */
-static int shape_of_file(const struct cli_options *o, const char *path, struct tensor_shape *shape,
-                         bool *is_image, struct pool_error *err)
+/* With --fast: whether the decoder does pass 1 (factor), or why not. */
+struct fast_plan {
+    unsigned factor;
+    char why[160];
+};
+
+/* --fast: what a run decides (run.c), on the stored image and pass 1 laid on it. */
+static void plan_fast(const struct cli_options *o, const struct tensor_reader *r,
+                      const struct pool_pass *first, struct fast_plan *fast)
+{
+    struct tensor_shape stored = r->shape;
+    struct pool_error ignored;
+    const char *chosen = stored.ndim == 2 && r->meta.is_image ? "hw" : reader_default_layout(r);
+    struct orientation turn = orientation_of(
+        !o->no_auto_orient && r->meta.is_image && stored.ndim >= 2 ? r->meta.orientation : 1);
+    struct pool_pass laid = orient_pass(first, turn);
+    fast->factor = give_layout(o, chosen, &stored, &ignored)
+                       ? 0
+                       : fast_factor(o, r, &stored, &laid, fast->why, sizeof fast->why);
+}
+
+/* A file's header: the shape the passes see, whether the file is an image, and with --fast
+ * whether its decoder does `first`. */
+static int shape_of_file(const struct cli_options *o, const char *path,
+                         const struct pool_pass *first, struct tensor_shape *shape, bool *is_image,
+                         struct fast_plan *fast, struct pool_error *err)
 {
     struct byte_source src;
     struct tensor_reader r;
@@ -77,6 +101,7 @@ static int shape_of_file(const struct cli_options *o, const char *path, struct t
         const char *chosen = shape->ndim == 2 && r.meta.is_image ? "hw" : reader_default_layout(&r);
         rc = give_layout(o, chosen, shape, err);
         *is_image = r.meta.is_image && !o->layout;
+        plan_fast(o, &r, first, fast);
         reader_close(&r);
     }
     source_close(&src);
@@ -87,6 +112,16 @@ static void print_row(FILE *out, const char *pass, const char *mode, const char 
                       const char *stride, const char *field, const char *coverage)
 {
     fprintf(out, "%-5s %-7s %-24s %-14s %-14s %s\n", pass, mode, shape, stride, field, coverage);
+}
+
+/* --fast: which path the input takes, under its table. */
+static void print_fast(FILE *out, const struct fast_plan *fast)
+{
+    if (fast->factor)
+        fprintf(out, "--fast: the JPEG decoder does pass 1, decoding at 1/%u (DCT scaling)\n",
+                fast->factor);
+    else if (fast->why[0])
+        fprintf(out, "--fast: every pass exact: %s\n", fast->why);
 }
 
 /* What every table shares: the passes (with room for their plans), where tables go, and
@@ -113,9 +148,11 @@ static void hint_channels_last(const struct cli_options *o, const struct tensor_
              "; if the last axis holds channels, give --layout hwc");
 }
 
-/* The table's rows under its header: the input, then each pass. */
+/* The table's rows under its header: the input, then each pass (a pass the decoder does
+ * marked so). */
 static int print_passes(struct plan_run *pr, const char *name, const struct tensor_shape *shape,
-                        bool is_image, const struct row_geom *geom, struct pool_error *err)
+                        bool is_image, const struct row_geom *geom, const struct fast_plan *fast,
+                        struct pool_error *err)
 {
     char text[64], stride[48], field[48], cover[24], number[24];
     shape_describe(shape, is_image, text, sizeof text);
@@ -130,7 +167,8 @@ static int print_passes(struct plan_run *pr, const char *name, const struct tens
         describe_shape(shape, plan->out.size, is_image, text, sizeof text);
         axes_describe(plan->stride, geom, stride, sizeof stride);
         axes_describe(plan->field, geom, field, sizeof field);
-        snprintf(cover, sizeof cover, "%.1f%%", 100 * plan->coverage);
+        snprintf(cover, sizeof cover, "%.1f%%%s", 100 * plan->coverage,
+                 i == 0 && fast->factor ? "  (decoder)" : "");
         snprintf(number, sizeof number, "%zu", i + 1);
         print_row(pr->out, number, mode_name(&pr->passes[i]), text, stride, field, cover);
         for (int w = 0; w < plan->nwarnings && !pr->o->quiet; w++)
@@ -148,9 +186,10 @@ static int plan_one(struct plan_run *pr, const char *input, bool is_text)
     struct tensor_shape shape;
     struct row_geom geom;
     struct pool_error err = {0};
+    struct fast_plan fast = {0};
     bool is_image = false, changed;
     int rc = is_text ? shape_of_text(o, input, &shape, &err)
-                     : shape_of_file(o, input, &shape, &is_image, &err);
+                     : shape_of_file(o, input, &pr->passes[0], &shape, &is_image, &fast, &err);
     if (rc == 0)
         rc = tensor_geom(&shape, &geom, &err);
     if (rc == 0 && o->size_given)
@@ -159,9 +198,11 @@ static int plan_one(struct plan_run *pr, const char *input, bool is_text)
         fprintf(pr->out, "%s%s:\n", pr->printed ? "\n" : "", name);
     pr->printed |= rc == 0;
     if (rc == 0)
-        rc = print_passes(pr, name, &shape, is_image, &geom, &err);
-    if (rc == 0)
+        rc = print_passes(pr, name, &shape, is_image, &geom, &fast, &err);
+    if (rc == 0) {
+        print_fast(pr->out, &fast);
         return 0;
+    }
     say_failure(&err, name);
     return EXIT_FAILURE_DATA;
 }

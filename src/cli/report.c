@@ -269,6 +269,8 @@ struct pass_record {
     struct meter_figures stack; /* the passes so far against the first one's input */
     bool has_shift;
     struct shift_figures shift, stack_shift; /* the pass alone; the passes so far */
+    const char *decoder; /* the format whose decoder did the pass (--fast), or NULL */
+    bool stack_unknown;  /* a decoder did an earlier pass: the stack is not measured */
 };
 
 static void write_json(FILE *out, const struct pass_record *r)
@@ -324,6 +326,10 @@ static void write_json(FILE *out, const struct pass_record *r)
     if (r->has_shift) {
         json_shift(out, "shift", &r->shift);
         json_shift(out, "stack_shift", &r->stack_shift);
+    }
+    if (r->decoder) {
+        fputs(",\"decoder\":", out);
+        json_string(out, r->decoder);
     }
     fputs("}\n", out);
 }
@@ -389,8 +395,15 @@ static void write_text(FILE *out, const struct pass_record *r)
         fprintf(out, "%s (image %zu)\n%-4s %-22s %-*s %-*s %8s %10s %8s %8s %9s\n", r->input,
                 r->image, "pass", "spec", r->dims_width, "in", r->dims_width, "out", "coverage",
                 "rmse", "psnr", "stack", "ms");
+    if (r->decoder) {
+        fprintf(out, "%-4zu %-22s %-*s %-*s %7.1f%%  done by the %s decoder (--fast)\n", r->number,
+                spec, r->dims_width, in, r->dims_width, outs, 100 * r->coverage, r->decoder);
+        return;
+    }
     format_psnr(r->fig.psnr, psnr, sizeof psnr);
     format_psnr(r->stack.psnr, stack, sizeof stack);
+    if (r->stack_unknown)
+        snprintf(stack, sizeof stack, "-");
     fprintf(out, "%-4zu %-22s %-*s %-*s %7.1f%% %10.4g %8s %8s %9.2f\n", r->number, spec,
             r->dims_width, in, r->dims_width, outs, 100 * r->coverage, r->fig.rmse, psnr, stack,
             1e3 * r->seconds);
@@ -467,14 +480,20 @@ static void turn_record(struct pass_record *r)
 }
 
 /* The text table's in and out columns: at least 18, as wide as the widest shape. */
-static int dims_width(const struct tensor_shape *shape, bool is_image, struct pipeline *p)
+static int dims_width(const struct tensor_shape *shape, bool is_image,
+                      const struct decoded_passes *decoded, struct pipeline *p)
 {
     size_t widest = 18;
     char text[64];
-    for (size_t k = 0; k < p->npasses; k++) {
+    for (size_t k = 0; k < p->npasses + (decoded->count > 0); k++) {
         struct pass_record r = {0};
-        pass_shapes(shape, pass_filter_in_geom(p->passes[k]), pass_filter_out_geom(p->passes[k]),
-                    &r);
+        bool by_decoder = decoded->count && k == 0;
+        size_t f = k - (decoded->count > 0);
+        if (by_decoder)
+            pass_shapes(shape, &decoded->in, &p->in, &r);
+        else
+            pass_shapes(shape, pass_filter_in_geom(p->passes[f]),
+                        pass_filter_out_geom(p->passes[f]), &r);
         format_dims(&r.in, is_image, text, sizeof text);
         widest = strlen(text) > widest ? strlen(text) : widest;
         format_dims(&r.out, is_image, text, sizeof text);
@@ -483,29 +502,66 @@ static int dims_width(const struct tensor_shape *shape, bool is_image, struct pi
     return (int)widest;
 }
 
+static void unknown_figures(struct meter_figures *f) { f->mse = f->rmse = f->peak = f->psnr = NAN; }
+
+/* The record of a pass a decoder did: shapes, parameters and coverage. */
+static void write_decoded(struct report *rep, struct pass_record *r,
+                          const struct tensor_shape *shape, const struct decoded_passes *decoded,
+                          const struct pool_pass *pass, size_t count, struct pipeline *p,
+                          bool transposed)
+{
+    struct pass_plan plan;
+    r->nspatial = decoded->in.nspatial;
+    r->decoder = format_name(decoded->format);
+    pass_shapes(shape, &decoded->in, &p->in, r);
+    r->coverage = plan_pass(pass, 0, count, &decoded->in, NULL, &plan, NULL) ? NAN : plan.coverage;
+    r->seconds = NAN;
+    unknown_figures(&r->fig);
+    unknown_figures(&r->stack);
+    if (transposed)
+        turn_record(r);
+    if (rep->text)
+        write_text(rep->out, r);
+    else
+        write_json(rep->out, r);
+}
+
 int report_image(struct report *rep, const char *input, size_t image,
                  const struct tensor_shape *shape, bool is_image, const struct pool_pass *passes,
-                 struct pipeline *p, bool transposed, struct pool_error *err)
+                 const struct decoded_passes *decoded, struct pipeline *p, bool transposed,
+                 struct pool_error *err)
 {
-    int width = rep->text ? dims_width(shape, is_image, p) : 0;
+    int width = rep->text ? dims_width(shape, is_image, decoded, p) : 0;
+    size_t skip = decoded->count, count = skip + p->npasses;
+    struct orientation back = {transposed, 0, 0};
+    for (size_t k = 0; k < skip; k++) {
+        struct pool_pass upright = orient_pass(&passes[k], back);
+        struct pass_record r = {
+            .input = input, .image = image, .number = k + 1, .pass = &upright, .dims_width = width};
+        r.is_image = is_image;
+        write_decoded(rep, &r, shape, decoded, &passes[k], count, p, transposed);
+    }
     for (size_t k = 0; k < p->npasses; k++) {
         struct pass_filter *f = p->passes[k];
         const struct row_geom *in = pass_filter_in_geom(f), *out = pass_filter_out_geom(f);
-        struct pool_pass upright = orient_pass(&passes[k], (struct orientation){transposed, 0, 0});
+        struct pool_pass upright = orient_pass(&passes[skip + k], back);
         struct pass_record r = {.input = input,
                                 .image = image,
-                                .number = k + 1,
+                                .number = skip + k + 1,
                                 .pass = &upright,
                                 .is_image = is_image,
                                 .dims_width = width};
         struct pass_plan plan;
         r.nspatial = in->nspatial;
         pass_shapes(shape, in, out, &r);
-        r.coverage = plan_pass(&passes[k], k, p->npasses, in, NULL, &plan, NULL) ? NAN
-                                                                                 : plan.coverage;
+        r.coverage = plan_pass(&passes[skip + k], skip + k, count, in, NULL, &plan, NULL)
+                         ? NAN
+                         : plan.coverage;
         r.seconds = pass_filter_seconds(f);
         meter_figures(pass_filter_meter(f), &r.fig);
-        struct pass_meter *stack = pipeline_stack_meter(p, k);
+        /* (after a decoded pass, the stack so far would be measured against its output) */
+        struct pass_meter *stack = skip ? NULL : pipeline_stack_meter(p, k);
+        r.stack_unknown = skip > 0;
         if (stack)
             meter_figures(stack, &r.stack);
         else

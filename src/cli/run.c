@@ -11,6 +11,7 @@
 #include "../core/cast.h"
 #include "../core/orient.h"
 #include "../pipeline/pipeline.h"
+#include "fast.h"
 #include "planner.h"
 
 /* Without --stats the PSNR warning reads about this many output rows, spread over the image
@@ -39,8 +40,11 @@ struct input_run {
     struct image_meta meta;
     struct tensor_shape pass_shape;
     struct orientation turn; /* how the image is turned upright (EXIF) */
-    size_t image;            /* 1-based, within the input */
-    size_t loss_pass;        /* the PSNR warning reads the stack up to this pass; 0: none */
+    /* --fast: the passes the decoder did as it decoded (0 or 1, the first), and the image
+     * as stored, before (the reader's shape is after) */
+    struct decoded_passes decoded;
+    size_t image;     /* 1-based, within the input */
+    size_t loss_pass; /* the PSNR warning reads the stack up to this pass; 0: none */
 };
 
 /* The output's format: -f, else the output's extension, else the input's. */
@@ -99,7 +103,8 @@ static int check_output(const struct run_settings *s, const char *path, enum fil
 static size_t loss_warning_pass(const struct input_run *in, const struct row_geom *geom)
 {
     const struct cli_options *o = in->s->opt;
-    if (o->quiet || o->warn_psnr <= 0)
+    /* (with --fast, the image it would compare against was never decoded) */
+    if (o->quiet || o->warn_psnr <= 0 || in->decoded.count)
         return 0;
     bool labels = false;
     for (size_t k = 0; k < in->s->npasses; k++)
@@ -290,6 +295,23 @@ static int derive_image(struct input_run *in, const struct row_geom *geom,
     return 0;
 }
 
+/* --fast: the decoder does the first pass as it decodes, where it can (cli/fast.h); geom
+ * becomes its output's. */
+static int shrink_in_decoder(struct input_run *in, struct row_geom *geom, struct pool_error *err)
+{
+    struct tensor_reader *r = &in->reader;
+    in->decoded.count = 0;
+    unsigned k = fast_factor(in->s->opt, r, &r->shape, &in->passes[0], NULL, 0);
+    if (!k)
+        return 0;
+    in->decoded.in = *geom;
+    in->decoded.format = r->ops->format;
+    if (r->ops->shrink(r, k, err) || tensor_geom(&r->shape, geom, err))
+        return -1;
+    in->decoded.count = 1;
+    return 0;
+}
+
 /* Lays out the reader's current image or tensor and builds the pipeline for it. */
 static int plan_image(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
 {
@@ -318,7 +340,9 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     if (o->indices && !orientation_is_identity(in->turn))
         return pool_fail(err, "--indices point into the image as stored, and its EXIF "
                               "orientation would turn the values: give --no-auto-orient");
-    if (orient_passes(in, in->turn, &geom, err) || derive_image(in, &geom, &po, err))
+    struct row_geom stored = geom;
+    if (orient_passes(in, in->turn, &geom, err) || shrink_in_decoder(in, &geom, err) ||
+        derive_image(in, &geom, &po, err))
         return -1;
     char letters[4] = "";
     for (const char *a = in->reader.shape.layout; *a; a++)
@@ -333,10 +357,11 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     if (o->indices)
         index_file_tap_into(&in->shared->indices, &po);
     pipeline_free(&in->pipe);
-    if (pipeline_build(&in->pipe, in->passes, in->s->npasses, &geom, &po, err))
+    size_t skip = in->decoded.count;
+    if (pipeline_build(&in->pipe, in->passes + skip, in->s->npasses - skip, &geom, &po, err))
         return -1;
     if (!o->quiet && !atomic_exchange(&in->shared->once->plan, true))
-        warn_plan(in, in->turn, &geom);
+        warn_plan(in, in->turn, &stored);
     *out_shape = in->pass_shape;
     tensor_respace(out_shape, in->pipe.out.size);
     out_shape->dtype = in->pipe.out.dtype;
@@ -438,7 +463,7 @@ static int report_pass_figures(struct input_run *in, struct pool_error *err)
         atomic_store(&sh->once->psnr, true);
     bool is_image = in->meta.is_image && !o->layout;
     if (o->stats && report_image(&sh->report, in->name, in->image, &in->pass_shape, is_image,
-                                 in->passes, &in->pipe, in->turn.transpose, err))
+                                 in->passes, &in->decoded, &in->pipe, in->turn.transpose, err))
         return pool_blame(err, ERROR_OUTPUT, o->stats_file ? o->stats_file : "<stderr>");
     return 0;
 }

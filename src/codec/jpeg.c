@@ -382,9 +382,10 @@ static const char *place(const struct jpeg_reader *st, char where[64])
                  c->progressive_mode ? "progressive " : "", c->input_scan_number);
         break;
     case PHASE_ROWS:
-        snprintf(where, 64, "(row %u of %u)",
-                 c->output_scanline < c->output_height ? c->output_scanline + 1 : c->output_height,
-                 c->output_height);
+        /* (a shrink's dropped row is read at finish: rows here are those handed out) */
+        snprintf(where, 64, "(row %zu of %zu)",
+                 c->output_scanline < st->height ? (size_t)c->output_scanline + 1 : st->height,
+                 st->height);
         break;
     case PHASE_FINISH:
     default: snprintf(where, 64, "(after the last row)");

@@ -72,6 +72,11 @@ PY
     each_allocation_fails -m avg -k 2 ../j.jpg -o out.jpg
 }
 
+@test "every allocation fails in turn: a JPEG through --fast, its partial blocks dropped" {
+    each_allocation_fails --fast --no-auto-orient -P avg:4 -P max:2 --stats=s.jsonl ../j.jpg \
+        -o out.jpg
+}
+
 @test "every allocation fails in turn: a PPM" {
     each_allocation_fails -m max -k 2 ../n.ppm -o out.ppm
 }
