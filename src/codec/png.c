@@ -259,7 +259,8 @@ static png_voidp png_reader_malloc(png_structp png, png_alloc_size_t size)
     return p;
 }
 
-static void png_reader_free(png_structp png, png_voidp p)
+/* libpng's frees, reading and writing. */
+static void png_free_hook(png_structp png, png_voidp p)
 {
     (void)png;
     free(p);
@@ -269,7 +270,7 @@ static int create_read_struct(struct png_reader *st, struct pool_error *err)
 {
     st->alloc_max = CHUNK_MALLOC_MAX;
     st->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error,
-                                       on_png_warning, st, png_reader_malloc, png_reader_free);
+                                       on_png_warning, st, png_reader_malloc, png_free_hook);
     if (st->png)
         st->info = png_create_info_struct(st->png);
     if (st->out_of_memory)
@@ -617,12 +618,6 @@ static png_voidp png_writer_malloc(png_structp png, png_alloc_size_t size)
     return p;
 }
 
-static void png_writer_free(png_structp png, png_voidp p)
-{
-    (void)png;
-    free(p);
-}
-
 /*
  * Filters and deflate strategy by zlib level. Measured with zlib 1.2.13 on photos (a 4x
  * upscale of skimage's astronaut, and the astronaut itself): one fixed filter with
@@ -729,7 +724,7 @@ static int png_writer_begin(struct tensor_writer *w, struct pool_error *err)
     st->row_elems = dims.width * dims.channels;
     st->row_bytes = st->row_elems * dtype_size(dims.dtype);
     st->png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &st->msg, on_png_error,
-                                        on_png_warning, st, png_writer_malloc, png_writer_free);
+                                        on_png_warning, st, png_writer_malloc, png_free_hook);
     if (st->png)
         st->info = png_create_info_struct(st->png);
     if (st->out_of_memory)
