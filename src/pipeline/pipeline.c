@@ -358,39 +358,43 @@ static size_t plane_bytes(const struct row_geom *g)
  * output from the first rows on), on one thread and the one reading ahead. */
 enum { CREW_PLANE_MAX = 8 << 20 };
 
-/* Whether the planes can go to a crew of threads: a chain that only pools and converts
- * (what keeps figures, taps or indices sees every plane; fmax numbers its planes), planes
- * of at most CREW_PLANE_MAX, and each worker's copy of the chain and its two planes
- * within the budget. */
-static bool crew_fits(const struct pipeline *p, const struct pool_pass *passes, size_t npasses,
-                      const struct pipeline_options *opt)
+/* How many workers the planes can go to (0: none, one thread): a chain that only pools and
+ * converts (what keeps figures, taps or indices sees every plane; fmax numbers its planes),
+ * planes of at most CREW_PLANE_MAX, no more workers than threads or planes, and only as
+ * many as fit in a quarter of what the budget leaves, each with its copy of the chain and
+ * its two planes. */
+static size_t crew_size(const struct pipeline *p, const struct pool_pass *passes, size_t npasses,
+                        const struct pipeline_options *opt)
 {
     if (opt->threads < 2 || p->in.planes < 2 || !npasses || opt->measure || opt->stack_loss ||
         opt->estimate_pass || opt->shift_test || opt->tap || opt->index_sink ||
         !orientation_is_identity(opt->orient) || plane_bytes(&p->in) > CREW_PLANE_MAX)
-        return false;
+        return 0;
     for (size_t i = 0; i < npasses; i++)
         if (passes[i].mode == MODE_FMAX || passes[i].edge_replicate)
-            return false;
-    size_t planes = 0, chain = 0, need = 0;
-    bool overflow = __builtin_add_overflow(plane_bytes(&p->in), plane_bytes(&p->out), &planes) ||
-                    __builtin_add_overflow(planes, p->memory_used - opt->memory_held, &chain) ||
-                    __builtin_mul_overflow(chain, opt->threads, &need);
-    /* a crew is a speed-up, never a reason to refuse: past a quarter of the budget, none */
-    return !overflow && need <= (p->memory_budget - p->memory_used) / 4;
+            return 0;
+    size_t planes = 0, worker = 0;
+    if (__builtin_add_overflow(plane_bytes(&p->in), plane_bytes(&p->out), &planes) ||
+        __builtin_add_overflow(planes, p->memory_used - opt->memory_held, &worker))
+        return 0;
+    /* a crew is a speed-up, never a reason to refuse: fewer workers where all do not fit */
+    size_t room = (p->memory_budget - p->memory_used) / 4;
+    size_t n = opt->threads < p->in.planes ? opt->threads : p->in.planes;
+    if (worker && room / worker < n)
+        n = room / worker;
+    return n >= 2 ? n : 0;
 }
 
-/* The other workers' chains; a crew that cannot be built leaves the work to this one. */
+/* The other n - 1 workers' chains; a crew that cannot be built leaves the work to this one. */
 static void add_crew(struct pipeline *p, const struct pool_pass *passes, size_t npasses,
-                     const struct row_geom *in, const struct pipeline_options *opt)
+                     const struct row_geom *in, const struct pipeline_options *opt, size_t n)
 {
     struct pipeline_options solo = *opt;
     solo.threads = 1;
     solo.no_decode_ahead = true;
     solo.memory_held = 0;
-    size_t n = opt->threads - 1;
-    p->crew = calloc(n, sizeof *p->crew);
-    for (size_t i = 0; p->crew && i < n; i++) {
+    p->crew = calloc(n - 1, sizeof *p->crew);
+    for (size_t i = 0; p->crew && i < n - 1; i++) {
         struct pool_error ignored;
         if (pipeline_build(&p->crew[i], passes, npasses, in, &solo, &ignored)) {
             pipeline_free(&p->crew[i]);
@@ -474,8 +478,9 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
         p->filters[i].set_sink(p->filters[i].self, push_to_filter, &p->filters[i + 1]);
     if (p->nfilters)
         p->filters[p->nfilters - 1].set_sink(p->filters[p->nfilters - 1].self, write_row, p);
-    if (crew_fits(p, passes, npasses, opt))
-        add_crew(p, passes, npasses, in, opt);
+    size_t workers = crew_size(p, passes, npasses, opt);
+    if (workers)
+        add_crew(p, passes, npasses, in, opt, workers);
     return 0;
 }
 
