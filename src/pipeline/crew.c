@@ -30,34 +30,42 @@ static void fail_locked(struct crew *c, const struct pool_error *why)
     pthread_cond_broadcast(&c->written);
 }
 
-/* Takes the next plane and reads it, under the lock (the reader is one stream); SIZE_MAX
- * when none is left or a worker failed. */
-static size_t read_next_plane(struct worker *w)
+/* The planes in group g: work->group, or fewer for the last. */
+static size_t group_planes(const struct crew_work *k, size_t g)
+{
+    size_t left = k->planes - g * k->group;
+    return left < k->group ? left : k->group;
+}
+
+/* Takes the next group of planes and reads it, under the lock (the reader is one stream);
+ * SIZE_MAX when none is left or a worker failed. */
+static size_t read_next_group(struct worker *w)
 {
     struct crew *c = w->crew;
+    const struct crew_work *k = c->work;
     struct pool_error why = {0};
-    size_t plane = SIZE_MAX;
+    size_t group = SIZE_MAX;
     pthread_mutex_lock(&c->lock);
-    if (!c->failed && c->next_read < c->work->planes) {
-        plane = c->next_read++;
-        if (c->work->reader->ops->read(c->work->reader, w->in, c->work->in_elems, &why)) {
+    if (!c->failed && c->next_read < (k->planes + k->group - 1) / k->group) {
+        group = c->next_read++;
+        if (k->reader->ops->read(k->reader, w->in, group_planes(k, group) * k->in_elems, &why)) {
             pool_blame(&why, ERROR_INPUT, NULL);
             fail_locked(c, &why);
-            plane = SIZE_MAX;
+            group = SIZE_MAX;
         }
     }
     pthread_mutex_unlock(&c->lock);
-    return plane;
+    return group;
 }
 
-/* Waits for the planes before this one to be written, then writes it: only the worker
+/* Waits for the groups before this one to be written, then writes it: only the worker
  * whose turn it is writes, so the writer needs no lock of its own. */
-static int write_in_turn(struct worker *w, size_t plane)
+static int write_in_turn(struct worker *w, size_t group)
 {
     struct crew *c = w->crew;
     const struct crew_work *k = c->work;
     pthread_mutex_lock(&c->lock);
-    while (!c->failed && c->next_write != plane)
+    while (!c->failed && c->next_write != group)
         pthread_cond_wait(&c->written, &c->lock);
     bool stop = c->failed;
     pthread_mutex_unlock(&c->lock);
@@ -65,8 +73,9 @@ static int write_in_turn(struct worker *w, size_t plane)
         return -1;
     struct pool_error why = {0};
     size_t row_bytes = k->out_rows ? k->out_bytes / k->out_rows : 0;
+    size_t rows = group_planes(k, group) * k->out_rows;
     int rc = 0;
-    for (size_t r = 0; rc == 0 && r < k->out_rows; r++)
+    for (size_t r = 0; rc == 0 && r < rows; r++)
         rc = k->writer->ops->write(k->writer, w->out + r * row_bytes, k->out_row_elems, &why);
     pthread_mutex_lock(&c->lock);
     if (rc) {
@@ -84,15 +93,20 @@ static void *work_planes(void *arg)
 {
     struct worker *w = arg;
     struct crew *c = w->crew;
-    for (size_t plane; (plane = read_next_plane(w)) != SIZE_MAX;) {
+    const struct crew_work *k = c->work;
+    for (size_t group; (group = read_next_group(w)) != SIZE_MAX;) {
         struct pool_error why = {0};
-        if (c->work->pool_plane(w->chain, w->in, w->out, &why)) {
+        int rc = 0;
+        for (size_t i = 0; rc == 0 && i < group_planes(k, group); i++)
+            rc = k->pool_plane(w->chain, w->in + i * k->in_bytes, w->out + i * k->out_bytes,
+                               &why);
+        if (rc) {
             pthread_mutex_lock(&c->lock);
             fail_locked(c, &why);
             pthread_mutex_unlock(&c->lock);
             break;
         }
-        if (write_in_turn(w, plane))
+        if (write_in_turn(w, group))
             break;
     }
     return NULL;
@@ -104,13 +118,14 @@ int crew_run(const struct crew_work *work, void *const *chains, size_t n, struct
     struct worker *workers = calloc(n, sizeof *workers);
     if (!workers)
         return pool_fail_resource(err, "out of memory");
-    size_t ready = 0;
+    size_t ready = 0, in_bytes = work->group * work->in_bytes;
+    size_t out_bytes = work->group * work->out_bytes;
     for (; ready < n; ready++) {
         struct worker *w = &workers[ready];
         *w = (struct worker){&c,
                              chains[ready],
-                             malloc(work->in_bytes ? work->in_bytes : 1),
-                             malloc(work->out_bytes ? work->out_bytes : 1),
+                             malloc(in_bytes ? in_bytes : 1),
+                             malloc(out_bytes ? out_bytes : 1),
                              0,
                              false};
         if (!w->in || !w->out) {

@@ -1,9 +1,9 @@
 /*
  * Threads inside one tensor (-j): the planes of an NCHW tensor (its batch and channel
  * planes) pooled at once by several workers, each with its own copy of the chain. One
- * worker at a time reads the next plane whole (the reader is a stream, read in order),
- * pools it into a plane of output, and waits its turn to write it, so the output is the
- * same bytes as one thread's, in the same order.
+ * worker at a time reads the next group of whole planes (the reader is a stream, read in
+ * order), pools them into planes of output, and waits its turn to write them, so the
+ * output is the same bytes as one thread's, in the same order.
  */
 #ifndef POOL_CREW_H
 #define POOL_CREW_H
@@ -14,6 +14,8 @@
 
 struct crew_work {
     size_t planes;                  /* planes in the tensor */
+    size_t group;                   /* planes a worker takes at a time (>= 1): small planes
+                                     * in groups, so that a turn is worth its hand-over */
     size_t in_elems, in_bytes;      /* one plane of input */
     size_t out_rows, out_row_elems; /* one plane of output */
     size_t out_bytes;               /* out_rows rows of out_row_elems elements */
@@ -25,7 +27,8 @@ struct crew_work {
 };
 
 /* Runs the work on n chains (n threads, this one among them; fewer if threads cannot be
- * had). Their buffers, 2 planes each, must have been weighed against the memory budget.
+ * had). Their buffers, 2 groups of planes each, must have been weighed against the memory
+ * budget.
  * A failure says its kind as pipeline_run does: the reader's ERROR_INPUT, the writer's
  * ERROR_OUTPUT; the first one stops every worker. */
 int crew_run(const struct crew_work *work, void *const *chains, size_t n, struct pool_error *err);

@@ -355,15 +355,17 @@ static size_t plane_bytes(const struct row_geom *g)
 }
 
 /* A crew holds whole planes: larger ones stream row by row (memory flat in their height,
- * output from the first rows on), on one thread and the one reading ahead. */
-enum { CREW_PLANE_MAX = 8 << 20 };
+ * output from the first rows on), on one thread and the one reading ahead. Smaller ones
+ * go to a worker in groups of about CREW_GROUP_BYTES (input and output): a turn costs a
+ * hand-over between threads, which a plane of a few rows (1-D, 8x8) does not repay. */
+enum { CREW_PLANE_MAX = 8 << 20, CREW_GROUP_BYTES = 256 * 1024 };
 
 /* How many workers the planes can go to (0: none, one thread): a chain that only pools and
  * converts (what keeps figures, taps or indices sees every plane; fmax numbers its planes),
  * planes of at most CREW_PLANE_MAX, no more workers than threads or planes, and only as
  * many as fit in a quarter of what the budget leaves, each with its copy of the chain and
- * its two planes. */
-static size_t crew_size(const struct pipeline *p, const struct pool_pass *passes, size_t npasses,
+ * its planes, in and out. */
+static size_t crew_size(struct pipeline *p, const struct pool_pass *passes, size_t npasses,
                         const struct pipeline_options *opt)
 {
     if (opt->threads < 2 || p->in.planes < 2 || !npasses || opt->measure || opt->stack_loss ||
@@ -374,15 +376,23 @@ static size_t crew_size(const struct pipeline *p, const struct pool_pass *passes
         if (passes[i].mode == MODE_FMAX || passes[i].edge_replicate)
             return 0;
     size_t planes = 0, worker = 0;
-    if (__builtin_add_overflow(plane_bytes(&p->in), plane_bytes(&p->out), &planes) ||
-        __builtin_add_overflow(planes, p->memory_used - opt->memory_held, &worker))
+    if (__builtin_add_overflow(plane_bytes(&p->in), plane_bytes(&p->out), &planes))
+        return 0;
+    size_t n = opt->threads < p->in.planes ? opt->threads : p->in.planes;
+    /* groups of small planes, still one at least for each worker */
+    size_t group = planes && planes < CREW_GROUP_BYTES ? CREW_GROUP_BYTES / planes : 1;
+    if (group > p->in.planes / n)
+        group = p->in.planes / n;
+    if (__builtin_add_overflow(planes * group, p->memory_used - opt->memory_held, &worker))
         return 0;
     /* a crew is a speed-up, never a reason to refuse: fewer workers where all do not fit */
     size_t room = (p->memory_budget - p->memory_used) / 4;
-    size_t n = opt->threads < p->in.planes ? opt->threads : p->in.planes;
     if (worker && room / worker < n)
         n = room / worker;
-    return n >= 2 ? n : 0;
+    if (n < 2)
+        return 0;
+    p->crew_group = group;
+    return n;
 }
 
 /* The other n - 1 workers' chains; a crew that cannot be built leaves the work to this one. */
@@ -531,6 +541,7 @@ static int run_crew(struct pipeline *p, struct tensor_reader *r, struct tensor_w
                     struct pool_error *err)
 {
     struct crew_work work = {.planes = p->in.planes,
+                             .group = p->crew_group,
                              .in_elems = geom_rows_per_plane(&p->in) * geom_row_elems(&p->in),
                              .in_bytes = plane_bytes(&p->in),
                              .out_rows = geom_rows_per_plane(&p->out),

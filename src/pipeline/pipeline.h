@@ -81,6 +81,7 @@ struct pipeline {
     enum simd_level simd;
     struct pipeline *crew; /* with threads: ncrew more chains, one per worker after this */
     size_t ncrew;
+    size_t crew_group;        /* planes a worker takes at a time */
     unsigned char *plane_out; /* a worker's plane of output, while it pools one */
     size_t plane_used;
 };

@@ -64,3 +64,12 @@ same_for_every_j() {
     same_for_every_j -m fmax -k 2 --output-size 7 --seed 3
     same_for_every_j -m max -k 2 --indices idx.npy
 }
+
+@test "threads: small planes go to the workers in groups, the last group short" {
+    # 3003 planes of one row: a turn per plane cost a hand-over between threads each
+    mknpy t.npy 'np.random.default_rng(8).standard_normal((3, 1001, 37)).astype(np.float32)'
+    same_for_every_j --layout ncl -m avg -k 3 -s 2
+    same_for_every_j --layout ncl -m max -k 2 --output-dtype f64
+    mknpy t.npy 'np.random.default_rng(9).integers(0, 9, (7, 131, 8, 8)).astype(np.uint8)'
+    same_for_every_j -m mode -k 2
+}
