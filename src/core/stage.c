@@ -393,7 +393,10 @@ void stage_set_index_sink(struct pool_stage *s, row_sink_fn sink, void *ctx)
 
 size_t stage_memory(const struct pool_stage *s) { return s->bytes; }
 
-bool stage_runs_vector(const struct pool_stage *s) { return s->vector != NULL; }
+bool stage_runs_vector(const struct pool_stage *s)
+{
+    return s->vector && (s->width.n || s->select2);
+}
 
 const struct axis_table *stage_axes(const struct pool_stage *s) { return s->axis; }
 

@@ -46,7 +46,8 @@ void stage_set_index_sink(struct pool_stage *s, row_sink_fn sink, void *ctx);
 int stage_push(struct pool_stage *s, const void *row, struct pool_error *err);
 /* The depth, height and width window tables (three entries). */
 const struct axis_table *stage_axes(const struct pool_stage *s);
-/* Whether a vector kernel (vector.h) does any of the stage's work. */
+/* Whether a vector kernel (vector.h) does the stage's reduction: a run of windows along
+ * width, or 2x2 mode or median (not only the finishing of max and min). */
 bool stage_runs_vector(const struct pool_stage *s);
 /* Bytes the stage holds, for the curious (stats, tests of the streaming promise). */
 size_t stage_memory(const struct pool_stage *s);

@@ -80,7 +80,7 @@ static void fill(unsigned *seed, enum pool_dtype t, unsigned char *p, size_t n)
     }
 }
 
-/* Counts, over all cases, those where the level took the vector path: a test that would
+/* Counts, over all cases, those where a vector kernel did the reduction: a test that would
  * compare the portable loops with themselves must not pass unnoticed. */
 static size_t vector_cases, all_cases;
 
@@ -164,8 +164,10 @@ int main(void)
         }
         vector_cases = all_cases = 0;
         RUN(test_level((enum simd_level)l));
-        /* most cases are ones the vector kernels take */
-        CHECK(vector_cases * 2 > all_cases);
+        /* a good share of the cases have a vector kernel reduce (a run along width, or
+         * 2x2 mode or median), not only finish max and min: about 1 in 6 (one channel of
+         * 3, widths from 1, shapes it does not take) */
+        CHECK(vector_cases * 8 > all_cases);
         printf("# %s: %zu of %zu cases on the vector path\n", simd_name((enum simd_level)l),
                vector_cases, all_cases);
     }
