@@ -732,6 +732,23 @@ static int check_indices(struct cli_options *o, struct pool_error *err)
     return 0;
 }
 
+/* POOL_KERNELS names the kernels to run (tests run each level); unset or empty: the best
+ * this processor runs. */
+static int kernels_from_environment(enum simd_level *out, struct pool_error *err)
+{
+    const char *name = getenv("POOL_KERNELS");
+    *out = simd_best();
+    if (!name || !*name)
+        return 0;
+    if (!simd_parse(name, out))
+        return pool_fail(err, "POOL_KERNELS=%s: not one of portable, baseline, avx2, avx512", name);
+    if (!simd_available(*out))
+        return pool_fail(
+            err, "POOL_KERNELS=%s: this processor or build has no %s (the best it runs: %s)", name,
+            name, simd_name(simd_best()));
+    return 0;
+}
+
 /* --samples: for one fmax pass (the file is read before the inputs, by main). */
 static int check_samples(const struct cli_options *o, struct pool_error *err)
 {
@@ -759,6 +776,8 @@ static int finish_passes(struct cli_options *o, struct flag_pass *f, bool dtype_
     if (!o->npasses && !o->help && !o->version && !o->from_torch)
         return pool_fail(err, "no pass given: use -k SIZE (and -m MODE), or -P SPEC "
                               "(see pool --help)");
+    if (!o->help && kernels_from_environment(&o->kernels, err)) /* help is help, whatever */
+        return -1;
     if (o->edge && apply_edge(o, err))
         return -1;
     if (o->indices && check_indices(o, err))
@@ -851,23 +870,6 @@ static int bad_option(int short_opt, const char *arg, struct pool_error *err)
     return pool_fail(err, "%s: unknown option (see pool --help)", arg);
 }
 
-/* POOL_KERNELS names the kernels to run (tests run each level); unset or empty: the best
- * this processor runs. */
-static int kernels_from_environment(enum simd_level *out, struct pool_error *err)
-{
-    const char *name = getenv("POOL_KERNELS");
-    *out = simd_best();
-    if (!name || !*name)
-        return 0;
-    if (!simd_parse(name, out))
-        return pool_fail(err, "POOL_KERNELS=%s: not one of portable, baseline, avx2, avx512", name);
-    if (!simd_available(*out))
-        return pool_fail(
-            err, "POOL_KERNELS=%s: this processor or build has no %s (the best it runs: %s)", name,
-            name, simd_name(simd_best()));
-    return 0;
-}
-
 int options_parse(int argc, char **argv, struct cli_options *o, struct pool_error *err)
 {
     struct flag_pass flags;
@@ -885,8 +887,6 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     o->warn_psnr = DEFAULT_WARN_PSNR;
     long processors = sysconf(_SC_NPROCESSORS_ONLN);
     o->jobs = processors < 1 ? 1 : processors > MAX_JOBS ? MAX_JOBS : (size_t)processors;
-    if (kernels_from_environment(&o->kernels, err))
-        return -1;
     opterr = 0;
     optind = 1;
     int c;

@@ -156,9 +156,7 @@ static char *temp_name_for(const char *path)
     return t;
 }
 
-/* A device, FIFO or socket (/dev/null, a named pipe) is written in place: renaming a file
- * over it would replace the device itself. */
-/* Gives an opened file the larger buffer (a smaller one if memory is short). */
+/* Gives an opened file the larger buffer (stdio's own if memory is short). */
 static void buffer_output(struct output_file *o)
 {
     o->buffer = malloc(OUTPUT_BUFFER);
@@ -176,6 +174,8 @@ static int close_output(struct output_file *o)
     return rc;
 }
 
+/* A device, FIFO or socket (/dev/null, a named pipe) is written in place: renaming a file
+ * over it would replace the device itself. */
 static int open_in_place(struct output_file *o, const char *path, struct pool_error *err)
 {
     o->fp = fopen(path, "wb");

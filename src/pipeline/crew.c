@@ -98,8 +98,7 @@ static void *work_planes(void *arg)
         struct pool_error why = {0};
         int rc = 0;
         for (size_t i = 0; rc == 0 && i < group_planes(k, group); i++)
-            rc = k->pool_plane(w->chain, w->in + i * k->in_bytes, w->out + i * k->out_bytes,
-                               &why);
+            rc = k->pool_plane(w->chain, w->in + i * k->in_bytes, w->out + i * k->out_bytes, &why);
         if (rc) {
             pthread_mutex_lock(&c->lock);
             fail_locked(c, &why);
@@ -117,17 +116,14 @@ int crew_run(const struct crew_work *work, void *const *chains, size_t n, struct
     struct crew c = {.work = work};
     struct worker *workers = calloc(n, sizeof *workers);
     if (!workers)
-        return pool_fail_resource(err, "out of memory");
+        return 1;
     size_t ready = 0, in_bytes = work->group * work->in_bytes;
     size_t out_bytes = work->group * work->out_bytes;
     for (; ready < n; ready++) {
         struct worker *w = &workers[ready];
-        *w = (struct worker){&c,
-                             chains[ready],
-                             malloc(in_bytes ? in_bytes : 1),
-                             malloc(out_bytes ? out_bytes : 1),
-                             0,
-                             false};
+        *w = (struct worker){
+            &c, chains[ready], malloc(in_bytes ? in_bytes : 1), malloc(out_bytes ? out_bytes : 1),
+            0,  false};
         if (!w->in || !w->out) {
             free(w->in);
             free(w->out);
@@ -136,7 +132,7 @@ int crew_run(const struct crew_work *work, void *const *chains, size_t n, struct
     }
     if (ready == 0) {
         free(workers);
-        return pool_fail_resource(err, "out of memory for a plane of the tensor");
+        return 1;
     }
     pthread_mutex_init(&c.lock, NULL);
     pthread_cond_init(&c.written, NULL);

@@ -26,11 +26,12 @@ struct crew_work {
     int (*pool_plane)(void *chain, const void *in, void *out, struct pool_error *err);
 };
 
-/* Runs the work on n chains (n threads, this one among them; fewer if threads cannot be
- * had). Their buffers, 2 groups of planes each, must have been weighed against the memory
- * budget.
- * A failure says its kind as pipeline_run does: the reader's ERROR_INPUT, the writer's
- * ERROR_OUTPUT; the first one stops every worker. */
+/* Runs the work on n chains (n threads, this one among them; fewer if threads or buffers
+ * cannot be had). Their buffers, 2 groups of planes each, must have been weighed against
+ * the memory budget. Returns 0; 1 when not one worker's buffers could be had (nothing is
+ * read: the caller pools on one thread); or -1 with err saying its kind as pipeline_run
+ * does (the reader's ERROR_INPUT, the writer's ERROR_OUTPUT), the first failure stopping
+ * every worker. */
 int crew_run(const struct crew_work *work, void *const *chains, size_t n, struct pool_error *err);
 
 #endif

@@ -537,6 +537,7 @@ static int pool_plane(void *chain, const void *in, void *out, struct pool_error 
     return rc;
 }
 
+/* 0, -1 with err, or 1 when the crew cannot start (crew_run): nothing was read. */
 static int run_crew(struct pipeline *p, struct tensor_reader *r, struct tensor_writer *w,
                     struct pool_error *err)
 {
@@ -552,7 +553,7 @@ static int run_crew(struct pipeline *p, struct tensor_reader *r, struct tensor_w
                              .pool_plane = pool_plane};
     void **chains = malloc((p->ncrew + 1) * sizeof *chains);
     if (!chains)
-        return pool_fail_resource(err, "out of memory");
+        return 1;
     chains[0] = p;
     for (size_t i = 0; i < p->ncrew; i++)
         chains[i + 1] = &p->crew[i];
@@ -566,7 +567,10 @@ int pipeline_run(struct pipeline *p, struct tensor_reader *r, struct tensor_writ
 {
     if (p->ncrew) {
         p->writer = w;
-        return run_crew(p, r, w, err);
+        int rc = run_crew(p, r, w, err);
+        if (rc <= 0)
+            return rc;
+        /* (1: no worker's buffers could be had, nothing read) one thread does it all */
     }
     size_t row_elems = geom_row_elems(&p->in);
     size_t row_bytes = row_elems * dtype_size(p->in.dtype);
