@@ -1,5 +1,6 @@
 /* Picks a format's module by name, file extension or magic bytes. */
 #include "codec.h"
+#include "formats.h"
 #include "image.h"
 
 #include <errno.h>

@@ -190,19 +190,4 @@ enum file_format format_sniff(const unsigned char *bytes, size_t n);
 /* A format's usual file extension, without the dot ("png", "jpg"); NULL when unknown. */
 const char *format_extension(enum file_format f);
 
-/* The modules: each has a sniff (magic bytes), a read_header and a pair of ops. */
-extern const struct reader_ops npy_reader_ops, raw_reader_ops, png_reader_ops, jpeg_reader_ops,
-    pnm_reader_ops;
-extern const struct writer_ops npy_writer_ops, npy_stack_writer_ops, raw_writer_ops, png_writer_ops,
-    jpeg_writer_ops, pnm_writer_ops, txt_writer_ops, csv_writer_ops;
-int npy_read_header(struct tensor_reader *r, struct pool_error *err);
-int raw_read_header(struct tensor_reader *r, const struct raw_options *raw, struct pool_error *err);
-int png_read_header(struct tensor_reader *r, struct pool_error *err);
-int jpeg_codec_read_header(struct tensor_reader *r, struct pool_error *err);
-int pnm_read_header(struct tensor_reader *r, struct pool_error *err);
-bool npy_sniff(const unsigned char *bytes, size_t n);
-bool png_sniff(const unsigned char *bytes, size_t n);
-bool jpeg_sniff(const unsigned char *bytes, size_t n);
-bool pnm_sniff(const unsigned char *bytes, size_t n);
-
 #endif

@@ -23,6 +23,7 @@
  * image's coefficients until the end.
  */
 #include "codec.h"
+#include "formats.h"
 #include "exif.h"
 #include "image.h"
 

@@ -6,6 +6,7 @@
  * than 1: their C order is scattered over the whole file, so they are read into memory.
  */
 #include "codec.h"
+#include "formats.h"
 
 #include <errno.h>
 #include <stdint.h>

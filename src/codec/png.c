@@ -21,6 +21,7 @@
  * run_guarded(), the file's only setjmp, which takes a callback and keeps no locals.
  */
 #include "codec.h"
+#include "formats.h"
 #include "exif.h"
 #include "image.h"
 

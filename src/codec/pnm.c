@@ -15,6 +15,7 @@
  * (and CMYK, with ImageMagick's TUPLTYPE CMYK), 16-bit samples big-endian as the specs say.
  */
 #include "codec.h"
+#include "formats.h"
 #include "image.h"
 
 #include <errno.h>

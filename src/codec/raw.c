@@ -4,6 +4,7 @@
  * both on input and output: it is read and written as it is.
  */
 #include "codec.h"
+#include "formats.h"
 
 #include <errno.h>
 #include <stdlib.h>

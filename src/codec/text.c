@@ -8,6 +8,7 @@
  * not read text.
  */
 #include "codec.h"
+#include "formats.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "codec/codec.h"
+#include "codec/formats.h" /* the harnesses call the modules directly */
 
 /* Small budgets, so that one input stays fast: images declaring more pixels are refused by
  * their reader, and tensors or outputs of more elements are not read or pooled. */

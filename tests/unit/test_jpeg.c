@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "codec/codec.h"
+#include "codec/formats.h"
 
 static const struct image_meta no_meta;
 

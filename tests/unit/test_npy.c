@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "codec/codec.h"
+#include "codec/formats.h"
 
 static const struct image_meta no_meta;
 static const struct writer_options no_options;

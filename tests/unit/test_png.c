@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "codec/codec.h"
+#include "codec/formats.h"
 #include "codec/image.h"
 
 /* ---- bytes in memory ---- */

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "codec/codec.h"
+#include "codec/formats.h"
 
 #define MAX_BYTES 16384
 #define MAX_IMAGES 4
