@@ -37,6 +37,9 @@ struct pool_stage {
         size_t first, n, tap0, divisor;
         unsigned k, s;
         bool same_divisor;
+        /* the width's windows before and after the run, for the portable loops (views
+         * of axis[AX_W]'s table: they own nothing) */
+        struct axis_table before, after;
     } width;
 
     size_t row_in_plane;           /* position of the next input row in its plane */
@@ -216,6 +219,15 @@ static int alloc_block2(struct pool_stage *s, struct pool_error *err)
     return 0;
 }
 
+/* Outputs [from, to) of the width's table, for the portable loops around a vector run. */
+static struct axis_table width_part(const struct pool_stage *s, size_t from, size_t to)
+{
+    struct axis_table part = s->axis[AX_W];
+    part.win += from;
+    part.out_len = to - from;
+    return part;
+}
+
 /* The longest run of windows along width that reduce_run takes: k taps, one apart, each s
  * after the last (padding and a partial last window leave the ends to reduce_row). */
 static void find_width_run(struct pool_stage *s)
@@ -252,6 +264,8 @@ static void find_width_run(struct pool_stage *s)
     s->width.same_divisor = true;
     for (size_t o = best; o < best + best_n; o++)
         s->width.same_divisor &= t->win[o].divisor == s->width.divisor;
+    s->width.before = width_part(s, 0, best);
+    s->width.after = width_part(s, best + best_n, t->out_len);
 }
 
 /* 2x2 mode or median of one channel of integers, without padding: block2's path, with the
@@ -402,15 +416,6 @@ const struct axis_table *stage_axes(const struct pool_stage *s) { return s->axis
 
 static size_t acc_row_elems(const struct pool_stage *s) { return s->out.size[2] * s->out.inner; }
 
-/* Outputs [from, to) of the width's table, for the portable loops around a vector run. */
-static struct axis_table width_part(const struct pool_stage *s, size_t from, size_t to)
-{
-    struct axis_table part = s->axis[AX_W];
-    part.win += from;
-    part.out_len = to - from;
-    return part;
-}
-
 static void combine(const struct pool_stage *s, void *dst, const void *src, size_t n)
 {
     if (s->vector && s->vector->combine)
@@ -428,13 +433,11 @@ static void reduce_width(struct pool_stage *s, const void *row)
         return;
     }
     size_t es = acc_size(s->acc), end = s->width.first + s->width.n;
-    struct axis_table before = width_part(s, 0, s->width.first);
-    struct axis_table after = width_part(s, end, s->axis[AX_W].out_len);
-    s->kernels->reduce_row(row, s->reduced, &before, &s->reduce);
+    s->kernels->reduce_row(row, s->reduced, &s->width.before, &s->reduce);
     s->vector->reduce_run((const char *)row + s->width.tap0 * dtype_size(s->in.dtype),
                           (char *)s->reduced + s->width.first * es, s->width.n, s->width.k,
                           s->width.s, s->mode);
-    s->kernels->reduce_row(row, (char *)s->reduced + end * es, &after, &s->reduce);
+    s->kernels->reduce_row(row, (char *)s->reduced + end * es, &s->width.after, &s->reduce);
 }
 
 /* finish_row, with the vector kernels where they apply: every max and min, and the run of
@@ -452,15 +455,13 @@ static void finish_width(struct pool_stage *s, const void *acc)
         return;
     }
     size_t es = acc_size(s->acc), ts = dtype_size(s->out.dtype), end = s->width.first + s->width.n;
-    struct axis_table before = width_part(s, 0, s->width.first);
-    struct axis_table after = width_part(s, end, s->axis[AX_W].out_len);
     size_t divisor = s->finish.divisor_override ? s->finish.divisor_override
                                                 : s->width.divisor * s->finish.divisor_rest;
-    s->kernels->finish_row(acc, s->out_row, &before, &s->finish);
+    s->kernels->finish_row(acc, s->out_row, &s->width.before, &s->finish);
     v->finish_average((const char *)acc + s->width.first * es,
                       (char *)s->out_row + s->width.first * ts, s->width.n, divisor);
-    s->kernels->finish_row((const char *)acc + end * es, (char *)s->out_row + end * ts, &after,
-                           &s->finish);
+    s->kernels->finish_row((const char *)acc + end * es, (char *)s->out_row + end * ts,
+                           &s->width.after, &s->finish);
 }
 
 /* A row of accumulators is complete on every axis: turn it into values and pass it on. */
