@@ -27,12 +27,15 @@ apt_ensure() {
         "${missing[@]}" >/dev/null
 }
 
+# libtiff-dev and libwebp-dev: the TIFF and WebP codecs, which ./configure leaves out when
+# their library is missing (or with --without-tiff, --without-webp).
 BUILD_PACKAGES=(build-essential autoconf automake pkg-config libpng-dev libjpeg-dev libexif-dev
-    zlib1g-dev)
+    zlib1g-dev libtiff-dev libwebp-dev)
 # parallel, openssh-server and openssh-client: tests/cli/remote.bats runs the README's GNU parallel
 # recipe over ssh to its own sshd on a loopback port.
 TEST_PACKAGES=(bats python3 python3-numpy python3-torch python3-pil python3-png python3-skimage valgrind parallel
     openssh-server openssh-client
     bash-completion clang-format  # tests/cli/completion.bats; make check-format
     imagemagick libvips-tools     # tests/cli/geometry.bats: --size and --edge beside the tools they follow
+    libtiff-tools webp            # tests/oracle: TIFF and WebP inputs made by tiffcp and cwebp
     clang)                        # scripts/fuzz: libFuzzer and the sanitizers

@@ -258,8 +258,11 @@ int main(int argc, char **argv)
         return check_stdout(0);
     }
     if (opt.version) {
-        printf("pool %s\nkernels: %s (POOL_KERNELS: portable, baseline, avx2, avx512)\n",
-               PACKAGE_VERSION, simd_name(opt.kernels));
+        char codecs[160];
+        format_describe_codecs(codecs, sizeof codecs);
+        printf("pool %s\ncodecs: %s\nkernels: %s (POOL_KERNELS: portable, baseline, avx2, "
+               "avx512)\n",
+               PACKAGE_VERSION, codecs, simd_name(opt.kernels));
         return check_stdout(0);
     }
     if (opt.from_torch)

@@ -26,6 +26,8 @@ enum {
     OPT_PNG_LEVEL,
     OPT_QUALITY,
     OPT_PROGRESSIVE,
+    OPT_COMPRESSION,
+    OPT_LOSSLESS,
     OPT_MAX_PIXELS,
     OPT_MAX_MEMORY,
     OPT_MAX_SCANS,
@@ -86,6 +88,8 @@ static const struct option long_options[] = {
     {"png-level", required_argument, NULL, OPT_PNG_LEVEL},
     {"quality", required_argument, NULL, OPT_QUALITY},
     {"progressive", no_argument, NULL, OPT_PROGRESSIVE},
+    {"compression", required_argument, NULL, OPT_COMPRESSION},
+    {"lossless", no_argument, NULL, OPT_LOSSLESS},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"max-scans", required_argument, NULL, OPT_MAX_SCANS},
@@ -210,8 +214,10 @@ void options_print_help(FILE *out)
           "      --stack            several inputs into one .npy, along a new leading axis\n"
           "      --no-header        a csv table without its header row\n"
           "      --png-level N      PNG compression 0-9 (default 3)\n"
-          "      --quality N        JPEG quality 1-100 (default 90)\n"
+          "      --quality N        JPEG and WebP quality 1-100 (default 90)\n"
           "      --progressive      progressive JPEG\n"
+          "      --compression C    TIFF: deflate (default), lzw, packbits or none\n"
+          "      --lossless         lossless WebP\n"
           "      --plan SHAPE|FILE  print each pass's output shape, stride, receptive field\n"
           "                         and coverage for a shape (3x224x224) or a file's header,\n"
           "                         and for each FILE argument (images: WIDTHxHEIGHT)\n"
@@ -323,6 +329,25 @@ static int add_spec_pass(struct cli_options *o, const char *arg, struct pool_err
     return 0;
 }
 
+/* --compression: TIFF's, by the names tiffcp's -c takes. */
+static int parse_compression(const char *arg, enum tiff_compression *out, struct pool_error *err)
+{
+    static const struct {
+        const char *name;
+        enum tiff_compression value;
+    } names[] = {{"deflate", TIFF_DEFLATE},
+                 {"zip", TIFF_DEFLATE},
+                 {"lzw", TIFF_LZW},
+                 {"packbits", TIFF_PACKBITS},
+                 {"none", TIFF_NONE}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(arg, names[i].name)) {
+            *out = names[i].value;
+            return 0;
+        }
+    return pool_fail(err, "--compression %s: give deflate, lzw, packbits or none", arg);
+}
+
 static int parse_int_option(const char *flag, const char *arg, long min, long max, int *out,
                             struct pool_error *err)
 {
@@ -417,6 +442,13 @@ static int parse_stats(struct cli_options *o, const char *arg, struct pool_error
     return 0;
 }
 
+static int unknown_format(const char *arg, struct pool_error *err)
+{
+    char names[96];
+    format_list(names, sizeof names, false);
+    return pool_fail(err, "-f %s: unknown format (%s)", arg, names);
+}
+
 static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_pass *f,
                      struct pool_error *err)
 {
@@ -493,9 +525,12 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
         return 0;
     case OPT_PNG_LEVEL:
         return parse_int_option("--png-level", arg, 0, 9, &o->writer.png_level, err);
-    case OPT_QUALITY:
-        return parse_int_option("--quality", arg, 1, 100, &o->writer.jpeg_quality, err);
+    case OPT_QUALITY: return parse_int_option("--quality", arg, 1, 100, &o->writer.quality, err);
     case OPT_PROGRESSIVE: o->writer.jpeg_progressive = true; return 0;
+    case OPT_COMPRESSION:
+        o->compression_given = true;
+        return parse_compression(arg, &o->writer.compression, err);
+    case OPT_LOSSLESS: o->writer.lossless = true; return 0;
     case OPT_MAX_PIXELS: {
         long v;
         if (count_parse(arg, 1, LONG_MAX, &v, &why))
@@ -642,9 +677,7 @@ static int parse_one(int c, const char *arg, struct cli_options *o, struct flag_
     }
     case 'f':
         o->format = format_from_name(arg);
-        if (o->format == FORMAT_UNKNOWN)
-            return pool_fail(err, "-f %s: unknown format (png jpeg pnm npy raw txt csv)", arg);
-        return 0;
+        return o->format == FORMAT_UNKNOWN ? unknown_format(arg, err) : 0;
     case 'q': o->quiet = true; return 0;
     case 'h': o->help = true; return 0;
     case 'V': o->version = true; return 0;
@@ -883,7 +916,7 @@ int options_parse(int argc, char **argv, struct cli_options *o, struct pool_erro
     o->reader.max_memory = DEFAULT_MAX_MEMORY;
     o->reader.max_scans = DEFAULT_MAX_SCANS;
     o->writer.png_level = DEFAULT_PNG_LEVEL;
-    o->writer.jpeg_quality = DEFAULT_JPEG_QUALITY;
+    o->writer.quality = DEFAULT_JPEG_QUALITY;
     o->warn_psnr = DEFAULT_WARN_PSNR;
     long processors = sysconf(_SC_NPROCESSORS_ONLN);
     o->jobs = processors < 1 ? 1 : processors > MAX_JOBS ? MAX_JOBS : (size_t)processors;

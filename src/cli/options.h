@@ -36,7 +36,8 @@ struct cli_options {
     bool no_auto_orient;          /* pool EXIF-rotated images as stored, keep the tag */
     bool output_dtype_given;      /* --output-dtype: the pooled values' element type */
     enum pool_dtype output_dtype;
-    bool depth_given; /* --depth 8|16: the output's sample depth (u8 or u16) */
+    bool compression_given; /* --compression: TIFF's */
+    bool depth_given;       /* --depth 8|16: the output's sample depth (u8 or u16) */
     enum pool_dtype depth;
     bool background_given; /* --background: composite alpha over this colour */
     unsigned char background[3];

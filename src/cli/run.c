@@ -57,9 +57,13 @@ static int choose_format(const struct cli_options *o, const char *path, enum fil
     bool special = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
     if (*out == FORMAT_UNKNOWN && strcmp(path, "-") && !special) {
         *out = format_from_path(path);
+        char extensions[96];
+        format_list(extensions, sizeof extensions, true);
         if (*out == FORMAT_UNKNOWN)
-            return pool_fail(err, "cannot tell the output format from the file name: "
-                                  "use an extension (.png .jpg .pnm .npy .raw) or -f");
+            return pool_fail(err,
+                             "cannot tell the output format from the file name: "
+                             "use an extension (%s) or -f",
+                             extensions);
     }
     if (*out == FORMAT_UNKNOWN)
         *out = input;
@@ -71,15 +75,25 @@ static int check_output(const struct run_settings *s, const char *path, enum fil
                         struct pool_error *err)
 {
     const struct cli_options *o = s->opt;
-    bool text = format == FORMAT_TXT || format == FORMAT_CSV;
+    const struct format_caps *caps = format_caps(format);
+    bool text = caps->table;
+    if (format_check_built_in(format, false, err))
+        return -1;
     if (!strcmp(path, "-") && isatty(STDOUT_FILENO) && !text)
         return pool_fail(err, "refusing to write binary data to a terminal: use -o FILE, a "
                               "pipe, or -f txt");
-    if (o->depth_given && o->depth == DT_U16 && format == FORMAT_JPEG)
-        return pool_fail(err, "--depth 16 asks for 16-bit samples, and JPEG holds 8: write PNG "
-                              "or give --depth 8");
+    if (o->depth_given && o->depth == DT_U16 && caps->image && !format_stores(format, DT_U16))
+        return pool_fail(err,
+                         "--depth 16 asks for 16-bit samples, and %s holds 8: write PNG or "
+                         "TIFF, or give --depth 8",
+                         format_label(format));
     if (o->writer.stack && format != FORMAT_NPY)
         return pool_fail(err, "--stack makes one .npy: give -o FILE.npy or -f npy");
+    if (o->compression_given && format != FORMAT_TIFF)
+        return pool_fail(err, "--compression chooses TIFF's: give -o FILE.tif or -f tiff");
+    if (o->writer.lossless && format != FORMAT_WEBP)
+        return pool_fail(err, "--lossless asks for lossless WebP (PNG, TIFF and PNM are always "
+                              "lossless): give -o FILE.webp or -f webp");
     if (o->writer.no_header && format != FORMAT_CSV)
         return pool_fail(err, "--no-header leaves out a csv table's header: only -f csv has one");
     if (o->writer.stack && !strcmp(path, "-") && lseek(STDOUT_FILENO, 0, SEEK_CUR) < 0)
@@ -89,7 +103,7 @@ static int check_output(const struct run_settings *s, const char *path, enum fil
         return pool_fail(err, "--stack rewrites its header at the end, which a file opened to "
                               "append to (>>) does not allow: use -o FILE");
     bool several = o->ninputs > 1 || o->recursive || o->files_from;
-    if (several && !s->one_output_each && !(text || format == FORMAT_PNM || o->writer.stack))
+    if (several && !s->one_output_each && !(caps->multi_image || o->writer.stack))
         return pool_fail(err, "several inputs go into one csv, txt or PNM output (-f csv, txt "
                               "or pnm) or, with --stack, one .npy; for one output each, give "
                               "-O DIR or an -o template");
@@ -279,7 +293,16 @@ static int derive_image(struct input_run *in, const struct row_geom *geom,
     for (size_t i = 0; i < in->s->npasses; i++)
         in->passes[i].premultiply_alpha = po->has_alpha && !o->no_premultiply;
     enum file_format format = in->shared->output.format;
-    po->rescale = format == FORMAT_PNG || format == FORMAT_JPEG || o->depth_given || po->composite;
+    const struct format_caps *caps = format_caps(format);
+    /* 16-bit samples for a format that holds 8 (JPEG, WebP) go to 8 bits, as --depth 8 */
+    if (!o->depth_given && !o->output_dtype_given && m->is_image && caps->image &&
+        m->color != COLOR_PALETTE && in->reader.shape.dtype == DT_U16 &&
+        !format_stores(format, DT_U16) && format_stores(format, DT_U8)) {
+        po->change_depth = true;
+        po->depth_to = DT_U8;
+    }
+    /* codes below a maxval are stretched for every image format but PNM, which keeps it */
+    po->rescale = (caps->image && !caps->maxval) || po->change_depth || po->composite;
     po->maxval = m->maxval;
     in->pipe_rescaled = po->rescale && m->maxval;
     in->meta = *m;

@@ -249,7 +249,7 @@ static int open_output(struct unpool_job *j, struct pool_error *err)
         f = format_from_path(j->a.output);
     if (f == FORMAT_UNKNOWN)
         f = j->values.reader.ops->format;
-    static const struct writer_options defaults = {.png_level = 3, .jpeg_quality = 90};
+    static const struct writer_options defaults = {.png_level = 3, .quality = 90};
     if (output_open(&j->file, j->a.output, err) ||
         writer_open(&j->writer, f, j->file.fp, &j->out_shape, &j->values.reader.meta, &defaults,
                     err))

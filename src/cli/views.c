@@ -119,16 +119,25 @@ int views_check_inputs(const struct cli_options *o, const struct input_list *l,
     return rc;
 }
 
-/* Images stay images (PNG, or PNM for PNM input to keep its maxval and its several
- * images); tensors, and images the passes turned into something else, go to .npy. */
+/* Can a saved pass of this image be written exactly in format f? */
+static bool stores_exactly(enum file_format f, const struct tensor_reader *r,
+                           const struct row_geom *g)
+{
+    const struct format_caps *c = format_caps(f);
+    return c->image && c->built_in && !c->lossy && format_stores(f, g->dtype) &&
+           g->inner <= c->max_channels && (r->meta.color != COLOR_CMYK || c->cmyk);
+}
+
+/* Images stay images, in their own format where it stores them exactly (PNM keeps its
+ * maxval and its several images, TIFF its floats), else PNG; tensors, and images the
+ * passes turned into something else, go to .npy. */
 static enum file_format saved_format(const struct tensor_reader *r, const struct row_geom *g)
 {
-    /* PNG has no CMYK: such passes stay exact in .npy. */
-    bool image = r->meta.is_image && r->meta.color != COLOR_CMYK && g->planes == 1 &&
-                 g->nspatial == 2 && g->inner <= 4 && (g->dtype == DT_U8 || g->dtype == DT_U16);
-    if (!image)
+    if (!r->meta.is_image || g->planes != 1 || g->nspatial != 2)
         return FORMAT_NPY;
-    return r->ops->format == FORMAT_PNM ? FORMAT_PNM : FORMAT_PNG;
+    if (stores_exactly(r->ops->format, r, g))
+        return r->ops->format;
+    return stores_exactly(FORMAT_PNG, r, g) ? FORMAT_PNG : FORMAT_NPY;
 }
 
 static int make_folder(const char *dir, struct pool_error *err)

@@ -19,8 +19,32 @@ enum file_format {
     FORMAT_PNG,
     FORMAT_JPEG,
     FORMAT_PNM,
+    FORMAT_TIFF, /* optional: configure --without-tiff, or no libtiff */
+    FORMAT_WEBP, /* optional: configure --without-webp, or no libwebp */
     FORMAT_TXT,
     FORMAT_CSV, /* write-only */
+};
+
+/* What a format stores, declared once in codec.c's table (as libvips's savers declare
+ * theirs): the writers check shapes against it and the command line decides conversions
+ * by it, never by a format's name. */
+struct format_caps {
+    bool image;                /* pixels: rows of 1 to max_channels samples, image metadata */
+    bool table;                /* text: a table of numbers (txt, csv) */
+    unsigned dtypes;           /* the element types a writer stores: bit (1u << dtype) each */
+    unsigned max_channels;     /* images: the most channels a pixel has */
+    const char *channel_words; /* for messages, when not every count 1..max_channels fits */
+    bool alpha;                /* an alpha channel (the last) */
+    bool palette;              /* palette images: indices with their colours */
+    bool cmyk;
+    bool multi_image; /* several images (one per input) in one output stream */
+    bool maxval;      /* keeps codes below a largest code (PNM's maxval) unstretched */
+    bool icc, exif;   /* the metadata it carries over from the input */
+    bool lossy;       /* its writer changes the values (JPEG, lossy WebP) */
+    /* The library its codec needs (NULL: none); built_in is false when configure left
+     * the codec out (--without-tiff) or found no library. */
+    const char *library;
+    bool built_in;
 };
 
 /* What a raw input needs from the command line: it has no header. */
@@ -54,12 +78,22 @@ struct reader_options {
 size_t reader_max_memory(const struct reader_options *opt);
 int reader_max_scans(const struct reader_options *opt);
 
+/* TIFF's compressions a writer can use (TIFF 6.0 section 3 and its technical notes). */
+enum tiff_compression {
+    TIFF_DEFLATE, /* the default: Adobe deflate, with the horizontal predictor */
+    TIFF_NONE,
+    TIFF_LZW,
+    TIFF_PACKBITS,
+};
+
 struct writer_options {
-    int png_level;    /* zlib level 0-9 */
-    int jpeg_quality; /* 1-100 */
+    int png_level; /* zlib level 0-9 */
+    int quality;   /* JPEG and lossy WebP: 1-100 */
     bool jpeg_progressive;
     bool no_header; /* csv: no header row */
     bool stack;     /* npy: images stacked along a new leading axis */
+    enum tiff_compression compression;
+    bool lossless; /* WebP: lossless instead of lossy */
 };
 
 /* COLOR_PALETTE: one 8-bit channel of indices into image_meta's palette. */
@@ -189,5 +223,20 @@ const char *format_name(enum file_format f);
 enum file_format format_sniff(const unsigned char *bytes, size_t n);
 /* A format's usual file extension, without the dot ("png", "jpg"); NULL when unknown. */
 const char *format_extension(enum file_format f);
+/* What the format stores (see struct format_caps); every field false or 0 for
+ * FORMAT_UNKNOWN. */
+const struct format_caps *format_caps(enum file_format f);
+bool format_stores(enum file_format f, enum pool_dtype dtype);
+/* The format's name as messages show it: "PNG", "JPEG", "TIFF", ".npy". */
+const char *format_label(enum file_format f);
+/* Fails, naming the library to install, when the format's codec was left out of this
+ * build (reading: for an input in it, else for an output). */
+int format_check_built_in(enum file_format f, bool reading, struct pool_error *err);
+/* Every format's name ("npy raw png ..."), or its usual extension (".npy .raw .png ..."),
+ * separated by spaces into buf. */
+void format_list(char *buf, size_t len, bool extensions);
+/* The codecs that need a library, each with it: "png (libpng), ..., tiff (not built:
+ * libtiff)", into buf. */
+void format_describe_codecs(char *buf, size_t len);
 
 #endif

@@ -26,4 +26,13 @@ bool png_sniff(const unsigned char *bytes, size_t n);
 bool jpeg_sniff(const unsigned char *bytes, size_t n);
 bool pnm_sniff(const unsigned char *bytes, size_t n);
 
+/* The optional codecs (configure --without-tiff, --without-webp): their sniffs are in
+ * codec.c, so a build without them still knows their files. */
+extern const struct reader_ops tiff_reader_ops, webp_reader_ops;
+extern const struct writer_ops tiff_writer_ops, webp_writer_ops;
+int tiff_read_header(struct tensor_reader *r, struct pool_error *err);
+int webp_read_header(struct tensor_reader *r, struct pool_error *err);
+/* The most samples a TIFF pixel may have, read or written (multispectral images). */
+#define TIFF_CHANNELS_MAX 256
+
 #endif

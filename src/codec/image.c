@@ -11,10 +11,20 @@ static size_t axis_size(const struct tensor_shape *s, char axis)
     return p ? s->dims[p - s->layout] : 1;
 }
 
-int image_dims_from_shape(const struct tensor_shape *s, const char *format_label,
-                          size_t max_channels, bool allow_16bit, struct image_dims *out,
-                          struct pool_error *err)
+/* "8-bit", "8- or 16-bit", "8- or 16-bit unsigned integers or 32-bit float". */
+static const char *sample_words(enum file_format f)
 {
+    if (format_stores(f, DT_F32))
+        return "8- or 16-bit unsigned integers or 32-bit float";
+    return format_stores(f, DT_U16) ? "8- or 16-bit unsigned integers" : "8-bit unsigned integers";
+}
+
+int image_dims_from_shape(const struct tensor_shape *s, enum file_format format,
+                          struct image_dims *out, struct pool_error *err)
+{
+    const char *label = format_label(format);
+    size_t max_channels = format_caps(format)->max_channels;
+    bool allow_16bit = format_stores(format, DT_U16);
     bool channels_last = !strcmp(s->layout, "hwc") || !strcmp(s->layout, "nhwc");
     bool plain = !strcmp(s->layout, "hw");
     if (!channels_last && !plain) {
@@ -23,40 +33,44 @@ int image_dims_from_shape(const struct tensor_shape *s, const char *format_label
                              "%s stores channels last, and this tensor's layout is %s: "
                              "write .npy instead, or give --layout %s if its last axis "
                              "holds the channels",
-                             format_label, s->layout,
+                             label, s->layout,
                              s->ndim == 4   ? "nhwc"
                              : s->ndim == 3 ? "hwc"
                                             : "hwc or nhwc");
         return pool_fail(err,
                          "%s stores 2-D images, and this tensor's layout is %s: write "
                          ".npy instead",
-                         format_label, s->layout);
+                         label, s->layout);
     }
     if (axis_size(s, 'n') != 1)
         return pool_fail(err,
                          "%s holds one image, and this tensor has %zu batch items: write "
                          ".npy instead",
-                         format_label, axis_size(s, 'n'));
+                         label, axis_size(s, 'n'));
     if (s->dtype == DT_U16 && !allow_16bit)
         return pool_fail(err,
                          "%s stores 8-bit samples, and this image is 16-bit: give --depth 8 "
                          "(or write PNG, which holds 16)",
-                         format_label);
-    if (s->dtype != DT_U8 && !(allow_16bit && s->dtype == DT_U16))
+                         label);
+    if (!format_stores(format, s->dtype))
         return pool_fail(err,
-                         "%s stores %s unsigned integers, and this tensor is %s: write "
-                         ".npy instead, or give --output-dtype u8%s",
-                         format_label, allow_16bit ? "8- or 16-bit" : "8-bit", dtype_name(s->dtype),
+                         "%s stores %s, and this tensor is %s: write .npy instead, or give "
+                         "--output-dtype u8%s",
+                         label, sample_words(format), dtype_name(s->dtype),
                          allow_16bit ? " (or u16)" : "");
     out->height = axis_size(s, 'h');
     out->width = axis_size(s, 'w');
     out->channels = channels_last ? axis_size(s, 'c') : 1;
     out->dtype = s->dtype;
+    const char *words = format_caps(format)->channel_words;
+    if ((out->channels < 1 || out->channels > max_channels) && words)
+        return pool_fail(err, "%s stores %s channels, and this tensor has %zu: write .npy instead",
+                         label, words, out->channels);
     if (out->channels < 1 || out->channels > max_channels)
         return pool_fail(err,
                          "%s stores 1 to %zu channels, and this tensor has %zu: write .npy "
                          "instead",
-                         format_label, max_channels, out->channels);
+                         label, max_channels, out->channels);
     return 0;
 }
 

@@ -7,15 +7,14 @@
 
 struct image_dims {
     size_t height, width, channels;
-    enum pool_dtype dtype; /* DT_U8 or DT_U16 */
+    enum pool_dtype dtype; /* one the format stores: DT_U8, DT_U16, DT_F32 (TIFF) */
 };
 
-/* Checks that a tensor can be written as an image by `format_label` ("PNG"...): layout hw or
- * hwc (or n..., with one batch item), u8 (or u16 when allow_16bit), 1 to max_channels
- * channels. */
-int image_dims_from_shape(const struct tensor_shape *s, const char *format_label,
-                          size_t max_channels, bool allow_16bit, struct image_dims *out,
-                          struct pool_error *err);
+/* Checks that a tensor can be written as an image in `format` (its format_caps: the
+ * element types and channel counts it stores): layout hw or hwc (or n..., with one batch
+ * item). Else fails saying what to do. */
+int image_dims_from_shape(const struct tensor_shape *s, enum file_format format,
+                          struct image_dims *out, struct pool_error *err);
 
 /* Refuses a declared size over the limit (or that overflows), before anything is allocated. */
 int image_check_pixels(unsigned long long width, unsigned long long height,

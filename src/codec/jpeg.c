@@ -754,9 +754,9 @@ static int check_writer_options(struct jpeg_writer *st, const struct writer_opti
                                 struct pool_error *err)
 {
     /* 0 is an options struct nobody filled: the command line's default. */
-    st->quality = opt->jpeg_quality ? opt->jpeg_quality : JPEG_DEFAULT_QUALITY;
+    st->quality = opt->quality ? opt->quality : JPEG_DEFAULT_QUALITY;
     if (st->quality < 1 || st->quality > 100)
-        return pool_fail(err, "JPEG quality must be 1 to 100, not %d", opt->jpeg_quality);
+        return pool_fail(err, "JPEG quality must be 1 to 100, not %d", opt->quality);
     st->progressive = opt->jpeg_progressive;
     if (st->meta->icc && st->meta->icc_len > JPEG_ICC_MAX)
         return pool_fail(err,
@@ -806,7 +806,7 @@ static int jpeg_begin(struct tensor_writer *w, struct pool_error *err)
 {
     struct image_dims dims;
     /* Any channel count passes here: choose_input_color says what JPEG can hold. */
-    if (image_dims_from_shape(&w->shape, "JPEG", SIZE_MAX, false, &dims, err))
+    if (image_dims_from_shape(&w->shape, FORMAT_JPEG, &dims, err))
         return -1;
     if (w->meta->color == COLOR_PALETTE)
         return pool_fail(err, "a palette image's indices (class ids, say) would not survive "

@@ -703,7 +703,7 @@ static void write_header(png_structp png, void *ctx)
 static int png_writer_begin(struct tensor_writer *w, struct pool_error *err)
 {
     struct image_dims dims;
-    if (image_dims_from_shape(&w->shape, "PNG", 4, true, &dims, err))
+    if (image_dims_from_shape(&w->shape, FORMAT_PNG, &dims, err))
         return -1;
     if (w->meta->color == COLOR_CMYK)
         return pool_fail(err, "PNG has no CMYK colour: write .npy or JPEG instead");

@@ -716,7 +716,7 @@ static int start_image(struct tensor_writer *w, struct pool_error *err)
 {
     struct pnm_writer *st = w->state;
     struct image_dims *d = &st->dims;
-    if (image_dims_from_shape(&w->shape, "PNM", PAM_DEPTH_MAX, true, d, err))
+    if (image_dims_from_shape(&w->shape, FORMAT_PNM, d, err))
         return -1;
     if (d->height == 0 || d->width == 0)
         return pool_fail(err, "cannot write an empty image (%zux%zu)", d->width, d->height);

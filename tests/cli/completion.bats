@@ -117,7 +117,7 @@ setup() {
 }
 
 @test "completion: formats, element types, layouts and stats formats" {
-    expect "pool -f " png jpeg pnm npy raw txt csv
+    expect "pool -f " png jpeg pnm tiff webp npy raw txt csv
     expect "pool --format=p" png pnm
     expect "pool --dtype " u8 i8 u16 i16 u32 i32 u64 i64 f16 f32 f64
     expect "pool --dtype f" f16 f32 f64

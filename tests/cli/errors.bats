@@ -101,7 +101,7 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
     [[ "$output" == "pool: <stdout>: several inputs go into one csv, txt or PNM output"* ]]
     run "$POOL" -k 2 -f gif in.npy
     [ "$status" -eq 2 ]
-    [[ "$output" == "pool: -f gif: unknown format (png jpeg pnm npy raw txt csv)" ]]
+    [[ "$output" == "pool: -f gif: unknown format (npy raw png jpeg pnm tiff webp txt csv)" ]]
     run "$POOL" -k 2 in.npy -o out.xyz
     [ "$status" -eq 2 ]
     [[ "$output" == "pool: out.xyz: cannot tell the output format"* ]]

@@ -14,15 +14,16 @@ load helpers
     [[ "$output" == *"-P, --pass SPEC"* ]]
 }
 
-@test "-V and --version print the version and the kernels that run" {
+@test "-V and --version print the version, the codecs built in and the kernels that run" {
     run "$POOL" -V
     [ "$status" -eq 0 ]
     [[ "${lines[0]}" =~ ^pool\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
-    [[ "${lines[1]}" =~ ^kernels:\ (baseline|avx2|avx512)\  ]]
-    [ "${#lines[@]}" -eq 2 ]
+    [[ "${lines[1]}" =~ ^codecs:\ png\ \(libpng\),\ jpeg\ \(libjpeg\),\ tiff\ \((not\ built:\ )?libtiff\),\ webp\ \((not\ built:\ )?libwebp\)$ ]]
+    [[ "${lines[2]}" =~ ^kernels:\ (baseline|avx2|avx512)\  ]]
+    [ "${#lines[@]}" -eq 3 ]
     POOL_KERNELS=portable run "$POOL" --version
     [ "$status" -eq 0 ]
-    [[ "${lines[1]}" =~ ^kernels:\ portable\  ]]
+    [[ "${lines[2]}" =~ ^kernels:\ portable\  ]]
 }
 
 @test "POOL_KERNELS: every level this processor runs writes the same bytes; others are refused" {

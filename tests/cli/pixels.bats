@@ -159,5 +159,5 @@ im = Image.fromarray(np.array([[0, 1], [2, 1]], np.uint8), "P"); im.putpalette([
     [ "$output" = "pool: g.png: warning: --output-dtype u16 keeps this u8 image's sample values (clamped), so its pixels come out far too dark: --depth 16 rescales samples" ]
     run "$POOL" -m avg -k 2 --depth 16 g.png -o x.jpg
     [ "$status" -eq 2 ]
-    [ "$output" = "pool: x.jpg: --depth 16 asks for 16-bit samples, and JPEG holds 8: write PNG or give --depth 8" ]
+    [ "$output" = "pool: x.jpg: --depth 16 asks for 16-bit samples, and JPEG holds 8: write PNG or TIFF, or give --depth 8" ]
 }

@@ -92,7 +92,7 @@ static void pool_image(struct tensor_reader *r, struct fuzz_run *run, FILE *out)
         struct tensor_shape shape = r->shape;
         tensor_respace(&shape, pipe.out.size);
         shape.dtype = pipe.out.dtype;
-        struct writer_options wo = {.png_level = 1, .jpeg_quality = 90};
+        struct writer_options wo = {.png_level = 1, .quality = 90};
         struct tensor_writer w;
         if (writer_open(&w, run->format, out, &shape, &r->meta, &wo, &err) == 0) {
             if (pipeline_run(&pipe, r, &w, &err) == 0 && w.ops->finish(&w, &err) == 0) {

@@ -145,7 +145,7 @@ static int encode(const unsigned char *px, size_t h, size_t w, size_t c,
     struct image_meta meta = {.is_image = true, .color = eo->color};
     meta.icc = (unsigned char *)eo->icc;
     meta.icc_len = eo->icc_len;
-    struct writer_options opt = {.jpeg_quality = eo->quality, .jpeg_progressive = eo->progressive};
+    struct writer_options opt = {.quality = eo->quality, .jpeg_progressive = eo->progressive};
     struct tensor_writer wr = {.ops = &jpeg_writer_ops, .out = f, .meta = &meta, .opt = &opt};
     set_image_shape(&wr.shape, h, w, c);
     int rc = wr.ops->begin(&wr, err);
@@ -855,7 +855,7 @@ static int begin_with(const struct tensor_shape *s, const struct image_meta *met
                       struct pool_error *err)
 {
     FILE *f = fopen("/dev/null", "wb");
-    struct writer_options opt = {.jpeg_quality = quality};
+    struct writer_options opt = {.quality = quality};
     struct tensor_writer wr = {
         .ops = &jpeg_writer_ops, .out = f, .shape = *s, .meta = meta, .opt = &opt};
     int rc = wr.ops->begin(&wr, err);
@@ -914,7 +914,7 @@ static void test_writer_misuse(void)
 {
     struct pool_error err;
     unsigned char row[10 * 3] = {0};
-    struct writer_options opt = {.jpeg_quality = 90};
+    struct writer_options opt = {.quality = 90};
     struct image_meta meta = {.is_image = true, .color = COLOR_RGB};
 
     /* Too few rows, too many, part of a row. */

@@ -549,7 +549,7 @@ static void test_bad_prefix(void)
     size_t len = make_npy(file, 1, "{}", NULL, 0);
     file[5] = 'Z';
     check_fails(file, len,
-                "unknown format: not a .npy, .png, .jpeg, .pnm file (for raw data "
+                "unknown format: not a .npy, .png, .jpeg, .pnm, .tiff, .webp file (for raw data "
                 "give --shape and --dtype)");
     check_fails(file, 0, "empty input");
     check_fails("\x93NUM", 4, "unknown format");

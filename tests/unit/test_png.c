@@ -166,7 +166,7 @@ static int encode(const struct tensor_shape *shape, const struct image_meta *met
     int rc = w.ops->begin(&w, err);
     if (rc == 0) {
         struct image_dims dims;
-        image_dims_from_shape(shape, "PNG", 4, true, &dims, NULL);
+        image_dims_from_shape(shape, FORMAT_PNG, &dims, NULL);
         size_t row_elems = dims.width * dims.channels;
         size_t row_bytes = row_elems * dtype_size(dims.dtype);
         const unsigned char *p = data;
