@@ -8,8 +8,8 @@ struct convert_stage {
     enum convert_direction dir;
     struct row_geom in, out;
     bool has_alpha;
-    double code_max; /* the largest code: 255, 65535 or a PNM maxval */
-    /* Alpha is carried as code / alpha_scale, a power of two above code_max: sums and
+    double maxval; /* the largest code: 255, 65535 or a PNM maxval */
+    /* Alpha is carried as code / alpha_scale, a power of two above maxval: sums and
      * halves stay exact, so averaged alpha rounds half up as it does without --linear. */
     double alpha_scale;
     unsigned full_max;  /* RESCALE: the type's largest value */
@@ -28,7 +28,7 @@ double linear_to_srgb(double l)
 }
 
 int convert_create(struct convert_stage **out, enum convert_direction dir,
-                   const struct row_geom *in, enum pool_dtype code_type, unsigned code_max,
+                   const struct row_geom *in, enum pool_dtype code_type, unsigned maxval,
                    bool has_alpha, struct pool_error *err)
 {
     *out = NULL;
@@ -43,16 +43,16 @@ int convert_create(struct convert_stage **out, enum convert_direction dir,
     c->out.dtype = dir == SRGB_TO_LINEAR ? DT_F64 : code_type;
     c->has_alpha = has_alpha && in->inner >= 2;
     c->full_max = code_type == DT_U8 ? 255 : 65535;
-    c->code_max = code_max ? code_max : c->full_max;
+    c->maxval = maxval ? maxval : c->full_max;
     c->alpha_scale = 1;
-    while (c->alpha_scale <= c->code_max)
+    while (c->alpha_scale <= c->maxval)
         c->alpha_scale *= 2;
     c->out_row = malloc(geom_row_elems(&c->out) * dtype_size(c->out.dtype));
     if (dir == SRGB_TO_LINEAR) {
-        size_t codes = (size_t)c->code_max + 1;
+        size_t codes = (size_t)c->maxval + 1;
         c->decode_lut = malloc(codes * sizeof *c->decode_lut);
         for (size_t i = 0; c->decode_lut && i < codes; i++)
-            c->decode_lut[i] = srgb_to_linear((double)i / c->code_max);
+            c->decode_lut[i] = srgb_to_linear((double)i / c->maxval);
     }
     if (!c->out_row || (dir == SRGB_TO_LINEAR && !c->decode_lut)) {
         convert_free(c);
@@ -91,15 +91,15 @@ static unsigned encode_value(const struct convert_stage *c, double v, bool alpha
                         : floor(linear_to_srgb(v < 0   ? 0
                                                : v > 1 ? 1
                                                        : v) *
-                                    c->code_max +
+                                    c->maxval +
                                 0.5);
-    return code < 0 ? 0 : code > c->code_max ? (unsigned)c->code_max : (unsigned)code;
+    return code < 0 ? 0 : code > c->maxval ? (unsigned)c->maxval : (unsigned)code;
 }
 
 /* v * full / maxval, rounded half up, in integers. */
-void rescale_codes(enum pool_dtype t, const void *row, void *dst, size_t n, unsigned code_max)
+void rescale_codes(enum pool_dtype t, const void *row, void *dst, size_t n, unsigned maxval)
 {
-    uint64_t max = code_max, full = t == DT_U8 ? 255 : 65535;
+    uint64_t max = maxval, full = t == DT_U8 ? 255 : 65535;
     for (size_t i = 0; i < n; i++) {
         uint64_t v = t == DT_U8 ? ((const uint8_t *)row)[i] : ((const uint16_t *)row)[i];
         uint64_t scaled = (2 * v * full + max) / (2 * max);
@@ -116,7 +116,7 @@ int convert_push(struct convert_stage *c, const void *row, struct pool_error *er
 {
     size_t n = geom_row_elems(&c->in);
     if (c->dir == RESCALE) {
-        rescale_codes(c->in.dtype, row, c->out_row, n, (unsigned)c->code_max);
+        rescale_codes(c->in.dtype, row, c->out_row, n, (unsigned)c->maxval);
     } else if (c->dir == SRGB_TO_LINEAR) {
         decode_row(c, row, c->out_row, n);
     } else {

@@ -16,25 +16,25 @@
 enum convert_direction {
     SRGB_TO_LINEAR,
     LINEAR_TO_SRGB,
-    RESCALE, /* codes 0..code_max to the type's full range (a PNM maxval) */
+    RESCALE, /* codes 0..maxval to the type's full range (a PNM maxval) */
 };
 
 struct convert_stage;
 
 /* in: a u8/u16 geometry (SRGB_TO_LINEAR, RESCALE) or the f64 one it became
- * (LINEAR_TO_SRGB, with `code_type` the type to return to). code_max: the largest code
+ * (LINEAR_TO_SRGB, with `code_type` the type to return to). maxval: the largest code
  * (a PNM maxval), or 0 for the type's (255, 65535). */
 int convert_create(struct convert_stage **out, enum convert_direction dir,
-                   const struct row_geom *in, enum pool_dtype code_type, unsigned code_max,
+                   const struct row_geom *in, enum pool_dtype code_type, unsigned maxval,
                    bool has_alpha, struct pool_error *err);
 const struct row_geom *convert_out_geom(const struct convert_stage *c);
 void convert_set_sink(struct convert_stage *c, row_sink_fn sink, void *ctx);
 int convert_push(struct convert_stage *c, const void *row, struct pool_error *err);
 void convert_free(struct convert_stage *c);
 
-/* n u8 or u16 codes 0..code_max stretched to the type's full range, rounded half up (in
+/* n u8 or u16 codes 0..maxval stretched to the type's full range, rounded half up (in
  * may be out). */
-void rescale_codes(enum pool_dtype t, const void *in, void *out, size_t n, unsigned code_max);
+void rescale_codes(enum pool_dtype t, const void *in, void *out, size_t n, unsigned maxval);
 
 /* The curve itself, for tests: code in [0, max] to linear [0, 1] and back. */
 double srgb_to_linear(double encoded);

@@ -101,7 +101,7 @@ int pass_filter_create(struct pass_filter **out, const struct pool_pass *pass, s
                                      &(struct meter_level){stage_axes(f->stage)}, 1, &setup, err))
         goto fail;
     if (opt->tap && opt->tap_codes) {
-        if (convert_create(&f->to_codes, LINEAR_TO_SRGB, geom, opt->code_type, opt->code_max,
+        if (convert_create(&f->to_codes, LINEAR_TO_SRGB, geom, opt->code_type, opt->maxval,
                            opt->has_alpha, err))
             goto fail;
         convert_set_sink(f->to_codes, tap_row, f);

@@ -27,7 +27,7 @@ struct pass_filter_options {
     /* --linear: the pass works in linear light; the tap gets sRGB codes of code_type. */
     bool tap_codes;
     enum pool_dtype code_type;
-    unsigned code_max;
+    unsigned maxval;
     bool has_alpha;
     /* The stage's buffers must fit in memory_budget beside memory_used (0: no limit). */
     size_t memory_used, memory_budget;

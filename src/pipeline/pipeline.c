@@ -96,10 +96,10 @@ static int add_input_tap(struct pipeline *p, const struct pipeline_options *opt,
 }
 
 static int add_conversion(struct pipeline *p, enum convert_direction dir, enum pool_dtype code_type,
-                          unsigned code_max, bool has_alpha, struct pool_error *err)
+                          unsigned maxval, bool has_alpha, struct pool_error *err)
 {
     struct convert_stage *c;
-    if (convert_create(&c, dir, &p->out, code_type, code_max, has_alpha, err))
+    if (convert_create(&c, dir, &p->out, code_type, maxval, has_alpha, err))
         return -1;
     p->filters[p->nfilters++] = ROW_FILTER(convert, c);
     p->out = *convert_out_geom(c);
@@ -431,7 +431,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     if (add_input_rows(p, in, err))
         return -1;
     bool rescale = opt->rescale && opt->maxval;
-    unsigned code_max = rescale ? 0 : opt->maxval;
+    unsigned maxval = rescale ? 0 : opt->maxval;
     if (rescale && add_conversion(p, RESCALE, in->dtype, opt->maxval, false, err))
         return -1;
     if (opt->composite && add_cast(p, CAST_COMPOSITE, in->dtype, opt->background, err))
@@ -442,7 +442,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
         return -1;
     if (opt->tap && add_input_tap(p, opt, err))
         return -1;
-    if (opt->linear && add_conversion(p, SRGB_TO_LINEAR, in->dtype, code_max, opt->has_alpha, err))
+    if (opt->linear && add_conversion(p, SRGB_TO_LINEAR, in->dtype, maxval, opt->has_alpha, err))
         return -1;
     struct pass_filter_options fo = {.measure = opt->measure,
                                      .channels = opt->channels,
@@ -451,7 +451,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
                                      .tap_ctx = opt->tap_ctx,
                                      .tap_codes = opt->linear,
                                      .code_type = in->dtype,
-                                     .code_max = code_max,
+                                     .maxval = maxval,
                                      .has_alpha = opt->has_alpha,
                                      .simd = opt->simd};
     if (opt->linear)
@@ -474,7 +474,7 @@ int pipeline_build(struct pipeline *p, const struct pool_pass *passes, size_t np
     if (opt->shift_test && npasses &&
         add_shift_probe(p, passes, npasses, &pass_in, first_pass, opt->spatial_letters, err))
         return -1;
-    if (opt->linear && add_conversion(p, LINEAR_TO_SRGB, in->dtype, code_max, opt->has_alpha, err))
+    if (opt->linear && add_conversion(p, LINEAR_TO_SRGB, in->dtype, maxval, opt->has_alpha, err))
         return -1;
     bool cast_last = opt->cast && !cast_first && opt->cast_to != p->out.dtype;
     if (cast_last && add_cast(p, CAST_TYPE, opt->cast_to, NULL, err))
