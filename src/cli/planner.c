@@ -274,3 +274,24 @@ void planner_warn(struct input_warnings *to, const char *what, const struct pool
         prev = cur;
     }
 }
+
+void planner_grid(const struct pool_pass *passes, size_t npasses, const struct row_geom *in,
+                  struct pixel_grid *grid)
+{
+    struct pass_plan prev, cur;
+    struct row_geom geom = *in;
+    memset(grid, 0, sizeof *grid);
+    if (in->nspatial != 2 || npasses == 0)
+        return;
+    for (size_t i = 0; i < npasses; i++) {
+        if (plan_pass(&passes[i], i, npasses, &geom, i ? &prev : NULL, &cur, NULL))
+            return;
+        geom = cur.out;
+        prev = cur;
+    }
+    grid->known = cur.regular[1] && cur.regular[2];
+    for (int axis = 0; axis < 2; axis++) {
+        grid->scale[axis] = cur.stride[axis + 1];
+        grid->origin[axis] = cur.origin[axis + 1];
+    }
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "../core/pass.h"
+#include "../codec/codec.h"
 #include "../core/tensor.h"
 #include "options.h"
 #include "warnings.h"
@@ -19,5 +20,11 @@ int planner_run(const struct cli_options *o, FILE *out);
 /* Gives the warnings of the passes over `in` about WHAT (warnings.h: to NULL says them). */
 void planner_warn(struct input_warnings *to, const char *what, const struct pool_pass *passes,
                   size_t npasses, const struct row_geom *in);
+
+/* Where the outputs of the passes over `in` lie on it (codec.h's pixel_grid, from plan.h's
+ * origin and stride on height and width); grid->known false when they do not lie on a
+ * regular grid or cannot be planned. */
+void planner_grid(const struct pool_pass *passes, size_t npasses, const struct row_geom *in,
+                  struct pixel_grid *grid);
 
 #endif

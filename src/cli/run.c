@@ -367,6 +367,9 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     if (orient_passes(in, in->turn, &geom, err) || shrink_in_decoder(in, &geom, err) ||
         derive_image(in, &geom, &po, err))
         return -1;
+    /* georeferencing follows the passes only on the image as stored and decoded */
+    if (orientation_is_identity(in->turn) && !in->decoded.count)
+        planner_grid(in->passes, in->s->npasses, &geom, &in->meta.grid);
     po.memory_held = in->reader.memory_held; /* with a shrink's rows */
     char letters[4] = "";
     for (const char *a = in->reader.shape.layout; *a; a++)

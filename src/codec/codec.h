@@ -123,6 +123,15 @@ struct image_meta {
     size_t exif_len;
     unsigned orientation;
     bool upright;
+    /* Where the output's pixels lie on the input's, for a writer that carries
+     * georeferencing (GeoTIFF): set by the caller, readers leave it unknown. Output pixel
+     * (y, x) stands for input [origin + y scale, origin + (y + 1) scale) on each axis ([0]
+     * height, [1] width), input pixel i spanning [i, i + 1). Unknown when the passes'
+     * windows are irregular or the image was turned: georeferencing must then be dropped. */
+    struct pixel_grid {
+        bool known;
+        double scale[2], origin[2];
+    } grid;
 };
 
 /* What a reader went on past, for its caller to say as warnings: a harmless libjpeg

@@ -36,6 +36,12 @@ static void plan_axis(struct pass_plan *plan, int axis, const struct axis_params
                                     : (double)(a->dilation * (a->kernel - 1) + 1);
     plan->field[axis] = field + (span - 1) * jump;
     plan->stride[axis] = jump * stride;
+    /* the cell's corner on this pass's input: its window's centre less half a stride
+     * (adaptive windows that divide evenly are [o L/O, (o+1) L/O): corner 0) */
+    bool even = a->adaptive_out && t->in_len % t->out_len == 0;
+    double corner = even ? 0.0 : -(double)axis_lead(a) + (span - stride) / 2.0;
+    plan->regular[axis] = (prev ? prev->regular[axis] : true) && (!irregular || even);
+    plan->origin[axis] = (prev ? prev->origin[axis] : 0.0) + jump * corner;
 }
 
 /* A stride past the (dilated) kernel skips input: say how much, once for the pass. */

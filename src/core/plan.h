@@ -6,6 +6,7 @@
 #ifndef POOL_PLAN_H
 #define POOL_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -32,6 +33,13 @@ struct pass_plan {
     double coverage;  /* fraction of input elements inside at least one window */
     double stride[3]; /* effective stride of the stack so far, per axis (D, H, W) */
     double field[3];  /* receptive field of the stack so far, per axis */
+    /* Where the stack's outputs lie on its input, per axis, for georeferencing: output o
+     * stands for input [origin + o * stride, origin + (o + 1) * stride), input element i
+     * spanning [i, i + 1): a cell of the stride centred on o's window (a GIS overview's
+     * pixel). regular is false when the windows are not evenly spaced (adaptive sizes
+     * that do not divide, fractional): then no such cell exists. */
+    double origin[3];
+    bool regular[3];
     int nwarnings;
     struct plan_warning warnings[PLAN_MAX_WARNINGS];
 };

@@ -13,6 +13,7 @@
 #include "core/stage.h"
 #include "core/unpool.h"
 #include "core/meter.h"
+#include "core/plan.h"
 #include "core/window.h"
 
 /* Collects a stage's output rows into one buffer. */
@@ -1334,6 +1335,37 @@ static void test_meter(void)
     CHECK(exact.mse > 0 && estimate.mse > 0 && estimate.mse != exact.mse);
 }
 
+/* Where a stack's outputs lie on its input (plan.h's origin and stride), worked by hand:
+ * a cell of the stride centred on each output's window. */
+static void test_plan_grid(void)
+{
+    struct row_geom g = geom_2d(DT_U8, 1, 100, 60, 1);
+    struct pass_plan a, b;
+    struct pool_pass k2 = pass_of(MODE_AVG, 2, 0, 0);
+    CHECK(plan_pass(&k2, 0, 2, &g, NULL, &a, NULL) == 0);
+    /* 2x2: output o covers [2o, 2o + 2) */
+    CHECK(a.regular[1] && a.regular[2] && a.origin[1] == 0.0 && a.stride[1] == 2.0);
+    /* then 3/2/1: its window o is [2o - 1, 2o + 2) of the 50x30 input, centre 2o + 0.5, a
+     * cell [2o - 0.5, 2o + 1.5): on the image, origin 2 * -0.5 = -1, stride 4 */
+    struct pool_pass k3 = pass_of(MODE_MAX, 3, 2, 1);
+    CHECK(plan_pass(&k3, 1, 2, &a.out, &a, &b, NULL) == 0);
+    CHECK(b.regular[2] && b.origin[2] == -1.0 && b.stride[2] == 4.0);
+    /* dilation 2 widens the window to 5: k 3 s 2 p 2 d 2: window [2o - 2, 2o + 3), centre
+     * 2o + 0.5, cell corner 2o - 0.5 */
+    struct pool_pass dil = pass_of(MODE_MAX, 3, 2, 2);
+    dil.dilation = (struct size_arg){1, {2}};
+    CHECK(plan_pass(&dil, 0, 1, &g, NULL, &a, NULL) == 0);
+    CHECK(a.origin[1] == -0.5 && a.stride[1] == 2.0);
+    /* adaptive to a size that divides: 100 -> 25 is [4o, 4o + 4); 60 -> 7 is irregular */
+    struct pool_pass ad = {.mode = MODE_AVG, .output_size = {2, {25, 7}}};
+    CHECK(plan_pass(&ad, 0, 1, &g, NULL, &a, NULL) == 0);
+    CHECK(a.regular[1] && a.origin[1] == 0.0 && a.stride[1] == 4.0);
+    CHECK(!a.regular[2]);
+    /* an irregular pass leaves the whole stack irregular on that axis */
+    CHECK(plan_pass(&k2, 1, 2, &a.out, &a, &b, NULL) == 0);
+    CHECK(b.regular[1] && !b.regular[2] && b.stride[1] == 8.0);
+}
+
 int main(void)
 {
     RUN(test_errors());
@@ -1364,5 +1396,6 @@ int main(void)
     RUN(test_lazy_windows());
     RUN(test_meter_exact_matches_float());
     RUN(test_meter_stack_composes());
+    RUN(test_plan_grid());
     return check_summary();
 }
