@@ -335,6 +335,19 @@ static int shrink_in_decoder(struct input_run *in, struct row_geom *geom, struct
     return 0;
 }
 
+/* GeoTIFF georeferencing reaches a format that carries it only where it stays true. */
+static void warn_georef_dropped(struct input_run *in)
+{
+    const struct georef *g = &in->meta.georef;
+    bool georeferenced = g->has_pixel_scale || g->has_transformation || g->tiepoint_values;
+    if (!georeferenced || in->meta.grid.known || in->s->opt->quiet ||
+        !format_caps(in->shared->output.format)->georef)
+        return;
+    const char *text = "GeoTIFF georeferencing dropped: the output's pixels do not lie on a "
+                       "regular grid of the input's (an adaptive size that does not divide it)";
+    warning_give(in->shared->warnings, in->name, WARNING_GEOREF, 0, false, text, "%s", text);
+}
+
 /* Lays out the reader's current image or tensor and builds the pipeline for it. */
 static int plan_image(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
 {
@@ -370,6 +383,7 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     /* georeferencing follows the passes only on the image as stored and decoded */
     if (orientation_is_identity(in->turn) && !in->decoded.count)
         planner_grid(in->passes, in->s->npasses, &geom, &in->meta.grid);
+    warn_georef_dropped(in);
     po.memory_held = in->reader.memory_held; /* with a shrink's rows */
     char letters[4] = "";
     for (const char *a = in->reader.shape.layout; *a; a++)

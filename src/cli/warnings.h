@@ -27,6 +27,7 @@ enum warning_kind {
     WARNING_WITHIN_SIZE,      /* --size: the image is no larger, kept at its size */
     WARNING_CODE_TYPE,        /* --output-dtype u8 <-> u16 on an image's samples */
     WARNING_DECODER,          /* what a reader went on past (codec.h, struct reader_notes) */
+    WARNING_GEOREF,           /* GeoTIFF georeferencing that could not follow the passes */
 };
 
 /* One input's warnings, kept for the tally. */

@@ -89,7 +89,8 @@ static const struct format_entry formats[] = {
     {FORMAT_TIFF, "tiff", "TIFF", {"tif", "tiff"}, tiff_sniff,
      TIFF_MODULE,
      {.image = true, .dtypes = BIT(DT_U8) | BIT(DT_U16) | BIT(DT_F32),
-      .max_channels = TIFF_CHANNELS_MAX, .alpha = true, .icc = true, .library = "libtiff",
+      .max_channels = TIFF_CHANNELS_MAX, .alpha = true, .icc = true, .georef = true,
+      .library = "libtiff",
       .built_in = TIFF_BUILT_IN}},
     /* RGB or RGBA (gray is written as RGB); lossy unless --lossless */
     {FORMAT_WEBP, "webp", "WebP", {"webp"}, webp_sniff,

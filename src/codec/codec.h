@@ -10,6 +10,7 @@
 
 #include "../core/error.h"
 #include "../core/tensor.h"
+#include "georef.h"
 #include "source.h"
 
 enum file_format {
@@ -40,6 +41,7 @@ struct format_caps {
     bool multi_image; /* several images (one per input) in one output stream */
     bool maxval;      /* keeps codes below a largest code (PNM's maxval) unstretched */
     bool icc, exif;   /* the metadata it carries over from the input */
+    bool georef;      /* GeoTIFF georeferencing, moved to follow the passes */
     bool lossy;       /* its writer changes the values (JPEG, lossy WebP) */
     /* The library its codec needs (NULL: none); built_in is false when configure left
      * the codec out (--without-tiff) or found no library. */
@@ -132,6 +134,9 @@ struct image_meta {
         bool known;
         double scale[2], origin[2];
     } grid;
+    /* GeoTIFF's georeferencing (georef.h; owned by the reader): a writer that carries it
+     * moves it onto grid, and drops it when grid is unknown. */
+    struct georef georef;
 };
 
 /* What a reader went on past, for its caller to say as warnings: a harmless libjpeg

@@ -120,4 +120,5 @@ void image_meta_free(struct image_meta *m)
     free(m->exif);
     m->exif = NULL;
     m->exif_len = 0;
+    georef_clear(&m->georef);
 }
