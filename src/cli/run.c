@@ -338,9 +338,7 @@ static int shrink_in_decoder(struct input_run *in, struct row_geom *geom, struct
 /* GeoTIFF georeferencing reaches a format that carries it only where it stays true. */
 static void warn_georef_dropped(struct input_run *in)
 {
-    const struct georef *g = &in->meta.georef;
-    bool georeferenced = g->has_pixel_scale || g->has_transformation || g->tiepoint_values;
-    if (!georeferenced || in->meta.grid.known || in->s->opt->quiet ||
+    if (!georef_present(&in->meta.georef) || in->meta.grid.known || in->s->opt->quiet ||
         !format_caps(in->shared->output.format)->georef)
         return;
     const char *text = "GeoTIFF georeferencing dropped: the output's pixels do not lie on a "

@@ -8,6 +8,11 @@
 #define RASTER_TYPE_KEY 1025 /* GTRasterTypeGeoKey */
 #define RASTER_PIXEL_IS_POINT 2
 
+bool georef_present(const struct georef *g)
+{
+    return g->has_pixel_scale || g->has_transformation || g->tiepoint_values;
+}
+
 bool georef_pixel_is_point(const struct georef *g)
 {
     /* header: version, revision, minor revision, number of keys; then (id, location,

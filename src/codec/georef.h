@@ -39,6 +39,10 @@ struct georef {
     char *ascii_params; /* NUL-terminated */
 };
 
+/* Whether g ties the raster to a model at all: a pixel scale, tie points or a
+ * transformation. */
+bool georef_present(const struct georef *g);
+
 /* Whether the key directory says RasterPixelIsPoint (GTRasterTypeGeoKey 1025 = 2): raster
  * coordinates then name pixel centres, not corners (section 7.3; the default is area). */
 bool georef_pixel_is_point(const struct georef *g);
