@@ -72,9 +72,11 @@ static const char *status_text(VP8StatusCode status)
     case VP8_STATUS_INVALID_PARAM: return "invalid parameter";
     case VP8_STATUS_BITSTREAM_ERROR: return "corrupt bitstream";
     case VP8_STATUS_UNSUPPORTED_FEATURE: return "a feature libwebp does not support";
-    case VP8_STATUS_SUSPENDED: return "decoding suspended";
+    case VP8_STATUS_SUSPENDED:
+        return "the bitstream ends before its image does (corrupt or cut short)";
     case VP8_STATUS_USER_ABORT: return "decoding aborted";
-    case VP8_STATUS_NOT_ENOUGH_DATA: return "the data ends early (truncated)";
+    case VP8_STATUS_NOT_ENOUGH_DATA:
+        return "a chunk ends before its data does (corrupt or cut short)";
     }
     return "unknown error";
 }
@@ -236,7 +238,7 @@ int webp_read_header(struct tensor_reader *r, struct pool_error *err)
     if (read_riff_header(r, header, &st->file_len, err))
         return -1;
     if (pool_check_memory(st->file_len, 0, reader_max_memory(r->opt),
-                          "a WebP is decoded from the whole file, and this one", err))
+                          "a WebP is read whole before it is decoded: its file needs", err))
         return -1;
     if (read_file(r, st, header, err))
         return -1;
@@ -401,13 +403,20 @@ static const char *encoding_error_text(WebPEncodingError e)
 
 /* The picture libwebp encodes (4 bytes a pixel) and about as much again that the encoder
  * allocates while it works (lossy: the YUV planes; lossless: its transforms' buffers),
- * weighed against the default budget: writer_options has no --max-memory. */
+ * weighed against the default budget (writer_options has no --max-memory). */
 static int check_picture_memory(const struct image_dims *d, struct pool_error *err)
 {
     size_t bytes;
-    bool overflow = __builtin_mul_overflow(d->width * d->height, (size_t)8, &bytes);
-    return pool_check_memory(overflow ? SIZE_MAX : bytes, 0, DEFAULT_MAX_MEMORY,
-                             "a WebP is encoded whole, and this one", err);
+    if (!__builtin_mul_overflow(d->width * d->height, (size_t)8, &bytes) &&
+        bytes <= DEFAULT_MAX_MEMORY)
+        return 0;
+    char need[32], limit[32];
+    return pool_fail(err,
+                     "a WebP is encoded whole, and this %zux%zu one would need about %s, more "
+                     "than the %s a writer may hold: pool it further, or write PNG or TIFF, "
+                     "which stream",
+                     d->width, d->height, bytes_describe(bytes, need),
+                     bytes_describe(DEFAULT_MAX_MEMORY, limit));
 }
 
 static int webp_writer_begin(struct tensor_writer *w, struct pool_error *err)
@@ -417,6 +426,10 @@ static int webp_writer_begin(struct tensor_writer *w, struct pool_error *err)
         return -1;
     if (w->meta->color == COLOR_CMYK)
         return pool_fail(err, "WebP has no CMYK colour: write JPEG, TIFF or .npy instead");
+    if (w->meta->color == COLOR_PALETTE)
+        return pool_fail(err, "WebP keeps no palette, so a palette image's indices (class ids, "
+                              "say) would lose their colours: write PNG, or give --palette "
+                              "expand to write its colours");
     if (dims.width > WEBP_MAX_SIDE || dims.height > WEBP_MAX_SIDE)
         return pool_fail(err,
                          "WebP stores at most %d pixels a side, and this image is %zux%zu: "
