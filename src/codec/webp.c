@@ -315,7 +315,7 @@ static int decode_first_frame(struct webp_reader *st, struct pool_error *err)
 static int decode(struct webp_reader *st, struct pool_error *err)
 {
     if (!(st->pixels = malloc(st->pixels_len)))
-        return pool_fail_resource(err, "out of memory: a WebP is decoded whole (%zu bytes)",
+        return pool_fail_resource(err, "out of memory for the decoded WebP (%zu bytes)",
                                   st->pixels_len);
     int rc = st->features.has_animation ? decode_first_frame(st, err) : decode_still(st, err);
     free(st->file);

@@ -339,3 +339,26 @@ for name, src in (("a", "in/a.png"), ("b", "b.png")):
     assert np.array_equal(got, want), name
 PY
 }
+
+@test "webp: every allocation failing in turn: a clean error or the same output, nothing left, no leak" {
+    need_webp
+    FAILALLOC=${POOL_FAILALLOC:-$BATS_TEST_DIRNAME/../../build/tests/alloc/pool-failalloc}
+    [ -x "$FAILALLOC" ] || skip "no $FAILALLOC: run through make check"
+    export FAILALLOC
+    random_png rgba.png 20 24 4 10
+    "$PY" - <<'PY'
+from PIL import Image, ImageCms
+im = Image.open("rgba.png")
+ex = Image.Exif()
+ex[0x0112] = 6
+icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+im.save("in.webp", lossless=True, exif=ex.tobytes(), icc_profile=icc)
+PY
+    # tests/alloc/each-fails.sh (see tests/cli/alloc.bats) runs in a folder beside the inputs
+    run bash "$BATS_TEST_DIRNAME/../alloc/each-fails.sh" -k 2 ../in.webp -o out.webp
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run bash "$BATS_TEST_DIRNAME/../alloc/each-fails.sh" -k 2 ../in.webp ../rgba.png -O out -f webp --lossless
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
