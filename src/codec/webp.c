@@ -119,12 +119,16 @@ static int read_riff_header(struct tensor_reader *r, unsigned char *header, size
 static int read_file(struct tensor_reader *r, struct webp_reader *st, const unsigned char *header,
                      struct pool_error *err)
 {
-    /* A file is allocated at its size; a pipe's buffer grows as the bytes come, so that a
-     * header declaring 1 GiB on a short stream allocates no more than the stream holds. */
+    /* A regular file shorter than its header says is refused unread; a pipe's buffer grows
+     * as the bytes come, so that a header declaring 1 GiB on a short stream allocates no
+     * more than the stream holds. (src->size counts from where the RIFF header began.) */
+    if (r->src->size >= 0 && (unsigned long long)r->src->size < st->file_len)
+        return pool_fail(err,
+                         "truncated WebP data: the RIFF header declares %zu bytes, "
+                         "and the file has %lld",
+                         st->file_len, r->src->size);
     size_t cap = st->file_len;
-    if (r->src->size >= 0 && (unsigned long long)r->src->size < cap)
-        cap = (size_t)r->src->size < RIFF_HEADER_LEN ? RIFF_HEADER_LEN : (size_t)r->src->size;
-    else if (r->src->size < 0 && cap > PIPE_CHUNK)
+    if (r->src->size < 0 && cap > PIPE_CHUNK)
         cap = PIPE_CHUNK;
     if (!(st->file = malloc(cap)))
         return pool_fail_resource(err, "out of memory for the WebP file (%zu bytes)", cap);
