@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "../core/convert.h"
+#include "planner.h"
 #include "report.h"
 
 bool views_wanted(const struct cli_options *o) { return o->save_passes || o->contact_sheet; }
@@ -150,8 +151,24 @@ static int make_folder(const char *dir, struct pool_error *err)
     return 0;
 }
 
+/* Each pass's file gets the image's meta (maxval dropped when it was stretched), every image
+ * of the input its own, with the pixel grid of the passes up to that one: the meta's grid is
+ * the whole stack's (run.c), and georeferencing follows it. */
+static void set_saved_metas(struct pass_views *v, const struct tensor_reader *r,
+                            const struct pool_pass *passes, const struct pipeline *p, bool rescaled)
+{
+    for (size_t k = 0; k < v->npasses; k++) {
+        struct image_meta *m = &v->saved_metas[k];
+        *m = r->meta;
+        if (rescaled)
+            m->maxval = 0;
+        if (r->meta.grid.known)
+            planner_grid(passes, k + 1, tap_geom(p, 0), &m->grid);
+    }
+}
+
 static int open_saved_passes(struct pass_views *v, const char *input_path,
-                             const struct tensor_reader *r, const struct pipeline *p, bool rescaled,
+                             const struct tensor_reader *r, const struct pipeline *p,
                              struct pool_error *err)
 {
     const char *dir = v->opt->save_passes;
@@ -160,9 +177,6 @@ static int open_saved_passes(struct pass_views *v, const char *input_path,
     if (make_folder(dir, err))
         return -1;
     stem_of(input_path, stem, sizeof stem);
-    v->saved_meta = r->meta;
-    if (rescaled)
-        v->saved_meta.maxval = 0;
     for (size_t k = 0; k < v->npasses; k++) {
         const struct row_geom *g = tap_geom(p, k + 1);
         enum file_format f = saved_format(r, g);
@@ -177,8 +191,8 @@ static int open_saved_passes(struct pass_views *v, const char *input_path,
         v->row_elems[k] = geom_row_elems(g);
         v->working_on = path;
         if (output_open(&v->files[k], path, err) ||
-            writer_open(&v->writers[k], f, v->files[k].fp, &shape, &v->saved_meta, &v->opt->writer,
-                        err))
+            writer_open(&v->writers[k], f, v->files[k].fp, &shape, &v->saved_metas[k],
+                        &v->opt->writer, err))
             return -1;
     }
     v->files_open = true;
@@ -319,11 +333,14 @@ int views_begin_image(struct pass_views *v, const char *input_path, const struct
         v->writers = calloc(v->npasses, sizeof *v->writers);
         v->row_elems = calloc(v->npasses, sizeof *v->row_elems);
         v->paths = calloc(v->npasses, sizeof *v->paths);
-        if (!v->files || !v->writers || !v->row_elems || !v->paths)
+        v->saved_metas = calloc(v->npasses, sizeof *v->saved_metas);
+        if (!v->files || !v->writers || !v->row_elems || !v->paths || !v->saved_metas)
             return pool_fail_resource(err, "out of memory");
     }
-    if (v->opt->save_passes && (image == 1 ? open_saved_passes(v, input_path, r, p, rescaled, err)
-                                           : next_saved_image(v, r, p, err)))
+    if (v->opt->save_passes)
+        set_saved_metas(v, r, passes, p, rescaled);
+    if (v->opt->save_passes &&
+        (image == 1 ? open_saved_passes(v, input_path, r, p, err) : next_saved_image(v, r, p, err)))
         return pool_blame(err, ERROR_OUTPUT, v->working_on);
     if (v->opt->contact_sheet && !v->sheet &&
         start_sheet(v, input_path, r, p, passes, rescaled, err))
@@ -426,6 +443,7 @@ void views_abort(struct pass_views *v)
     free(v->files);
     free(v->writers);
     free(v->row_elems);
+    free(v->saved_metas);
     free(v->panel_elems);
     free(v->captions);
     free(v->stretched);

@@ -21,7 +21,7 @@ struct pass_views {
     char **paths;
     struct tensor_writer *writers;
     size_t *row_elems;
-    struct image_meta saved_meta; /* the input's, maxval dropped when it was stretched */
+    struct image_meta *saved_metas; /* per pass: the current image's (see set_saved_metas) */
     bool files_open;
     /* --contact-sheet: the first image only */
     struct contact_sheet *sheet;
