@@ -38,4 +38,5 @@ TEST_PACKAGES=(bats python3 python3-numpy python3-torch python3-pil python3-png 
     bash-completion clang-format  # tests/cli/completion.bats; make check-format
     imagemagick libvips-tools     # tests/cli/geometry.bats: --size and --edge beside the tools they follow
     libtiff-tools webp            # tests/oracle: TIFF and WebP inputs made by tiffcp and cwebp
+    python3-tifffile              # tests/cli/tiff.bats: TIFFs Pillow cannot write, read without libtiff
     clang)                        # scripts/fuzz: libFuzzer and the sanitizers

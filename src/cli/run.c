@@ -104,9 +104,9 @@ static int check_output(const struct run_settings *s, const char *path, enum fil
                               "append to (>>) does not allow: use -o FILE");
     bool several = o->ninputs > 1 || o->recursive || o->files_from;
     if (several && !s->one_output_each && !(caps->multi_image || o->writer.stack))
-        return pool_fail(err, "several inputs go into one csv, txt or PNM output (-f csv, txt "
-                              "or pnm) or, with --stack, one .npy; for one output each, give "
-                              "-O DIR or an -o template");
+        return pool_fail(err, "several inputs go into one csv, txt, PNM or TIFF output (-f csv, "
+                              "txt, pnm or tiff) or, with --stack, one .npy; for one output "
+                              "each, give -O DIR or an -o template");
     return 0;
 }
 
@@ -579,8 +579,9 @@ static int pool_images(struct input_run *in, struct tensor_shape *out_shape, str
         if (more == 0)
             return views_end_input(views, err);
         if (!w->ops->next_image) {
-            pool_fail(err, "the input holds several images, and only PNM output (or .npy with "
-                           "--stack) can hold more than one: use -f pnm, or split the stream");
+            pool_fail(err, "the input holds several images, and only PNM or TIFF output (or .npy "
+                           "with --stack) can hold more than one: use -f pnm or -f tiff, or "
+                           "split the stream");
             return pool_blame(err, ERROR_OUTPUT, NULL);
         }
         w->shape = written_shape(in, out_shape);

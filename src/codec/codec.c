@@ -85,11 +85,12 @@ static const struct format_entry formats[] = {
      pnm_read_header, &pnm_reader_ops, &pnm_writer_ops,
      {.image = true, .dtypes = BIT(DT_U8) | BIT(DT_U16), .max_channels = 4, .alpha = true,
       .multi_image = true, .maxval = true, .built_in = true}},
-    /* multispectral images of up to TIFF_CHANNELS_MAX samples a pixel */
+    /* every element type; multispectral images of up to TIFF_CHANNELS_MAX samples a
+     * pixel; pages */
     {FORMAT_TIFF, "tiff", "TIFF", {"tif", "tiff"}, tiff_sniff,
      TIFF_MODULE,
-     {.image = true, .dtypes = BIT(DT_U8) | BIT(DT_U16) | BIT(DT_F32),
-      .max_channels = TIFF_CHANNELS_MAX, .alpha = true, .icc = true, .georef = true,
+     {.image = true, .dtypes = ALL_DTYPES, .max_channels = TIFF_CHANNELS_MAX, .alpha = true,
+      .palette = true, .cmyk = true, .multi_image = true, .icc = true, .georef = true,
       .library = "libtiff",
       .built_in = TIFF_BUILT_IN}},
     /* RGB or RGBA (gray is written as RGB); lossy unless --lossless */

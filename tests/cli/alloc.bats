@@ -3,7 +3,7 @@
 # the n-th allocation made to fail on demand (tests/alloc/failalloc.c says which calls
 # count: malloc, calloc, realloc, strdup, realpath, getdelim, open_memstream and
 # pthread_create as our code calls them, libpng's and libexif's allocations through
-# pool's hooks; not what libjpeg, zlib outside libpng and libc allocate inside
+# pool's hooks; not what libjpeg, libtiff, zlib outside libpng and libc allocate inside
 # themselves). For each run below, a clean run counts its allocations N; then for every n
 # in 1..N the n-th fails, and the run must
 #   - end with status 0 and outputs byte for byte the clean run's, or fail with status 1
@@ -75,6 +75,13 @@ PY
 @test "every allocation fails in turn: a JPEG through --fast, its partial blocks dropped" {
     each_allocation_fails --fast --no-auto-orient -P avg:4 -P max:2 --stats=s.jsonl ../j.jpg \
         -o out.jpg
+}
+
+@test "every allocation fails in turn: TIFF pages with a profile in, a multi-page TIFF out" {
+    "$POOL" --version | grep -q 'tiff (libtiff)' || skip "built without TIFF (configure --without-tiff)"
+    "$PY" -c 'from PIL import Image; im = Image.open("p.png"); im.save("t.tif", compression="tiff_lzw", icc_profile=im.info["icc_profile"])'
+    tiffcp t.tif t.tif pages.tif
+    each_allocation_fails -m avg -k 2 ../pages.tif -o out.tif
 }
 
 @test "every allocation fails in turn: a PPM" {

@@ -214,7 +214,7 @@ PY
     [ "$(cut -d, -f1 table.csv | tr '\n' ' ')" = "file photos/with space/it's 1.png photos/a/b/chelsea.png photos/astronaut.png " ]
     run "$POOL" -k 2 photos/astronaut.png photos/a/camera.png -o two.png
     [ "$status" -eq 2 ]
-    [ "$output" = "pool: two.png: several inputs go into one csv, txt or PNM output (-f csv, txt or pnm) or, with --stack, one .npy; for one output each, give -O DIR or an -o template" ]
+    [ "$output" = "pool: two.png: several inputs go into one csv, txt, PNM or TIFF output (-f csv, txt, pnm or tiff) or, with --stack, one .npy; for one output each, give -O DIR or an -o template" ]
 }
 
 @test "a batch killed midway leaves no partial output; --skip-existing then completes the set" {

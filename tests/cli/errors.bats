@@ -98,7 +98,7 @@ good() { mknpy in.npy 'np.arange(16, dtype=np.float32).reshape(4, 4)'; }
     [[ "$output" == "pool: -k: needs a value" ]]
     run "$POOL" -k 2 in.npy in.npy
     [ "$status" -eq 2 ]
-    [[ "$output" == "pool: <stdout>: several inputs go into one csv, txt or PNM output"* ]]
+    [[ "$output" == "pool: <stdout>: several inputs go into one csv, txt, PNM or TIFF output"* ]]
     run "$POOL" -k 2 -f gif in.npy
     [ "$status" -eq 2 ]
     [[ "$output" == "pool: -f gif: unknown format (npy raw png jpeg pnm tiff webp txt csv)" ]]

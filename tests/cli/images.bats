@@ -134,7 +134,7 @@ for v in (10, 20, 30):
     [ "$(stat -c %s out.pnm)" -eq $(( 3 * (11 + 6) )) ]   # "P5\n3 2\n255\n" + 6 pixels
     run "$POOL" -m avg -k 2 multi.pnm -o out.png
     [ "$status" -eq 1 ]
-    [[ "$output" == *"only PNM output (or .npy with --stack) can hold more than one"* ]]
+    [[ "$output" == *"only PNM or TIFF output (or .npy with --stack) can hold more than one"* ]]
     [ ! -e out.png ]
 }
 

@@ -56,7 +56,7 @@ PY
     mknpy a.npy 'np.zeros((4, 4), np.float32)'
     run "$POOL" -k 2 a.npy a.npy -o b.npy
     [ "$status" -eq 2 ]
-    [[ "$output" == "pool: b.npy: several inputs go into one csv, txt or PNM output"* ]]
+    [[ "$output" == "pool: b.npy: several inputs go into one csv, txt, PNM or TIFF output"* ]]
     "$POOL" -k 2 -f txt a.npy a.npy > two.txt
     [ "$(wc -l < two.txt)" -eq 2 ]
 }
