@@ -39,4 +39,5 @@ TEST_PACKAGES=(bats python3 python3-numpy python3-torch python3-pil python3-png 
     imagemagick libvips-tools     # tests/cli/geometry.bats: --size and --edge beside the tools they follow
     libtiff-tools webp            # tests/oracle: TIFF and WebP inputs made by tiffcp and cwebp
     python3-tifffile              # tests/cli/tiff.bats: TIFFs Pillow cannot write, read without libtiff
+    gdal-bin python3-gdal         # tests/cli/geotiff.bats: GeoTIFFs made and read by GDAL
     clang)                        # scripts/fuzz: libFuzzer and the sanitizers

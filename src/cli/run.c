@@ -341,8 +341,12 @@ static void warn_georef_dropped(struct input_run *in)
     if (!georef_present(&in->meta.georef) || in->meta.grid.known || in->s->opt->quiet ||
         !format_caps(in->shared->output.format)->georef)
         return;
-    const char *text = "GeoTIFF georeferencing dropped: the output's pixels do not lie on a "
-                       "regular grid of the input's (an adaptive size that does not divide it)";
+    const char *text = !orientation_is_identity(in->turn)
+                           ? "GeoTIFF georeferencing dropped: the image was turned upright (its "
+                             "Orientation tag), and the georeferencing is of the image as stored"
+                           : "GeoTIFF georeferencing dropped: the output's pixels do not lie on "
+                             "a regular grid of the input's (an adaptive size that does not "
+                             "divide it)";
     warning_give(in->shared->warnings, in->name, WARNING_GEOREF, 0, false, text, "%s", text);
 }
 
