@@ -103,6 +103,10 @@ static int check_output(const struct run_settings *s, const char *path, enum fil
         return pool_fail(err, "--stack rewrites its header at the end, which a file opened to "
                               "append to (>>) does not allow: use -o FILE");
     bool several = o->ninputs > 1 || o->recursive || o->files_from;
+    if (several && !s->one_output_each && format == FORMAT_TIFF && !strcmp(path, "-"))
+        return pool_fail(err, "several inputs make a multi-page TIFF, which libtiff seeks in "
+                              "as it writes, and standard output holds one page: give -o "
+                              "FILE.tif");
     if (several && !s->one_output_each && !(caps->multi_image || o->writer.stack))
         return pool_fail(err, "several inputs go into one csv, txt, PNM or TIFF output (-f csv, "
                               "txt, pnm or tiff) or, with --stack, one .npy; for one output "
@@ -350,6 +354,26 @@ static void warn_georef_dropped(struct input_run *in)
     warning_give(in->shared->warnings, in->name, WARNING_GEOREF, 0, false, text, "%s", text);
 }
 
+/* A label mode keeps values (class ids) that a lossy writer would change. */
+static void warn_lossy_labels(struct input_run *in)
+{
+    const struct cli_options *o = in->s->opt;
+    enum file_format format = in->shared->output.format;
+    bool labels = false;
+    for (size_t k = 0; k < in->s->npasses; k++)
+        labels |= mode_selects(in->passes[k].mode);
+    /* (a palette's indices the writer refuses, saying why) */
+    if (!labels || o->quiet || !format_caps(format)->lossy || o->writer.lossless ||
+        in->meta.color == COLOR_PALETTE)
+        return;
+    warning_give(in->shared->warnings, in->name, WARNING_LOSSY_LABELS, 0, false,
+                 "a label mode's values written lossily change (class ids do not survive): "
+                 "write PNG or TIFF, or give --lossless for WebP",
+                 "%s is lossy, and changes the values a label mode kept (class ids do not "
+                 "survive): write PNG or TIFF%s",
+                 format_label(format), format == FORMAT_WEBP ? ", or give --lossless" : "");
+}
+
 /* Lays out the reader's current image or tensor and builds the pipeline for it. */
 static int plan_image(struct input_run *in, struct tensor_shape *out_shape, struct pool_error *err)
 {
@@ -386,6 +410,8 @@ static int plan_image(struct input_run *in, struct tensor_shape *out_shape, stru
     if (orientation_is_identity(in->turn) && !in->decoded.count)
         planner_grid(in->passes, in->s->npasses, &geom, &in->meta.grid);
     warn_georef_dropped(in);
+    if (in->image == 1)
+        warn_lossy_labels(in);
     po.memory_held = in->reader.memory_held; /* with a shrink's rows */
     char letters[4] = "";
     for (const char *a = in->reader.shape.layout; *a; a++)

@@ -151,7 +151,8 @@ static void say_entry(const struct tally_entry *e, size_t inputs, bool stats_giv
     case WARNING_LAYOUT:
     case WARNING_WITHIN_SIZE:
     case WARNING_CODE_TYPE:
-    case WARNING_GEOREF: say_warning(who, "%s", e->general); break;
+    case WARNING_GEOREF:
+    case WARNING_LOSSY_LABELS: say_warning(who, "%s", e->general); break;
     case WARNING_DECODER: say_warning(who, "%s; %s among them", e->general, e->first); break;
     }
 }

@@ -28,6 +28,7 @@ enum warning_kind {
     WARNING_CODE_TYPE,        /* --output-dtype u8 <-> u16 on an image's samples */
     WARNING_DECODER,          /* what a reader went on past (codec.h, struct reader_notes) */
     WARNING_GEOREF,           /* GeoTIFF georeferencing that could not follow the passes */
+    WARNING_LOSSY_LABELS,     /* values picked by a label mode, written lossily */
 };
 
 /* One input's warnings, kept for the tally. */

@@ -176,8 +176,8 @@ static int on_tiff_warning(TIFF *tif, void *user, const char *module, const char
                     "goes (--lenient)",
                     text);
     else
-        reader_note(m->reader, "TIFF: libtiff warned about the file, which was read all the same",
-                    "libtiff says \"%s\"; the file was read all the same", without_name(m, text));
+        reader_note(m->reader, "TIFF: libtiff warned about the file", "libtiff warns \"%s\"",
+                    without_name(m, text));
     return 1;
 }
 

@@ -417,8 +417,8 @@ static int check_picture_memory(const struct image_dims *d, struct pool_error *e
     char need[32], limit[32];
     return pool_fail(err,
                      "a WebP is encoded whole, and this %zux%zu one would need about %s, more "
-                     "than the %s a writer may hold: pool it further, or write PNG or TIFF, "
-                     "which stream",
+                     "than the %s a writer may hold (--max-memory does not raise it): pool it "
+                     "further, or write PNG or TIFF, which stream",
                      d->width, d->height, bytes_describe(bytes, need),
                      bytes_describe(DEFAULT_MAX_MEMORY, limit));
 }

@@ -93,3 +93,40 @@ PY
         rm -f out.npy
     done
 }
+
+@test "a label mode written to a lossy format is warned of: its class ids would not survive" {
+    "$PY" -c '
+import numpy as np
+from PIL import Image
+Image.fromarray((np.arange(64 * 64) % 5).reshape(64, 64).astype(np.uint8)).save("lab.png")'
+    run "$POOL" -m mode -k 2 lab.png -o l.jpg
+    [ "$status" -eq 0 ]
+    [ "$output" = "pool: lab.png: warning: JPEG is lossy, and changes the values a label mode kept (class ids do not survive): write PNG or TIFF" ]
+    # the values did change: JPEG's decode is not the mode's (NumPy's, on 2x2 blocks of 5 ids)
+    "$PY" -c '
+import numpy as np
+from PIL import Image
+a = np.asarray(Image.open("lab.png")).reshape(32, 2, 32, 2).transpose(0, 2, 1, 3).reshape(32, 32, 4)
+want = np.array([[np.bincount(w, minlength=5).argmax() for w in row] for row in a])
+assert (np.asarray(Image.open("l.jpg")) != want).any()'
+    run "$POOL" -m max -k 2 lab.png -o m.jpg   # not a label mode: no warning
+    [ -z "$output" ]
+    if built webp; then
+        run "$POOL" -m mode -k 2 lab.png -o l.webp
+        [ "$output" = "pool: lab.png: warning: WebP is lossy, and changes the values a label mode kept (class ids do not survive): write PNG or TIFF, or give --lossless" ]
+        run "$POOL" -m mode -k 2 --lossless lab.png -o l.webp
+        [ "$status" -eq 0 ] && [ -z "$output" ]
+    fi
+}
+
+@test "several inputs into one TIFF on standard output are refused before anything is written" {
+    built tiff || skip "built without TIFF (configure --without-tiff)"
+    mknpy a.npy 'np.zeros((4, 4), np.uint8)'
+    run bash -c '"$POOL" -k 2 a.npy a.npy -f tiff | cat > out.tif'
+    [ "$status" -eq 0 ]   # cat's
+    [ "$output" = "pool: <stdout>: several inputs make a multi-page TIFF, which libtiff seeks in as it writes, and standard output holds one page: give -o FILE.tif" ]
+    [ ! -s out.tif ]
+    run "$POOL" -k 2 a.npy a.npy -o pages.tif
+    [ "$status" -eq 0 ]
+    [ "$(tiffinfo pages.tif 2>/dev/null | grep -c 'TIFF Directory')" -eq 2 ]
+}
