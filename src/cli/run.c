@@ -114,6 +114,15 @@ static int check_output(const struct run_settings *s, const char *path, enum fil
     return 0;
 }
 
+/* Whether a pass picks its window's values (mode, median, nearest): a label map's. */
+static bool pooled_by_label_mode(const struct input_run *in)
+{
+    for (size_t k = 0; k < in->s->npasses; k++)
+        if (mode_selects(in->passes[k].mode))
+            return true;
+    return false;
+}
+
 /* The pass whose stack's PSNR the warning reads (0: no warning), by the man page's rules:
  * the last pass before the first global one (one element on every spatial axis: it keeps
  * a single value by design); by default only on images pooled by no label mode (a label
@@ -124,10 +133,7 @@ static size_t loss_warning_pass(const struct input_run *in, const struct row_geo
     /* (with --fast, the image it would compare against was never decoded) */
     if (o->quiet || o->warn_psnr <= 0 || in->decoded.count)
         return 0;
-    bool labels = false;
-    for (size_t k = 0; k < in->s->npasses; k++)
-        labels |= mode_selects(in->passes[k].mode);
-    if (!o->warn_psnr_given && (!in->reader.meta.is_image || labels))
+    if (!o->warn_psnr_given && (!in->reader.meta.is_image || pooled_by_label_mode(in)))
         return 0;
     struct row_geom g = *geom;
     size_t last = 0;
@@ -359,12 +365,9 @@ static void warn_lossy_labels(struct input_run *in)
 {
     const struct cli_options *o = in->s->opt;
     enum file_format format = in->shared->output.format;
-    bool labels = false;
-    for (size_t k = 0; k < in->s->npasses; k++)
-        labels |= mode_selects(in->passes[k].mode);
     /* (a palette's indices the writer refuses, saying why) */
-    if (!labels || o->quiet || !format_caps(format)->lossy || o->writer.lossless ||
-        in->meta.color == COLOR_PALETTE)
+    if (!pooled_by_label_mode(in) || o->quiet || !format_caps(format)->lossy ||
+        o->writer.lossless || in->meta.color == COLOR_PALETTE)
         return;
     warning_give(in->shared->warnings, in->name, WARNING_LOSSY_LABELS, 0, false,
                  "a label mode's values written lossily change (class ids do not survive): "
